@@ -1,0 +1,724 @@
+"""The SQLite catalog: folders, photos, ratings, flags, preferences, edits, embeddings and scores.
+
+* WAL journal, ``synchronous=NORMAL``, foreign keys on; every public mutation is one transaction, so
+  a crash (even SIGKILL) loses at most the change in flight.
+* ``PRAGMA user_version`` holds the schema version. Opening an older catalog first copies it to
+  ``backups/`` (SQLite online backup API), then runs the migrations in one transaction.
+* Mutations return a :class:`Change` that says what changed and how to undo it (Anki style); the
+  :class:`UndoStack` replays them backwards.
+* The catalog never touches the original image files.
+
+A :class:`Catalog` object is bound to one thread's connection. Worker threads open their own with
+:meth:`Catalog.open` on the same path (WAL lets readers and one writer work concurrently).
+"""
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Iterator, Optional, Sequence
+
+import numpy as np
+
+SCHEMA_VERSION = 1
+
+# Named photo attributes measured from pixels (see core.signals). Also the interpretable inputs of the
+# aesthetic heads and the taste dimensions of the simulated raters.
+SIGNAL_COLUMNS = (
+    "sharpness",
+    "noise",
+    "clip_low",
+    "clip_high",
+    "brightness",
+    "contrast",
+    "colorfulness",
+    "saturation",
+    "warmth",
+    "subject_offset",
+)
+
+EXIF_COLUMNS = (
+    "capture_time",
+    "camera",
+    "lens",
+    "iso",
+    "shutter",
+    "aperture",
+    "focal_length",
+    "orientation",
+)
+
+_SCHEMA_V1 = f"""
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE IF NOT EXISTS folders (
+    id INTEGER PRIMARY KEY,
+    path TEXT UNIQUE NOT NULL,
+    added_at REAL NOT NULL,
+    last_scan REAL
+);
+CREATE TABLE IF NOT EXISTS photos (
+    id INTEGER PRIMARY KEY,
+    folder_id INTEGER NOT NULL REFERENCES folders(id) ON DELETE CASCADE,
+    path TEXT UNIQUE NOT NULL,
+    content_hash TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    mtime REAL NOT NULL,
+    width INTEGER,
+    height INTEGER,
+    format TEXT,
+    capture_time TEXT,
+    camera TEXT,
+    lens TEXT,
+    iso INTEGER,
+    shutter REAL,
+    aperture REAL,
+    focal_length REAL,
+    orientation INTEGER,
+    missing INTEGER NOT NULL DEFAULT 0,
+    rating INTEGER NOT NULL DEFAULT 0 CHECK (rating BETWEEN 0 AND 5),
+    flag INTEGER NOT NULL DEFAULT 0 CHECK (flag IN (-1, 0, 1)),
+    color_label TEXT,
+    added_at REAL NOT NULL,
+    updated_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS photos_hash ON photos(content_hash);
+CREATE INDEX IF NOT EXISTS photos_folder ON photos(folder_id);
+CREATE INDEX IF NOT EXISTS photos_capture ON photos(capture_time);
+CREATE TABLE IF NOT EXISTS import_errors (
+    path TEXT PRIMARY KEY,
+    folder_id INTEGER REFERENCES folders(id) ON DELETE CASCADE,
+    reason TEXT NOT NULL,
+    seen_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS signals (
+    photo_id INTEGER PRIMARY KEY REFERENCES photos(id) ON DELETE CASCADE,
+    {", ".join(c + " REAL" for c in SIGNAL_COLUMNS)}
+);
+CREATE TABLE IF NOT EXISTS embeddings (
+    photo_id INTEGER PRIMARY KEY REFERENCES photos(id) ON DELETE CASCADE,
+    model TEXT NOT NULL,
+    content_hash TEXT NOT NULL,
+    vector BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS scores (
+    photo_id INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
+    kind TEXT NOT NULL,
+    score REAL NOT NULL,
+    distribution TEXT,
+    model_version TEXT,
+    PRIMARY KEY (photo_id, kind)
+);
+CREATE INDEX IF NOT EXISTS scores_kind ON scores(kind, score);
+CREATE TABLE IF NOT EXISTS preferences (
+    id INTEGER PRIMARY KEY,
+    winner_id INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
+    loser_id INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
+    source TEXT NOT NULL DEFAULT 'compare',
+    created_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS edits (
+    photo_id INTEGER PRIMARY KEY REFERENCES photos(id) ON DELETE CASCADE,
+    params TEXT NOT NULL,
+    source TEXT NOT NULL DEFAULT 'user',
+    updated_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS edit_history (
+    id INTEGER PRIMARY KEY,
+    photo_id INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
+    params TEXT,
+    source TEXT NOT NULL,
+    created_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS personal_models (
+    id INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    path TEXT,
+    blob BLOB,
+    metrics TEXT,
+    n_ratings INTEGER,
+    n_preferences INTEGER,
+    active INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS jobs (
+    id INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL,
+    state TEXT NOT NULL,
+    args TEXT,
+    started_at REAL NOT NULL,
+    finished_at REAL,
+    detail TEXT
+);
+"""
+
+# Migrations from version N to N+1. Add ``MIGRATIONS[2] = "ALTER TABLE ..."`` when the schema grows.
+MIGRATIONS: dict[int, str] = {1: _SCHEMA_V1}
+
+
+class CatalogError(RuntimeError):
+    """A catalog that cannot be opened or used (newer schema, corrupt file, locked)."""
+
+
+@dataclass
+class Photo:
+    id: int
+    path: str
+    folder_id: int
+    content_hash: str
+    size: int
+    mtime: float
+    width: Optional[int]
+    height: Optional[int]
+    format: Optional[str]
+    capture_time: Optional[str]
+    camera: Optional[str]
+    lens: Optional[str]
+    iso: Optional[int]
+    shutter: Optional[float]
+    aperture: Optional[float]
+    focal_length: Optional[float]
+    orientation: Optional[int]
+    missing: int
+    rating: int
+    flag: int
+    color_label: Optional[str]
+
+    @property
+    def name(self) -> str:
+        return os.path.basename(self.path)
+
+
+_PHOTO_FIELDS = [f for f in Photo.__dataclass_fields__]
+
+
+@dataclass
+class Change:
+    """What one mutation changed: enough to refresh views and to undo it.
+
+    ``before``/``after`` map photo id to the old/new value of ``field``.
+    """
+
+    kind: str
+    field: str
+    photo_ids: list[int]
+    before: dict[int, Any] = field(default_factory=dict)
+    after: dict[int, Any] = field(default_factory=dict)
+
+    def inverse(self) -> "Change":
+        return Change(self.kind, self.field, list(self.photo_ids), dict(self.after), dict(self.before))
+
+    @property
+    def empty(self) -> bool:
+        return all(self.before.get(i) == self.after.get(i) for i in self.photo_ids)
+
+
+class Catalog:
+    """One connection to the catalog database. Use from one thread; open another for workers."""
+
+    def __init__(self, conn: sqlite3.Connection, path: Path):
+        self.conn = conn
+        self.path = path
+        self._lock = threading.RLock()
+        self.on_change: list = []  # callables receiving a Change after each committed mutation
+
+    # ------------------------------------------------------------------ opening and schema
+    @classmethod
+    def open(cls, path: os.PathLike | str, backup_dir: Optional[os.PathLike | str] = None) -> "Catalog":
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            conn = sqlite3.connect(str(path), timeout=30.0, check_same_thread=False, isolation_level=None)
+            conn.row_factory = sqlite3.Row
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            conn.execute("PRAGMA busy_timeout=30000")
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+        except sqlite3.DatabaseError as exc:
+            raise CatalogError(f"cannot open catalog {path}: {exc}") from exc
+        if version > SCHEMA_VERSION:
+            conn.close()
+            raise CatalogError(
+                f"catalog {path} has schema version {version}, newer than this PIAA Desktop ({SCHEMA_VERSION}); "
+                "update the application"
+            )
+        cat = cls(conn, path)
+        if version < SCHEMA_VERSION:
+            if version > 0:
+                cat.backup(Path(backup_dir) if backup_dir else path.parent / "backups", reason=f"v{version}")
+            cat._migrate(version)
+        return cat
+
+    def _migrate(self, from_version: int) -> None:
+        with self.transaction() as c:
+            for v in range(from_version + 1, SCHEMA_VERSION + 1):
+                c.executescript_in_tx(MIGRATIONS[v])
+                c.conn.execute(f"PRAGMA user_version={v}")
+
+    def backup(self, backup_dir: os.PathLike | str, reason: str = "manual") -> Path:
+        """Copy the catalog to ``backup_dir`` with SQLite's online backup (consistent even in WAL)."""
+        backup_dir = Path(backup_dir)
+        backup_dir.mkdir(parents=True, exist_ok=True)
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        dest = backup_dir / f"catalog-{stamp}-{reason}.sqlite3"
+        n = 1
+        while dest.exists():
+            dest = backup_dir / f"catalog-{stamp}-{reason}-{n}.sqlite3"
+            n += 1
+        target = sqlite3.connect(str(dest))
+        try:
+            self.conn.backup(target)
+        finally:
+            target.close()
+        return dest
+
+    @property
+    def schema_version(self) -> int:
+        return self.conn.execute("PRAGMA user_version").fetchone()[0]
+
+    def integrity_check(self) -> str:
+        return self.conn.execute("PRAGMA integrity_check").fetchone()[0]
+
+    def close(self) -> None:
+        try:
+            self.conn.close()
+        except sqlite3.Error:
+            pass
+
+    def __enter__(self) -> "Catalog":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ transactions
+    class _Tx:
+        def __init__(self, conn: sqlite3.Connection):
+            self.conn = conn
+
+        def execute(self, sql: str, params: Sequence | dict = ()) -> sqlite3.Cursor:
+            return self.conn.execute(sql, params)
+
+        def executemany(self, sql: str, rows: Iterable) -> sqlite3.Cursor:
+            return self.conn.executemany(sql, rows)
+
+        def executescript_in_tx(self, script: str) -> None:
+            for stmt in _split_sql(script):
+                self.conn.execute(stmt)
+
+    def transaction(self):
+        cat = self
+
+        class _Ctx:
+            def __enter__(self_inner):
+                cat._lock.acquire()
+                cat.conn.execute("BEGIN IMMEDIATE")
+                return Catalog._Tx(cat.conn)
+
+            def __exit__(self_inner, exc_type, exc, tb):
+                try:
+                    if exc_type is None:
+                        cat.conn.execute("COMMIT")
+                    else:
+                        cat.conn.execute("ROLLBACK")
+                finally:
+                    cat._lock.release()
+                return False
+
+        return _Ctx()
+
+    def _emit(self, change: Change) -> Change:
+        for cb in list(self.on_change):
+            cb(change)
+        return change
+
+    # ------------------------------------------------------------------ meta
+    def get_meta(self, key: str, default: Optional[str] = None) -> Optional[str]:
+        row = self.conn.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return row[0] if row else default
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self.transaction() as tx:
+            tx.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, value))
+
+    # ------------------------------------------------------------------ folders
+    def add_folder(self, path: os.PathLike | str) -> int:
+        p = str(Path(path).resolve())
+        with self.transaction() as tx:
+            tx.execute("INSERT OR IGNORE INTO folders(path, added_at) VALUES (?, ?)", (p, time.time()))
+            return tx.execute("SELECT id FROM folders WHERE path=?", (p,)).fetchone()[0]
+
+    def folders(self) -> list[sqlite3.Row]:
+        return self.conn.execute("SELECT * FROM folders ORDER BY path").fetchall()
+
+    def remove_folder(self, folder_id: int) -> None:
+        """Forget a folder and its photos (the files on disk are not touched)."""
+        with self.transaction() as tx:
+            tx.execute("DELETE FROM folders WHERE id=?", (folder_id,))
+
+    # ------------------------------------------------------------------ photos
+    def photo(self, photo_id: int) -> Optional[Photo]:
+        row = self.conn.execute(
+            f"SELECT {', '.join(_PHOTO_FIELDS)} FROM photos WHERE id=?", (photo_id,)
+        ).fetchone()
+        return Photo(**dict(row)) if row else None
+
+    def photo_by_path(self, path: os.PathLike | str) -> Optional[Photo]:
+        p = str(Path(path).resolve())
+        row = self.conn.execute(f"SELECT {', '.join(_PHOTO_FIELDS)} FROM photos WHERE path=?", (p,)).fetchone()
+        return Photo(**dict(row)) if row else None
+
+    def photos(self, ids: Optional[Sequence[int]] = None, include_missing: bool = False) -> list[Photo]:
+        sql = f"SELECT {', '.join(_PHOTO_FIELDS)} FROM photos"
+        where, params = [], []
+        if not include_missing:
+            where.append("missing=0")
+        if ids is not None:
+            where.append(f"id IN ({','.join('?' * len(ids))})")
+            params.extend(ids)
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        rows = self.conn.execute(sql + " ORDER BY id", params).fetchall()
+        return [Photo(**dict(r)) for r in rows]
+
+    def count_photos(self, include_missing: bool = False) -> int:
+        sql = "SELECT COUNT(*) FROM photos" + ("" if include_missing else " WHERE missing=0")
+        return self.conn.execute(sql).fetchone()[0]
+
+    SORT_KEYS = {
+        "capture_time": "COALESCE(p.capture_time, ''), p.path",
+        "name": "p.path",
+        "rating": "p.rating DESC, COALESCE(p.capture_time, ''), p.path",
+        "generic": "sg.score IS NULL, sg.score DESC, p.id",
+        "personal": "COALESCE(sp.score, sg.score) IS NULL, COALESCE(sp.score, sg.score) DESC, p.id",
+        "added": "p.id",
+    }
+
+    def query_ids(
+        self,
+        sort: str = "capture_time",
+        folder_id: Optional[int] = None,
+        min_rating: int = 0,
+        flag: Optional[int] = None,
+        include_rejected: bool = True,
+        color_label: Optional[str] = None,
+        extra_where: Optional[str] = None,
+        extra_params: Sequence = (),
+    ) -> list[int]:
+        """Photo ids of the library view, filtered and sorted (the grid's model is a list of these)."""
+        if sort not in self.SORT_KEYS:
+            raise ValueError(f"unknown sort {sort!r}; choose one of {', '.join(self.SORT_KEYS)}")
+        where = ["p.missing=0"]
+        params: list = []
+        if folder_id is not None:
+            where.append("p.folder_id=?")
+            params.append(folder_id)
+        if min_rating:
+            where.append("p.rating>=?")
+            params.append(min_rating)
+        if flag is not None:
+            where.append("p.flag=?")
+            params.append(flag)
+        elif not include_rejected:
+            where.append("p.flag>=0")
+        if color_label:
+            where.append("p.color_label=?")
+            params.append(color_label)
+        if extra_where:
+            where.append(extra_where)
+            params.extend(extra_params)
+        sql = (
+            "SELECT p.id FROM photos p "
+            "LEFT JOIN scores sg ON sg.photo_id=p.id AND sg.kind='generic' "
+            "LEFT JOIN scores sp ON sp.photo_id=p.id AND sp.kind='personal' "
+            f"WHERE {' AND '.join(where)} ORDER BY {self.SORT_KEYS[sort]}"
+        )
+        return [r[0] for r in self.conn.execute(sql, params)]
+
+    # ------------------------------------------------------------------ culling mutations
+    def _set_field(self, field_name: str, kind: str, photo_ids: Sequence[int], values: dict[int, Any]) -> Change:
+        ids = list(dict.fromkeys(int(i) for i in photo_ids))
+        if not ids:
+            return Change(kind, field_name, [])
+        with self.transaction() as tx:
+            rows = tx.execute(
+                f"SELECT id, {field_name} FROM photos WHERE id IN ({','.join('?' * len(ids))})", ids
+            ).fetchall()
+            before = {r[0]: r[1] for r in rows}
+            ids = [i for i in ids if i in before]
+            now = time.time()
+            tx.executemany(
+                f"UPDATE photos SET {field_name}=?, updated_at=? WHERE id=?", [(values[i], now, i) for i in ids]
+            )
+        change = Change(kind, field_name, ids, before, {i: values[i] for i in ids})
+        return self._emit(change)
+
+    def set_rating(self, photo_ids: Sequence[int], rating: int) -> Change:
+        if not 0 <= int(rating) <= 5:
+            raise ValueError("rating must be between 0 and 5")
+        return self._set_field("rating", "rating", photo_ids, {int(i): int(rating) for i in photo_ids})
+
+    def set_flag(self, photo_ids: Sequence[int], flag: int) -> Change:
+        if int(flag) not in (-1, 0, 1):
+            raise ValueError("flag must be -1 (reject), 0 (none) or 1 (pick)")
+        return self._set_field("flag", "flag", photo_ids, {int(i): int(flag) for i in photo_ids})
+
+    def set_color_label(self, photo_ids: Sequence[int], label: Optional[str]) -> Change:
+        return self._set_field("color_label", "color_label", photo_ids, {int(i): label for i in photo_ids})
+
+    def apply_change(self, change: Change) -> Change:
+        """Write ``change.after`` (used by undo/redo with ``change.inverse()``)."""
+        if change.field == "params":
+            return self._apply_edit_change(change)
+        return self._set_field(change.field, change.kind, change.photo_ids, change.after)
+
+    def ratings(self) -> dict[int, int]:
+        """Photo id -> stars for every rated (1-5) photo that is present."""
+        rows = self.conn.execute("SELECT id, rating FROM photos WHERE rating>0 AND missing=0")
+        return {r[0]: r[1] for r in rows}
+
+    # ------------------------------------------------------------------ preferences
+    def add_preference(self, winner_id: int, loser_id: int, source: str = "compare") -> int:
+        if winner_id == loser_id:
+            raise ValueError("a photo cannot be preferred to itself")
+        with self.transaction() as tx:
+            cur = tx.execute(
+                "INSERT INTO preferences(winner_id, loser_id, source, created_at) VALUES (?,?,?,?)",
+                (int(winner_id), int(loser_id), source, time.time()),
+            )
+            pid = cur.lastrowid
+        self._emit(Change("preference", "preference", [winner_id, loser_id]))
+        return pid
+
+    def remove_preference(self, pref_id: int) -> None:
+        with self.transaction() as tx:
+            tx.execute("DELETE FROM preferences WHERE id=?", (pref_id,))
+
+    def preferences(self) -> list[tuple[int, int]]:
+        rows = self.conn.execute(
+            "SELECT winner_id, loser_id FROM preferences pr JOIN photos a ON a.id=pr.winner_id "
+            "JOIN photos b ON b.id=pr.loser_id WHERE a.missing=0 AND b.missing=0 ORDER BY pr.id"
+        )
+        return [(r[0], r[1]) for r in rows]
+
+    # ------------------------------------------------------------------ edits
+    def get_edit(self, photo_id: int) -> Optional[dict]:
+        row = self.conn.execute("SELECT params FROM edits WHERE photo_id=?", (photo_id,)).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def edits(self, source: Optional[str] = None) -> dict[int, dict]:
+        sql = "SELECT photo_id, params FROM edits"
+        params: tuple = ()
+        if source:
+            sql += " WHERE source=?"
+            params = (source,)
+        return {r[0]: json.loads(r[1]) for r in self.conn.execute(sql, params)}
+
+    def edit_sources(self) -> dict[int, str]:
+        return {r[0]: r[1] for r in self.conn.execute("SELECT photo_id, source FROM edits")}
+
+    def set_edit(self, photo_ids: Sequence[int], params: Optional[dict], source: str = "user") -> Change:
+        """Store (or with ``None`` clear) the develop parameters of photos; returns an undoable Change."""
+        return self._apply_edit_change(
+            Change("edit", "params", list(photo_ids), after={int(i): params for i in photo_ids}), source=source
+        )
+
+    def _apply_edit_change(self, change: Change, source: str = "user") -> Change:
+        ids = list(dict.fromkeys(int(i) for i in change.photo_ids))
+        now = time.time()
+        with self.transaction() as tx:
+            before = {}
+            for i in ids:
+                row = tx.execute("SELECT params FROM edits WHERE photo_id=?", (i,)).fetchone()
+                before[i] = json.loads(row[0]) if row else None
+            for i in ids:
+                p = change.after.get(i)
+                if p is None:
+                    tx.execute("DELETE FROM edits WHERE photo_id=?", (i,))
+                else:
+                    tx.execute(
+                        "INSERT OR REPLACE INTO edits(photo_id, params, source, updated_at) VALUES (?,?,?,?)",
+                        (i, json.dumps(p, sort_keys=True), source, now),
+                    )
+                tx.execute(
+                    "INSERT INTO edit_history(photo_id, params, source, created_at) VALUES (?,?,?,?)",
+                    (i, None if p is None else json.dumps(p, sort_keys=True), source, now),
+                )
+        return self._emit(Change("edit", "params", ids, before, {i: change.after.get(i) for i in ids}))
+
+    # ------------------------------------------------------------------ signals, embeddings, scores
+    def set_signals(self, rows: Iterable[tuple[int, dict]]) -> None:
+        cols = ", ".join(SIGNAL_COLUMNS)
+        qs = ", ".join("?" * (len(SIGNAL_COLUMNS) + 1))
+        with self.transaction() as tx:
+            tx.executemany(
+                f"INSERT OR REPLACE INTO signals(photo_id, {cols}) VALUES ({qs})",
+                [(pid, *[float(s.get(c, 0.0)) for c in SIGNAL_COLUMNS]) for pid, s in rows],
+            )
+
+    def signals(self, ids: Optional[Sequence[int]] = None) -> dict[int, dict]:
+        sql = f"SELECT photo_id, {', '.join(SIGNAL_COLUMNS)} FROM signals"
+        params: Sequence = ()
+        if ids is not None:
+            sql += f" WHERE photo_id IN ({','.join('?' * len(ids))})"
+            params = list(ids)
+        return {r[0]: {c: r[i + 1] for i, c in enumerate(SIGNAL_COLUMNS)} for r in self.conn.execute(sql, params)}
+
+    def signal_matrix(self, ids: Sequence[int]) -> np.ndarray:
+        """(len(ids), len(SIGNAL_COLUMNS)) float32; NaN rows for photos without signals."""
+        sig = self.signals()
+        out = np.full((len(ids), len(SIGNAL_COLUMNS)), np.nan, dtype=np.float32)
+        for k, i in enumerate(ids):
+            s = sig.get(i)
+            if s:
+                out[k] = [s[c] for c in SIGNAL_COLUMNS]
+        return out
+
+    def set_embeddings(self, rows: Iterable[tuple[int, str, str, np.ndarray]]) -> None:
+        """Rows of (photo_id, model name, content hash, vector); vectors are stored as float16."""
+        with self.transaction() as tx:
+            tx.executemany(
+                "INSERT OR REPLACE INTO embeddings(photo_id, model, content_hash, vector) VALUES (?,?,?,?)",
+                [(pid, m, h, np.asarray(v, dtype=np.float16).tobytes()) for pid, m, h, v in rows],
+            )
+
+    def photos_needing_embeddings(self, model: str) -> list[tuple[int, str, str]]:
+        rows = self.conn.execute(
+            "SELECT p.id, p.path, p.content_hash FROM photos p LEFT JOIN embeddings e ON e.photo_id=p.id "
+            "AND e.model=? AND e.content_hash=p.content_hash WHERE p.missing=0 AND e.photo_id IS NULL ORDER BY p.id",
+            (model,),
+        )
+        return [(r[0], r[1], r[2]) for r in rows]
+
+    def embeddings(self, model: Optional[str] = None) -> tuple[np.ndarray, np.ndarray]:
+        """All cached embeddings of present photos: (ids int64 array, float32 matrix)."""
+        sql = "SELECT e.photo_id, e.vector FROM embeddings e JOIN photos p ON p.id=e.photo_id WHERE p.missing=0"
+        params: tuple = ()
+        if model:
+            sql += " AND e.model=?"
+            params = (model,)
+        rows = self.conn.execute(sql + " ORDER BY e.photo_id", params).fetchall()
+        if not rows:
+            return np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=np.float32)
+        ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+        mat = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float16).reshape(len(rows), -1)
+        return ids, mat.astype(np.float32)
+
+    def set_scores(self, kind: str, rows: Iterable[tuple[int, float, Optional[Sequence[float]]]], model_version: str = "") -> int:
+        """Replace all scores of ``kind`` with rows of (photo_id, score, distribution or None)."""
+        data = [
+            (int(pid), float(s), None if d is None else json.dumps([round(float(x), 4) for x in d]), kind, model_version)
+            for pid, s, d in rows
+        ]
+        with self.transaction() as tx:
+            tx.execute("DELETE FROM scores WHERE kind=?", (kind,))
+            tx.executemany(
+                "INSERT INTO scores(photo_id, score, distribution, kind, model_version) VALUES (?,?,?,?,?)", data
+            )
+        self._emit(Change("scores", kind, [d[0] for d in data]))
+        return len(data)
+
+    def scores(self, kind: str) -> dict[int, float]:
+        return {r[0]: r[1] for r in self.conn.execute("SELECT photo_id, score FROM scores WHERE kind=?", (kind,))}
+
+    def score_detail(self, photo_id: int) -> dict[str, dict]:
+        out = {}
+        for r in self.conn.execute(
+            "SELECT kind, score, distribution, model_version FROM scores WHERE photo_id=?", (photo_id,)
+        ):
+            out[r[0]] = {
+                "score": r[1],
+                "distribution": json.loads(r[2]) if r[2] else None,
+                "model_version": r[3],
+            }
+        return out
+
+    # ------------------------------------------------------------------ import errors
+    def record_import_error(self, path: str, folder_id: Optional[int], reason: str) -> None:
+        with self.transaction() as tx:
+            tx.execute(
+                "INSERT OR REPLACE INTO import_errors(path, folder_id, reason, seen_at) VALUES (?,?,?,?)",
+                (path, folder_id, reason, time.time()),
+            )
+
+    def clear_import_error(self, path: str) -> None:
+        with self.transaction() as tx:
+            tx.execute("DELETE FROM import_errors WHERE path=?", (path,))
+
+    def import_errors(self) -> list[tuple[str, str]]:
+        return [(r[0], r[1]) for r in self.conn.execute("SELECT path, reason FROM import_errors ORDER BY path")]
+
+    # ------------------------------------------------------------------ jobs (resume after a crash)
+    def job_started(self, kind: str, args: dict) -> int:
+        with self.transaction() as tx:
+            return tx.execute(
+                "INSERT INTO jobs(kind, state, args, started_at) VALUES (?, 'running', ?, ?)",
+                (kind, json.dumps(args), time.time()),
+            ).lastrowid
+
+    def job_finished(self, job_id: int, state: str = "done", detail: str = "") -> None:
+        with self.transaction() as tx:
+            tx.execute(
+                "UPDATE jobs SET state=?, finished_at=?, detail=? WHERE id=?", (state, time.time(), detail, job_id)
+            )
+
+    def interrupted_jobs(self) -> list[dict]:
+        """Jobs left 'running' by a process that died: the app offers to run them again."""
+        rows = self.conn.execute("SELECT id, kind, args, started_at FROM jobs WHERE state='running' ORDER BY id")
+        return [{"id": r[0], "kind": r[1], "args": json.loads(r[2] or "{}"), "started_at": r[3]} for r in rows]
+
+
+class UndoStack:
+    """Undo/redo of catalog changes (ratings, flags, labels, edits)."""
+
+    def __init__(self, catalog: Catalog, limit: int = 500):
+        self.catalog = catalog
+        self.limit = limit
+        self._undo: list[Change] = []
+        self._redo: list[Change] = []
+
+    def push(self, change: Change) -> Change:
+        if change.photo_ids and not change.empty:
+            self._undo.append(change)
+            del self._undo[: -self.limit]
+            self._redo.clear()
+        return change
+
+    def can_undo(self) -> bool:
+        return bool(self._undo)
+
+    def can_redo(self) -> bool:
+        return bool(self._redo)
+
+    def undo(self) -> Optional[Change]:
+        if not self._undo:
+            return None
+        change = self._undo.pop()
+        applied = self.catalog.apply_change(change.inverse())
+        self._redo.append(change)
+        return applied
+
+    def redo(self) -> Optional[Change]:
+        if not self._redo:
+            return None
+        change = self._redo.pop()
+        applied = self.catalog.apply_change(change)
+        self._undo.append(change)
+        return applied
+
+
+def _split_sql(script: str) -> Iterator[str]:
+    for stmt in script.split(";"):
+        if stmt.strip():
+            yield stmt
+
+
+def open_catalog(paths) -> Catalog:
+    """Open the catalog of an :class:`~piaa_desktop.core.paths.AppPaths`."""
+    paths.ensure()
+    return Catalog.open(paths.catalog, backup_dir=paths.backups)
+

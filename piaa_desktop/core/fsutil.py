@@ -1,0 +1,55 @@
+"""Crash-safe file writes: nothing half-written ever sits under a final name."""
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+from typing import Iterator
+
+
+@contextlib.contextmanager
+def atomic_write(path: os.PathLike | str, mode: str = "wb") -> Iterator:
+    """Write to a temporary file beside ``path``, fsync it and rename it into place.
+
+    If the body raises (disk full, cancelled, killed mid-way) the temporary file is removed and
+    ``path`` is untouched: a reader sees either the old file or the complete new one.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix="." + path.name + ".", suffix=".part", dir=path.parent)
+    try:
+        with os.fdopen(fd, mode) as fh:
+            yield fh
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def unique_path(path: os.PathLike | str) -> Path:
+    """``path`` if free, else ``name-1.ext``, ``name-2.ext`` ...: never overwrite."""
+    path = Path(path)
+    if not path.exists():
+        return path
+    stem, suffix = path.stem, path.suffix
+    n = 1
+    while True:
+        cand = path.with_name(f"{stem}-{n}{suffix}")
+        if not cand.exists():
+            return cand
+        n += 1
+
+
+def is_within(child: os.PathLike | str, parent: os.PathLike | str) -> bool:
+    """True if ``child`` resolves to a path inside ``parent`` (path-traversal guard)."""
+    c = Path(os.path.abspath(child))
+    p = Path(os.path.abspath(parent))
+    try:
+        c.resolve().relative_to(p.resolve())
+        return True
+    except ValueError:
+        return False

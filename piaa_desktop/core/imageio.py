@@ -1,0 +1,291 @@
+"""Safe image decoding and EXIF reading.
+
+Every decode goes through :func:`open_image` / :func:`load_rgb`, which turn every way a file can be
+bad (truncated, corrupt, unsupported, a decompression bomb, unreadable) into :class:`ImageError` with
+a message a photographer can act on. The original file is only ever opened for reading.
+
+Formats: JPEG, PNG, TIFF, WebP through Pillow; HEIC/HEIF through ``pillow-heif`` when installed;
+camera RAW (CR2, CR3, NEF, ARW, DNG, ...) through ``rawpy`` when installed: its embedded JPEG
+preview first (fast), a full demosaic when asked.
+"""
+from __future__ import annotations
+
+import io
+import os
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
+
+# Largest image we decode: 200 megapixels covers every current camera (Phase One IQ4 150 MP,
+# Fujifilm GFX 102 MP) and stitched panoramas of a sane size; a 20000x20000 header is refused.
+MAX_PIXELS = 200_000_000
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+ImageFile.LOAD_TRUNCATED_IMAGES = False
+
+RASTER_EXTENSIONS = {".jpg", ".jpeg", ".jpe", ".png", ".tif", ".tiff", ".webp"}
+HEIF_EXTENSIONS = {".heic", ".heif"}
+RAW_EXTENSIONS = {
+    ".cr2", ".cr3", ".crw", ".nef", ".nrw", ".arw", ".srf", ".sr2", ".dng", ".raf", ".orf",
+    ".rw2", ".pef", ".srw", ".x3f", ".3fr", ".iiq", ".erf", ".kdc", ".mrw", ".raw",
+}
+
+
+class ImageError(Exception):
+    """A file that cannot be used as a photo, with a human-readable reason."""
+
+
+def _heif_available() -> bool:
+    try:
+        import pillow_heif  # noqa: F401
+
+        pillow_heif.register_heif_opener()
+        return True
+    except Exception:
+        return False
+
+
+def raw_available() -> bool:
+    try:
+        import rawpy  # noqa: F401
+
+        return True
+    except Exception:
+        return False
+
+
+def supported_extensions() -> set[str]:
+    exts = set(RASTER_EXTENSIONS)
+    if _heif_available():
+        exts |= HEIF_EXTENSIONS
+    if raw_available():
+        exts |= RAW_EXTENSIONS
+    return exts
+
+
+def is_candidate(path: os.PathLike | str) -> bool:
+    """Files the scanner looks at: every image extension we know, decodable here or not.
+
+    RAW and HEIC files are listed even without their decoder, so the user sees why they were skipped.
+    """
+    ext = os.path.splitext(str(path))[1].lower()
+    return ext in RASTER_EXTENSIONS or ext in HEIF_EXTENSIONS or ext in RAW_EXTENSIONS
+
+
+@dataclass
+class ExifInfo:
+    capture_time: Optional[str] = None
+    camera: Optional[str] = None
+    lens: Optional[str] = None
+    iso: Optional[int] = None
+    shutter: Optional[float] = None
+    aperture: Optional[float] = None
+    focal_length: Optional[float] = None
+    orientation: Optional[int] = None
+
+    def as_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+def _reason(exc: BaseException, path: Path) -> str:
+    if isinstance(exc, Image.DecompressionBombError) or "decompression bomb" in str(exc).lower():
+        return f"image too large to decode safely (over {MAX_PIXELS // 1_000_000} megapixels)"
+    if isinstance(exc, PermissionError):
+        return "permission denied: the file cannot be read"
+    if isinstance(exc, FileNotFoundError):
+        return "file not found (moved or deleted during import)"
+    if isinstance(exc, IsADirectoryError):
+        return "is a directory"
+    if isinstance(exc, UnidentifiedImageError):
+        try:
+            if path.stat().st_size == 0:
+                return "empty file (0 bytes)"
+        except OSError:
+            pass
+        return "not a recognised image (corrupt, or the extension does not match the content)"
+    msg = str(exc)
+    if "truncated" in msg.lower() or "premature end" in msg.lower() or "image file is truncated" in msg:
+        return "file is truncated (incomplete copy or download)"
+    if isinstance(exc, (SyntaxError, ValueError, EOFError, OSError)):
+        return f"corrupt image data: {msg or type(exc).__name__}"
+    return f"cannot decode: {type(exc).__name__}: {msg}"
+
+
+def _check_size(im: Image.Image) -> None:
+    w, h = im.size
+    if w <= 0 or h <= 0:
+        raise ImageError("image has no pixels")
+    if w * h > MAX_PIXELS:
+        raise ImageError(f"image too large to decode safely ({w}x{h}, over {MAX_PIXELS // 1_000_000} megapixels)")
+
+
+def open_image(path: os.PathLike | str) -> Image.Image:
+    """Open (header only, lazily) a raster image; raises :class:`ImageError` with a clear reason."""
+    path = Path(path)
+    ext = path.suffix.lower()
+    if ext in RAW_EXTENSIONS:
+        return _open_raw_preview(path)
+    if ext in HEIF_EXTENSIONS and not _heif_available():
+        raise ImageError("HEIC/HEIF needs the optional 'pillow-heif' package")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            im = Image.open(path)
+        _check_size(im)
+        return im
+    except ImageError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - every failure becomes a reason
+        raise ImageError(_reason(exc, path)) from exc
+
+
+def _open_raw_preview(path: Path, full: bool = False) -> Image.Image:
+    try:
+        import rawpy
+    except ImportError as exc:
+        raise ImageError("camera RAW needs the optional 'rawpy' package (pip install 'piaa-desktop[raw]')") from exc
+    try:
+        with rawpy.imread(str(path)) as raw:
+            if not full:
+                try:
+                    thumb = raw.extract_thumb()
+                    if thumb.format == rawpy.ThumbFormat.JPEG:
+                        im = Image.open(io.BytesIO(thumb.data))
+                        im.load()
+                        return im
+                    if thumb.format == rawpy.ThumbFormat.BITMAP:
+                        return Image.fromarray(thumb.data)
+                except (rawpy.LibRawNoThumbnailError, rawpy.LibRawUnsupportedThumbnailError):
+                    pass
+            rgb = raw.postprocess(use_camera_wb=True, output_bps=8)
+            return Image.fromarray(rgb)
+    except ImageError:
+        raise
+    except Exception as exc:  # noqa: BLE001
+        raise ImageError(f"cannot decode RAW file: {exc}") from exc
+
+
+def load_rgb(
+    path: os.PathLike | str, max_size: Optional[int] = None, orient: bool = True
+) -> Image.Image:
+    """Decode to an RGB Pillow image, EXIF-oriented, at most ``max_size`` px on the long edge.
+
+    JPEGs use Pillow's draft mode, so a thumbnail of a 24 MP file decodes at 1/2, 1/4 or 1/8 scale.
+    """
+    path = Path(path)
+    im = open_image(path)
+    try:
+        if max_size and im.format == "JPEG":
+            im.draft("RGB", (max_size, max_size))
+        exif_orientation = None
+        if orient:
+            try:
+                exif_orientation = im.getexif().get(0x0112)
+            except Exception:  # noqa: BLE001 - broken EXIF must not lose the photo
+                exif_orientation = None
+        im.load()
+        if im.mode in ("I;16", "I;16B", "I;16L", "I"):
+            arr = np.asarray(im, dtype=np.float32)
+            im = Image.fromarray(np.clip(arr / 257.0, 0, 255).astype(np.uint8)).convert("RGB")
+        elif im.mode == "RGBA" or im.mode == "LA" or (im.mode == "P" and "transparency" in im.info):
+            rgba = im.convert("RGBA")
+            bg = Image.new("RGB", rgba.size, (255, 255, 255))
+            bg.paste(rgba, mask=rgba.split()[-1])
+            im = bg
+        elif im.mode != "RGB":
+            im = im.convert("RGB")
+        if exif_orientation and exif_orientation != 1:
+            im = _apply_orientation(im, exif_orientation)
+        if max_size and max(im.size) > max_size:
+            im.thumbnail((max_size, max_size), Image.Resampling.LANCZOS)
+        return im
+    except ImageError:
+        raise
+    except Exception as exc:  # noqa: BLE001
+        raise ImageError(_reason(exc, path)) from exc
+
+
+_TRANSPOSE = {
+    2: [Image.Transpose.FLIP_LEFT_RIGHT],
+    3: [Image.Transpose.ROTATE_180],
+    4: [Image.Transpose.FLIP_TOP_BOTTOM],
+    5: [Image.Transpose.TRANSPOSE],
+    6: [Image.Transpose.ROTATE_270],
+    7: [Image.Transpose.TRANSVERSE],
+    8: [Image.Transpose.ROTATE_90],
+}
+
+
+def _apply_orientation(im: Image.Image, orientation: int) -> Image.Image:
+    for op in _TRANSPOSE.get(int(orientation), []):
+        im = im.transpose(op)
+    return im
+
+
+def _ratio(v) -> Optional[float]:
+    try:
+        if isinstance(v, tuple) and len(v) == 2:
+            return float(v[0]) / float(v[1]) if v[1] else None
+        f = float(v)
+        return f if np.isfinite(f) else None
+    except (TypeError, ValueError, ZeroDivisionError):
+        return None
+
+
+def _text(v) -> Optional[str]:
+    if v is None:
+        return None
+    if isinstance(v, bytes):
+        v = v.decode("utf-8", "replace")
+    s = str(v).replace("\x00", "").strip()
+    return s or None
+
+
+def read_exif(im: Image.Image) -> ExifInfo:
+    """The EXIF fields the catalog keeps. Broken EXIF gives empty fields, never an exception."""
+    info = ExifInfo()
+    try:
+        exif = im.getexif()
+    except Exception:  # noqa: BLE001
+        return info
+    try:
+        ifd = exif.get_ifd(0x8769)
+    except Exception:  # noqa: BLE001
+        ifd = {}
+    try:
+        make = _text(exif.get(0x010F))
+        model = _text(exif.get(0x0110))
+        if model and make and not model.lower().startswith(make.split()[0].lower()):
+            info.camera = f"{make} {model}"
+        else:
+            info.camera = model or make
+        dt = _text(ifd.get(0x9003) or exif.get(0x0132))
+        if dt and len(dt) >= 19 and dt[4] == ":":
+            info.capture_time = dt[:4] + "-" + dt[5:7] + "-" + dt[8:10] + "T" + dt[11:19]
+        elif dt:
+            info.capture_time = dt
+        info.lens = _text(ifd.get(0xA434))
+        iso = ifd.get(0x8827)
+        if isinstance(iso, (tuple, list)):
+            iso = iso[0] if iso else None
+        info.iso = int(iso) if isinstance(iso, (int, float)) and iso > 0 else None
+        info.shutter = _ratio(ifd.get(0x829A))
+        info.aperture = _ratio(ifd.get(0x829D))
+        info.focal_length = _ratio(ifd.get(0x920A))
+        o = exif.get(0x0112)
+        info.orientation = int(o) if isinstance(o, int) and 1 <= o <= 8 else None
+    except Exception:  # noqa: BLE001 - corrupted EXIF: keep what was parsed
+        pass
+    return info
+
+
+def oriented_size(im: Image.Image, orientation: Optional[int]) -> tuple[int, int]:
+    w, h = im.size
+    return (h, w) if orientation in (5, 6, 7, 8) else (w, h)
+
+
+def exif_transpose(im: Image.Image) -> Image.Image:
+    return ImageOps.exif_transpose(im)
