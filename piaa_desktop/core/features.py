@@ -1,0 +1,148 @@
+"""Image embeddings with the shipped EfficientNet-Lite0 backbone through onnxruntime.
+
+Embeddings are computed once per photo content (from the cached thumbnail) and stored in the catalog,
+so scoring, personalisation, stacks and ranking never decode an image again.
+"""
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+from typing import Callable, Optional, Sequence
+
+import numpy as np
+from PIL import Image
+
+from piaa_desktop.core.jobs import CancelToken, ProgressCallback, ensure
+
+BACKBONE = "backbone_effnet_lite0"
+INPUT_SIZE = 224
+EMBED_DIM = 1280
+
+
+def preprocess(images: Sequence[np.ndarray | Image.Image], size: int = INPUT_SIZE) -> np.ndarray:
+    """RGB images -> NCHW float32 scaled as EfficientNet-Lite expects: (x - 127) / 128.
+
+    The whole frame is resized (not centre-cropped) so composition stays visible to the aesthetic heads.
+    """
+    out = np.empty((len(images), 3, size, size), dtype=np.float32)
+    for i, im in enumerate(images):
+        if not isinstance(im, Image.Image):
+            im = Image.fromarray(np.asarray(im, dtype=np.uint8))
+        im = im.convert("RGB").resize((size, size), Image.Resampling.BILINEAR)
+        a = np.asarray(im, dtype=np.float32)
+        out[i] = ((a - 127.0) / 128.0).transpose(2, 0, 1)
+    return out
+
+
+class Backbone:
+    """Lazily created onnxruntime session over the verified backbone model (thread-safe run)."""
+
+    _instance: Optional["Backbone"] = None
+    _lock = threading.Lock()
+
+    def __init__(self, path: Optional[Path] = None, threads: Optional[int] = None):
+        import onnxruntime as ort
+
+        from piaa_desktop.core.models import model_path
+
+        self.path = Path(path) if path else model_path(BACKBONE)
+        so = ort.SessionOptions()
+        so.intra_op_num_threads = threads or max(1, min(os.cpu_count() or 1, 8))
+        so.inter_op_num_threads = 1
+        so.log_severity_level = 3
+        providers = [p for p in ("CUDAExecutionProvider", "CPUExecutionProvider") if p in ort.get_available_providers()]
+        self.session = ort.InferenceSession(str(self.path), so, providers=providers)
+        self.name = BACKBONE
+
+    @classmethod
+    def shared(cls) -> "Backbone":
+        with cls._lock:
+            if cls._instance is None:
+                cls._instance = cls()
+            return cls._instance
+
+    def run(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(N,3,224,224) -> (embeddings (N,1280), logits (N,1000))."""
+        emb, logits = self.session.run(["embedding", "logits"], {"image": batch})
+        return emb.astype(np.float32), logits.astype(np.float32)
+
+    def embed(self, images: Sequence[np.ndarray | Image.Image], batch_size: int = 32) -> np.ndarray:
+        out = []
+        for i in range(0, len(images), batch_size):
+            out.append(self.run(preprocess(images[i : i + batch_size]))[0])
+        return np.concatenate(out) if out else np.zeros((0, EMBED_DIM), np.float32)
+
+
+def embed_paths(
+    paths: Sequence[os.PathLike | str],
+    batch_size: int = 32,
+    progress: Optional[ProgressCallback] = None,
+    cancel: Optional[CancelToken] = None,
+    max_size: int = 512,
+) -> tuple[np.ndarray, list[int]]:
+    """Embed image files directly (for benchmarks and training over folders).
+
+    Returns (embeddings of the decodable files, indices into ``paths`` of those files).
+    """
+    from piaa_desktop.core.imageio import ImageError, load_rgb
+
+    progress, cancel = ensure(progress, cancel)
+    bb = Backbone.shared()
+    embs, ok = [], []
+    for i in range(0, len(paths), batch_size):
+        cancel.raise_if_cancelled()
+        ims, idx = [], []
+        for j, p in enumerate(paths[i : i + batch_size]):
+            try:
+                ims.append(load_rgb(p, max_size=max_size))
+                idx.append(i + j)
+            except ImageError:
+                continue
+        if ims:
+            embs.append(bb.embed(ims, batch_size))
+            ok.extend(idx)
+        progress(min(i + batch_size, len(paths)), len(paths), "embedding")
+    return (np.concatenate(embs) if embs else np.zeros((0, EMBED_DIM), np.float32)), ok
+
+
+def extract_embeddings(
+    catalog,
+    cache_dir: os.PathLike | str,
+    batch_size: int = 32,
+    progress: Optional[ProgressCallback] = None,
+    cancel: Optional[CancelToken] = None,
+    loader: Optional[Callable[[str, str], np.ndarray]] = None,
+) -> int:
+    """Compute and cache embeddings for every photo that has none for the current content.
+
+    Images come from the thumbnail cache (decoding the original only when the thumbnail is gone).
+    Each batch is committed on its own, so a cancelled or killed run keeps what it finished.
+    Returns the number of photos embedded.
+    """
+    from piaa_desktop.core.imageio import ImageError
+    from piaa_desktop.core.thumbnails import thumbnail_array
+
+    progress, cancel = ensure(progress, cancel)
+    todo = catalog.photos_needing_embeddings(BACKBONE)
+    if not todo:
+        return 0
+    bb = Backbone.shared()
+    load = loader or (lambda path, h: thumbnail_array(path, h, cache_dir))
+    done = 0
+    for i in range(0, len(todo), batch_size):
+        cancel.raise_if_cancelled()
+        chunk = todo[i : i + batch_size]
+        ims, rows = [], []
+        for pid, path, h in chunk:
+            try:
+                ims.append(load(path, h))
+                rows.append((pid, h))
+            except ImageError as exc:
+                catalog.record_import_error(path, None, str(exc))
+        if ims:
+            emb = bb.embed(ims, batch_size)
+            catalog.set_embeddings([(pid, BACKBONE, h, v) for (pid, h), v in zip(rows, emb)])
+            done += len(rows)
+        progress(min(i + batch_size, len(todo)), len(todo), "Computing embeddings")
+    return done

@@ -1,0 +1,59 @@
+"""Thumbnails in a content-hash disk cache; numpy arrays in the core (napari style).
+
+A thumbnail is keyed by the photo's content hash, so a moved or renamed file keeps its thumbnail and
+a changed file gets a new one. Files are written atomically: a crash or a full disk never leaves a
+truncated JPEG under a final name (a half-written one is a ``.part`` file that the next write replaces).
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+from PIL import Image
+
+from piaa_desktop.core.fsutil import atomic_write
+from piaa_desktop.core.imageio import ImageError, load_rgb
+
+THUMB_SIZE = 512  # long edge in pixels: sharp in the grid at 2x DPI, input of embeddings and signals
+THUMB_QUALITY = 88
+
+
+def thumbnail_path(cache_dir: os.PathLike | str, content_hash: str, size: int = THUMB_SIZE) -> Path:
+    return Path(cache_dir) / str(size) / content_hash[:2] / f"{content_hash}.jpg"
+
+
+def make_thumbnail(
+    src: os.PathLike | str, content_hash: str, cache_dir: os.PathLike | str, size: int = THUMB_SIZE
+) -> Image.Image:
+    """Decode ``src`` (EXIF-oriented, JPEG draft mode) and cache a thumbnail; returns the RGB image."""
+    im = load_rgb(src, max_size=size)
+    dest = thumbnail_path(cache_dir, content_hash, size)
+    if not dest.exists():
+        with atomic_write(dest) as fh:
+            im.save(fh, format="JPEG", quality=THUMB_QUALITY)
+    return im
+
+
+def load_thumbnail(cache_dir: os.PathLike | str, content_hash: str, size: int = THUMB_SIZE) -> Optional[np.ndarray]:
+    """The cached thumbnail as an HxWx3 uint8 array, or None if it is not cached (or unreadable)."""
+    p = thumbnail_path(cache_dir, content_hash, size)
+    try:
+        with Image.open(p) as im:
+            return np.asarray(im.convert("RGB"))
+    except (OSError, ValueError):
+        return None
+
+
+def thumbnail_array(
+    src: os.PathLike | str, content_hash: str, cache_dir: os.PathLike | str, size: int = THUMB_SIZE
+) -> np.ndarray:
+    """Cached thumbnail if present, else decode the original and cache it. Raises ImageError."""
+    arr = load_thumbnail(cache_dir, content_hash, size)
+    if arr is not None:
+        return arr
+    return np.asarray(make_thumbnail(src, content_hash, cache_dir, size))
+
+
+__all__ = ["THUMB_SIZE", "ImageError", "make_thumbnail", "load_thumbnail", "thumbnail_array", "thumbnail_path"]
