@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Optional
 
 import numpy as np
-from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageFile, UnidentifiedImageError
 
 # Largest image we decode: 200 megapixels covers every current camera (Phase One IQ4 150 MP,
 # Fujifilm GFX 102 MP) and stitched panoramas of a sane size; a 20000x20000 header is refused.
@@ -132,7 +132,8 @@ def open_image(path: os.PathLike | str) -> Image.Image:
         raise ImageError("HEIC/HEIF needs the optional 'pillow-heif' package")
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            # Between 1x and 2x MAX_PIXELS Pillow only warns; _check_size turns that into a refusal.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             im = Image.open(path)
         _check_size(im)
         return im
@@ -286,6 +287,3 @@ def oriented_size(im: Image.Image, orientation: Optional[int]) -> tuple[int, int
     w, h = im.size
     return (h, w) if orientation in (5, 6, 7, 8) else (w, h)
 
-
-def exif_transpose(im: Image.Image) -> Image.Image:
-    return ImageOps.exif_transpose(im)

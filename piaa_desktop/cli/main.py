@@ -1,0 +1,355 @@
+"""``piaa``: every core job of PIAA Desktop, headless.
+
+Global options come before the command::
+
+    piaa --data-dir DIR scan ~/Pictures/shoot
+    piaa --data-dir DIR score --sort generic --format csv
+    piaa rate ~/Pictures/shoot/a.jpg 4
+
+Exit codes: 0 success, 1 failure, 2 bad usage, 3 a named photo or folder was not found,
+130 interrupted. Progress goes to stderr; with ``--json`` stdout carries only JSON.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import importlib
+import json
+import os
+import sys
+from typing import Optional
+
+from piaa_desktop import __version__
+
+EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_NOT_FOUND, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+
+# Feature modules that add their own commands: ``register(subparsers)`` for top-level commands and
+# ``register_bench(bench_subparsers)`` for ``piaa bench ...``.
+COMMAND_MODULES = (
+    "piaa_desktop.cli.cmd_personal",
+    "piaa_desktop.cli.cmd_enhance",
+    "piaa_desktop.cli.cmd_export",
+)
+
+
+class CliError(Exception):
+    def __init__(self, message: str, code: int = EXIT_FAIL):
+        super().__init__(message)
+        self.code = code
+
+
+class ProgressBar:
+    """A progress callback drawing a bar on stderr (a line per 10 % when stderr is not a terminal)."""
+
+    def __init__(self, enabled: bool = True, stream=None):
+        self.stream = stream or sys.stderr
+        self.enabled = enabled
+        self.tty = hasattr(self.stream, "isatty") and self.stream.isatty()
+        self._last = -1
+        self._last_msg = ""
+
+    def __call__(self, done: int, total: int, message: str = "") -> None:
+        if not self.enabled:
+            return
+        if total <= 0:
+            if message != self._last_msg and not self.tty:
+                print(message, file=self.stream, flush=True)
+            self._last_msg = message
+            return
+        frac = min(1.0, done / total)
+        if self.tty:
+            width = 30
+            fill = int(frac * width)
+            self.stream.write(f"\r{message[:40]:<40} [{'#' * fill}{'.' * (width - fill)}] {done}/{total}")
+            if done >= total:
+                self.stream.write("\n")
+            self.stream.flush()
+        else:
+            step = int(frac * 10)
+            if step != self._last or message != self._last_msg:
+                print(f"{message}: {done}/{total}", file=self.stream, flush=True)
+                self._last = step
+        self._last_msg = message
+
+
+def _paths(args):
+    from piaa_desktop.core.paths import app_paths
+
+    return app_paths(args.data_dir).ensure()
+
+
+def open_catalog_for(args):
+    """The catalog of the chosen data dir (the integrators of other commands use this too)."""
+    from piaa_desktop.core.catalog import CatalogError, open_catalog
+
+    try:
+        return open_catalog(_paths(args))
+    except CatalogError as exc:
+        raise CliError(str(exc)) from exc
+
+
+def _find_photo(cat, path: str):
+    photo = cat.photo_by_path(path)
+    if photo is None:
+        raise CliError(f"not in the catalog: {path} (run 'piaa scan FOLDER' first)", EXIT_NOT_FOUND)
+    return photo
+
+
+# ---------------------------------------------------------------------------------------- commands
+def cmd_scan(args) -> int:
+    from piaa_desktop.core.scanner import import_folder
+
+    if not os.path.isdir(args.folder):
+        raise CliError(f"not a folder: {args.folder}", EXIT_NOT_FOUND)
+    paths = _paths(args)
+    cat = open_catalog_for(args)
+    hook = _sidecar_import_hook()
+    try:
+        res = import_folder(
+            cat,
+            args.folder,
+            paths.thumbnails,
+            progress=ProgressBar(not args.quiet),
+            embeddings=not args.no_embeddings,
+            on_new_photo=hook,
+        )
+    finally:
+        cat.close()
+    if args.json:
+        print(json.dumps(res.as_dict(), indent=2))
+    else:
+        print(f"{res.folder}: {res.summary()} in {res.seconds:.1f} s")
+        for path, reason in res.errors:
+            print(f"  skipped {path}: {reason}", file=sys.stderr)
+        for w in res.warnings:
+            print(f"  warning: {w}", file=sys.stderr)
+    return EXIT_INTERRUPTED if res.cancelled else EXIT_OK
+
+
+SCORE_FIELDS = ("rank", "path", "rating", "flag", "generic", "personal", "capture_time")
+
+
+def cmd_score(args) -> int:
+    cat = open_catalog_for(args)
+    try:
+        if args.rescore:
+            from piaa_desktop.core.scoring import score_library
+
+            score_library(cat)
+        flag = {"picks": 1, "rejects": -1}.get(args.only) if args.only else None
+        ids = cat.query_ids(sort=args.sort, min_rating=args.min_stars, flag=flag)
+        if args.limit:
+            ids = ids[: args.limit]
+        generic = cat.scores("generic")
+        personal = cat.scores("personal")
+        photos = {p.id: p for p in cat.photos(ids)}
+        rows = []
+        for rank, pid in enumerate(ids, 1):
+            p = photos[pid]
+            rows.append(
+                {
+                    "rank": rank,
+                    "path": p.path,
+                    "rating": p.rating,
+                    "flag": {1: "pick", -1: "reject"}.get(p.flag, ""),
+                    "generic": None if pid not in generic else round(generic[pid], 3),
+                    "personal": None if pid not in personal else round(personal[pid], 3),
+                    "capture_time": p.capture_time or "",
+                }
+            )
+    finally:
+        cat.close()
+    out = sys.stdout
+    if args.format == "json":
+        json.dump(rows, out, indent=2)
+        out.write("\n")
+    elif args.format == "csv":
+        w = csv.DictWriter(out, fieldnames=SCORE_FIELDS, lineterminator="\n")
+        w.writeheader()
+        for r in rows:
+            w.writerow({k: "" if v is None else v for k, v in r.items()})
+    else:
+        if not rows:
+            print("No photos in the catalog. Add some with: piaa scan FOLDER", file=sys.stderr)
+            return EXIT_OK
+        print(f"{'#':>5}  {'stars':5}  {'flag':6}  {'generic':>7}  {'personal':>8}  path")
+        for r in rows:
+            g = "" if r["generic"] is None else f"{r['generic']:.2f}"
+            s = "" if r["personal"] is None else f"{r['personal']:.2f}"
+            stars = "*" * r["rating"]
+            print(f"{r['rank']:>5}  {stars:5}  {r['flag']:6}  {g:>7}  {s:>8}  {r['path']}")
+    return EXIT_OK
+
+
+def _after_change(cat, change, paths) -> None:
+    """Write XMP sidecars for a change when the sidecar module is present and enabled."""
+    try:
+        from piaa_desktop.core.settings import Settings
+        from piaa_desktop.core.sync import sync_sidecar
+    except ImportError:
+        return
+    settings = Settings.load(paths.settings_file)
+    for pid in change.photo_ids:
+        sync_sidecar(cat, pid, settings)
+
+
+def _sidecar_import_hook():
+    try:
+        from piaa_desktop.core.sync import import_sidecar
+    except ImportError:
+        return None
+    return lambda cat, pid: import_sidecar(cat, pid)
+
+
+def cmd_rate(args) -> int:
+    paths = _paths(args)
+    cat = open_catalog_for(args)
+    try:
+        targets = [_find_photo(cat, p) for p in args.paths]
+        ids = [p.id for p in targets]
+        change = cat.set_rating(ids, args.stars)
+        if args.flag:
+            change2 = cat.set_flag(ids, {"pick": 1, "reject": -1, "none": 0}[args.flag])
+            _after_change(cat, change2, paths)
+        _after_change(cat, change, paths)
+    finally:
+        cat.close()
+    for p in targets:
+        print(f"{p.path}: {args.stars} star{'s' if args.stars != 1 else ''}")
+    return EXIT_OK
+
+
+def cmd_flag(args) -> int:
+    paths = _paths(args)
+    cat = open_catalog_for(args)
+    try:
+        ids = [_find_photo(cat, p).id for p in args.paths]
+        change = cat.set_flag(ids, {"pick": 1, "reject": -1, "none": 0}[args.flag])
+        _after_change(cat, change, paths)
+    finally:
+        cat.close()
+    return EXIT_OK
+
+
+def cmd_errors(args) -> int:
+    cat = open_catalog_for(args)
+    try:
+        errs = cat.import_errors()
+    finally:
+        cat.close()
+    if args.json:
+        print(json.dumps([{"path": p, "reason": r} for p, r in errs], indent=2))
+    else:
+        for p, r in errs:
+            print(f"{p}: {r}")
+    return EXIT_OK
+
+
+def cmd_models(args) -> int:
+    from piaa_desktop.core.models import verify_models
+
+    statuses = verify_models()
+    bad = [s for s in statuses if not s.ok]
+    if args.json:
+        print(json.dumps([s.__dict__ for s in statuses], indent=2))
+    else:
+        for s in statuses:
+            print(f"{'ok     ' if s.ok else 'PROBLEM'} {s.name}: {s.file} {s.problem}")
+    return EXIT_FAIL if bad else EXIT_OK
+
+
+def cmd_bench_import(args) -> int:
+    from piaa_desktop.core.benchmarks import import_benchmark
+
+    res = import_benchmark(args.folder, limit=args.limit, progress=ProgressBar(not args.json))
+    print(json.dumps(res, indent=2) if args.json else "\n".join(f"{k}: {v}" for k, v in res.items()))
+    return EXIT_OK
+
+
+# ---------------------------------------------------------------------------------------- parser
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="piaa", description="PIAA Desktop: headless photo library jobs.")
+    ap.add_argument("--version", action="version", version=f"piaa {__version__}")
+    ap.add_argument("--data-dir", metavar="DIR", help="keep the catalog, caches and models under DIR (a sandbox)")
+    ap.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+    sub = ap.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    p = sub.add_parser("scan", help="import or rescan a folder of photos")
+    p.add_argument("folder")
+    p.add_argument("--no-embeddings", action="store_true", help="skip embeddings and scores (faster first pass)")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.set_defaults(func=cmd_scan)
+
+    p = sub.add_parser("score", help="list photos with their scores, sorted")
+    from piaa_desktop.core.catalog import Catalog
+
+    p.add_argument("--sort", choices=sorted(Catalog.SORT_KEYS), default="personal")
+    p.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    p.add_argument("--limit", type=int, default=0)
+    p.add_argument("--min-stars", type=int, default=0, choices=range(0, 6))
+    p.add_argument("--only", choices=("picks", "rejects"))
+    p.add_argument("--rescore", action="store_true", help="recompute generic scores first")
+    p.set_defaults(func=cmd_score)
+
+    p = sub.add_parser("rate", help="set the star rating (0-5) of photos")
+    p.add_argument("paths", nargs="+", metavar="PATH")
+    p.add_argument("stars", type=int, choices=range(0, 6), metavar="N")
+    p.add_argument("--flag", choices=("pick", "reject", "none"))
+    p.set_defaults(func=cmd_rate)
+
+    p = sub.add_parser("flag", help="pick, reject or unflag photos")
+    p.add_argument("paths", nargs="+", metavar="PATH")
+    p.add_argument("flag", choices=("pick", "reject", "none"))
+    p.set_defaults(func=cmd_flag)
+
+    p = sub.add_parser("errors", help="list files the import skipped, with the reason")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_errors)
+
+    p = sub.add_parser("models", help="check the shipped models against their manifest")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_models)
+
+    bench = sub.add_parser("bench", help="benchmarks (JSON on stdout with --json)")
+    bsub = bench.add_subparsers(dest="bench_command", metavar="BENCH")
+    bsub.required = True
+    p = bsub.add_parser("import", help="photos per second for scan + thumbnails + embeddings")
+    p.add_argument("folder")
+    p.add_argument("--limit", type=int, default=0)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_bench_import)
+
+    for name in COMMAND_MODULES:
+        try:
+            mod = importlib.import_module(name)
+        except ImportError as exc:
+            if exc.name == name:
+                continue  # that feature is not installed in this build
+            raise
+        if hasattr(mod, "register"):
+            mod.register(sub)
+        if hasattr(mod, "register_bench"):
+            mod.register_bench(bsub)
+    return ap
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "json"):
+        args.json = False
+    try:
+        return int(args.func(args) or 0)
+    except CliError as exc:
+        print(f"piaa: error: {exc}", file=sys.stderr)
+        return exc.code
+    except KeyboardInterrupt:
+        print("piaa: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

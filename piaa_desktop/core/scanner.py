@@ -1,0 +1,387 @@
+"""Library import: scan folders, read EXIF, cache thumbnails, measure signals.
+
+A scan walks a folder recursively and reconciles it with the catalog:
+
+* **new** files are hashed, decoded (in parallel threads; Pillow releases the GIL while decoding),
+  thumbnailed and added;
+* **changed** files (same path, new content) get fresh metadata, thumbnail, signals and embedding;
+  their ratings stay;
+* **moved** files (a new path whose content hash matches a photo that disappeared) keep their id and
+  every rating, flag, edit and preference;
+* **missing** files are marked missing, never deleted, so nothing the user did is lost if a drive is
+  simply unplugged;
+* bad files (corrupt, truncated, empty, too large, unsupported, unreadable) are recorded in
+  ``import_errors`` with the reason and skipped: one bad file never stops an import.
+
+Work is committed in batches, so a cancelled or killed import keeps everything it finished and the
+next scan continues where it stopped (unchanged files are recognised by size and mtime).
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import stat
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterator, Optional
+
+import numpy as np
+
+from piaa_desktop.core.catalog import Catalog
+from piaa_desktop.core.imageio import (
+    ImageError,
+    is_candidate,
+    oriented_size,
+    open_image,
+    read_exif,
+)
+from piaa_desktop.core.jobs import CancelToken, Cancelled, ProgressCallback, ensure
+from piaa_desktop.core.signals import compute_signals
+from piaa_desktop.core.thumbnails import make_thumbnail
+
+HASH_CHUNK = 1 << 20
+BATCH = 32
+
+
+@dataclass
+class ScanResult:
+    folder: str = ""
+    new: list[int] = field(default_factory=list)
+    changed: list[int] = field(default_factory=list)
+    moved: list[int] = field(default_factory=list)
+    missing: list[int] = field(default_factory=list)
+    unchanged: int = 0
+    errors: list[tuple[str, str]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    embedded: int = 0
+    scored: int = 0
+    cancelled: bool = False
+    seconds: float = 0.0
+
+    def summary(self) -> str:
+        parts = [
+            f"{len(self.new)} new",
+            f"{len(self.changed)} changed",
+            f"{len(self.moved)} moved",
+            f"{len(self.missing)} missing",
+            f"{self.unchanged} unchanged",
+            f"{len(self.errors)} skipped",
+        ]
+        s = ", ".join(parts)
+        return s + (" (cancelled)" if self.cancelled else "")
+
+    def as_dict(self) -> dict:
+        return {
+            "folder": self.folder,
+            "new": len(self.new),
+            "changed": len(self.changed),
+            "moved": len(self.moved),
+            "missing": len(self.missing),
+            "unchanged": self.unchanged,
+            "errors": [{"path": p, "reason": r} for p, r in self.errors],
+            "warnings": list(self.warnings),
+            "embedded": self.embedded,
+            "scored": self.scored,
+            "cancelled": self.cancelled,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+@dataclass
+class _Decoded:
+    path: str
+    size: int
+    mtime: float
+    content_hash: str = ""
+    meta: Optional[dict] = None
+    signals: Optional[dict] = None
+    error: Optional[str] = None
+
+
+def file_hash(path: os.PathLike | str) -> str:
+    h = hashlib.blake2b(digest_size=20)
+    with open(path, "rb") as fh:
+        while True:
+            chunk = fh.read(HASH_CHUNK)
+            if not chunk:
+                break
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def walk_images(root: Path, on_error: Callable[[str, str], None]) -> Iterator[tuple[str, os.stat_result]]:
+    """Yield (path, stat) of candidate image files below ``root``, never following directory symlinks
+    (so symlink loops cannot trap the scan) and reporting unreadable folders through ``on_error``."""
+    stack = [root]
+    seen_dirs: set[tuple[int, int]] = set()
+    while stack:
+        d = stack.pop()
+        try:
+            st = d.stat()
+            key = (st.st_dev, st.st_ino)
+            if key in seen_dirs:
+                continue
+            seen_dirs.add(key)
+            entries = sorted(os.scandir(d), key=lambda e: e.name)
+        except PermissionError:
+            on_error(str(d), "folder cannot be read (permission denied)")
+            continue
+        except OSError as exc:
+            on_error(str(d), f"folder cannot be read: {exc.strerror or exc}")
+            continue
+        subdirs = []
+        for e in entries:
+            name = e.name
+            if name.startswith("."):
+                continue
+            try:
+                if e.is_dir(follow_symlinks=False):
+                    subdirs.append(Path(e.path))
+                    continue
+                if not is_candidate(name):
+                    continue
+                st = e.stat(follow_symlinks=True)
+                if not stat.S_ISREG(st.st_mode):
+                    continue
+            except OSError as exc:
+                on_error(_display(e.path), f"cannot read file information: {exc.strerror or exc}")
+                continue
+            yield e.path, st
+        stack.extend(reversed(subdirs))
+
+
+def _display(path: str) -> str:
+    """A path safe to store and show even when its name is not valid UTF-8."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
+def _decode(path: str, size: int, mtime: float, cache_dir: Path) -> _Decoded:
+    rec = _Decoded(path=path, size=size, mtime=mtime)
+    try:
+        if size == 0:
+            raise ImageError("empty file (0 bytes)")
+        rec.content_hash = file_hash(path)
+        im = open_image(path)
+        exif = read_exif(im)
+        fmt = im.format
+        w, h = oriented_size(im, exif.orientation)
+        im.close()
+        thumb = make_thumbnail(path, rec.content_hash, cache_dir)
+        rec.signals = compute_signals(np.asarray(thumb))
+        rec.meta = {"width": w, "height": h, "format": fmt, **exif.as_dict()}
+    except ImageError as exc:
+        rec.error = str(exc)
+    except PermissionError:
+        rec.error = "permission denied: the file cannot be read"
+    except FileNotFoundError:
+        rec.error = "file disappeared during import"
+    except MemoryError:
+        rec.error = "not enough memory to decode this image"
+    except OSError as exc:
+        rec.error = f"cannot read file: {exc.strerror or exc}"
+    return rec
+
+
+def scan_folder(
+    catalog: Catalog,
+    folder: os.PathLike | str,
+    cache_dir: os.PathLike | str,
+    progress: Optional[ProgressCallback] = None,
+    cancel: Optional[CancelToken] = None,
+    workers: Optional[int] = None,
+    on_new_photo: Optional[Callable[[Catalog, int], None]] = None,
+) -> ScanResult:
+    """Reconcile ``folder`` (recursively) with the catalog. See the module docstring."""
+    progress, cancel = ensure(progress, cancel)
+    t0 = time.perf_counter()
+    root = Path(folder).expanduser()
+    if not root.is_dir():
+        raise FileNotFoundError(f"not a folder: {root}")
+    root = root.resolve()
+    folder_id = catalog.add_folder(root)
+    result = ScanResult(folder=str(root))
+    cache_dir = Path(cache_dir)
+
+    def on_error(path: str, reason: str) -> None:
+        result.errors.append((path, reason))
+        catalog.record_import_error(path, folder_id, reason)
+
+    progress(0, 0, "Looking for photos")
+    files: list[tuple[str, os.stat_result]] = []
+    for item in walk_images(root, on_error):
+        files.append(item)
+        if cancel.cancelled:
+            result.cancelled = True
+            result.seconds = time.perf_counter() - t0
+            return result
+    known = {
+        r["path"]: r
+        for r in catalog.conn.execute(
+            "SELECT id, path, size, mtime, content_hash, missing FROM photos WHERE folder_id=? OR path LIKE ?",
+            (folder_id, str(root) + os.sep + "%"),
+        )
+    }
+    seen: set[str] = set()
+    todo: list[tuple[str, int, float]] = []
+    for path, st in files:
+        spath = _display(path)
+        seen.add(spath)
+        row = known.get(spath)
+        if row is not None and row["size"] == st.st_size and abs(row["mtime"] - st.st_mtime) < 1e-3 and not row["missing"]:
+            result.unchanged += 1
+            continue
+        todo.append((path, st.st_size, st.st_mtime))
+
+    # Photos of this folder that are gone: candidates for "moved" first, "missing" otherwise.
+    gone = {p: r for p, r in known.items() if p not in seen and not r["missing"]}
+    gone_by_hash: dict[str, list[int]] = {}
+    for r in gone.values():
+        gone_by_hash.setdefault(r["content_hash"], []).append(r["id"])
+    # Photos already missing anywhere in the catalog can reappear at a new path too.
+    for r in catalog.conn.execute("SELECT id, content_hash FROM photos WHERE missing=1"):
+        gone_by_hash.setdefault(r[1], []).append(r[0])
+
+    total = len(todo)
+    done = 0
+    progress(0, total, "Importing photos")
+    workers = workers or max(1, min(8, os.cpu_count() or 1))
+    try:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            for start in range(0, total, BATCH):
+                if cancel.cancelled:
+                    raise Cancelled()
+                chunk = todo[start : start + BATCH]
+                decoded = list(pool.map(lambda a: _decode(a[0], a[1], a[2], cache_dir), chunk))
+                _commit_batch(catalog, folder_id, decoded, known, gone_by_hash, result, on_new_photo)
+                done += len(chunk)
+                progress(done, total, f"Imported {done} of {total}")
+    except Cancelled:
+        result.cancelled = True
+
+    if not result.cancelled:
+        moved_ids = set(result.moved)
+        missing = [r["id"] for r in gone.values() if r["id"] not in moved_ids]
+        if missing:
+            now = time.time()
+            with catalog.transaction() as tx:
+                tx.executemany("UPDATE photos SET missing=1, updated_at=? WHERE id=?", [(now, i) for i in missing])
+            result.missing = missing
+        with catalog.transaction() as tx:
+            tx.execute("UPDATE folders SET last_scan=? WHERE id=?", (time.time(), folder_id))
+    result.seconds = time.perf_counter() - t0
+    return result
+
+
+def _commit_batch(
+    catalog: Catalog,
+    folder_id: int,
+    decoded: list[_Decoded],
+    known: dict,
+    gone_by_hash: dict[str, list[int]],
+    result: ScanResult,
+    on_new_photo: Optional[Callable[[Catalog, int], None]],
+) -> None:
+    now = time.time()
+    new_ids: list[int] = []
+    sig_rows: list[tuple[int, dict]] = []
+    with catalog.transaction() as tx:
+        for rec in decoded:
+            spath = _display(rec.path)
+            if rec.error:
+                result.errors.append((spath, rec.error))
+                tx.execute(
+                    "INSERT OR REPLACE INTO import_errors(path, folder_id, reason, seen_at) VALUES (?,?,?,?)",
+                    (spath, folder_id, rec.error, now),
+                )
+                continue
+            tx.execute("DELETE FROM import_errors WHERE path=?", (spath,))
+            m = rec.meta or {}
+            cols = dict(
+                folder_id=folder_id,
+                path=spath,
+                content_hash=rec.content_hash,
+                size=rec.size,
+                mtime=rec.mtime,
+                missing=0,
+                updated_at=now,
+                **{k: m.get(k) for k in ("width", "height", "format", "capture_time", "camera", "lens", "iso",
+                                         "shutter", "aperture", "focal_length", "orientation")},
+            )
+            row = known.get(spath)
+            if row is not None:
+                pid = row["id"]
+                _update(tx, pid, cols)
+                if row["content_hash"] != rec.content_hash:
+                    result.changed.append(pid)
+                else:
+                    result.unchanged += 1  # touched (mtime) or back from missing, same content
+            else:
+                candidates = gone_by_hash.get(rec.content_hash)
+                if candidates:
+                    pid = candidates.pop(0)
+                    _update(tx, pid, cols)
+                    result.moved.append(pid)
+                else:
+                    cols["added_at"] = now
+                    names = ", ".join(cols)
+                    pid = tx.execute(
+                        f"INSERT INTO photos({names}) VALUES ({', '.join('?' * len(cols))})", list(cols.values())
+                    ).lastrowid
+                    result.new.append(pid)
+                    new_ids.append(pid)
+            sig_rows.append((pid, rec.signals or {}))
+    if sig_rows:
+        catalog.set_signals(sig_rows)
+    if on_new_photo:
+        for pid in new_ids:
+            try:
+                on_new_photo(catalog, pid)
+            except Exception as exc:  # noqa: BLE001 - a hook must never stop the import
+                result.errors.append((str(pid), f"post-import hook failed: {exc}"))
+
+
+def _update(tx, pid: int, cols: dict) -> None:
+    sets = ", ".join(f"{k}=?" for k in cols)
+    tx.execute(f"UPDATE photos SET {sets} WHERE id=?", [*cols.values(), pid])
+
+
+def import_folder(
+    catalog: Catalog,
+    folder: os.PathLike | str,
+    cache_dir: os.PathLike | str,
+    progress: Optional[ProgressCallback] = None,
+    cancel: Optional[CancelToken] = None,
+    embeddings: bool = True,
+    score: bool = True,
+    workers: Optional[int] = None,
+    on_new_photo: Optional[Callable[[Catalog, int], None]] = None,
+) -> ScanResult:
+    """The whole import of a folder: scan, then embeddings, then scores. Cancellable at every stage."""
+    progress, cancel = ensure(progress, cancel)
+    job = catalog.job_started("import", {"folder": str(folder)})
+    state = "failed"
+    try:
+        res = scan_folder(catalog, folder, cache_dir, progress, cancel, workers, on_new_photo)
+        if not res.cancelled and embeddings:
+            from piaa_desktop.core.features import extract_embeddings
+            from piaa_desktop.core.models import ModelError
+
+            try:
+                res.embedded = extract_embeddings(catalog, cache_dir, progress=progress, cancel=cancel)
+            except Cancelled:
+                res.cancelled = True
+            except ModelError as exc:
+                res.warnings.append(f"embeddings skipped: {exc}")
+        if not res.cancelled and score:
+            from piaa_desktop.core.scoring import score_library
+
+            try:
+                res.scored = score_library(catalog, progress=progress, cancel=cancel)
+            except Cancelled:
+                res.cancelled = True
+        state = "cancelled" if res.cancelled else "done"
+        return res
+    finally:
+        catalog.job_finished(job, state)
