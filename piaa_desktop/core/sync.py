@@ -1,0 +1,144 @@
+"""Glue between the catalog and XMP sidecars.
+
+* :func:`sync_sidecar` writes a photo's rating, pick/reject and colour label to its sidecar (when the
+  ``xmp_write`` setting is on), after a change in the catalog.
+* :func:`import_sidecar` reads an existing sidecar of a newly imported photo into the catalog, so ratings
+  made in darktable, digiKam or Lightroom become training data (the scanner calls it for new photos).
+* :func:`install_sidecar_hook` subscribes a catalog's ``on_change`` so every rating/flag/label change,
+  undo and redo included, reaches the sidecars.
+
+Sidecar problems (a corrupt sidecar, a read-only folder) never fail the rating itself: they are logged
+and returned, and the existing sidecar is left untouched.
+"""
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from pathlib import Path
+from typing import Optional
+
+from piaa_desktop.core import xmp
+
+log = logging.getLogger(__name__)
+
+SYNCED_FIELDS = ("rating", "flag", "color_label")
+_state = threading.local()
+
+
+@contextlib.contextmanager
+def _suppressed():
+    """Inside, the on_change hook does not write sidecars (used while importing one)."""
+    prev = getattr(_state, "suppress", False)
+    _state.suppress = True
+    try:
+        yield
+    finally:
+        _state.suppress = prev
+
+
+def _setting(settings, name: str, default):
+    if settings is None:
+        return default
+    try:
+        return settings.get(name) if hasattr(settings, "get") else getattr(settings, name)
+    except (KeyError, AttributeError):
+        return default
+
+
+def sync_sidecar(catalog, photo_id: int, settings=None) -> Optional[Path]:
+    """Write the photo's current rating/flag/label to its sidecar; returns the path, or None if not written.
+
+    Does nothing when ``settings.xmp_write`` is off, or when the photo has no sidecar and nothing to say
+    (no empty sidecars litter the folders). Errors are logged, never raised.
+    """
+    return _sync(catalog, photo_id, settings)[0]
+
+
+def _sync(catalog, photo_id: int, settings) -> tuple[Optional[Path], Optional[str]]:
+    if not _setting(settings, "xmp_write", True):
+        return None, None
+    photo = catalog.photo(int(photo_id))
+    if photo is None or photo.missing:
+        return None, None
+    naming = _setting(settings, "xmp_naming", "ext")
+    if (
+        xmp.find_sidecar(photo.path, naming) is None
+        and not photo.rating
+        and not photo.flag
+        and not photo.color_label
+    ):
+        return None, None
+    try:
+        return (
+            xmp.write_sidecar(
+                photo.path, rating=photo.rating, flag=photo.flag, color_label=photo.color_label, naming=naming
+            ),
+            None,
+        )
+    except (xmp.XmpError, OSError, ValueError) as exc:
+        reason = str(exc) if not isinstance(exc, OSError) else (exc.strerror or str(exc))
+        log.warning("sidecar of %s not written: %s", photo.path, reason)
+        return None, reason
+
+
+def import_sidecar(catalog, photo_id: int, overwrite: bool = False, settings=None) -> Optional[dict]:
+    """Copy rating/flag/label from an existing sidecar into the catalog; returns what was applied.
+
+    Without ``overwrite`` only fields still at their default in the catalog are set (a new photo has
+    all defaults). Returns None when there is no readable sidecar.
+    """
+    if not _setting(settings, "xmp_read_on_import", True):
+        return None
+    photo = catalog.photo(int(photo_id))
+    if photo is None:
+        return None
+    try:
+        vals = xmp.read_sidecar(photo.path, _setting(settings, "xmp_naming", "ext"))
+    except xmp.XmpError as exc:
+        log.warning("sidecar of %s not read: %s", photo.path, exc)
+        return None
+    if not vals:
+        return None
+    applied: dict = {}
+    with _suppressed():
+        if vals["rating"] is not None and (overwrite or not photo.rating) and vals["rating"] != photo.rating:
+            catalog.set_rating([photo.id], vals["rating"])
+            applied["rating"] = vals["rating"]
+        if vals["flag"] is not None and (overwrite or not photo.flag) and vals["flag"] != photo.flag:
+            catalog.set_flag([photo.id], vals["flag"])
+            applied["flag"] = vals["flag"]
+        label = vals["color_label"]
+        if label is not None and (overwrite or not photo.color_label) and label != photo.color_label:
+            catalog.set_color_label([photo.id], label)
+            applied["color_label"] = label
+    return applied
+
+
+class SidecarHook:
+    """A catalog ``on_change`` callback writing sidecars; ``errors`` keeps (path, reason) of failures."""
+
+    def __init__(self, catalog, settings=None):
+        self.catalog = catalog
+        self.settings = settings
+        self.errors: list[tuple[str, str]] = []
+
+    def __call__(self, change) -> None:
+        if getattr(_state, "suppress", False) or change.field not in SYNCED_FIELDS:
+            return
+        if not _setting(self.settings, "xmp_write", True):
+            return
+        for pid in change.photo_ids:
+            if change.before.get(pid) == change.after.get(pid):
+                continue
+            _, error = _sync(self.catalog, pid, self.settings)
+            if error:
+                photo = self.catalog.photo(pid)
+                self.errors.append((photo.path if photo else str(pid), error))
+
+
+def install_sidecar_hook(catalog, settings=None) -> SidecarHook:
+    """Write sidecars after every rating/flag/label change of ``catalog`` (undo/redo included)."""
+    hook = SidecarHook(catalog, settings)
+    catalog.on_change.append(hook)
+    return hook
