@@ -7,7 +7,8 @@
                                  starts the real app, and after that many ms of event loop prints which
                                  top-level windows are visible and quits: exit 0 if a main window showed,
                                  3 if none did (used by tests/test_packaging_bundle.py with
-                                 QT_QPA_PLATFORM=offscreen)
+                                 QT_QPA_PLATFORM=offscreen); PIAA_SMOKE_SHOT=/tmp/x also saves
+                                 /tmp/x-<WindowClass>.png of each visible window
 """
 from __future__ import annotations
 
@@ -29,6 +30,10 @@ def _smoke_report_and_quit() -> None:
     wins = [w for w in app.topLevelWidgets() if w.isVisible()]
     desc = [{"class": type(w).__name__, "title": w.windowTitle(), "main": isinstance(w, QMainWindow)} for w in wins]
     ok = any(d["main"] for d in desc)
+    shot = os.environ.get("PIAA_SMOKE_SHOT")
+    if shot:  # a picture of each visible window: PIAA_SMOKE_SHOT=/tmp/smoke -> /tmp/smoke-MainWindow.png
+        for w in wins:
+            w.grab().save(f"{shot}-{type(w).__name__}.png")
     print("PIAA_SMOKE " + json.dumps({"windows": desc, "main_window": ok}), flush=True)
     _smoke.update(done=True, rc=0 if ok else 3)
     for w in wins:
