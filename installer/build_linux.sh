@@ -19,7 +19,7 @@ ROOT="$(cd "$HERE/.." && pwd)"
 PYTHON="${PYTHON:-python3}"
 cd "$ROOT"
 
-VERSION="$("$PYTHON" "$HERE/bundle_info.py" | head -1 | awk '{print $NF}')"
+VERSION="$("$PYTHON" "$HERE/bundle_info.py" --version)"
 ARCH="$(uname -m)"
 if [[ "${FULL:-0}" == "1" ]]; then
   export INFERENCE_ONLY=0

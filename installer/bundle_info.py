@@ -4,6 +4,7 @@ Pure Python, no PyInstaller and no app import (reads name and version from the p
 tests can check the spec's inputs without building anything:
 
     python installer/bundle_info.py            # name, version, and every data file with its destination
+    python installer/bundle_info.py --version  # just the version (build scripts)
 """
 from __future__ import annotations
 
@@ -114,7 +115,12 @@ def icon_for_platform(platform: str) -> str | None:
 
 
 if __name__ == "__main__":
+    import sys
+
     meta = app_metadata()
+    if "--version" in sys.argv[1:]:
+        print(meta["version"])
+        raise SystemExit(0)
     print(f"{meta['name']} ({meta['app_id']}) {meta['version']}")
     total = 0
     for src, dest in data_files():

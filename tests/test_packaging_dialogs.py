@@ -15,10 +15,13 @@ REPO = Path(__file__).resolve().parents[1]
 def dark(qapp):
     from piaa_desktop.gui.theme import apply_theme
 
-    old = qapp.styleSheet()
+    old_sheet, old_palette, old_style = qapp.styleSheet(), qapp.palette(), qapp.style().name()
     apply_theme(qapp, "dark")
     yield qapp
-    qapp.setStyleSheet(old)
+    qapp.setStyleSheet(old_sheet)
+    qapp.setPalette(old_palette)
+    if old_style:
+        qapp.setStyle(old_style)
 
 
 # -- welcome -------------------------------------------------------------------------------------
