@@ -1,0 +1,104 @@
+"""Burst / near-duplicate stacks on real photos with simulated bursts (EXIF times + real embeddings)."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from PIL import Image, ImageFilter
+
+from piaa_desktop.core import stacks as S
+from piaa_desktop.core.catalog import UndoStack
+
+
+def _save(im: Image.Image, path: Path, when: str | None):
+    ex = Image.Exif()
+    if when:
+        ex.get_ifd(0x8769)[0x9003] = when
+    im.save(path, "JPEG", quality=92, exif=ex.tobytes())
+
+
+def _shift(im: Image.Image, frac: float) -> Image.Image:
+    w, h = im.size
+    dx, dy = int(w * frac), int(h * frac)
+    return im.crop((dx, dy, w, h)).resize((w, h), Image.Resampling.BILINEAR)
+
+
+@pytest.fixture
+def burst_lib(tmp_path, bsds_dir, catalog, app_paths):
+    pytest.importorskip("onnxruntime")
+    from piaa_desktop.core.features import extract_embeddings
+    from piaa_desktop.core.scanner import scan_folder
+
+    src = sorted(bsds_dir.glob("*.jpg"))
+    a, b, c, d, e = (Image.open(p).convert("RGB") for p in src[:5])
+    lib = tmp_path / "burst"
+    lib.mkdir()
+    plan = {
+        "a0.jpg": (a, "2024:06:01 12:00:00"),
+        "a1.jpg": (_shift(a, 0.03), "2024:06:01 12:00:01"),
+        "b0.jpg": (b, "2024:06:01 12:00:01"),  # another scene in the same second: not in A's stack
+        "a2.jpg": (_shift(a, 0.05), "2024:06:01 12:00:02"),
+        "d0.jpg": (d, "2024:06:01 12:00:30"),
+        "c0.jpg": (c, "2024:06:01 12:05:00"),
+        "c1.jpg": (c.filter(ImageFilter.GaussianBlur(1.0)), "2024:06:01 12:05:01"),
+        "a_late.jpg": (_shift(a, 0.02), "2024:06:01 13:00:00"),  # same look, an hour later: alone
+        "e_notime.jpg": (e, None),
+        "e_notime2.jpg": (_shift(e, 0.02), None),  # no capture time: never stacked
+    }
+    for name, (im, when) in plan.items():
+        _save(im, lib / name, when)
+    res = scan_folder(catalog, lib, app_paths.cache_dir, workers=2)
+    assert not res.errors
+    assert extract_embeddings(catalog, app_paths.thumbnails) == len(plan)
+    ids = {Path(p.path).name: p.id for p in catalog.photos()}
+    return ids
+
+
+def test_find_stacks(catalog, burst_lib):
+    ids = burst_lib
+    stacks = S.find_stacks(catalog)
+    assert stacks == [[ids["a0.jpg"], ids["a1.jpg"], ids["a2.jpg"]], [ids["c0.jpg"], ids["c1.jpg"]]]
+    # a stricter distance splits the shifted frames off; a longer gap does not pull in the late frame
+    assert S.find_stacks(catalog, max_dist=0.0001) == []
+    assert [len(s) for s in S.find_stacks(catalog, max_gap_s=600)] == [3, 2]
+    # restricting to some ids
+    assert S.find_stacks(catalog, ids=[ids["c0.jpg"], ids["c1.jpg"], ids["d0.jpg"]]) == [[ids["c0.jpg"], ids["c1.jpg"]]]
+
+
+def test_best_collapse_and_keep_best_undoable(catalog, burst_lib):
+    ids = burst_lib
+    stacks = S.find_stacks(catalog)
+    catalog.set_scores("generic", [(i, 0.5, None) for i in ids.values()])
+    catalog.set_scores("personal", [(ids["a1.jpg"], 0.9, None), (ids["a0.jpg"], 0.2, None), (ids["a2.jpg"], 0.4, None)])
+    best = S.best_of_stacks(catalog, stacks)
+    assert best[0] == ids["a1.jpg"]
+    # C: equal generic scores, no stars -> the sharper frame wins over the blurred one
+    assert best[1] == ids["c0.jpg"]
+    assert S.best_of_stacks(catalog, stacks, kind="generic")[0] in stacks[0]
+
+    grid = catalog.query_ids(sort="capture_time")
+    collapsed = S.collapse_ids(grid, stacks, best)
+    assert ids["a0.jpg"] not in collapsed and ids["a1.jpg"] in collapsed and ids["c1.jpg"] not in collapsed
+    assert len(collapsed) == len(grid) - 3
+    assert S.collapse_ids(grid, stacks, best, expanded=[0]) == [i for i in grid if i != ids["c1.jpg"]]
+    assert S.stack_index(stacks)[ids["a2.jpg"]] == (0, 3)
+
+    catalog.set_flag([ids["c1.jpg"]], 1)  # the user already picked the soft one: it is kept
+    undo = UndoStack(catalog)
+    changes = S.keep_best_of_each_stack(catalog, stacks, undo_stack=undo)
+    assert len(changes) == 1
+    flags = {n: catalog.photo(i).flag for n, i in ids.items()}
+    assert flags["a1.jpg"] == 1 and flags["a0.jpg"] == -1 and flags["a2.jpg"] == -1
+    assert flags["c1.jpg"] == 1 and flags["c0.jpg"] == -1
+    assert flags["d0.jpg"] == 0 and flags["b0.jpg"] == 0  # not in a stack: untouched
+    undo.undo()  # one step undoes the whole action
+    flags = {n: catalog.photo(i).flag for n, i in ids.items()}
+    assert flags["c1.jpg"] == 1 and all(v == 0 for n, v in flags.items() if n != "c1.jpg")
+    assert S.keep_best_of_each_stack(catalog, []) == []
+
+
+def test_timestamps_parse():
+    assert S._timestamp("2024-06-01T12:00:01") - S._timestamp("2024-06-01T12:00:00") == 1
+    assert S._timestamp("2024:06:01 12:00:05") - S._timestamp("2024-06-01T12:00:00") == 5
+    assert S._timestamp("garbage") is None and S._timestamp(None) is None
