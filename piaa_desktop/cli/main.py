@@ -79,13 +79,23 @@ def _paths(args):
 
 
 def open_catalog_for(args):
-    """The catalog of the chosen data dir (the integrators of other commands use this too)."""
+    """The catalog of the chosen data dir, with XMP sidecars written after every rating/flag/label change."""
     from piaa_desktop.core.catalog import CatalogError, open_catalog
+    from piaa_desktop.core.settings import load_settings
+    from piaa_desktop.core.sync import install_sidecar_hook
 
+    paths = _paths(args)
     try:
-        return open_catalog(_paths(args))
+        cat = open_catalog(paths)
     except CatalogError as exc:
         raise CliError(str(exc)) from exc
+    cat.sidecars = install_sidecar_hook(cat, load_settings(paths))
+    return cat
+
+
+def _report_sidecar_errors(cat) -> None:
+    for path, reason in cat.sidecars.errors:
+        print(f"piaa: warning: XMP sidecar of {path} not written: {reason}", file=sys.stderr)
 
 
 def _find_photo(cat, path: str):
@@ -103,7 +113,7 @@ def cmd_scan(args) -> int:
         raise CliError(f"not a folder: {args.folder}", EXIT_NOT_FOUND)
     paths = _paths(args)
     cat = open_catalog_for(args)
-    hook = _sidecar_import_hook()
+    hook = _sidecar_import_hook(paths)
     try:
         res = import_folder(
             cat,
@@ -126,6 +136,7 @@ def cmd_scan(args) -> int:
     return EXIT_INTERRUPTED if res.cancelled else EXIT_OK
 
 
+FLAGS = {"pick": 1, "reject": -1, "none": 0}
 SCORE_FIELDS = ("rank", "path", "rating", "flag", "generic", "personal", "capture_time")
 
 
@@ -181,37 +192,23 @@ def cmd_score(args) -> int:
     return EXIT_OK
 
 
-def _after_change(cat, change, paths) -> None:
-    """Write XMP sidecars for a change when the sidecar module is present and enabled."""
-    try:
-        from piaa_desktop.core.settings import Settings
-        from piaa_desktop.core.sync import sync_sidecar
-    except ImportError:
-        return
-    settings = Settings.load(paths.settings_file)
-    for pid in change.photo_ids:
-        sync_sidecar(cat, pid, settings)
+def _sidecar_import_hook(paths):
+    from piaa_desktop.core.settings import load_settings
+    from piaa_desktop.core.sync import import_sidecar
 
-
-def _sidecar_import_hook():
-    try:
-        from piaa_desktop.core.sync import import_sidecar
-    except ImportError:
-        return None
-    return lambda cat, pid: import_sidecar(cat, pid)
+    settings = load_settings(paths)
+    return lambda cat, pid: import_sidecar(cat, pid, settings=settings)
 
 
 def cmd_rate(args) -> int:
-    paths = _paths(args)
     cat = open_catalog_for(args)
     try:
         targets = [_find_photo(cat, p) for p in args.paths]
         ids = [p.id for p in targets]
-        change = cat.set_rating(ids, args.stars)
+        cat.set_rating(ids, args.stars)
         if args.flag:
-            change2 = cat.set_flag(ids, {"pick": 1, "reject": -1, "none": 0}[args.flag])
-            _after_change(cat, change2, paths)
-        _after_change(cat, change, paths)
+            cat.set_flag(ids, FLAGS[args.flag])
+        _report_sidecar_errors(cat)
     finally:
         cat.close()
     for p in targets:
@@ -220,12 +217,11 @@ def cmd_rate(args) -> int:
 
 
 def cmd_flag(args) -> int:
-    paths = _paths(args)
     cat = open_catalog_for(args)
     try:
         ids = [_find_photo(cat, p).id for p in args.paths]
-        change = cat.set_flag(ids, {"pick": 1, "reject": -1, "none": 0}[args.flag])
-        _after_change(cat, change, paths)
+        cat.set_flag(ids, FLAGS[args.flag])
+        _report_sidecar_errors(cat)
     finally:
         cat.close()
     return EXIT_OK
