@@ -654,6 +654,8 @@ class Catalog:
 
     # ------------------------------------------------------------------ jobs (resume after a crash)
     def job_started(self, kind: str, args: dict) -> int:
+        # "_pid" lets core.recovery tell a job whose process died from one still running elsewhere.
+        args = {**args, "_pid": os.getpid()}
         with self.transaction() as tx:
             return tx.execute(
                 "INSERT INTO jobs(kind, state, args, started_at) VALUES (?, 'running', ?, ?)",
