@@ -1,0 +1,669 @@
+"""The thumbnail grid: a list model over photo ids, an LRU thumbnail cache fed by a thread pool, a
+delegate that paints thumbnails with their badges, and the view.
+
+Made for 10,000 photos and more:
+
+* :class:`PhotoListModel` is a list of ids plus a dict of small :class:`PhotoRecord` loaded in bulk
+  (one query for all photos, one per score kind) when the view is refreshed. ``data()`` never runs SQL.
+* :class:`ThumbnailCache` loads a thumbnail only when the view paints its row (``data(DecorationRole)``
+  is only asked for visible rows), decodes it to a QImage on a QThreadPool, and keeps QPixmaps in an
+  LRU cache bounded in bytes. Scrolling drops the queued loads of rows that went out of view.
+* :class:`PhotoGridView` uses uniform item sizes and batched layout, so a 10,000-row reset costs
+  milliseconds.
+
+Catalog changes (ratings, flags, colour labels; from any widget, undo and redo included) reach the
+model through :meth:`PhotoListModel.apply_change`, which updates the records and repaints the rows.
+"""
+from __future__ import annotations
+
+import os
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Optional, Sequence
+
+import numpy as np
+from PySide6.QtCore import (
+    QAbstractListModel,
+    QModelIndex,
+    QObject,
+    QPoint,
+    QPointF,
+    QRect,
+    QRectF,
+    QRunnable,
+    QSize,
+    Qt,
+    QThreadPool,
+    Signal,
+)
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QFontMetrics,
+    QImage,
+    QPainter,
+    QPainterPath,
+    QPen,
+    QPixmap,
+    QPolygonF,
+)
+from PySide6.QtWidgets import QAbstractItemView, QListView, QStyle, QStyledItemDelegate, QStyleOptionViewItem
+
+from piaa_desktop.core.catalog import Catalog, Change
+
+# ---------------------------------------------------------------------------------------------- roles
+PhotoIdRole = Qt.ItemDataRole.UserRole + 1
+RecordRole = Qt.ItemDataRole.UserRole + 2
+RatingRole = Qt.ItemDataRole.UserRole + 3
+FlagRole = Qt.ItemDataRole.UserRole + 4
+ColorLabelRole = Qt.ItemDataRole.UserRole + 5
+ScoreRole = Qt.ItemDataRole.UserRole + 6  # (kind, value) of the score shown on the badge, or None
+
+# Colour labels (Lightroom's set) and how they are painted.
+COLOR_LABELS: dict[str, str] = {
+    "red": "#e5534b",
+    "yellow": "#e8c547",
+    "green": "#4cb963",
+    "blue": "#4f8df5",
+    "purple": "#a371f7",
+}
+
+GOLD = QColor("#f5b83d")
+DIM_STAR = QColor("#464c58")
+REJECT = QColor("#e5534b")
+PICK = QColor("#f3f4f6")
+ACCENT = QColor("#4f8df5")
+
+
+# ---------------------------------------------------------------------------------------------- records
+@dataclass(slots=True)
+class PhotoRecord:
+    """What the grid, the loupe and the badges need about one photo (no EXIF: the side panel reads that)."""
+
+    id: int
+    path: str
+    name: str
+    content_hash: str
+    folder_id: int
+    rating: int
+    flag: int
+    color_label: Optional[str]
+    width: Optional[int]
+    height: Optional[int]
+    capture_time: Optional[str]
+    generic: Optional[float] = None
+    personal: Optional[float] = None
+
+
+def load_records(catalog: Catalog) -> dict[int, PhotoRecord]:
+    """Every present photo as a record, with its scores: three bulk queries, whatever the library size."""
+    cur = catalog.conn.execute(
+        "SELECT id, path, content_hash, folder_id, rating, flag, color_label, width, height, capture_time "
+        "FROM photos WHERE missing=0"
+    )
+    recs = {
+        r[0]: PhotoRecord(r[0], r[1], os.path.basename(r[1]), r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9])
+        for r in cur
+    }
+    for kind in ("generic", "personal"):
+        for pid, score in catalog.scores(kind).items():
+            rec = recs.get(pid)
+            if rec is not None:
+                setattr(rec, kind, score)
+    return recs
+
+
+# ---------------------------------------------------------------------------------------------- model
+class PhotoListModel(QAbstractListModel):
+    """A flat list of photo ids (in the order of the current sort) over bulk-loaded records."""
+
+    thumbnailNeeded = Signal(int)
+
+    def __init__(self, cache: Optional["ThumbnailCache"] = None, parent: Optional[QObject] = None):
+        super().__init__(parent)
+        self._ids: list[int] = []
+        self._rows: dict[int, int] = {}
+        self._records: dict[int, PhotoRecord] = {}
+        self.cache = cache
+        if cache is not None:
+            cache.loaded.connect(self._on_thumbnail)
+            cache.failed.connect(self._on_thumbnail)
+
+    # -- Qt API
+    def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: B008 - Qt signature
+        return 0 if parent.isValid() else len(self._ids)
+
+    def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
+        if not index.isValid():
+            return None
+        row = index.row()
+        if row >= len(self._ids):
+            return None
+        pid = self._ids[row]
+        if role == PhotoIdRole:
+            return pid
+        rec = self._records.get(pid)
+        if rec is None:
+            return None
+        if role == Qt.ItemDataRole.DecorationRole:
+            if self.cache is None:
+                return None
+            pm = self.cache.pixmap(pid)
+            if pm is None:
+                self.cache.request(pid, rec.path, rec.content_hash)
+            return pm
+        if role == Qt.ItemDataRole.DisplayRole:
+            return rec.name
+        if role == RecordRole:
+            return rec
+        if role == RatingRole:
+            return rec.rating
+        if role == FlagRole:
+            return rec.flag
+        if role == ColorLabelRole:
+            return rec.color_label
+        if role == ScoreRole:
+            if rec.personal is not None:
+                return ("personal", rec.personal)
+            if rec.generic is not None:
+                return ("generic", rec.generic)
+            return None
+        if role == Qt.ItemDataRole.ToolTipRole:
+            parts = [rec.name]
+            if rec.width and rec.height:
+                parts.append(f"{rec.width} × {rec.height}")
+            if rec.capture_time:
+                parts.append(rec.capture_time)
+            if rec.generic is not None:
+                parts.append(f"generic score {rec.generic:.2f}")
+            if rec.personal is not None:
+                parts.append(f"personal score {rec.personal:.2f}")
+            return "\n".join(parts)
+        return None
+
+    def flags(self, index: QModelIndex):
+        if not index.isValid():
+            return Qt.ItemFlag.NoItemFlags
+        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemNeverHasChildren
+
+    # -- content
+    def set_records(self, records: dict[int, PhotoRecord]) -> None:
+        """Replace the records (call :meth:`set_ids` right after: the rows are not repainted here)."""
+        self._records = records
+
+    def set_ids(self, ids: Sequence[int]) -> None:
+        self.beginResetModel()
+        self._ids = [i for i in ids if i in self._records]
+        self._rows = {pid: r for r, pid in enumerate(self._ids)}
+        self.endResetModel()
+
+    def ids(self) -> list[int]:
+        return list(self._ids)
+
+    def id_at(self, row: int) -> Optional[int]:
+        return self._ids[row] if 0 <= row < len(self._ids) else None
+
+    def row_of(self, photo_id: int) -> Optional[int]:
+        return self._rows.get(photo_id)
+
+    def index_of(self, photo_id: int) -> QModelIndex:
+        row = self._rows.get(photo_id)
+        return self.index(row, 0) if row is not None else QModelIndex()
+
+    def record(self, photo_id: int) -> Optional[PhotoRecord]:
+        return self._records.get(photo_id)
+
+    def records(self) -> dict[int, PhotoRecord]:
+        return self._records
+
+    def apply_change(self, change: Change) -> None:
+        """Update the records after a catalog mutation and repaint the rows it touched."""
+        if change.field not in ("rating", "flag", "color_label"):
+            return
+        rows = []
+        for pid in change.photo_ids:
+            rec = self._records.get(pid)
+            if rec is None or pid not in change.after:
+                continue
+            setattr(rec, change.field, change.after[pid])
+            r = self._rows.get(pid)
+            if r is not None:
+                rows.append(r)
+        self._repaint_rows(rows)
+
+    def _repaint_rows(self, rows: Iterable[int]) -> None:
+        rows = sorted(rows)
+        if not rows:
+            return
+        # Contiguous runs: one dataChanged per run, not per row.
+        start = prev = rows[0]
+        for r in rows[1:] + [None]:
+            if r is not None and r == prev + 1:
+                prev = r
+                continue
+            self.dataChanged.emit(self.index(start, 0), self.index(prev, 0))
+            if r is not None:
+                start = prev = r
+
+    def _on_thumbnail(self, photo_id: int) -> None:
+        r = self._rows.get(photo_id)
+        if r is not None:
+            idx = self.index(r, 0)
+            self.dataChanged.emit(idx, idx, [Qt.ItemDataRole.DecorationRole])
+
+
+# ---------------------------------------------------------------------------------------------- thumbnails
+def array_to_qimage(arr: np.ndarray) -> QImage:
+    """An HxWx3 uint8 array as a QImage that owns its pixels (safe to pass between threads)."""
+    arr = np.ascontiguousarray(arr[..., :3], dtype=np.uint8)
+    h, w = arr.shape[:2]
+    return QImage(arr.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
+
+
+def load_thumbnail_image(path: str, content_hash: str, cache_dir: os.PathLike | str, max_edge: int) -> QImage:
+    """Decode (worker thread) the cached thumbnail of a photo, making it from the original if missing."""
+    from piaa_desktop.core.thumbnails import thumbnail_array
+
+    img = array_to_qimage(thumbnail_array(path, content_hash, cache_dir))
+    if max(img.width(), img.height()) > max_edge:
+        img = img.scaled(
+            max_edge, max_edge, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation
+        )
+    return img
+
+
+class _ThumbSignals(QObject):
+    done = Signal(int, int, object)  # photo id, generation, QImage or None (failed)
+
+
+class _ThumbJob(QRunnable):
+    def __init__(self, signals: _ThumbSignals, pid: int, gen: int, path: str, content_hash: str, cache_dir: Path, edge: int):
+        super().__init__()
+        self.setAutoDelete(True)
+        self.signals = signals
+        self.args = (pid, gen, path, content_hash, cache_dir, edge)
+
+    def run(self) -> None:
+        pid, gen, path, h, cache_dir, edge = self.args
+        try:
+            img = load_thumbnail_image(path, h, cache_dir, edge)
+        except Exception:  # noqa: BLE001 - a bad file is painted as such, never crashes the grid
+            img = None
+        try:
+            self.signals.done.emit(pid, gen, img)
+        except RuntimeError:  # cache deleted while closing
+            pass
+
+
+class ThumbnailCache(QObject):
+    """LRU cache of thumbnail pixmaps keyed by photo id, bounded in bytes, filled off the GUI thread."""
+
+    loaded = Signal(int)
+    failed = Signal(int)
+
+    def __init__(
+        self,
+        cache_dir: os.PathLike | str,
+        max_edge: int = 384,
+        max_bytes: int = 256 * 1024 * 1024,
+        threads: Optional[int] = None,
+        parent: Optional[QObject] = None,
+    ):
+        super().__init__(parent)
+        self.cache_dir = Path(cache_dir)
+        self.max_edge = max_edge
+        self.max_bytes = max_bytes
+        self._lru: "OrderedDict[int, QPixmap]" = OrderedDict()
+        self._bytes = 0
+        self._pending: set[int] = set()
+        self._failed: set[int] = set()
+        self._gen = 0
+        self.pool = QThreadPool(self)
+        self.pool.setObjectName("piaa-thumbnails")
+        self.pool.setMaxThreadCount(threads or max(2, min(4, os.cpu_count() or 2)))
+        self._signals = _ThumbSignals(self)
+        self._signals.done.connect(self._on_done)
+        self.loads = 0  # thumbnails decoded so far (for tests and benchmarks)
+
+    def pixmap(self, photo_id: int) -> Optional[QPixmap]:
+        pm = self._lru.get(photo_id)
+        if pm is not None:
+            self._lru.move_to_end(photo_id)
+        return pm
+
+    def has_failed(self, photo_id: int) -> bool:
+        return photo_id in self._failed
+
+    def request(self, photo_id: int, path: str, content_hash: str) -> None:
+        if photo_id in self._lru or photo_id in self._pending or photo_id in self._failed:
+            return
+        self._pending.add(photo_id)
+        self.pool.start(
+            _ThumbJob(self._signals, photo_id, self._gen, path, content_hash, self.cache_dir, self.max_edge)
+        )
+
+    def drop_queued(self) -> None:
+        """Forget loads that have not started (the rows scrolled out of view); visible rows ask again."""
+        self.pool.clear()
+        self._gen += 1
+        self._pending.clear()
+
+    def invalidate(self, photo_ids: Optional[Iterable[int]] = None) -> None:
+        """Drop cached pixmaps (all, or of some photos whose content changed)."""
+        if photo_ids is None:
+            self._lru.clear()
+            self._bytes = 0
+            self._failed.clear()
+            return
+        for pid in photo_ids:
+            pm = self._lru.pop(pid, None)
+            if pm is not None:
+                self._bytes -= _cost(pm)
+            self._failed.discard(pid)
+
+    def put(self, photo_id: int, image: QImage) -> QPixmap:
+        pm = QPixmap.fromImage(image)
+        old = self._lru.pop(photo_id, None)
+        if old is not None:
+            self._bytes -= _cost(old)
+        self._lru[photo_id] = pm
+        self._bytes += _cost(pm)
+        while self._bytes > self.max_bytes and len(self._lru) > 1:
+            _, ev = self._lru.popitem(last=False)
+            self._bytes -= _cost(ev)
+        return pm
+
+    def _on_done(self, photo_id: int, gen: int, image) -> None:
+        if gen == self._gen:
+            self._pending.discard(photo_id)
+        if image is None or image.isNull():
+            self._failed.add(photo_id)
+            self.failed.emit(photo_id)
+            return
+        self.loads += 1
+        self.put(photo_id, image)
+        self.loaded.emit(photo_id)
+
+    @property
+    def size_bytes(self) -> int:
+        return self._bytes
+
+    def __len__(self) -> int:
+        return len(self._lru)
+
+    def shutdown(self, wait_ms: int = 3000) -> None:
+        self.pool.clear()
+        self.pool.waitForDone(wait_ms)
+
+
+def _cost(pm: QPixmap) -> int:
+    return max(1, pm.width() * pm.height() * max(1, pm.depth() // 8))
+
+
+# ---------------------------------------------------------------------------------------------- painting
+def star_polygon(cx: float, cy: float, r: float) -> QPolygonF:
+    import math
+
+    pts = []
+    for k in range(10):
+        ang = -math.pi / 2 + k * math.pi / 5
+        rad = r if k % 2 == 0 else r * 0.45
+        pts.append(QPointF(cx + rad * math.cos(ang), cy + rad * math.sin(ang)))
+    return QPolygonF(pts)
+
+
+def paint_stars(p: QPainter, x: float, cy: float, rating: int, r: float = 5.5, gap: float = 2.5, dim: bool = True) -> float:
+    """Five stars from ``x``, the first ``rating`` gold; returns the x after the last star."""
+    p.save()
+    p.setPen(Qt.PenStyle.NoPen)
+    for k in range(5):
+        cx = x + r + k * (2 * r + gap)
+        if k < rating:
+            p.setBrush(GOLD)
+        elif dim:
+            p.setBrush(DIM_STAR)
+        else:
+            continue
+        p.drawPolygon(star_polygon(cx, cy, r))
+    p.restore()
+    return x + 5 * (2 * r + gap)
+
+
+def paint_flag(p: QPainter, rect: QRectF, flag: int) -> None:
+    """Pick: a white flag; reject: a red cross. Drawn inside ``rect``."""
+    if not flag:
+        return
+    p.save()
+    p.setRenderHint(QPainter.RenderHint.Antialiasing)
+    if flag > 0:
+        pole = QRectF(rect.left() + rect.width() * 0.22, rect.top(), max(1.5, rect.width() * 0.1), rect.height())
+        p.fillRect(pole, PICK)
+        path = QPainterPath()
+        x0 = pole.right()
+        path.moveTo(x0, rect.top())
+        path.lineTo(rect.right(), rect.top() + rect.height() * 0.28)
+        path.lineTo(x0, rect.top() + rect.height() * 0.56)
+        path.closeSubpath()
+        p.fillPath(path, PICK)
+    else:
+        pen = QPen(REJECT, max(2.0, rect.width() * 0.16))
+        pen.setCapStyle(Qt.PenCapStyle.RoundCap)
+        p.setPen(pen)
+        m = rect.width() * 0.15
+        p.drawLine(QPointF(rect.left() + m, rect.top() + m), QPointF(rect.right() - m, rect.bottom() - m))
+        p.drawLine(QPointF(rect.right() - m, rect.top() + m), QPointF(rect.left() + m, rect.bottom() - m))
+    p.restore()
+
+
+class ThumbnailDelegate(QStyledItemDelegate):
+    """Paints one cell: the card, the thumbnail fitted in a square, the score badge, the file name,
+    stars, pick/reject flag and colour label."""
+
+    FOOTER = 40
+    MARGIN = 4
+    PAD = 8
+
+    def __init__(self, parent: Optional[QObject] = None, cell: int = 180):
+        super().__init__(parent)
+        self.cell = cell
+        self._font = QFont()
+        self._font.setPointSizeF(8.5)
+        self._badge_font = QFont()
+        self._badge_font.setPointSizeF(8.0)
+        self._badge_font.setBold(True)
+        self.show_scores = True
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex) -> QSize:
+        return QSize(self.cell, self.cell + self.FOOTER)
+
+    def image_rect(self, cell_rect: QRect) -> QRect:
+        card = cell_rect.adjusted(self.MARGIN, self.MARGIN, -self.MARGIN, -self.MARGIN)
+        side = card.width() - 2 * self.PAD
+        return QRect(card.left() + self.PAD, card.top() + self.PAD, side, side)
+
+    def paint(self, p: QPainter, option: QStyleOptionViewItem, index: QModelIndex) -> None:
+        rec: Optional[PhotoRecord] = index.data(RecordRole)
+        if rec is None:
+            return
+        p.save()
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+        selected = bool(option.state & QStyle.StateFlag.State_Selected)
+        hover = bool(option.state & QStyle.StateFlag.State_MouseOver)
+        is_current = bool(option.state & QStyle.StateFlag.State_HasFocus)
+        card = QRectF(option.rect.adjusted(self.MARGIN, self.MARGIN, -self.MARGIN, -self.MARGIN))
+
+        # Card
+        bg = QColor("#2a3447") if selected else (QColor("#262a31") if hover else QColor("#1e2126"))
+        p.setPen(Qt.PenStyle.NoPen)
+        p.setBrush(bg)
+        p.drawRoundedRect(card, 6, 6)
+        if selected or is_current:
+            pen = QPen(ACCENT if selected else QColor("#6b7280"), 2 if selected else 1)
+            p.setPen(pen)
+            p.setBrush(Qt.BrushStyle.NoBrush)
+            p.drawRoundedRect(card.adjusted(1, 1, -1, -1), 6, 6)
+
+        # Thumbnail, fitted in the square image area
+        area = QRectF(self.image_rect(option.rect))
+        pm: Optional[QPixmap] = index.data(Qt.ItemDataRole.DecorationRole)
+        if pm is not None and not pm.isNull():
+            w, h = pm.width(), pm.height()
+            s = min(area.width() / w, area.height() / h)
+            tw, th = w * s, h * s
+            target = QRectF(area.center().x() - tw / 2, area.center().y() - th / 2, tw, th)
+            if rec.flag < 0:
+                p.setOpacity(0.35)
+            p.drawPixmap(target, pm, QRectF(0, 0, w, h))
+            p.setOpacity(1.0)
+            img_rect = target
+        else:
+            img_rect = area.adjusted(area.width() * 0.1, area.height() * 0.2, -area.width() * 0.1, -area.height() * 0.2)
+            p.setPen(Qt.PenStyle.NoPen)
+            p.setBrush(QColor("#262a31"))
+            p.drawRoundedRect(img_rect, 3, 3)
+            cache = getattr(index.model(), "cache", None)
+            if cache is not None and cache.has_failed(rec.id):
+                p.setPen(QColor("#9aa3b2"))
+                p.setFont(self._font)
+                p.drawText(img_rect, Qt.AlignmentFlag.AlignCenter, "cannot read")
+
+        # Score badge (top right of the image)
+        score = index.data(ScoreRole) if self.show_scores else None
+        if score is not None:
+            kind, value = score
+            text = f"{value:.1f}"
+            p.setFont(self._badge_font)
+            fm = QFontMetrics(self._badge_font)
+            bw, bh = fm.horizontalAdvance(text) + 10, fm.height() + 2
+            badge = QRectF(img_rect.right() - bw - 4, img_rect.top() + 4, bw, bh)
+            p.setPen(Qt.PenStyle.NoPen)
+            p.setBrush(QColor(20, 22, 26, 200))
+            p.drawRoundedRect(badge, 4, 4)
+            p.setPen(QColor("#f5b83d") if kind == "personal" else QColor("#e3e6eb"))
+            p.drawText(badge, Qt.AlignmentFlag.AlignCenter, text)
+
+        # Flag badge (top left of the image)
+        if rec.flag:
+            fb = QRectF(img_rect.left() + 4, img_rect.top() + 4, 20, 20)
+            p.setPen(Qt.PenStyle.NoPen)
+            p.setBrush(QColor(20, 22, 26, 200))
+            p.drawRoundedRect(fb, 4, 4)
+            paint_flag(p, fb.adjusted(4, 4, -4, -4), rec.flag)
+
+        # Footer: name, then stars and colour label
+        foot_top = card.top() + self.PAD + area.height() + 4
+        p.setFont(self._font)
+        fm = QFontMetrics(self._font)
+        name_rect = QRectF(card.left() + self.PAD, foot_top, card.width() - 2 * self.PAD, fm.height())
+        p.setPen(QColor("#e3e6eb") if selected else QColor("#9aa3b2"))
+        p.drawText(name_rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+                   fm.elidedText(rec.name, Qt.TextElideMode.ElideMiddle, int(name_rect.width())))
+        star_cy = name_rect.bottom() + 10
+        paint_stars(p, card.left() + self.PAD, star_cy, rec.rating, r=5.5, dim=True)
+        if rec.color_label:
+            col = QColor(COLOR_LABELS.get(rec.color_label, rec.color_label))
+            p.setPen(Qt.PenStyle.NoPen)
+            p.setBrush(col)
+            p.drawEllipse(QPointF(card.right() - self.PAD - 6, star_cy), 6, 6)
+        p.restore()
+
+
+# ---------------------------------------------------------------------------------------------- view
+class PhotoGridView(QListView):
+    """The grid of thumbnails: uniform cells, extended selection, no type-ahead (letters are shortcuts)."""
+
+    MIN_CELL = 110
+    MAX_CELL = 360
+
+    def __init__(self, parent=None, cell: int = 180):
+        super().__init__(parent)
+        self.setObjectName("PhotoGrid")
+        self.setViewMode(QListView.ViewMode.ListMode)
+        self.setFlow(QListView.Flow.LeftToRight)
+        self.setWrapping(True)
+        self.setResizeMode(QListView.ResizeMode.Adjust)
+        self.setMovement(QListView.Movement.Static)
+        self.setUniformItemSizes(True)
+        self.setLayoutMode(QListView.LayoutMode.Batched)
+        self.setBatchSize(2000)
+        self.setSpacing(0)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectItems)
+        self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        self.verticalScrollBar().setSingleStep(24)
+        self.setMouseTracking(True)
+        self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.setDragEnabled(False)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.setStyleSheet("QListView#PhotoGrid { background-color: #16181c; border: none; padding: 6px; }")
+        self._target = max(self.MIN_CELL, min(self.MAX_CELL, int(cell)))
+        self.delegate = ThumbnailDelegate(self, self._target)
+        self.setItemDelegate(self.delegate)
+        # Always on: a scroll bar that comes and goes would change the column count back and forth.
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOn)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.verticalScrollBar().valueChanged.connect(self._on_scrolled)
+
+    def cell_size(self) -> int:
+        """The thumbnail size asked for (cells are stretched a little so the columns fill the width)."""
+        return self._target
+
+    def set_cell_size(self, size: int) -> None:
+        size = max(self.MIN_CELL, min(self.MAX_CELL, int(size)))
+        if size == self._target:
+            return
+        self._target = size
+        self._fit_cells(force=True)
+
+    def _fit_cells(self, force: bool = False) -> None:
+        avail = self.viewport().width() - 2
+        if avail <= 0:
+            return
+        cols = max(1, avail // self._target)
+        cell = max(self.MIN_CELL // 2, avail // cols)
+        if cell == self.delegate.cell and not force:
+            return
+        self.delegate.cell = cell
+        current = self.currentIndex()
+        self.doItemsLayout()
+        if current.isValid():
+            self.scrollTo(current)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._fit_cells()
+
+    def columns(self) -> int:
+        return max(1, (self.viewport().width() - 2) // max(1, self.delegate.cell))
+
+    def keyboardSearch(self, search: str) -> None:  # letters are culling shortcuts, not type-ahead
+        return
+
+    def _on_scrolled(self, _value: int) -> None:
+        m = self.model()
+        cache = getattr(m, "cache", None)
+        if cache is not None:
+            cache.drop_queued()
+        self.viewport().update()
+
+    def visible_rows(self) -> range:
+        """Rows (at least partly) visible now."""
+        m = self.model()
+        if m is None or m.rowCount() == 0:
+            return range(0)
+        vp = self.viewport().rect()
+        inset = QPoint(8, 8)
+        first = self.indexAt(vp.topLeft() + inset)
+        last = self.indexAt(vp.bottomRight() - inset)
+        a = first.row() if first.isValid() else 0
+        if last.isValid():
+            b = last.row()
+        else:
+            # bottom-right may fall into the empty tail of the last line
+            b = m.rowCount() - 1
+            probe = self.indexAt(vp.bottomLeft() + QPoint(8, -8))
+            if probe.isValid():
+                b = min(m.rowCount() - 1, probe.row() + self.columns() - 1)
+        return range(a, b + 1)
