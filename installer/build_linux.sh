@@ -52,6 +52,9 @@ mkdir -p "$STAGE/$PKG"
 cp -a "$BUNDLE" "$STAGE/$PKG/piaa-desktop"
 cp "$HERE/install.sh" "$HERE/uninstall.sh" "$STAGE/$PKG/"
 chmod +x "$STAGE/$PKG/install.sh" "$STAGE/$PKG/uninstall.sh"
+# Files written with atomic_write (mkstemp) are 0600, e.g. models/manifest.json: make everything
+# readable, so a system-wide install (PREFIX=/opt/...) works for every user.
+chmod -R u+rwX,go+rX "$STAGE/$PKG"
 cat >"$STAGE/$PKG/README.txt" <<EOF
 PIAA Desktop $VERSION for Linux ($ARCH)$( [[ -n "$SUFFIX" ]] && echo ", inference-only build (no on-machine training)")
 
