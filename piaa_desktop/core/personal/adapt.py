@@ -1,0 +1,133 @@
+"""Few-shot adaptation of a linear taste head from the meta-learned prior (numpy, no torch).
+
+The inner loop is exactly the one the prior was meta-trained with (core.personal.meta mirrors it in
+torch): starting from the initialisation theta0 = (w0, b0), ``steps`` preconditioned gradient steps
+on
+
+    L(theta) = mean_i (phi_i . theta - z_i)^2                           (star ratings, standardised)
+             + pair_weight * mean_(w,l) softplus(-(phi_w - phi_l) . theta)   (preferences: w beat l)
+             + sum_j rho_j (theta_j - theta0_j)^2                        (pull toward the prior)
+
+with meta-learned per-parameter learning rates ``lr`` and pulls ``rho``. The user's rating scale is
+handled before the loop: stars are standardised with the user's own mean and spread, both shrunk
+toward the population's with ``n0`` pseudo-ratings; the head predicts z and maps it back to stars.
+Each step is scaled down when the largest curvature (power iteration) would make it unstable, so
+1 rating or 1,000 ratings never diverge. 100 ratings take a few milliseconds.
+"""
+from __future__ import annotations
+
+from typing import Optional
+
+import numpy as np
+
+from piaa_desktop.core.personal.heads import Head, Prior
+
+_POWER_ITERS = 20
+_STABLE = 1.5  # largest allowed (lr-preconditioned curvature x step); < 2 keeps GD stable
+
+
+def calibrate(stars: np.ndarray, pop_mu: float, pop_sd: float, n0: float) -> tuple[float, float]:
+    """The user's mean stars and stars per unit z, shrunk toward the population's."""
+    y = np.asarray(stars, dtype=np.float64)
+    n = len(y)
+    if n == 0:
+        return float(pop_mu), float(pop_sd)
+    mu = (y.sum() + n0 * pop_mu) / (n + n0)
+    var = (((y - mu) ** 2).sum() + n0 * pop_sd**2) / (n + n0)
+    return float(mu), float(max(np.sqrt(var), 0.15))
+
+
+def _augment(x: np.ndarray) -> np.ndarray:
+    return np.concatenate([x, np.ones((len(x), 1), x.dtype)], axis=1)
+
+
+def _power_max(h: np.ndarray, iters: int = _POWER_ITERS) -> float:
+    v = np.ones(h.shape[0]) / np.sqrt(h.shape[0])
+    lam = 0.0
+    for _ in range(iters):
+        u = h @ v
+        lam = float(np.linalg.norm(u))
+        if lam <= 0:
+            return 0.0
+        v = u / lam
+    return lam
+
+
+def inner_loop(
+    theta0: np.ndarray,
+    x: np.ndarray,
+    z: np.ndarray,
+    xw: np.ndarray,
+    xl: np.ndarray,
+    lr: np.ndarray,
+    rho: np.ndarray,
+    steps: int,
+    pair_weight: float,
+    cancel=None,
+) -> np.ndarray:
+    """Run the adaptation loop; features are *without* the bias column (added here)."""
+    theta0 = np.asarray(theta0, dtype=np.float64)
+    xa = _augment(np.asarray(x, np.float64)) if len(x) else np.zeros((0, len(theta0)))
+    # preference differences (the bias cancels)
+    da = _augment(np.asarray(xw, np.float64)) - _augment(np.asarray(xl, np.float64)) if len(xw) else np.zeros((0, len(theta0)))
+    z = np.asarray(z, np.float64)
+    n, p = max(len(xa), 1), max(len(da), 1)
+    lr = np.asarray(lr, np.float64)
+    rho = np.asarray(rho, np.float64)
+    # curvature bound of the whole objective, preconditioned by lr
+    h = 2.0 / n * xa.T @ xa + pair_weight * 0.25 / p * da.T @ da + np.diag(2.0 * rho)
+    sq = np.sqrt(lr)
+    lam = _power_max(sq[:, None] * h * sq[None, :])
+    scale = min(1.0, _STABLE / max(lam, 1e-12))
+    step = scale * lr
+    theta = theta0.copy()
+    for _ in range(int(steps)):
+        if cancel is not None:
+            cancel.raise_if_cancelled()
+        g = 2.0 * rho * (theta - theta0)
+        if len(xa):
+            g += 2.0 / n * (xa.T @ (xa @ theta - z))
+        if len(da):
+            m = da @ theta
+            g += pair_weight / p * (da.T @ (-1.0 / (1.0 + np.exp(np.clip(m, -30, 30)))))
+        theta = theta - step * g
+    return theta
+
+
+def adapt(
+    prior: Prior,
+    feats: np.ndarray,
+    stars: np.ndarray,
+    win_feats: Optional[np.ndarray] = None,
+    lose_feats: Optional[np.ndarray] = None,
+    init: Optional[tuple[np.ndarray, float]] = None,
+    lr: Optional[np.ndarray | float] = None,
+    rho: Optional[np.ndarray | float] = None,
+    steps: Optional[int] = None,
+    cancel=None,
+) -> Head:
+    """A personal head adapted from the prior on star ratings and/or pairwise preferences.
+
+    ``feats`` (n,d) and ``stars`` (n,) are the rated photos; ``win_feats``/``lose_feats`` (p,d) the
+    preferred and rejected photo of each preference. ``init``/``lr``/``rho``/``steps`` override the
+    meta-learned values (used by the baselines and by the task-vector mixture).
+    """
+    d = prior.dim
+    feats = np.asarray(feats, np.float64).reshape(-1, d)
+    stars = np.asarray(stars, np.float64).reshape(-1)
+    if len(feats) != len(stars):
+        raise ValueError("feats and stars differ in length")
+    wf = np.zeros((0, d)) if win_feats is None else np.asarray(win_feats, np.float64).reshape(-1, d)
+    lf = np.zeros((0, d)) if lose_feats is None else np.asarray(lose_feats, np.float64).reshape(-1, d)
+    mu, sd = calibrate(stars, prior.pop_mu, prior.pop_sd, prior.n0)
+    z = (stars - mu) / sd
+    w0, b0 = init if init is not None else (prior.w0, prior.b0)
+    theta0 = np.concatenate([np.asarray(w0, np.float64), [float(b0)]])
+    lr_v = prior.lr if lr is None else np.broadcast_to(np.asarray(lr, np.float64), theta0.shape)
+    rho_v = prior.rho if rho is None else np.broadcast_to(np.asarray(rho, np.float64), theta0.shape)
+    theta = inner_loop(theta0, feats, z, wf, lf, lr_v, rho_v, steps or prior.steps, prior.pair_weight, cancel)
+    # predictive sd of z shrinks a little with evidence, from the prior's residual
+    n_ev = len(stars) + 0.5 * len(wf)
+    resid = float(prior.resid * np.sqrt(1.0 + 1.0 / (1.0 + n_ev)))
+    return Head(theta[:-1].astype(np.float32), float(theta[-1]), mu, sd, resid,
+                {"n_ratings": int(len(stars)), "n_preferences": int(len(wf))})

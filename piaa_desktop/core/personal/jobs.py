@@ -1,0 +1,268 @@
+"""Catalog-level jobs of the personal aesthetic score (run them on a worker thread).
+
+* :func:`personalize` adapts a personal head from the prior on the catalog's star ratings and
+  pairwise preferences, stores it as a new version in ``personal_models`` (the previous versions stay,
+  one is active), and writes ``scores`` of kind ``personal`` (stars + 1-5 distribution) for every photo
+  with a cached embedding. A head with non-finite parameters is rejected and the active one kept.
+* :func:`reset_to_prior` deactivates every personal version and scores the library with the prior.
+* :func:`rescore` re-scores the library with the active version (after a scan added photos).
+* :func:`next_pairs` picks the next "which do you prefer?" pairs (core.personal.active).
+* :func:`explain` lists the attributes that push a photo's personal score up or down.
+
+All are plain functions ``f(catalog, ..., progress=None, cancel=None)``; they never import torch:
+adaptation is a few milliseconds of numpy, so re-training after every answer is cheap.
+"""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Optional
+
+import numpy as np
+
+from piaa_desktop.core.catalog import SIGNAL_COLUMNS
+from piaa_desktop.core.jobs import ensure
+from piaa_desktop.core.personal import active as _active
+from piaa_desktop.core.personal.adapt import adapt
+from piaa_desktop.core.personal.bench import srocc
+from piaa_desktop.core.personal.heads import Head, Prior, load_prior, score_library
+from piaa_desktop.core.personal.taskvec import fit_mixture, mixed_init
+
+MODEL_KIND = "aesthetic"
+SCORE_KIND = "personal"
+EMBEDDING_MODEL = "backbone_effnet_lite0"
+EMBEDDING_LABEL = "content & style (embedding)"
+
+
+class PersonalError(RuntimeError):
+    """A personalisation that cannot run (no embeddings, no feedback, no prior)."""
+
+
+@dataclass
+class PersonalizeResult:
+    accepted: bool
+    model_id: Optional[int]
+    version: str
+    n_ratings: int
+    n_preferences: int
+    n_scored: int
+    metrics: dict = field(default_factory=dict)
+    message: str = ""
+
+
+@dataclass
+class _Library:
+    ids: np.ndarray
+    emb: np.ndarray
+    sig: np.ndarray
+    feats: np.ndarray
+    row: dict
+
+
+def _library(catalog, prior: Prior) -> _Library:
+    ids, emb = catalog.embeddings(EMBEDDING_MODEL)
+    if len(ids) == 0:
+        ids, emb = catalog.embeddings()
+    if len(ids) == 0:
+        raise PersonalError("no photo has an embedding yet: scan a folder first")
+    sig = catalog.signal_matrix([int(i) for i in ids])
+    return _Library(ids, emb, sig, prior.features(emb, sig), {int(i): k for k, i in enumerate(ids)})
+
+
+def _feedback(catalog, lib: _Library):
+    ratings = {i: s for i, s in catalog.ratings().items() if i in lib.row}
+    prefs = [(a, b) for a, b in catalog.preferences() if a in lib.row and b in lib.row]
+    r_rows = np.array([lib.row[i] for i in ratings], dtype=np.int64)
+    stars = np.array(list(ratings.values()), dtype=np.float64)
+    w_rows = np.array([lib.row[a] for a, _ in prefs], dtype=np.int64)
+    l_rows = np.array([lib.row[b] for _, b in prefs], dtype=np.int64)
+    return r_rows, stars, w_rows, l_rows
+
+
+def fit_head(prior: Prior, feats: np.ndarray, stars: np.ndarray, win: np.ndarray, lose: np.ndarray,
+             use_task_vectors: bool = True, cancel=None) -> tuple[Head, np.ndarray]:
+    """Mixing coefficients of the base heads, then the adaptation from the mixed initialisation."""
+    lam = np.zeros(len(prior.base_names))
+    init = None
+    if use_task_vectors and len(prior.base_names):
+        lam = fit_mixture(prior, feats, stars, win, lose)
+        init = mixed_init(prior, lam)
+    head = adapt(prior, feats, stars, win, lose, init=init, cancel=cancel)
+    head.meta["task_vectors"] = {n: round(float(v), 4) for n, v in zip(prior.base_names, lam)}
+    return head, lam
+
+
+def _cv_srocc(prior: Prior, feats: np.ndarray, stars: np.ndarray, use_tv: bool, folds: int = 5) -> Optional[float]:
+    """Cross-validated SROCC over the rated photos (None with fewer than 10 ratings)."""
+    n = len(stars)
+    if n < 10 or np.ptp(stars) == 0:
+        return None
+    perm = np.random.default_rng(0).permutation(n)
+    pred = np.zeros(n)
+    for f in np.array_split(perm, folds):
+        tr = np.setdiff1d(perm, f)
+        h, _ = fit_head(prior, feats[tr], stars[tr], np.zeros((0, prior.dim)), np.zeros((0, prior.dim)), use_tv)
+        pred[f] = h.z(feats[f])
+    return round(srocc(pred, stars), 4)
+
+
+def active_model(catalog) -> tuple[Optional[int], Optional[Head]]:
+    """(model id, head) of the active personal version, or (None, None) when the prior is in use."""
+    row = catalog.conn.execute(
+        "SELECT id, blob FROM personal_models WHERE kind=? AND active=1 ORDER BY id DESC LIMIT 1", (MODEL_KIND,)
+    ).fetchone()
+    if not row or row[1] is None:
+        return None, None
+    try:
+        return int(row[0]), Head.from_bytes(bytes(row[1]))
+    except (ValueError, KeyError, OSError):
+        return None, None
+
+
+def model_versions(catalog) -> list[dict]:
+    """Every stored personal version, newest first."""
+    rows = catalog.conn.execute(
+        "SELECT id, created_at, metrics, n_ratings, n_preferences, active FROM personal_models WHERE kind=? "
+        "ORDER BY id DESC", (MODEL_KIND,)
+    ).fetchall()
+    return [{"id": r[0], "created_at": r[1], "metrics": json.loads(r[2] or "{}"), "n_ratings": r[3],
+             "n_preferences": r[4], "active": bool(r[5])} for r in rows]
+
+
+def _store(catalog, head: Head, metrics: dict, n_r: int, n_p: int) -> int:
+    with catalog.transaction() as tx:
+        tx.execute("UPDATE personal_models SET active=0 WHERE kind=?", (MODEL_KIND,))
+        cur = tx.execute(
+            "INSERT INTO personal_models(kind, created_at, path, blob, metrics, n_ratings, n_preferences, active) "
+            "VALUES (?,?,?,?,?,?,?,1)",
+            (MODEL_KIND, time.time(), None, head.to_bytes(), json.dumps(metrics, sort_keys=True), n_r, n_p),
+        )
+        return int(cur.lastrowid)
+
+
+def _write_scores(catalog, lib: _Library, head: Head, prior: Prior, version: str) -> int:
+    stars, dists = score_library(head, prior.transform, lib.emb, lib.sig)
+    rows = [(int(i), float(s), d.tolist()) for i, s, d in zip(lib.ids, stars, dists)]
+    return catalog.set_scores(SCORE_KIND, rows, model_version=version)
+
+
+def personalize(catalog, paths=None, progress=None, cancel=None, prior: Optional[Prior] = None,
+                use_task_vectors: bool = False) -> PersonalizeResult:
+    """Train a new personal version from the catalog's ratings and preferences and re-score the library.
+
+    ``paths`` (AppPaths) is accepted for symmetry with other jobs; versions live in the catalog.
+    ``use_task_vectors`` starts from the prior mixed with the base heads (off by default: on held-out
+    simulated raters it did not help, see benchmarks/RESULTS.md).
+    Cancelling before the end writes nothing. Raises :class:`PersonalError` when there is nothing to learn from.
+    """
+    progress, cancel = ensure(progress, cancel)
+    prior = prior or load_prior()
+    progress(0, 4, "Loading the library")
+    lib = _library(catalog, prior)
+    r_rows, stars, w_rows, l_rows = _feedback(catalog, lib)
+    if len(stars) == 0 and len(w_rows) == 0:
+        raise PersonalError("no feedback yet: rate some photos or answer a few 'which do you prefer?' pairs")
+    cancel.raise_if_cancelled()
+    progress(1, 4, "Learning your taste")
+    t0 = time.perf_counter()
+    feats = lib.feats
+    head, lam = fit_head(prior, feats[r_rows], stars, feats[w_rows], feats[l_rows], use_task_vectors, cancel)
+    seconds = time.perf_counter() - t0
+    cancel.raise_if_cancelled()
+    metrics = {"seconds": round(seconds, 4), "task_vectors": head.meta.get("task_vectors", {}),
+               "train_srocc": round(srocc(head.z(feats[r_rows]), stars), 4) if len(stars) > 2 else None,
+               "mean_stars": round(head.mu, 3), "stars_per_z": round(head.sd, 3)}
+    if not head.is_finite():
+        prev_id, _ = active_model(catalog)
+        return PersonalizeResult(False, prev_id, f"personal-v{prev_id}" if prev_id else "prior", len(stars),
+                                 len(w_rows), 0, metrics,
+                                 "training produced invalid (NaN) parameters; the previous model is kept")
+    progress(2, 4, "Checking the model")
+    metrics["cv_srocc"] = _cv_srocc(prior, feats[r_rows], stars, use_task_vectors)
+    cancel.raise_if_cancelled()
+    progress(3, 4, "Saving and re-scoring")
+    model_id = _store(catalog, head, metrics, len(stars), len(w_rows))
+    version = f"personal-v{model_id}"
+    n = _write_scores(catalog, lib, head, prior, version)
+    progress(4, 4, "Done")
+    return PersonalizeResult(True, model_id, version, len(stars), len(w_rows), n, metrics,
+                             f"personal model v{model_id} from {len(stars)} ratings and {len(w_rows)} preferences")
+
+
+def rescore(catalog, progress=None, cancel=None, prior: Optional[Prior] = None) -> int:
+    """Re-score the library with the active personal version (or the prior)."""
+    progress, cancel = ensure(progress, cancel)
+    prior = prior or load_prior()
+    lib = _library(catalog, prior)
+    cancel.raise_if_cancelled()
+    mid, head = active_model(catalog)
+    if head is None:
+        head, version = prior.generic_head(), "prior"
+    else:
+        version = f"personal-v{mid}"
+    return _write_scores(catalog, lib, head, prior, version)
+
+
+def reset_to_prior(catalog, prior: Optional[Prior] = None) -> int:
+    """Go back to the prior: deactivate every personal version (kept for history) and re-score."""
+    prior = prior or load_prior()
+    with catalog.transaction() as tx:
+        tx.execute("UPDATE personal_models SET active=0 WHERE kind=?", (MODEL_KIND,))
+    try:
+        lib = _library(catalog, prior)
+    except PersonalError:
+        catalog.set_scores(SCORE_KIND, [], model_version="prior")
+        return 0
+    return _write_scores(catalog, lib, prior.generic_head(), prior, "prior")
+
+
+def activate_version(catalog, model_id: int, prior: Optional[Prior] = None) -> int:
+    """Make a stored version the active one again (roll back) and re-score."""
+    with catalog.transaction() as tx:
+        if not tx.execute("SELECT 1 FROM personal_models WHERE id=? AND kind=?", (model_id, MODEL_KIND)).fetchone():
+            raise PersonalError(f"no personal model version {model_id}")
+        tx.execute("UPDATE personal_models SET active=0 WHERE kind=?", (MODEL_KIND,))
+        tx.execute("UPDATE personal_models SET active=1 WHERE id=?", (model_id,))
+    return rescore(catalog, prior=prior)
+
+
+def current_head(catalog, prior: Prior, lib: Optional[_Library] = None) -> Head:
+    _, head = active_model(catalog)
+    return head if head is not None else prior.generic_head()
+
+
+def next_pairs(catalog, n: int = 1, prior: Optional[Prior] = None, rng: Optional[np.random.Generator] = None,
+               exclude: tuple = ()) -> list[tuple[int, int]]:
+    """The next ``n`` pairs to ask about (photo ids, left/right), most informative first."""
+    prior = prior or load_prior()
+    try:
+        lib = _library(catalog, prior)
+    except PersonalError:
+        return []
+    r_rows, stars, w_rows, l_rows = _feedback(catalog, lib)
+    head = current_head(catalog, prior)
+    cov = _active.posterior_cov(prior, lib.feats[r_rows], lib.feats[w_rows], lib.feats[l_rows], head)
+    answered = catalog.preferences()
+    rejected = {int(i) for i in catalog.conn.execute("SELECT id FROM photos WHERE flag=-1")}
+    return _active.select_pairs(lib.feats, lib.ids, head.w, cov, n, answered, rng=rng,
+                                avoid=set(exclude) | rejected)
+
+
+def explain(catalog, photo_id: int, prior: Optional[Prior] = None, top: Optional[int] = None) -> list[tuple[str, float]]:
+    """(attribute, contribution in stars) pushing this photo's personal score above (+) or below (-)
+    the library average, largest first. Attributes are the named signals plus one term for what the
+    embedding sees beyond them (content & style)."""
+    prior = prior or load_prior()
+    lib = _library(catalog, prior)
+    if photo_id not in lib.row:
+        raise PersonalError(f"photo {photo_id} has no embedding yet")
+    head = current_head(catalog, prior)
+    k = prior.transform.k
+    f = lib.feats[lib.row[photo_id]]
+    mean = lib.feats.mean(axis=0)
+    contrib = head.sd * head.w * (f - mean)
+    out = [(c, float(contrib[k + j])) for j, c in enumerate(SIGNAL_COLUMNS)]
+    out.append((EMBEDDING_LABEL, float(contrib[:k].sum())))
+    out.sort(key=lambda t: -abs(t[1]))
+    return out[:top] if top else out
