@@ -19,6 +19,11 @@ def atomic_write(path: os.PathLike | str, mode: str = "wb") -> Iterator:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix="." + path.name + ".", suffix=".part", dir=path.parent)
     try:
+        # mkstemp makes 0600 files; give the final file the mode a plain open() would (or keep the old one).
+        try:
+            os.chmod(tmp, path.stat().st_mode & 0o7777)
+        except FileNotFoundError:
+            os.chmod(tmp, 0o666 & ~_umask())
         with os.fdopen(fd, mode) as fh:
             yield fh
             fh.flush()
@@ -28,6 +33,12 @@ def atomic_write(path: os.PathLike | str, mode: str = "wb") -> Iterator:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def unique_path(path: os.PathLike | str) -> Path:
