@@ -295,7 +295,7 @@ def check_template(template: str) -> None:
 
 
 # ---------------------------------------------------------------------------------------------- files
-_UMASK: Optional[int] = None
+_UMASK: Optional[int] = None  # read once, at import (os.umask is process-wide)
 
 
 def _file_mode() -> int:
@@ -686,3 +686,6 @@ def _write_report(report: ExportReport, opts: ExportOptions) -> None:
     for p in (csv_path, json_path):
         with contextlib.suppress(OSError):
             os.chmod(p, _file_mode())
+
+
+_file_mode()  # read the umask now, on the importing (main) thread, not later from a worker

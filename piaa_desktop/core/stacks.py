@@ -80,7 +80,10 @@ def find_stacks(
     min_size: int = 2,
 ) -> list[list[int]]:
     """Stacks (lists of photo ids in capture order, at least ``min_size`` photos), in capture order."""
-    photos = catalog.photos(list(ids) if ids is not None else None)
+    photos = catalog.photos()
+    if ids is not None:
+        wanted = {int(i) for i in ids}
+        photos = [p for p in photos if p.id in wanted]  # no SQL variable limit for large selections
     timed: list[tuple[float, int]] = []
     for p in photos:
         t = _timestamp(p.capture_time)
@@ -194,7 +197,8 @@ def keep_best_of_each_stack(
     if not stacks:
         return []
     best = best_of_stacks(catalog, stacks, kind)
-    flags = {p.id: p.flag for p in catalog.photos([i for s in stacks for i in s], include_missing=True)}
+    members = {i for s in stacks for i in s}
+    flags = {p.id: p.flag for p in catalog.photos(include_missing=True) if p.id in members}
     after: dict[int, int] = {}
     for s, b in zip(stacks, best):
         keepers = {p for p in s if flags.get(p) == 1} or {b}

@@ -592,7 +592,7 @@ def write_sidecar(
     return path
 
 
-_UMASK: Optional[int] = None
+_UMASK: Optional[int] = None  # read once, at import (os.umask is process-wide)
 
 
 def file_mode() -> int:
@@ -618,3 +618,6 @@ def packet_bytes(
         doc = new_packet()
     apply_values(doc, rating=rating, flag=flag, color_label=color_label)
     return serialize(doc, xpacket=True).encode("utf-8")
+
+
+file_mode()  # read the umask now, on the importing (main) thread, not later from a worker
