@@ -309,3 +309,42 @@ def test_stale_part_files_from_a_killed_export_are_removed(catalog, lib, tmp_pat
     fresh.write_bytes(b"in flight")
     E.export_photos(catalog, lib["ids"][:1], dest, E.ExportOptions())
     assert not stale.exists() and fresh.exists()
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL")
+def test_killed_mid_write_leaves_no_file_under_the_final_name(tmp_path, monkeypatch):
+    import signal
+
+    dest = tmp_path / "out"
+    dest.mkdir()
+    ready = tmp_path / "ready"
+    code = f"""
+import time
+from pathlib import Path
+from piaa_desktop.core import export as E
+def writer(fh):
+    fh.write(b"\\xff\\xd8" + b"x" * 100000)
+    fh.flush()
+    Path({str(ready)!r}).write_text("writing")
+    time.sleep(60)
+    fh.write(b"rest")
+E._write_file(Path({str(dest / 'photo.jpg')!r}), writer)
+"""
+    proc = subprocess.Popen([sys.executable, "-c", code])
+    try:
+        deadline = time.time() + 60
+        while not ready.exists() and time.time() < deadline and proc.poll() is None:
+            time.sleep(0.05)
+        assert ready.exists(), "the writer never started"
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert not (dest / "photo.jpg").exists()
+    parts = [p for p in dest.iterdir()]
+    assert len(parts) == 1 and parts[0].name.startswith(".piaa-export-") and parts[0].name.endswith(".part")
+    # the next export into this folder removes the leftover once it is stale
+    monkeypatch.setattr(E, "STALE_PART_SECONDS", -1)
+    E._clean_stale_parts(dest)
+    assert list(dest.iterdir()) == []
