@@ -18,6 +18,7 @@ next scan continues where it stopped (unchanged files are recognised by size and
 """
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import stat
@@ -42,6 +43,7 @@ from piaa_desktop.core.signals import compute_signals
 from piaa_desktop.core.thumbnails import make_thumbnail
 
 HASH_CHUNK = 1 << 20
+_DISK_FULL = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
 BATCH = 32
 
 
@@ -180,7 +182,13 @@ def _decode(path: str, size: int, mtime: float, cache_dir: Path) -> _Decoded:
     except MemoryError:
         rec.error = "not enough memory to decode this image"
     except OSError as exc:
-        rec.error = f"cannot read file: {exc.strerror or exc}"
+        if exc.errno in _DISK_FULL:  # our write (the thumbnail cache) failed, not the photo
+            rec.error = (
+                f"no space left on the disk of the thumbnail cache ({cache_dir}): free some space and "
+                "import again (the photo itself is fine)"
+            )
+        else:
+            rec.error = f"cannot read file: {exc.strerror or exc}"
     return rec
 
 
