@@ -1,0 +1,430 @@
+"""Non-destructive global adjustments: the develop pipeline shared by the editor, export and the enhancer.
+
+An edit is a JSON dict ``{name: value}`` over :data:`PARAMS` (missing names take their default). One
+numpy pipeline renders it:
+
+1. **Per-channel tone stage** (one 1-D look-up table per channel, so it costs two gathers per pixel):
+   sRGB -> linear, white balance (temperature, tint) and exposure as linear gains, back to the sRGB
+   curve, then the tone controls in display space: blacks and whites (levels), shadows and highlights
+   (smooth bumps around 1/3 and 2/3), contrast (an S-curve pivoting at mid-grey) and a three-point
+   tone curve (darks, midtones, lights).
+2. **Colour stage** (per pixel): saturation scales chroma around luma; vibrance scales it more where
+   the pixel is still dull.
+
+Everything is vectorised; the screen-sized proxy renders in a few milliseconds and the full-resolution
+export runs in horizontal strips on a small thread pool straight from and to ``uint8``.
+
+Also here: sRGB <-> CIELAB, a vectorised CIEDE2000, PSNR, and :func:`fit_params` (least squares fit of
+the parameters that take one image to another, used to turn a user's retouch into training targets).
+"""
+from __future__ import annotations
+
+import math
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Iterable, Mapping, Optional
+
+import numpy as np
+from PIL import Image
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    label: str
+    min: float
+    max: float
+    default: float
+    step: float
+
+    def clamp(self, v: float) -> float:
+        return float(min(self.max, max(self.min, v)))
+
+
+PARAMS: tuple[Param, ...] = (
+    Param("exposure", "Exposure", -3.0, 3.0, 0.0, 0.05),
+    Param("contrast", "Contrast", -100.0, 100.0, 0.0, 1.0),
+    Param("highlights", "Highlights", -100.0, 100.0, 0.0, 1.0),
+    Param("shadows", "Shadows", -100.0, 100.0, 0.0, 1.0),
+    Param("whites", "Whites", -100.0, 100.0, 0.0, 1.0),
+    Param("blacks", "Blacks", -100.0, 100.0, 0.0, 1.0),
+    Param("temperature", "Temperature", -100.0, 100.0, 0.0, 1.0),
+    Param("tint", "Tint", -100.0, 100.0, 0.0, 1.0),
+    Param("saturation", "Saturation", -100.0, 100.0, 0.0, 1.0),
+    Param("vibrance", "Vibrance", -100.0, 100.0, 0.0, 1.0),
+    Param("curve_darks", "Curve: darks", -100.0, 100.0, 0.0, 1.0),
+    Param("curve_midtones", "Curve: midtones", -100.0, 100.0, 0.0, 1.0),
+    Param("curve_lights", "Curve: lights", -100.0, 100.0, 0.0, 1.0),
+)
+PARAM_NAMES: tuple[str, ...] = tuple(p.name for p in PARAMS)
+PARAM_BY_NAME: dict[str, Param] = {p.name: p for p in PARAMS}
+# A natural scale for each parameter (half its range): optimisers and the enhancer work in these units.
+PARAM_SCALE = np.array([(p.max - p.min) / 2.0 for p in PARAMS], dtype=np.float64)
+LO = np.array([p.min for p in PARAMS], dtype=np.float64)
+HI = np.array([p.max for p in PARAMS], dtype=np.float64)
+
+_LUMA = np.array([0.2126, 0.7152, 0.0722], dtype=np.float32)
+
+
+# ---------------------------------------------------------------------------------------------- params
+def default_params() -> dict[str, float]:
+    return {p.name: p.default for p in PARAMS}
+
+
+def normalize_params(params: Optional[Mapping]) -> dict[str, float]:
+    """A complete, clamped parameter dict; unknown keys are dropped, bad values raise ``ValueError``."""
+    out = default_params()
+    if not params:
+        return out
+    for k, v in params.items():
+        p = PARAM_BY_NAME.get(k)
+        if p is None:
+            continue
+        try:
+            f = float(v)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"develop parameter {k!r} must be a number, got {v!r}") from exc
+        if not math.isfinite(f):
+            raise ValueError(f"develop parameter {k!r} must be finite, got {v!r}")
+        out[k] = p.clamp(f)
+    return out
+
+
+def is_identity(params: Optional[Mapping]) -> bool:
+    n = normalize_params(params)
+    return all(abs(n[p.name] - p.default) < 1e-9 for p in PARAMS)
+
+
+def params_to_vector(params: Optional[Mapping]) -> np.ndarray:
+    n = normalize_params(params)
+    return np.array([n[k] for k in PARAM_NAMES], dtype=np.float64)
+
+
+def vector_to_params(vec: Iterable[float], ndigits: int = 3) -> dict[str, float]:
+    v = np.clip(np.asarray(list(vec), dtype=np.float64), LO, HI)
+    return {k: round(float(x), ndigits) for k, x in zip(PARAM_NAMES, v)}
+
+
+# ---------------------------------------------------------------------------------------------- colour
+def srgb_to_linear(x: np.ndarray) -> np.ndarray:
+    x = np.asarray(x, dtype=np.float32)
+    return np.where(x <= 0.04045, x / 12.92, ((np.maximum(x, 0.04045) + 0.055) / 1.055) ** 2.4).astype(np.float32)
+
+
+def linear_to_srgb(x: np.ndarray) -> np.ndarray:
+    """sRGB transfer curve, extended above 1 with the same power law (values are clipped at the end)."""
+    x = np.asarray(x, dtype=np.float64)
+    return np.where(x <= 0.0031308, 12.92 * x, 1.055 * np.maximum(x, 0.0031308) ** (1 / 2.4) - 0.055)
+
+
+_RGB2XYZ = np.array(
+    [[0.4124564, 0.3575761, 0.1804375], [0.2126729, 0.7151522, 0.0721750], [0.0193339, 0.1191920, 0.9503041]],
+    dtype=np.float32,
+)
+_WHITE = np.array([0.95047, 1.0, 1.08883], dtype=np.float32)
+
+
+def rgb_to_lab(rgb: np.ndarray) -> np.ndarray:
+    """sRGB in [0,1] (..., 3) -> CIELAB (D65), float32."""
+    lin = srgb_to_linear(np.clip(rgb, 0.0, 1.0))
+    xyz = lin @ _RGB2XYZ.T / _WHITE
+    eps = 216 / 24389
+    kappa = 24389 / 27
+    f = np.where(xyz > eps, np.cbrt(xyz), (kappa * xyz + 16) / 116).astype(np.float32)
+    L = 116 * f[..., 1] - 16
+    a = 500 * (f[..., 0] - f[..., 1])
+    b = 200 * (f[..., 1] - f[..., 2])
+    return np.stack([L, a, b], axis=-1).astype(np.float32)
+
+
+def ciede2000(lab1: np.ndarray, lab2: np.ndarray) -> np.ndarray:
+    """Per-pixel CIEDE2000 colour difference between two Lab arrays (vectorised, kL=kC=kH=1)."""
+    L1, a1, b1 = (lab1[..., i].astype(np.float64) for i in range(3))
+    L2, a2, b2 = (lab2[..., i].astype(np.float64) for i in range(3))
+    C1 = np.hypot(a1, b1)
+    C2 = np.hypot(a2, b2)
+    Cm = (C1 + C2) / 2
+    Cm7 = Cm**7
+    G = 0.5 * (1 - np.sqrt(Cm7 / (Cm7 + 25.0**7)))
+    a1p = (1 + G) * a1
+    a2p = (1 + G) * a2
+    C1p = np.hypot(a1p, b1)
+    C2p = np.hypot(a2p, b2)
+    h1p = np.degrees(np.arctan2(b1, a1p)) % 360
+    h2p = np.degrees(np.arctan2(b2, a2p)) % 360
+    dLp = L2 - L1
+    dCp = C2p - C1p
+    dh = h2p - h1p
+    dh = np.where(dh > 180, dh - 360, dh)
+    dh = np.where(dh < -180, dh + 360, dh)
+    zero = (C1p * C2p) == 0
+    dh = np.where(zero, 0.0, dh)
+    dHp = 2 * np.sqrt(C1p * C2p) * np.sin(np.radians(dh) / 2)
+    Lpm = (L1 + L2) / 2
+    Cpm = (C1p + C2p) / 2
+    hsum = h1p + h2p
+    hpm = np.where(np.abs(h1p - h2p) > 180, np.where(hsum < 360, hsum + 360, hsum - 360), hsum) / 2
+    hpm = np.where(zero, hsum, hpm)
+    T = (
+        1
+        - 0.17 * np.cos(np.radians(hpm - 30))
+        + 0.24 * np.cos(np.radians(2 * hpm))
+        + 0.32 * np.cos(np.radians(3 * hpm + 6))
+        - 0.20 * np.cos(np.radians(4 * hpm - 63))
+    )
+    dtheta = 30 * np.exp(-(((hpm - 275) / 25) ** 2))
+    Cpm7 = Cpm**7
+    Rc = 2 * np.sqrt(Cpm7 / (Cpm7 + 25.0**7))
+    Sl = 1 + 0.015 * (Lpm - 50) ** 2 / np.sqrt(20 + (Lpm - 50) ** 2)
+    Sc = 1 + 0.045 * Cpm
+    Sh = 1 + 0.015 * Cpm * T
+    Rt = -np.sin(np.radians(2 * dtheta)) * Rc
+    return np.sqrt((dLp / Sl) ** 2 + (dCp / Sc) ** 2 + (dHp / Sh) ** 2 + Rt * (dCp / Sc) * (dHp / Sh))
+
+
+def delta_e2000(rgb1: np.ndarray, rgb2: np.ndarray) -> float:
+    """Mean CIEDE2000 between two sRGB images in [0,1]."""
+    return float(ciede2000(rgb_to_lab(rgb1), rgb_to_lab(rgb2)).mean())
+
+
+def psnr(a: np.ndarray, b: np.ndarray) -> float:
+    """PSNR in dB of two images in [0,1] (inf when identical)."""
+    mse = float(np.mean((np.asarray(a, np.float64) - np.asarray(b, np.float64)) ** 2))
+    return float("inf") if mse <= 0 else 10.0 * math.log10(1.0 / mse)
+
+
+def to_float(img) -> np.ndarray:
+    """PIL image or uint8/float array -> float32 HxWx3 in [0,1]."""
+    if isinstance(img, Image.Image):
+        img = np.asarray(img.convert("RGB"))
+    a = np.asarray(img)
+    if a.ndim != 3 or a.shape[2] < 3:
+        raise ValueError(f"expected an HxWx3 RGB image, got shape {a.shape}")
+    a = a[..., :3]
+    if a.dtype == np.uint8:
+        return a.astype(np.float32) / 255.0
+    return np.clip(a.astype(np.float32), 0.0, 1.0)
+
+
+# ---------------------------------------------------------------------------------------------- pipeline
+def _bump(y: np.ndarray, center: float) -> np.ndarray:
+    """A smooth bump on [0,1] peaking at 1 at ``center`` (1/3 or 2/3), zero at 0 and 1 and outside."""
+    yc = np.clip(y, 0.0, 1.0)
+    if center < 0.5:
+        return 6.75 * yc * (1 - yc) ** 2
+    return 6.75 * yc**2 * (1 - yc)
+
+
+def tone_luts(params: Mapping, n: int = 256) -> np.ndarray:
+    """The per-channel tone stage as a (3, n) table over input values ``linspace(0, 1, n)``."""
+    p = normalize_params(params)
+    return _tone_luts(tuple(p[k] for k in PARAM_NAMES), n)
+
+
+_LIN_CACHE: dict[int, np.ndarray] = {}
+
+
+def _tone_luts(values: tuple, n: int) -> np.ndarray:
+    p = dict(zip(PARAM_NAMES, values))
+    lin = _LIN_CACHE.get(n)
+    if lin is None:
+        lin = _LIN_CACHE[n] = srgb_to_linear(np.linspace(0.0, 1.0, n)).astype(np.float64)
+    t = p["temperature"] / 100.0
+    g = p["tint"] / 100.0
+    gains = np.array([2.0 ** (0.45 * t), 2.0 ** (-0.35 * g), 2.0 ** (-0.45 * t)])
+    gains /= float(_LUMA.astype(np.float64) @ gains)
+    gains *= 2.0 ** p["exposure"]
+    blk = -0.12 * p["blacks"] / 100.0
+    wht = 1.0 - 0.18 * p["whites"] / 100.0
+    c = p["contrast"] / 100.0
+    y = linear_to_srgb(gains[:, None] * lin[None, :])
+    y = (y - blk) / (wht - blk)
+    if p["shadows"]:
+        y = y + 0.30 * p["shadows"] / 100.0 * _bump(y, 1 / 3)
+    if p["highlights"]:
+        y = y + 0.30 * p["highlights"] / 100.0 * _bump(y, 2 / 3)
+    if c:
+        yc = np.clip(y, 0.0, 1.0)
+        y = y + c * yc * (1 - yc) * (2 * yc - 1)
+    # three-point tone curve: bumps centred on 1/4, 1/2 and 3/4
+    d, m, li = p["curve_darks"], p["curve_midtones"], p["curve_lights"]
+    if d or m or li:
+        yc = np.clip(y, 0.0, 1.0)
+        y = (
+            y
+            + 0.20 * d / 100.0 * np.clip(1 - np.abs(yc - 0.25) / 0.25, 0, 1) ** 2 * (yc < 0.5)
+            + 0.20 * m / 100.0 * 4 * yc * (1 - yc)
+            + 0.20 * li / 100.0 * np.clip(1 - np.abs(yc - 0.75) / 0.25, 0, 1) ** 2 * (yc > 0.5)
+        )
+    return y
+
+
+def _colour_planes(r: np.ndarray, g: np.ndarray, b: np.ndarray, sat: float, vib: float) -> None:
+    """Saturation and vibrance in place on three float32 planes (values may exceed [0,1])."""
+    if sat == 0.0 and vib == 0.0:
+        return
+    Y = r * np.float32(0.2126)
+    Y += g * np.float32(0.7152)
+    Y += b * np.float32(0.0722)
+    if vib != 0.0:
+        c = np.maximum(np.maximum(r, g), b)
+        c -= np.minimum(np.minimum(r, g), b)
+        np.clip(c, 0.0, 1.0, out=c)
+        np.subtract(1.0, c, out=c)
+        c *= c
+        c *= np.float32(vib * (1.0 + sat))
+        c += np.float32(1.0 + sat)
+        k = c
+    else:
+        k = np.float32(1.0 + sat)
+    for ch in (r, g, b):
+        ch -= Y
+        ch *= k
+        ch += Y
+
+
+def render(rgb: np.ndarray, params: Optional[Mapping]) -> np.ndarray:
+    """Apply ``params`` to a float32 HxWx3 image in [0,1]; returns a new float32 image in [0,1].
+
+    Input values are quantised to 10 bits for the tone table (invisible; the output stays float).
+    """
+    a = to_float(rgb)
+    p = normalize_params(params)
+    if is_identity(p):
+        return a.copy()
+    n = 1024
+    lut = _tone_luts(tuple(p[k] for k in PARAM_NAMES), n).astype(np.float32)
+    planes = []
+    for c in range(3):
+        idx = a[..., c] * np.float32(n - 1)
+        idx += np.float32(0.5)
+        planes.append(lut[c][idx.astype(np.intp)])
+    _colour_planes(*planes, p["saturation"] / 100.0, p["vibrance"] / 100.0)
+    out = np.stack(planes, axis=-1)
+    np.clip(out, 0.0, 1.0, out=out)
+    return out
+
+
+def render_uint8(arr: np.ndarray, params: Optional[Mapping], threads: Optional[int] = None, rows: int = 64) -> np.ndarray:
+    """Full-resolution render uint8 -> uint8 (HxWx3), in strips on a thread pool (numpy releases the GIL)."""
+    arr = np.asarray(arr)
+    if arr.dtype != np.uint8 or arr.ndim != 3 or arr.shape[2] < 3:
+        raise ValueError("render_uint8 expects a uint8 HxWx3 image")
+    p = normalize_params(params)
+    if is_identity(p):
+        return np.ascontiguousarray(arr[..., :3])
+    lut = _tone_luts(tuple(p[k] for k in PARAM_NAMES), 256).astype(np.float32)
+    sat, vib = p["saturation"] / 100.0, p["vibrance"] / 100.0
+    colour = sat != 0.0 or vib != 0.0
+    out = np.empty(arr.shape[:2] + (3,), dtype=np.uint8)
+    lut8 = (np.clip(lut, 0, 1) * 255 + 0.5).astype(np.uint8)
+    h = arr.shape[0]
+
+    def strip(y0: int) -> None:
+        a = arr[y0 : y0 + rows]
+        if not colour:
+            for c in range(3):
+                out[y0 : y0 + rows, :, c] = lut8[c][a[..., c]]
+            return
+        planes = [lut[c][a[..., c]] for c in range(3)]
+        _colour_planes(*planes, sat, vib)
+        for c, pl in enumerate(planes):
+            np.clip(pl, 0.0, 1.0, out=pl)
+            pl *= 255.0
+            pl += 0.5
+            out[y0 : y0 + rows, :, c] = pl
+
+    starts = range(0, h, rows)
+    n = threads or min(4, os.cpu_count() or 1)
+    if n <= 1 or h <= rows:
+        for y0 in starts:
+            strip(y0)
+    else:
+        with ThreadPoolExecutor(max_workers=n) as ex:
+            list(ex.map(strip, starts))
+    return out
+
+
+def render_image(image: Image.Image, params: Optional[Mapping], threads: Optional[int] = None) -> Image.Image:
+    """Full-resolution render of a PIL image (export path). Alpha, if any, is kept."""
+    alpha = image.getchannel("A") if image.mode in ("RGBA", "LA") else None
+    arr = np.asarray(image.convert("RGB"))
+    out = Image.fromarray(render_uint8(arr, params, threads=threads), "RGB")
+    if alpha is not None:
+        out.putalpha(alpha)
+    return out
+
+
+def proxy(rgb, max_side: int = 1024) -> np.ndarray:
+    """A float32 proxy no larger than ``max_side`` (area-averaged), for previews and the enhancer."""
+    if isinstance(rgb, Image.Image):
+        im = rgb.convert("RGB")
+    else:
+        a = np.asarray(rgb)
+        im = Image.fromarray(a if a.dtype == np.uint8 else (np.clip(a, 0, 1) * 255 + 0.5).astype(np.uint8))
+    w, h = im.size
+    s = max_side / max(w, h)
+    if s < 1:
+        im = im.resize((max(1, round(w * s)), max(1, round(h * s))), Image.Resampling.BOX)
+    return np.asarray(im, dtype=np.float32) / 255.0
+
+
+def auto_contrast(rgb: np.ndarray, cutoff: float = 0.5) -> np.ndarray:
+    """Baseline: per-channel percentile stretch (like Photoshop's Auto Contrast / PIL autocontrast)."""
+    a = to_float(rgb)
+    lo = np.percentile(a.reshape(-1, 3), cutoff, axis=0)
+    hi = np.percentile(a.reshape(-1, 3), 100 - cutoff, axis=0)
+    return np.clip((a - lo) / np.maximum(hi - lo, 1e-3), 0.0, 1.0).astype(np.float32)
+
+
+# ---------------------------------------------------------------------------------------------- fitting
+def fit_params(
+    src: np.ndarray,
+    dst: np.ndarray,
+    max_side: int = 128,
+    x0: Optional[Mapping] = None,
+    names: Optional[Iterable[str]] = None,
+    max_iter: int = 30,
+) -> dict[str, float]:
+    """Parameters whose render of ``src`` best matches ``dst`` (least squares in RGB on small proxies).
+
+    ``src`` and ``dst`` must show the same scene at the same aspect ratio. Only ``names`` are fitted
+    (default: all). A small ridge towards zero keeps redundant sliders near their defaults.
+    """
+    from scipy.optimize import least_squares
+
+    s = proxy(src, max_side)
+    d = proxy(dst, max_side)
+    if s.shape != d.shape:
+        d = np.asarray(Image.fromarray((d * 255 + 0.5).astype(np.uint8)).resize((s.shape[1], s.shape[0])), np.float32) / 255
+    names = list(names or PARAM_NAMES)
+    sel = np.array([PARAM_NAMES.index(n) for n in names])
+    base = params_to_vector(x0)
+    scale = PARAM_SCALE[sel]
+    ridge = 0.02 * math.sqrt(s.size)
+    dflat = d.ravel()
+
+    def resid(z):
+        v = base.copy()
+        v[sel] = z * scale
+        r = render(s, vector_to_params(v, 6)).ravel() - dflat
+        return np.concatenate([r, ridge * 0.05 * z])
+
+    def jac(z):
+        # forward differences written out (scipy's own step rule misbehaves on this piecewise function)
+        f0 = resid(z)
+        J = np.empty((f0.size, z.size))
+        for j in range(z.size):
+            h = 2e-3 if z[j] + 2e-3 <= hi[j] else -2e-3
+            zz = z.copy()
+            zz[j] += h
+            J[:, j] = (resid(zz) - f0) / h
+        return J
+
+    lo, hi = LO[sel] / scale, HI[sel] / scale
+    z0 = base[sel] / scale
+    res = least_squares(resid, z0, jac=jac, bounds=(lo, hi), max_nfev=max_iter)
+    v = base.copy()
+    v[sel] = res.x * scale
+    return vector_to_params(v)
