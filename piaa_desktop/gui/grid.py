@@ -649,21 +649,26 @@ class PhotoGridView(QListView):
         self.viewport().update()
 
     def visible_rows(self) -> range:
-        """Rows (at least partly) visible now."""
+        """Rows (at least partly) visible now: the rows the view paints, hence the thumbnails it loads."""
         m = self.model()
-        if m is None or m.rowCount() == 0:
+        n = m.rowCount() if m is not None else 0
+        if not n:
             return range(0)
         vp = self.viewport().rect()
-        inset = QPoint(8, 8)
-        first = self.indexAt(vp.topLeft() + inset)
-        last = self.indexAt(vp.bottomRight() - inset)
-        a = first.row() if first.isValid() else 0
-        if last.isValid():
-            b = last.row()
-        else:
-            # bottom-right may fall into the empty tail of the last line
-            b = m.rowCount() - 1
-            probe = self.indexAt(vp.bottomLeft() + QPoint(8, -8))
-            if probe.isValid():
-                b = min(m.rowCount() - 1, probe.row() + self.columns() - 1)
-        return range(a, b + 1)
+        first = None
+        for y in range(0, max(1, vp.height()), max(1, self.delegate.cell // 4)):
+            idx = self.indexAt(QPoint(2, y))
+            if idx.isValid():
+                first = idx.row()
+                break
+        if first is None:
+            return range(0)
+        last = first
+        for r in range(first, n):
+            rect = self.visualRect(m.index(r, 0))
+            if not rect.intersects(vp):
+                if rect.top() >= vp.bottom():
+                    break
+                continue
+            last = r
+        return range(first, last + 1)

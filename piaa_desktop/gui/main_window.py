@@ -140,7 +140,9 @@ class MainWindow(QMainWindow):
         self.last_import_result = None
         self._views: dict[str, tuple[QWidget, Optional[QAction]]] = {}
         self._panels: dict[str, QDockWidget] = {}
+        self._view_culling: dict[str, bool] = {}
         self._interrupted: list[dict] = []
+        self._closed = False
 
         # Model, views
         self.thumbs = ThumbnailCache(self.paths.thumbnails, parent=self)
@@ -165,12 +167,19 @@ class MainWindow(QMainWindow):
         self._build_docks()
         self._build_status_bar()
 
-        self.add_view("grid", self.grid, "G", title="Grid", toggles=False)
-        self.add_view("loupe", self.loupe, None, title="Loupe")
+        self.add_view("grid", self.grid, "G", title="Grid", toggles=False, culling_keys=True)
+        self.add_view("loupe", self.loupe, None, title="Loupe", culling_keys=True)
         self._views["loupe"][1].setShortcuts(
             [QKeySequence(Qt.Key.Key_Space), QKeySequence(Qt.Key.Key_Return), QKeySequence(Qt.Key.Key_Enter)]
         )
         self._views["loupe"][1].setToolTip("Loupe: one photo, large (Space / Enter)")
+        # Keys that act on the grid's selection; a view added without culling_keys gets them itself.
+        self._culling_actions = [
+            *self.rating_actions, self.act_pick, self.act_reject, self.act_unflag,
+            *self.color_actions.values(), self._views["loupe"][1],
+        ]
+        self._culling_shortcuts = {a: a.shortcuts() for a in self._culling_actions}
+        self._culling_on = True
         self.show_view("grid")
 
         self.refresh(keep_selection=False)
@@ -425,9 +434,15 @@ class MainWindow(QMainWindow):
         shortcut: Optional[str | QKeySequence] = None,
         title: Optional[str] = None,
         toggles: bool = True,
+        culling_keys: bool = False,
     ) -> QAction:
         """Add a central view (ranking, compare, ...). Its action (View menu and toolbar, ``shortcut``)
-        shows it; with ``toggles`` pressing it again returns to the grid. Returns the action."""
+        shows it; with ``toggles`` pressing it again returns to the grid. Returns the action.
+
+        While the view is shown, the culling keys of the grid (0-9, P, X, U, Space, Enter) go to the
+        view's own widgets (a compare view flags its active side with P), unless ``culling_keys`` is
+        true (then they rate/flag the grid's selection, as in the loupe). G, the view shortcuts and
+        Ctrl+Z / Ctrl+Shift+Z always work."""
         if name in self._views:
             raise ValueError(f"a view named {name!r} already exists")
         self.stack.addWidget(widget)
@@ -444,6 +459,7 @@ class MainWindow(QMainWindow):
         self.view_menu.insertAction(self._views_separator, act)
         self.toolbar.addAction(act)
         self._views[name] = (widget, act)
+        self._view_culling[name] = culling_keys
         return act
 
     def add_panel(
@@ -495,6 +511,7 @@ class MainWindow(QMainWindow):
         if name == "loupe" and self.current_id() is None:
             return
         self.stack.setCurrentWidget(widget)
+        self._set_culling_keys(self._view_culling.get(name, False))
         if act is not None:
             act.setChecked(True)
         if name == "loupe":
@@ -505,6 +522,13 @@ class MainWindow(QMainWindow):
                 self.grid.scrollTo(cur)
         widget.setFocus(Qt.FocusReason.OtherFocusReason)
         self.viewChanged.emit(name)
+
+    def _set_culling_keys(self, on: bool) -> None:
+        if not hasattr(self, "_culling_shortcuts") or on == self._culling_on:
+            return
+        for a, keys in self._culling_shortcuts.items():
+            a.setShortcuts(keys if on else [])
+        self._culling_on = on
 
     def toggle_view(self, name: str) -> None:
         self.show_view("grid" if self.current_view() == name else name)
@@ -668,6 +692,8 @@ class MainWindow(QMainWindow):
             QTimer.singleShot(0, self._do_scheduled_refresh)
 
     def _do_scheduled_refresh(self) -> None:
+        if self._closed:  # a late signal after the window closed its catalog
+            return
         if self._refresh_pending:
             self._refresh_pending = False
             self.refresh(keep_selection=True)
@@ -908,6 +934,8 @@ class MainWindow(QMainWindow):
             self._say("Cancelling the import: what is already imported is kept")
 
     def _on_import_progress(self, done: int, total: int, message: str) -> None:
+        if self._closed:  # a late signal after the window closed its catalog
+            return
         if total > 0:
             self.import_progress.setRange(0, total)
             self.import_progress.setValue(done)
@@ -923,6 +951,8 @@ class MainWindow(QMainWindow):
             self.refresh(keep_selection=True)
 
     def _on_import_result(self, result) -> None:
+        if self._closed:  # a late signal after the window closed its catalog
+            return
         self.last_import_result = result
         name = os.path.basename(result.folder) if getattr(result, "folder", "") else "folder"
         if result.cancelled:
@@ -942,6 +972,8 @@ class MainWindow(QMainWindow):
         self.importFinished.emit(result)
 
     def _on_import_error(self, exc: BaseException) -> None:
+        if self._closed:  # a late signal after the window closed its catalog
+            return
         if isinstance(exc, Cancelled):
             self._say("Import cancelled")
         else:
@@ -958,6 +990,8 @@ class MainWindow(QMainWindow):
         self.importFinished.emit(exc)
 
     def _on_import_finished(self) -> None:
+        if self._closed:  # a late signal after the window closed its catalog
+            return
         self._import_handle = None
         for w in (self.import_label, self.import_progress, self.import_cancel):
             w.setVisible(False)
@@ -1049,6 +1083,9 @@ class MainWindow(QMainWindow):
             self._say(f"Could not save the settings: {exc}")
 
     def closeEvent(self, event) -> None:
+        if self._closed:
+            super().closeEvent(event)
+            return
         if self._import_handle is not None and not self._import_handle.done:
             self._import_handle.cancel()
             self._import_queue.clear()
@@ -1060,6 +1097,7 @@ class MainWindow(QMainWindow):
             self.catalog.on_change.remove(self._on_catalog_change)
         except ValueError:
             pass
+        self._closed = True
         self.catalog.close()
         super().closeEvent(event)
 

@@ -1,0 +1,142 @@
+"""The GUI entry point: --version, start-up without torch, the folder argument, the first-run welcome."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("pytestqt")
+
+from PySide6.QtCore import QTimer  # noqa: E402
+from PySide6.QtWidgets import QApplication, QDialog  # noqa: E402
+
+import piaa_desktop  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _run(code: str, tmp_path: Path, timeout: int = 120) -> subprocess.CompletedProcess:
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", PIAA_DATA_DIR=str(tmp_path / "data"))
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)], cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout
+    )
+
+
+def test_version_prints_and_creates_no_window(tmp_path):
+    r = _run(
+        """
+        import sys
+        from piaa_desktop.gui.app import main
+        rc = main(["--version"])
+        print("widgets-loaded", "PySide6.QtWidgets" in sys.modules)
+        sys.exit(rc)
+        """,
+        tmp_path,
+    )
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[0] == f"PIAA Desktop {piaa_desktop.__version__}"
+    assert lines[1] == "widgets-loaded False"
+
+
+def test_startup_and_import_never_load_torch(tmp_path, small_library):
+    r = _run(
+        f"""
+        import sys
+        import piaa_desktop.gui.app
+        from PySide6.QtWidgets import QApplication
+        from piaa_desktop.core.paths import app_paths
+        from piaa_desktop.gui.theme import apply_theme
+        from piaa_desktop.gui.main_window import MainWindow
+        app = QApplication([])
+        apply_theme(app)
+        w = MainWindow(app_paths({str(tmp_path / 'd')!r}))
+        w.show()
+        app.processEvents()
+        print("torch-after-start", "torch" in sys.modules)
+        done = []
+        w.importFinished.connect(lambda r: (done.append(r), app.quit()))
+        w.import_folder({str(small_library)!r})
+        app.exec()
+        print("imported", w.model.rowCount())
+        print("torch-after-import", "torch" in sys.modules)
+        w.close()
+        """,
+        tmp_path,
+    )
+    assert r.returncode == 0, r.stderr
+    assert "torch-after-start False" in r.stdout
+    assert "imported 12" in r.stdout
+    assert "torch-after-import False" in r.stdout
+
+
+def test_main_shows_window_first_then_imports_folder_argument(qtbot, tmp_path, small_library, monkeypatch):
+    from piaa_desktop.gui import app as gui_app
+    from piaa_desktop.gui.main_window import MainWindow
+
+    calls = []
+    original = MainWindow.import_folder
+
+    def spy(self, folder):
+        calls.append(self.isVisible())
+        return original(self, folder)
+
+    monkeypatch.setattr(MainWindow, "import_folder", spy)
+    found = {}
+    qapp = QApplication.instance()
+
+    def watch():
+        wins = [w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow)]
+        if wins and wins[0].last_import_result is not None:
+            found["window"] = wins[0]
+            found["rows"] = wins[0].model.rowCount()
+            found["title"] = wins[0].windowTitle()
+            wins[0].close()
+            qapp.exit(0)
+        else:
+            QTimer.singleShot(50, watch)
+
+    QTimer.singleShot(0, watch)
+    guard = QTimer()
+    guard.setSingleShot(True)
+    guard.timeout.connect(lambda: qapp.exit(5))  # never hang the suite
+    guard.start(120_000)
+    data = tmp_path / "sandbox"
+    # Closing the app's only window must not post a quit that would end the next test's event loops.
+    quit_on_close = qapp.quitOnLastWindowClosed()
+    qapp.setQuitOnLastWindowClosed(False)
+    try:
+        rc = gui_app.main(["--data-dir", str(data), str(small_library)])
+    finally:
+        guard.stop()
+        qapp.setQuitOnLastWindowClosed(quit_on_close)
+    assert rc == 0
+    assert calls == [True]  # the window was visible when the import started
+    assert found["rows"] == 12
+    assert found["title"] == "PIAA Desktop"
+    assert (data / "catalog.sqlite3").is_file()
+    # a folder on the command line counts as the first run: no welcome next time
+    from piaa_desktop.core.settings import Settings
+
+    assert Settings.load(data / "config" / "settings.json").get("first_run_done") is True
+    found["window"].deleteLater()
+
+
+def test_first_run_welcome_imports_the_chosen_folder(qtbot, app_paths, small_library, monkeypatch):
+    from piaa_desktop.gui import welcome
+    from piaa_desktop.gui.main_window import MainWindow
+
+    monkeypatch.setattr(welcome.WelcomeDialog, "exec", lambda self: QDialog.DialogCode.Accepted)
+    monkeypatch.setattr(welcome.WelcomeDialog, "chosen_folder", lambda self: small_library)
+    w = MainWindow(app_paths)
+    qtbot.addWidget(w)
+    w.show()
+    with qtbot.waitSignal(w.importFinished, timeout=120_000):
+        assert w.maybe_show_welcome() is True
+    assert w.model.rowCount() == 12
+    assert w.settings.get("first_run_done") is True
+    assert w.maybe_show_welcome() is False  # only once
