@@ -242,9 +242,12 @@ def cmd_errors(args) -> int:
 
 
 def cmd_models(args) -> int:
-    from piaa_desktop.core.models import verify_models
+    from piaa_desktop.core.models import ModelError, ModelStatus, verify_models
 
-    statuses = verify_models()
+    try:
+        statuses = verify_models()
+    except ModelError as exc:  # the manifest itself is unreadable
+        statuses = [ModelStatus("manifest", "manifest.json", False, str(exc))]
     bad = [s for s in statuses if not s.ok]
     if args.json:
         print(json.dumps([s.__dict__ for s in statuses], indent=2))
