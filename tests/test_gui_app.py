@@ -140,3 +140,31 @@ def test_first_run_welcome_imports_the_chosen_folder(qtbot, app_paths, small_lib
     assert w.model.rowCount() == 12
     assert w.settings.get("first_run_done") is True
     assert w.maybe_show_welcome() is False  # only once
+
+
+def test_many_signals_do_not_crash_the_interpreter(tmp_path):
+    """PySide6 6.12 on CPython < 3.12 drops a reference to True per emit and to None per empty
+    QVariant; without gui.pyside_compat this process aborts (bool_dealloc / none_dealloc)."""
+    r = _run(
+        """
+        import piaa_desktop.gui
+        from PySide6.QtCore import QObject, QStringListModel, Qt, Signal
+
+        class A(QObject):
+            s = Signal(object)
+
+        a = A()
+        got = []
+        a.s.connect(got.append)
+        for i in range(20000):
+            a.s.emit(i)
+        m = QStringListModel(["x"])
+        idx = m.index(0, 0)
+        for _ in range(50000):
+            m.data(idx, Qt.ItemDataRole.DecorationRole)
+        print("ok", len(got))
+        """,
+        tmp_path,
+    )
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert r.stdout.strip() == "ok 20000"
