@@ -40,7 +40,8 @@ def cmd_personalize(args) -> int:
             n = jobs.reset_to_prior(cat)
             out = {"accepted": True, "version": "prior", "n_scored": n, "message": "reset to the prior"}
         else:
-            res = jobs.personalize(cat, m._paths(args), progress=m.ProgressBar(not args.json))
+            res = jobs.personalize(cat, m._paths(args), progress=m.ProgressBar(not args.json),
+                                   use_task_vectors=args.task_vectors)
             out = {k: getattr(res, k) for k in ("accepted", "model_id", "version", "n_ratings", "n_preferences",
                                                  "n_scored", "metrics", "message")}
     except (jobs.PersonalError, ModelError) as exc:
@@ -142,6 +143,8 @@ def cmd_simulate_raters(args) -> int:
 def register(subparsers) -> None:
     p = subparsers.add_parser("personalize", help="learn your taste from your ratings and preferences")
     p.add_argument("--reset", action="store_true", help="go back to the prior (personal versions are kept)")
+    p.add_argument("--task-vectors", action="store_true",
+                   help="start from the prior mixed with the base heads (rankiqa, composition, fivek_retouch)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(func=cmd_personalize)
 

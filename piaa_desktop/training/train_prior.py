@@ -62,7 +62,7 @@ def make_sampler(pool: RaterPool, phi: np.ndarray, pop_mu: float, pop_sd: float)
         for b in range(B):
             k = int(rng.integers(len(pool.raters)))
             y = pool.stars(k, rng)
-            ns = int(rng.choice(SHOT_CHOICES)); npair = int(rng.choice(PAIR_CHOICES))
+            ns = min(int(rng.choice(SHOT_CHOICES)), n_img // 2); npair = int(rng.choice(PAIR_CHOICES))
             if rng.random() < 0.1:
                 ns = 0
                 npair = max(npair, 5)
@@ -71,7 +71,8 @@ def make_sampler(pool: RaterPool, phi: np.ndarray, pop_mu: float, pop_sd: float)
             mu, sd = calibrate(y[sup], pop_mu, pop_sd, N0)
             xs[b, :ns] = phi[sup]; zs[b, :ns] = (y[sup] - mu) / sd; ms[b, :ns] = 1
             if npair:
-                pr = rng.choice(rest, (npair, 2))
+                cand = rest if len(rest) >= 2 else perm[ns:]
+                pr = rng.choice(cand, (npair, 2))
                 pr = pr[pr[:, 0] != pr[:, 1]]
                 first = pool.pop.preferences(pool.raters[k], pr, rng, pool.U[k]) > 0.5
                 win = np.where(first, pr[:, 0], pr[:, 1]); lose = np.where(first, pr[:, 1], pr[:, 0])
@@ -210,7 +211,7 @@ def run(args, progress=None, cancel=None, log=None) -> int:
         get = {(r["method"], r["shots"]): r for r in results}
         metric = "; ".join(
             f"{m} @{k}: SROCC {get[(m, k)]['srocc_mean']:.3f}"
-            for k in (10, 100) for m in ("prior", "ridge", "avg_finetune", "meta") if (m, k) in get
+            for k in (10, 100) for m in ("prior", "avg_rater", "ridge", "avg_finetune", "meta") if (m, k) in get
         )
         update_manifest_entry("personal_prior", {
             "file": out.name,

@@ -244,7 +244,7 @@ def next_pairs(catalog, n: int = 1, prior: Optional[Prior] = None, rng: Optional
     head = current_head(catalog, prior)
     cov = _active.posterior_cov(prior, lib.feats[r_rows], lib.feats[w_rows], lib.feats[l_rows], head)
     answered = catalog.preferences()
-    rejected = {int(i) for i in catalog.conn.execute("SELECT id FROM photos WHERE flag=-1")}
+    rejected = {int(r[0]) for r in catalog.conn.execute("SELECT id FROM photos WHERE flag=-1")}
     return _active.select_pairs(lib.feats, lib.ids, head.w, cov, n, answered, rng=rng,
                                 avoid=set(exclude) | rejected)
 

@@ -1,0 +1,124 @@
+"""``piaa bench simulate-raters`` / ``bench personalize`` / ``personalize`` end to end on real photos,
+and ``train-prior`` on a small generated feature cache."""
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from piaa_desktop.cli.main import main
+from piaa_desktop.core.models import ModelError
+
+
+def _need_prior():
+    from piaa_desktop.core.personal.heads import load_prior
+
+    try:
+        return load_prior()
+    except ModelError as exc:
+        pytest.skip(f"shipped prior not available: {exc}")
+
+
+@pytest.fixture
+def photos24(tmp_path, bsds_dir):
+    d = tmp_path / "photos"
+    d.mkdir()
+    for src in sorted(bsds_dir.glob("*.jpg"))[:24]:
+        shutil.copy2(src, d / src.name)
+    return d
+
+
+def test_simulate_then_benchmark_json(tmp_path, photos24, capsys):
+    _need_prior()
+    out = tmp_path / "raters.csv"
+    assert main(["bench", "simulate-raters", "--images", str(photos24), "--out", str(out), "--raters", "2",
+                 "--seed", "1234"]) == 0
+    with open(out, newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == 48 and {r["user"] for r in rows} == {"sim1234_0000", "sim1234_0001"}
+    assert {int(r["score"]) for r in rows} <= {1, 2, 3, 4, 5}
+    capsys.readouterr()
+    assert main(["bench", "personalize", "--images", str(photos24), "--ratings", str(out), "--shots", "5,10",
+                 "--repeats", "2", "--json", "--quiet", "--methods", "prior,ridge,avg_finetune,meta"]) == 0
+    res = json.loads(capsys.readouterr().out)  # JSON only on stdout
+    assert {(r["method"], r["shots"]) for r in res} == {(m, k) for m in ("prior", "ridge", "avg_finetune", "meta")
+                                                        for k in (5, 10)}
+    for r in res:
+        for key in ("srocc_mean", "srocc_std", "plcc_mean", "pair_acc_mean"):
+            assert np.isfinite(r[key])
+        assert r["n_users"] == 2
+
+
+def test_bench_errors_are_clear(tmp_path, photos24, capsys):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("a,b\n1,2\n")
+    assert main(["bench", "personalize", "--images", str(photos24), "--ratings", str(bad)]) == 1
+    assert "user,image,score" in capsys.readouterr().err
+    assert main(["bench", "personalize", "--images", str(tmp_path / "nope"), "--ratings", str(bad)]) == 3
+    other = tmp_path / "other.csv"
+    other.write_text("user,image,score\nu,missing.jpg,3\n")
+    _need_prior()
+    assert main(["bench", "personalize", "--images", str(photos24), "--ratings", str(other), "--quiet"]) == 1
+    assert "none of the" in capsys.readouterr().err
+
+
+def test_personalize_command(tmp_path, photos24, capsys):
+    _need_prior()
+    data = tmp_path / "data"
+    assert main(["--data-dir", str(data), "scan", str(photos24)]) == 0
+    capsys.readouterr()
+    assert main(["--data-dir", str(data), "personalize", "--json"]) == 1
+    assert "no feedback" in capsys.readouterr().err
+    from piaa_desktop.core.catalog import open_catalog
+    from piaa_desktop.core.paths import app_paths
+
+    cat = open_catalog(app_paths(data))
+    ids = [p.id for p in cat.photos()]
+    for i, pid in enumerate(ids[:12]):
+        cat.set_rating([pid], 1 + i % 5)
+    cat.close()
+    assert main(["--data-dir", str(data), "personalize", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["accepted"] and out["n_ratings"] == 12 and out["n_scored"] == 24
+    assert main(["--data-dir", str(data), "personalize", "--reset", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["version"] == "prior"
+
+
+def test_train_prior_pipeline_on_a_small_generated_cache(tmp_path):
+    """The whole training script (base heads, simulator, meta-training, held-out evaluation) on random
+    features: checks the plumbing and the saved file, not the quality (that is benchmarks/RESULTS.md)."""
+    pytest.importorskip("torch")
+    from piaa_desktop.core.personal.heads import Prior
+    from piaa_desktop.training.train_prior import add_arguments, run
+
+    rng = np.random.default_rng(0)
+    n, E = 120, 1280
+    names = np.array([f"img{i:04d}.jpg" for i in range(n)])
+    sig = np.abs(rng.normal(size=(n, 10))).astype(np.float32)
+    cache = dict(
+        orig_names=names, orig_emb=rng.normal(size=(n, E)).astype(np.float32),
+        orig_logits=rng.normal(size=(n, 1000)).astype(np.float16), orig_sig=sig,
+        deg_emb=rng.normal(size=(2 * n, E)).astype(np.float32), deg_sig=sig[np.arange(2 * n) % n],
+        deg_parent=np.arange(2 * n) % n, deg_kind=np.arange(2 * n) % 7, deg_level=np.ones(2 * n, int),
+        crop_emb=rng.normal(size=(n, E)).astype(np.float32), crop_sig=sig, crop_parent=np.arange(n),
+        fk_in_emb=rng.normal(size=(20, E)).astype(np.float32), fk_in_sig=sig[:20],
+        fk_ex_emb=rng.normal(size=(20, E)).astype(np.float32), fk_ex_sig=sig[20:40], fk_pair=np.arange(20) // 2,
+    )
+    cpath = tmp_path / "cache.npz"
+    np.savez(cpath, **cache)
+    import argparse
+
+    ap = argparse.ArgumentParser()
+    add_arguments(ap)
+    out = tmp_path / "prior.npz"
+    args = ap.parse_args(["--cache", str(cpath), "--out", str(out), "--iterations", "15", "--meta-batch", "4",
+                          "--steps", "3", "--train-raters", "8", "--eval-raters", "3", "--eval-repeats", "1",
+                          "--pca", "8", "--no-manifest"])
+    assert run(args, log=lambda s: None) == 0
+    p = Prior.load(out)
+    assert p.dim == 18 and p.base_names == ["rankiqa", "composition", "fivek_retouch"]
+    assert np.all(np.isfinite(p.w0)) and np.all(p.lr > 0)
+    assert {r["method"] for r in p.info["heldout"]} >= {"prior", "ridge", "avg_finetune", "meta"}

@@ -1,0 +1,138 @@
+"""Catalog jobs of the personal score on a real scanned library (12 BSDS photos) and the shipped prior."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from piaa_desktop.core.jobs import Cancelled, CancelToken
+from piaa_desktop.core.models import ModelError
+
+
+@pytest.fixture
+def prior():
+    from piaa_desktop.core.personal.heads import load_prior
+
+    try:
+        return load_prior()
+    except ModelError as exc:
+        pytest.skip(f"shipped prior not available: {exc}")
+
+
+@pytest.fixture
+def library(catalog, app_paths, small_library, prior):
+    from piaa_desktop.core.scanner import import_folder
+
+    res = import_folder(catalog, small_library, app_paths.thumbnails, score=False)
+    assert res.embedded == 12
+    return catalog
+
+
+def test_generic_scores_from_the_prior(library, prior):
+    from piaa_desktop.core.personal.heads import generic_scores
+
+    ids, emb = library.embeddings()
+    stars, dists, version = generic_scores(emb, library.signal_matrix(ids.tolist()))
+    assert stars.shape == (12,) and dists.shape == (12, 5)
+    assert np.all((stars > 0) & (stars < 6)) and np.ptp(stars) > 0
+    np.testing.assert_allclose(dists.sum(1), 1, atol=1e-5)
+    assert version.startswith("prior-")
+
+
+def test_personalize_versions_scores_and_explains(library, prior):
+    from piaa_desktop.core.personal import jobs
+
+    with pytest.raises(jobs.PersonalError, match="no feedback"):
+        jobs.personalize(library)
+    ids = [p.id for p in library.photos()]
+    for pid, stars in zip(ids, [5, 5, 4, 4, 3, 3, 2, 2, 1, 1]):
+        library.set_rating([pid], stars)
+    library.add_preference(ids[10], ids[11], source="ranking")
+    seen = []
+    res = jobs.personalize(library, progress=lambda d, t, m="": seen.append((d, t)))
+    assert res.accepted and res.model_id and res.n_ratings == 10 and res.n_preferences == 1
+    assert res.n_scored == 12 and seen[-1] == (4, 4)
+    assert res.metrics["cv_srocc"] is not None
+    detail = library.score_detail(ids[0])["personal"]
+    assert detail["model_version"] == res.version
+    assert len(detail["distribution"]) == 5 and abs(sum(detail["distribution"]) - 1) < 1e-2
+    scores = library.scores("personal")
+    assert np.mean([scores[i] for i in ids[:4]]) > np.mean([scores[i] for i in ids[6:10]])
+    # a second run is a new version; the first is kept but inactive
+    res2 = jobs.personalize(library)
+    versions = jobs.model_versions(library)
+    assert [v["id"] for v in versions] == [res2.model_id, res.model_id]
+    assert [v["active"] for v in versions] == [True, False]
+    # explanation: named attributes with signed contributions, largest first
+    ex = jobs.explain(library, ids[0])
+    names = [a for a, _ in ex]
+    assert "sharpness" in names and jobs.EMBEDDING_LABEL in names
+    assert all(abs(ex[i][1]) >= abs(ex[i + 1][1]) for i in range(len(ex) - 1))
+    # roll back, then reset to the prior
+    jobs.activate_version(library, res.model_id)
+    assert jobs.active_model(library)[0] == res.model_id
+    n = jobs.reset_to_prior(library)
+    assert n == 12 and jobs.active_model(library) == (None, None)
+    assert library.score_detail(ids[0])["personal"]["model_version"] == "prior"
+    assert len(jobs.model_versions(library)) == 2
+
+
+def test_nan_training_is_rejected_and_the_previous_model_kept(library, prior, monkeypatch):
+    from piaa_desktop.core.personal import jobs
+    from piaa_desktop.core.personal.heads import Head
+
+    ids = [p.id for p in library.photos()]
+    library.set_rating(ids[:6], 4)
+    library.set_rating(ids[6:10], 2)
+    good = jobs.personalize(library)
+    before = library.scores("personal")
+
+    def broken(*a, **k):
+        return Head(np.full(prior.dim, np.nan, np.float32), 0.0), np.zeros(len(prior.base_names))
+
+    monkeypatch.setattr(jobs, "fit_head", broken)
+    res = jobs.personalize(library)
+    assert not res.accepted and "NaN" in res.message
+    assert jobs.active_model(library)[0] == good.model_id
+    assert library.scores("personal") == before
+    assert len(jobs.model_versions(library)) == 1
+
+
+def test_cancelled_personalize_writes_nothing(library, prior):
+    from piaa_desktop.core.personal import jobs
+
+    ids = [p.id for p in library.photos()]
+    library.set_rating(ids[:3], 5)
+    tok = CancelToken()
+    tok.cancel()
+    with pytest.raises(Cancelled):
+        jobs.personalize(library, cancel=tok)
+    assert jobs.model_versions(library) == []
+    assert library.scores("personal") == {}
+
+
+def test_next_pairs_skip_answered_and_rejected(library, prior):
+    from piaa_desktop.core.personal import jobs
+
+    ids = [p.id for p in library.photos()]
+    library.set_flag([ids[0]], -1)
+    library.add_preference(ids[1], ids[2])
+    pairs = jobs.next_pairs(library, 5, rng=np.random.default_rng(0))
+    assert 1 <= len(pairs) <= 5
+    flat = [i for p in pairs for i in p]
+    assert ids[0] not in flat
+    assert frozenset((ids[1], ids[2])) not in {frozenset(p) for p in pairs}
+    assert len(set(flat)) == len(flat)
+
+
+def test_shipped_prior_manifest_entry_documents_training():
+    from piaa_desktop.core.models import load_manifest
+
+    entry = load_manifest()["models"].get("personal_prior")
+    if entry is None:
+        pytest.skip("prior not in manifest")
+    assert "piaa train-prior" in entry["trained"]
+    assert "held-out" in entry["metric"]
+    assert entry["bytes"] < 5_000_000
+    json.dumps(entry)
