@@ -126,6 +126,15 @@ def test_next_pairs_skip_answered_and_rejected(library, prior):
     assert len(set(flat)) == len(flat)
 
 
+def test_record_order_adds_neighbour_preferences(library):
+    from piaa_desktop.core.personal import jobs
+
+    ids = [p.id for p in library.photos()][:4]
+    assert jobs.record_order(library, [ids[2], ids[0], ids[2], ids[3]]) == 2
+    assert library.preferences() == [(ids[2], ids[0]), (ids[0], ids[3])]
+    assert jobs.record_order(library, [ids[1]]) == 0
+
+
 def test_shipped_prior_manifest_entry_documents_training():
     from piaa_desktop.core.models import load_manifest
 

@@ -167,26 +167,35 @@ def evaluate(
             progress(done, total, "benchmark")
     out = []
     for k in shots:
+        ref = acc.get(("meta", k))
         for m in methods:
             a = acc.get((m, k))
             if not a:
                 continue
+            extra = {}
+            if ref is not None and m != "meta":
+                # every method saw the same support sets in the same order: paired differences
+                diff = np.asarray(a["srocc"]) - np.asarray(ref["srocc"])
+                extra = {"srocc_minus_meta_mean": float(diff.mean()),
+                         "srocc_minus_meta_sem": float(diff.std(ddof=1) / np.sqrt(len(diff))) if len(diff) > 1 else 0.0}
             out.append({
                 "method": m, "shots": int(k),
                 "srocc_mean": float(np.mean(a["srocc"])), "srocc_std": float(np.std(a["srocc"])),
                 "plcc_mean": float(np.mean(a["plcc"])), "plcc_std": float(np.std(a["plcc"])),
                 "pair_acc_mean": float(np.mean(a["pair"])), "pair_acc_std": float(np.std(a["pair"])),
-                "n_users": len(a["users"]), "n_runs": len(a["srocc"]),
+                "n_users": len(a["users"]), "n_runs": len(a["srocc"]), **extra,
             })
     return out
 
 
 def format_table(results: list[dict]) -> str:
-    lines = [f"{'method':<24} {'shots':>5} {'SROCC':>14} {'PLCC':>7} {'pair acc':>8} {'users':>5}"]
+    lines = [f"{'method':<24} {'shots':>5} {'SROCC':>14} {'PLCC':>7} {'pair acc':>8} {'users':>5} {'vs meta (paired)':>18}"]
     for r in results:
+        vs = (f"{r['srocc_minus_meta_mean']:+.3f} ±{r['srocc_minus_meta_sem']:.3f}"
+              if "srocc_minus_meta_mean" in r else "")
         lines.append(
             f"{r['method']:<24} {r['shots']:>5} {r['srocc_mean']:>7.3f} ±{r['srocc_std']:.3f} "
-            f"{r['plcc_mean']:>7.3f} {r['pair_acc_mean']:>8.3f} {r['n_users']:>5}"
+            f"{r['plcc_mean']:>7.3f} {r['pair_acc_mean']:>8.3f} {r['n_users']:>5} {vs:>18}"
         )
     return "\n".join(lines)
 

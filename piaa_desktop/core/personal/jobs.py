@@ -6,7 +6,8 @@
   with a cached embedding. A head with non-finite parameters is rejected and the active one kept.
 * :func:`reset_to_prior` deactivates every personal version and scores the library with the prior.
 * :func:`rescore` re-scores the library with the active version (after a scan added photos).
-* :func:`next_pairs` picks the next "which do you prefer?" pairs (core.personal.active).
+* :func:`next_pairs` picks the next "which do you prefer?" pairs (core.personal.active);
+  :func:`record_order` stores a drag-to-reorder of a small set as preferences.
 * :func:`explain` lists the attributes that push a photo's personal score up or down.
 
 All are plain functions ``f(catalog, ..., progress=None, cancel=None)``; they never import torch:
@@ -247,6 +248,15 @@ def next_pairs(catalog, n: int = 1, prior: Optional[Prior] = None, rng: Optional
     rejected = {int(r[0]) for r in catalog.conn.execute("SELECT id FROM photos WHERE flag=-1")}
     return _active.select_pairs(lib.feats, lib.ids, head.w, cov, n, answered, rng=rng,
                                 avoid=set(exclude) | rejected)
+
+
+def record_order(catalog, ordered_ids, source: str = "reorder") -> int:
+    """Drag-to-reorder of a small set: ``ordered_ids`` best first becomes preferences between neighbours
+    (a > b > c gives a>b, b>c: n-1 answers, no redundant transitive pairs). Returns the number added."""
+    ids = [int(i) for i in dict.fromkeys(ordered_ids)]
+    for a, b in zip(ids, ids[1:]):
+        catalog.add_preference(a, b, source=source)
+    return max(len(ids) - 1, 0)
 
 
 def explain(catalog, photo_id: int, prior: Optional[Prior] = None, top: Optional[int] = None) -> list[tuple[str, float]]:
