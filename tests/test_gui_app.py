@@ -168,3 +168,19 @@ def test_many_signals_do_not_crash_the_interpreter(tmp_path):
     )
     assert r.returncode == 0, r.stderr[-2000:]
     assert r.stdout.strip() == "ok 20000"
+
+
+def test_second_app_on_the_same_library_is_refused(qtbot, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QMessageBox
+
+    from piaa_desktop.core.instance import InstanceLock
+    from piaa_desktop.core.paths import app_paths
+    from piaa_desktop.gui import app as gui_app
+
+    shown = []
+    monkeypatch.setattr(QMessageBox, "warning", staticmethod(lambda *a, **k: shown.append(a[2])))
+    data = tmp_path / "lib"
+    with InstanceLock(app_paths(data).ensure()):
+        assert gui_app.main(["--data-dir", str(data), "--no-welcome"]) == 1
+    assert shown and "already running" in shown[0]
+    assert not [w for w in QApplication.topLevelWidgets() if type(w).__name__ == "MainWindow" and w.isVisible()]

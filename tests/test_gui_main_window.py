@@ -367,3 +367,29 @@ def test_thumbnails_load_lazily_for_visible_rows(qtbot, window, small_library):
     w.grid.scrollToBottom()
     last = w.model.id_at(11)
     qtbot.waitUntil(lambda: w.thumbs.pixmap(last) is not None, timeout=20000)
+
+
+def test_interrupted_import_is_offered_and_resumed(qtbot, window, small_library, app_paths):
+    """An import whose process died (a job row left 'running' with a dead pid) gets a Resume button
+    after the start-up checks; resuming imports the folder and closes the old job."""
+    import json
+
+    w = window
+    with fresh(app_paths) as cat:
+        job = cat.job_started("import", {"folder": str(small_library)})
+        with cat.transaction() as tx:  # the process that started it is gone
+            tx.execute("UPDATE jobs SET args=? WHERE id=?", (json.dumps({"folder": str(small_library), "_pid": 2**22 + 7}), job))
+    done = []
+    w.run_startup_checks(then=lambda: done.append(True))
+    qtbot.waitUntil(lambda: bool(done), timeout=60000)
+    assert w.recovery_report is not None and w.recovery_report.resumable
+    assert w.resume_button.isVisibleTo(w)
+    assert "did not finish" in w.status_text()
+    with qtbot.waitSignal(w.importFinished, timeout=IMPORT_TIMEOUT_MS):
+        w.resume_button.click()
+    assert w.model.rowCount() == 12
+    assert not w.resume_button.isVisibleTo(w)
+    with fresh(app_paths) as cat:
+        states = dict(cat.conn.execute("SELECT id, state FROM jobs").fetchall())
+    assert states[job] == "resumed"
+    assert sorted(states.values()) == ["done", "resumed"]

@@ -41,6 +41,18 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     app.setDesktopFileName(APP_ID)
 
     paths = app_paths(args.data_dir)
+    paths.ensure()
+    # One app per library: a second one is refused with a clear message (the CLI may still run).
+    from piaa_desktop.core.instance import AlreadyRunning, InstanceLock
+
+    lock = InstanceLock(paths)
+    try:
+        lock.acquire()
+    except AlreadyRunning as exc:
+        QMessageBox.warning(None, APP_NAME, str(exc))
+        return 1
+    except OSError as exc:
+        print(f"warning: cannot lock the library ({exc}); continuing", file=sys.stderr)
     settings = load_settings(paths)
     try:
         from piaa_desktop.gui.theme import app_icon, apply_theme
@@ -57,10 +69,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         window = MainWindow(paths, settings=settings)
     except (CatalogError, OSError) as exc:
         QMessageBox.critical(None, APP_NAME, f"Cannot open the catalog:\n{exc}")
+        lock.release()
         return 2
     window.show()
 
-    def after_show() -> None:
+    def after_recovery() -> None:
         if args.folder:
             if not settings.get("first_run_done"):
                 settings.set("first_run_done", True)
@@ -69,8 +82,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         elif not args.no_welcome:
             window.maybe_show_welcome()
 
-    QTimer.singleShot(0, after_show)
-    return app.exec()
+    QTimer.singleShot(0, lambda: window.run_startup_checks(then=after_recovery))
+    try:
+        return app.exec()
+    finally:
+        lock.release()
 
 
 if __name__ == "__main__":  # pragma: no cover

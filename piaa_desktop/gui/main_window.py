@@ -104,6 +104,17 @@ def import_job(
         cat.close()
 
 
+def startup_recovery_job(catalog_path: str, paths: AppPaths, progress=None, cancel=None):
+    """core.recovery.recover on its own catalog connection (a worker job)."""
+    from piaa_desktop.core.recovery import recover
+
+    cat = Catalog.open(catalog_path)
+    try:
+        return recover(cat, paths)
+    finally:
+        cat.close()
+
+
 class MainWindow(QMainWindow):
     """The library window. ``MainWindow(paths)``; see the module docstring for the extension points."""
 
@@ -142,6 +153,7 @@ class MainWindow(QMainWindow):
         self._panels: dict[str, QDockWidget] = {}
         self._view_culling: dict[str, bool] = {}
         self._interrupted: list[dict] = []
+        self.recovery_report = None
         self._closed = False
 
         # Model, views
@@ -765,8 +777,9 @@ class MainWindow(QMainWindow):
         if keep_selection and n:
             rows = [r for r in (self.model.row_of(i) for i in sel) if r is not None]
             new_cur = self.model.row_of(cur) if cur is not None else None
-            if new_cur is None and cur_row is not None:
-                new_cur = min(cur_row, n - 1)
+            if new_cur is None:
+                # the current photo left the view (filter) or there was none yet: the one at its row, or the first
+                new_cur = min(cur_row, n - 1) if cur_row is not None else 0
                 if not rows:
                     rows = [new_cur]
             self._select_rows(rows, new_cur)
@@ -1014,21 +1027,63 @@ class MainWindow(QMainWindow):
         self._skipped_dialog = dlg
         return dlg
 
-    # -- jobs a crash left behind
+    # -- start-up recovery: jobs a crash left behind, damaged catalog, stray temp files, models
     def _check_interrupted_jobs(self) -> None:
-        self._interrupted = [j for j in self.catalog.interrupted_jobs() if j["kind"] == "import"]
-        if self._interrupted:
-            folders = sorted({j["args"].get("folder", "") for j in self._interrupted if j["args"].get("folder")})
-            self.resume_button.setToolTip("An import did not finish last time:\n" + "\n".join(folders))
-            self.resume_button.setVisible(bool(folders))
+        """Cheap part, at construction: only the skipped-files notice (recovery runs off-thread)."""
+        self._update_skipped_button()
+
+    def run_startup_checks(self, then: Optional[Callable[[], None]] = None) -> Optional[JobHandle]:
+        """Run :func:`piaa_desktop.core.recovery.recover` on a worker (its own connection): marks jobs of
+        dead processes interrupted, checks the catalog, cleans stray temp files, verifies the models.
+        Its messages go to the status bar; interrupted imports get a "Resume" button.
+        Called by :func:`piaa_desktop.gui.app.main` once the window is shown; ``then`` runs after it
+        (the import of a folder given on the command line: recovery cleans temp files first)."""
+
+        def finished() -> None:
+            if then is not None and not self._closed:
+                then()
+
+        return run_job(
+            startup_recovery_job,
+            str(self.paths.catalog),
+            self.paths,
+            on_result=self._on_recovery,
+            on_error=lambda exc: self._say(f"Start-up checks failed: {exc}"),
+            on_finished=finished,
+            name="recovery",
+        )
+
+    def _on_recovery(self, report) -> None:
+        if self._closed:
+            return
+        self.recovery_report = report
+        messages = list(report)
+        if messages:
+            more = f" (+{len(messages) - 1} more, see tooltip)" if len(messages) > 1 else ""
+            self._say(messages[0] + more)
+            self.status_label.setToolTip("\n".join(messages))
+        self._interrupted = list(report.resumable)
+        folders = [j["args"].get("folder", "") for j in self._interrupted if j["args"].get("folder")]
+        if folders:
+            self.resume_button.setText(
+                "Resume interrupted import" + (f"s ({len(folders)})" if len(folders) > 1 else "")
+            )
+            self.resume_button.setToolTip("Did not finish last time (finished photos are kept):\n" + "\n".join(folders))
+        self.resume_button.setVisible(bool(folders))
         self._update_skipped_button()
 
     def resume_interrupted_imports(self) -> None:
+        from piaa_desktop.core import recovery
+
         folders = []
-        for j in self._interrupted:
-            self.catalog.job_finished(j["id"], "interrupted", "resumed by a new import")
+        wanted = {j["args"].get("folder") for j in self._interrupted}
+        for j in recovery.interrupted_jobs(self.catalog):
             f = j["args"].get("folder")
-            if f and f not in folders and Path(f).is_dir():
+            if j["kind"] != "import" or f not in wanted:
+                continue
+            alive = bool(f) and Path(f).is_dir()
+            recovery.dismiss_job(self.catalog, j["id"], "resumed" if alive else "abandoned")
+            if alive and f not in folders:
                 folders.append(f)
         self._interrupted = []
         self.resume_button.setVisible(False)
