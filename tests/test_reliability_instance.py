@@ -51,9 +51,13 @@ def test_second_instance_is_refused_with_the_holders_pid(tmp_path, app_paths):
     lock = InstanceLock(app_paths).acquire()
     try:
         assert lock.held and holder_pid(app_paths) == os.getpid()
+        assert lock.unclean and lock.previous_pid == holder.pid  # it died without releasing: check the catalog
     finally:
         lock.release()
     assert holder_pid(app_paths) is None
+    again = InstanceLock(app_paths).acquire()  # after a clean release
+    assert not again.unclean and again.previous_pid is None
+    again.release()
 
 
 def test_lock_in_process_release_and_reacquire(tmp_path):
@@ -139,6 +143,8 @@ def test_recover_marks_only_dead_jobs_and_cleans_part_files(catalog, app_paths, 
     keep = app_paths.thumbnails / "512" / "ab" / "abcd.jpg"
     keep.write_bytes(b"a real thumbnail")
 
+    with pytest.raises(ValueError):
+        recover(catalog, app_paths, integrity="maybe")
     rep = recover(catalog, app_paths, full_check=True, check_models=False)
     assert rep.ok and rep.integrity == "ok"
     assert {j["id"] for j in rep.interrupted} == {dead, legacy}
@@ -193,7 +199,8 @@ def test_recover_reports_a_damaged_catalog_and_backs_it_up(app_paths, tmp_path):
     except Exception as exc:  # noqa: BLE001 - a header-level corruption is refused at open already
         pytest.skip(f"corruption hit the header: {exc}")
     try:
-        rep = recover(cat, app_paths, full_check=True, check_models=False)
+        assert recover(cat, app_paths, integrity="skip", check_models=False).ok  # not looked at
+        rep = recover(cat, app_paths, integrity="full", check_models=False)
     finally:
         cat.close()
     assert not rep.ok

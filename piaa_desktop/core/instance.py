@@ -48,6 +48,10 @@ class InstanceLock:
     def __init__(self, paths_or_dir):
         self.path, self.data_dir = _lock_path(paths_or_dir)
         self._fd: Optional[int] = None
+        # Set by acquire(): the previous holder ended without releasing (crash, kill, power cut), so the
+        # start-up recovery should check the catalog (core.recovery.recover(..., integrity="quick")).
+        self.unclean = False
+        self.previous_pid: Optional[int] = None
 
     @property
     def held(self) -> bool:
@@ -69,6 +73,8 @@ class InstanceLock:
                     pid=pid,
                     lock_file=self.path,
                 )
+            self.previous_pid = _read_pid(fd)
+            self.unclean = self.previous_pid is not None
             _write_pid(fd, os.getpid())
         except BaseException:
             os.close(fd)
