@@ -233,21 +233,53 @@ def current_head(catalog, prior: Prior, lib: Optional[_Library] = None) -> Head:
     return head if head is not None else prior.generic_head()
 
 
+def _subset(catalog, prior: Prior, ids) -> _Library:
+    """Features of just these photos (those with a cached embedding), read with a few SQL queries."""
+    ids = [int(i) for i in dict.fromkeys(ids)]
+    got_ids, vecs = [], []
+    for i in range(0, len(ids), 900):
+        chunk = ids[i : i + 900]
+        rows = catalog.conn.execute(
+            f"SELECT photo_id, vector FROM embeddings WHERE model=? AND photo_id IN ({','.join('?' * len(chunk))})",
+            [EMBEDDING_MODEL, *chunk],
+        ).fetchall()
+        for r in rows:
+            got_ids.append(int(r[0]))
+            vecs.append(np.frombuffer(r[1], dtype=np.float16))
+    if not got_ids:
+        raise PersonalError("no photo has an embedding yet: scan a folder first")
+    arr = np.asarray(got_ids, dtype=np.int64)
+    emb = np.stack(vecs).astype(np.float32)
+    sig = catalog.signal_matrix(got_ids)
+    return _Library(arr, emb, sig, prior.features(emb, sig), {i: k for k, i in enumerate(got_ids)})
+
+
 def next_pairs(catalog, n: int = 1, prior: Optional[Prior] = None, rng: Optional[np.random.Generator] = None,
-               exclude: tuple = ()) -> list[tuple[int, int]]:
-    """The next ``n`` pairs to ask about (photo ids, left/right), most informative first."""
+               exclude: tuple = (), pool: int = 200) -> list[tuple[int, int]]:
+    """The next ``n`` pairs to ask about (photo ids, left/right), most informative first.
+
+    Only a random pool of ``pool`` candidate photos (plus the rated and compared ones) is read, so this
+    stays fast on a 100,000-photo library.
+    """
     prior = prior or load_prior()
+    avoid = set(int(i) for i in exclude)
+    avoid |= {int(r[0]) for r in catalog.conn.execute("SELECT id FROM photos WHERE flag=-1")}
+    cand = [int(r[0]) for r in catalog.conn.execute(
+        "SELECT e.photo_id FROM embeddings e JOIN photos p ON p.id=e.photo_id WHERE e.model=? AND p.missing=0 "
+        "AND p.flag>=0 ORDER BY RANDOM() LIMIT ?", (EMBEDDING_MODEL, int(pool)))]
+    ratings = catalog.ratings()
+    answered = catalog.preferences()
     try:
-        lib = _library(catalog, prior)
+        lib = _subset(catalog, prior, cand + list(ratings) + [i for p in answered for i in p])
     except PersonalError:
         return []
     r_rows, stars, w_rows, l_rows = _feedback(catalog, lib)
     head = current_head(catalog, prior)
     cov = _active.posterior_cov(prior, lib.feats[r_rows], lib.feats[w_rows], lib.feats[l_rows], head)
-    answered = catalog.preferences()
-    rejected = {int(r[0]) for r in catalog.conn.execute("SELECT id FROM photos WHERE flag=-1")}
-    return _active.select_pairs(lib.feats, lib.ids, head.w, cov, n, answered, rng=rng,
-                                avoid=set(exclude) | rejected)
+    cset = set(cand)
+    keep = np.array([i in cset for i in lib.ids.tolist()])
+    return _active.select_pairs(lib.feats[keep], lib.ids[keep], head.w, cov, n, answered, pool=pool, rng=rng,
+                                avoid=avoid)
 
 
 def record_order(catalog, ordered_ids, source: str = "reorder") -> int:
