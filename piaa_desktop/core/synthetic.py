@@ -57,7 +57,7 @@ def make_synthetic_catalog(
             m = min(chunk, n - start)
             ids = np.arange(start + 1, start + m + 1)
             folder = (ids - 1) * folders // max(n, 1) + 1
-            when = t0 + np.sort(rng.uniform(0, span, m))
+            when = t0 + span * (ids - 1 + rng.uniform(0, 1, m)) / max(n, 1)  # a camera roll: time grows with id
             rating = np.where(rng.random(m) < 0.15, rng.integers(1, 6, m), 0)
             flag = np.where(rng.random(m) < 0.05, 1, np.where(rng.random(m) < 0.03, -1, 0))
             label = rng.integers(0, len(LABELS), m)
