@@ -250,3 +250,28 @@ def test_clean_part_files_ignores_other_files(tmp_path):
     removed = clean_part_files([tmp_path, tmp_path / "missing"], all_ages=True)
     assert [Path(p).name for p in removed] == [".a.jpg.123.part"]
     assert (tmp_path / "a.jpg").exists()
+
+
+def test_open_library_takes_the_lock_and_recovers(tmp_path, app_paths):
+    from piaa_desktop.core.recovery import open_library
+
+    holder = _start_holder(app_paths.data_dir)
+    try:
+        with pytest.raises(AlreadyRunning):
+            open_library(app_paths)
+    finally:
+        holder.kill()
+        holder.wait()
+    lock, cat, rep = open_library(app_paths, check_models=False)
+    try:
+        assert lock.held and lock.unclean  # the holder was killed: the catalog was checked
+        assert rep.ok and cat.integrity_check() == "ok"
+        with pytest.raises(AlreadyRunning):
+            open_library(app_paths)
+    finally:
+        cat.close()
+        lock.release()
+    lock, cat, rep = open_library(app_paths, check_models=False)
+    cat.close()
+    assert not lock.unclean
+    lock.release()

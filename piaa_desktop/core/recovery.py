@@ -333,7 +333,31 @@ def recover(
     return report
 
 
+def open_library(paths, lock: bool = True, check_models: bool = True):
+    """What the desktop app does at start: take the library's lock, open the catalog, recover.
+
+    Returns ``(lock or None, catalog, report)``. Raises
+    :class:`~piaa_desktop.core.instance.AlreadyRunning` (another app holds the library; show its
+    message and quit) or :class:`~piaa_desktop.core.catalog.CatalogError`. The catalog's integrity is
+    checked only when the previous holder of the lock did not end cleanly (crash, kill, power cut).
+    """
+    from piaa_desktop.core.catalog import open_catalog
+    from piaa_desktop.core.instance import InstanceLock
+
+    held = InstanceLock(paths).acquire() if lock else None
+    try:
+        catalog = open_catalog(paths)
+    except BaseException:
+        if held:
+            held.release()
+        raise
+    mode = "quick" if (held is None or held.unclean) else "skip"
+    report = recover(catalog, paths, integrity=mode, check_models=check_models)
+    return held, catalog, report
+
+
 __all__ = [
+    "open_library",
     "RecoveryReport",
     "check_integrity",
     "clean_part_files",
