@@ -70,7 +70,8 @@ def test_import_then_keyboard_culling_persists(qtbot, window, small_library, app
     assert not w.import_progress.isVisible()
     # folder list: "All photos" and the imported folder
     assert w.folder_list.count() == 2
-    assert "12" in w.folder_list.item(1).text()
+    assert w.folder_list.item(1).text() == small_library.name
+    assert w.folder_list.item(1).data(Qt.ItemDataRole.UserRole + 1) == 12
     assert w.current_id() is not None
 
     ids = w.model.ids()

@@ -27,8 +27,9 @@ from pathlib import Path
 from typing import Callable, Optional
 
 from PySide6.QtCore import QItemSelection, QItemSelectionModel, QModelIndex, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QActionGroup, QImage, QKeySequence
+from PySide6.QtGui import QAction, QActionGroup, QColor, QImage, QKeySequence, QPainter
 from PySide6.QtWidgets import (
+    QApplication,
     QComboBox,
     QDockWidget,
     QFileDialog,
@@ -41,6 +42,9 @@ from PySide6.QtWidgets import (
     QSizePolicy,
     QSlider,
     QStackedWidget,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
     QToolBar,
     QToolButton,
     QWidget,
@@ -102,6 +106,34 @@ def import_job(
         return import_folder(cat, folder, cache_dir, progress=progress, cancel=cancel)
     finally:
         cat.close()
+
+
+class _FolderDelegate(QStyledItemDelegate):
+    """Folder name on the left, photo count right-aligned and dimmed (Lightroom's folder panel)."""
+
+    def paint(self, p: QPainter, option, index) -> None:
+        opt = QStyleOptionViewItem(option)
+        self.initStyleOption(opt, index)
+        count = index.data(Qt.ItemDataRole.UserRole + 1)
+        opt.text = ""
+        style = opt.widget.style() if opt.widget else QApplication.style()
+        style.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, p, opt.widget)
+        r = option.rect.adjusted(10, 0, -10, 0)
+        selected = bool(option.state & QStyle.StateFlag.State_Selected)
+        p.save()
+        fm = option.fontMetrics
+        count_text = str(count) if count is not None else ""
+        cw = fm.horizontalAdvance(count_text) + 8
+        p.setPen(QColor("#ffffff") if selected else QColor("#e3e6eb"))
+        name = fm.elidedText(index.data(Qt.ItemDataRole.DisplayRole) or "", Qt.TextElideMode.ElideMiddle, r.width() - cw)
+        p.drawText(r, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, name)
+        p.setPen(QColor("#dbe6ff") if selected else QColor("#7d8595"))
+        p.drawText(r, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight, count_text)
+        p.restore()
+
+    def sizeHint(self, option, index) -> QSize:
+        s = super().sizeHint(option, index)
+        return QSize(s.width(), max(s.height(), option.fontMetrics.height() + 12))
 
 
 def startup_recovery_job(catalog_path: str, paths: AppPaths, progress=None, cancel=None):
@@ -371,8 +403,9 @@ class MainWindow(QMainWindow):
         self.folder_list.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
         self.folder_list.setStyleSheet(
             "QListWidget#FolderList { border: none; background-color: #1a1d22; padding: 4px; }"
-            "QListWidget#FolderList::item { padding: 6px 8px; border-radius: 4px; }"
+            "QListWidget#FolderList::item { border-radius: 4px; }"
         )
+        self.folder_list.setItemDelegate(_FolderDelegate(self.folder_list))
         self.folder_list.currentItemChanged.connect(self._on_folder_changed)
         self.folder_dock = QDockWidget("Folders", self)
         self.folder_dock.setObjectName("FoldersDock")
@@ -803,9 +836,9 @@ class MainWindow(QMainWindow):
         try:
             self.folder_list.clear()
             for fid, name, count, path in wanted:
-                it = QListWidgetItem(f"{name}\t{count}")
-                it.setText(f"{name}  ({count})")
+                it = QListWidgetItem(name)
                 it.setData(Qt.ItemDataRole.UserRole, fid)
+                it.setData(Qt.ItemDataRole.UserRole + 1, count)
                 it.setToolTip(path or "Every photo in the catalog")
                 self.folder_list.addItem(it)
                 if fid == self._folder_id:
