@@ -23,7 +23,7 @@ import math
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Iterable, Mapping, Optional
+from typing import Iterable, Mapping, Optional, Sequence
 
 import numpy as np
 from PIL import Image
@@ -140,13 +140,15 @@ def rgb_to_lab(rgb: np.ndarray) -> np.ndarray:
 
 def ciede2000(lab1: np.ndarray, lab2: np.ndarray) -> np.ndarray:
     """Per-pixel CIEDE2000 colour difference between two Lab arrays (vectorised, kL=kC=kH=1)."""
-    L1, a1, b1 = (lab1[..., i].astype(np.float64) for i in range(3))
-    L2, a2, b2 = (lab2[..., i].astype(np.float64) for i in range(3))
+    dt = np.result_type(np.asarray(lab1).dtype, np.asarray(lab2).dtype, np.float32)  # float32 in, float32 math
+    lab1, lab2 = np.asarray(lab1), np.asarray(lab2)
+    L1, a1, b1 = (lab1[..., i].astype(dt) for i in range(3))
+    L2, a2, b2 = (lab2[..., i].astype(dt) for i in range(3))
     C1 = np.hypot(a1, b1)
     C2 = np.hypot(a2, b2)
     Cm = (C1 + C2) / 2
     Cm7 = Cm**7
-    G = 0.5 * (1 - np.sqrt(Cm7 / (Cm7 + 25.0**7)))
+    G = 0.5 * (1 - np.sqrt(Cm7 / (Cm7 + dt.type(25.0**7))))
     a1p = (1 + G) * a1
     a2p = (1 + G) * a2
     C1p = np.hypot(a1p, b1)
@@ -175,7 +177,7 @@ def ciede2000(lab1: np.ndarray, lab2: np.ndarray) -> np.ndarray:
     )
     dtheta = 30 * np.exp(-(((hpm - 275) / 25) ** 2))
     Cpm7 = Cpm**7
-    Rc = 2 * np.sqrt(Cpm7 / (Cpm7 + 25.0**7))
+    Rc = 2 * np.sqrt(Cpm7 / (Cpm7 + dt.type(25.0**7)))
     Sl = 1 + 0.015 * (Lpm - 50) ** 2 / np.sqrt(20 + (Lpm - 50) ** 2)
     Sc = 1 + 0.045 * Cpm
     Sh = 1 + 0.015 * Cpm * T
@@ -304,6 +306,43 @@ def render(rgb: np.ndarray, params: Optional[Mapping]) -> np.ndarray:
     out = np.stack(planes, axis=-1)
     np.clip(out, 0.0, 1.0, out=out)
     return out
+
+
+def render_batch(rgb: np.ndarray, params_list: Sequence[Mapping]) -> np.ndarray:
+    """Render one small float image with K parameter sets at once: (K, H, W, 3) float32 in [0,1].
+
+    Same arithmetic as :func:`render` (the enhancer uses it to look at every action in one go).
+    """
+    a = to_float(rgb)
+    ps = [normalize_params(p) for p in params_list]
+    n = 1024
+    luts = np.stack([_tone_luts(tuple(p[k] for k in PARAM_NAMES), n) for p in ps]).astype(np.float32)  # K,3,n
+    planes = []
+    for c in range(3):
+        idx = a[..., c] * np.float32(n - 1)
+        idx += np.float32(0.5)
+        planes.append(luts[:, c, :][:, idx.astype(np.intp)])  # K,H,W
+    sat = np.array([p["saturation"] / 100.0 for p in ps], np.float32)[:, None, None]
+    vib = np.array([p["vibrance"] / 100.0 for p in ps], np.float32)[:, None, None]
+    _colour_planes_batch(*planes, sat, vib)
+    out = np.stack(planes, axis=-1)
+    np.clip(out, 0.0, 1.0, out=out)
+    for k, p in enumerate(ps):  # identity renders are exact copies, as in render()
+        if is_identity(p):
+            out[k] = a
+    return out
+
+
+def _colour_planes_batch(r, g, b, sat: np.ndarray, vib: np.ndarray) -> None:
+    Y = r * np.float32(0.2126) + g * np.float32(0.7152) + b * np.float32(0.0722)
+    c = np.maximum(np.maximum(r, g), b) - np.minimum(np.minimum(r, g), b)
+    np.clip(c, 0.0, 1.0, out=c)
+    c = (1.0 - c) ** 2
+    k = (c * (vib * (1.0 + sat)) + (1.0 + sat)).astype(np.float32)
+    for ch in (r, g, b):
+        ch -= Y
+        ch *= k
+        ch += Y
 
 
 def render_uint8(arr: np.ndarray, params: Optional[Mapping], threads: Optional[int] = None, rows: int = 64) -> np.ndarray:

@@ -1,0 +1,483 @@
+"""The develop panel: global adjustments with live preview, before/after, copy/paste, history and auto-enhance.
+
+``DevelopPanel(catalog, undo_stack)`` is self-contained; the main window calls :meth:`set_photos` when
+the selection changes (the first id is the active photo whose preview proxy is shown) and listens to
+:attr:`editsChanged` (a list of photo ids) to refresh thumbnails.
+
+* Edits persist immediately: a slider change is written to the catalog (source ``user``) when the
+  slider is released, or 350 ms after the last keyboard/wheel step, as one undoable Change.
+* With several photos selected, moving a slider sets that slider on all of them (their other settings
+  stay); Paste writes the copied settings to all of them.
+* ``\\`` toggles before/after; Ctrl+Shift+C / Ctrl+Shift+V copy/paste settings; Ctrl+Shift+A auto-enhance.
+* Preview renders run on a QThreadPool when the proxy is large, newest request wins.
+"""
+from __future__ import annotations
+
+import json
+import time
+from typing import Optional
+
+import numpy as np
+from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, QTimer, Signal
+from PySide6.QtGui import QImage, QKeySequence, QPixmap, QShortcut
+from PySide6.QtWidgets import (
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QScrollArea,
+    QSizePolicy,
+    QSlider,
+    QVBoxLayout,
+    QWidget,
+)
+
+from piaa_desktop.core import develop
+from piaa_desktop.core.catalog import Change
+
+INLINE_RENDER_PIXELS = 400_000  # proxies up to this size render on the GUI thread (a few ms)
+
+
+def rgb_to_qimage(rgb: np.ndarray) -> QImage:
+    a = rgb if rgb.dtype == np.uint8 else (np.clip(rgb, 0, 1) * 255 + 0.5).astype(np.uint8)
+    a = np.ascontiguousarray(a[..., :3])
+    h, w = a.shape[:2]
+    return QImage(a.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
+
+
+class _RenderSignals(QObject):
+    done = Signal(int, object)
+
+
+class _RenderTask(QRunnable):
+    def __init__(self, gen: int, rgb: np.ndarray, params: dict, signals: _RenderSignals):
+        super().__init__()
+        self.gen, self.rgb, self.params, self.signals = gen, rgb, params, signals
+
+    def run(self) -> None:
+        try:
+            out = develop.render(self.rgb, self.params)
+        except Exception:  # noqa: BLE001 - a failed preview must not take the app down
+            out = None
+        self.signals.done.emit(self.gen, out)
+
+
+class ParamSlider(QWidget):
+    """A labelled slider over one develop parameter (integer ticks of ``param.step``)."""
+
+    valueChanged = Signal(str, float)
+    committed = Signal(str)
+
+    def __init__(self, param: develop.Param, parent: Optional[QWidget] = None):
+        super().__init__(parent)
+        self.param = param
+        self._scale = 1.0 / param.step
+        self.label = QLabel(param.label)
+        self.value_label = QLabel()
+        self.value_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        self.value_label.setMinimumWidth(44)
+        self.slider = QSlider(Qt.Orientation.Horizontal)
+        self.slider.setRange(round(param.min * self._scale), round(param.max * self._scale))
+        self.slider.setSingleStep(1)
+        self.slider.setPageStep(max(1, round(10 * param.step * self._scale)) if param.step < 1 else 10)
+        self.slider.setToolTip(f"{param.label} ({param.min:g} to {param.max:g}); double-click the label to reset")
+        lay = QGridLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(self.label, 0, 0)
+        lay.addWidget(self.value_label, 0, 1)
+        lay.addWidget(self.slider, 1, 0, 1, 2)
+        self.slider.valueChanged.connect(self._changed)
+        self.slider.sliderReleased.connect(lambda: self.committed.emit(self.param.name))
+        self.set_value(param.default)
+
+    def value(self) -> float:
+        return round(self.slider.value() / self._scale, 4)
+
+    def set_value(self, v: float) -> None:
+        self.slider.blockSignals(True)
+        self.slider.setValue(round(self.param.clamp(v) * self._scale))
+        self.slider.blockSignals(False)
+        self._show()
+
+    def _show(self) -> None:
+        v = self.value()
+        self.value_label.setText(f"{v:+.2f}" if self.param.step < 1 else f"{v:+.0f}")
+
+    def _changed(self, _raw: int) -> None:
+        self._show()
+        self.valueChanged.emit(self.param.name, self.value())
+
+    def mouseDoubleClickEvent(self, event) -> None:  # reset this slider
+        self.slider.setValue(round(self.param.default * self._scale))
+        self.committed.emit(self.param.name)
+
+
+class DevelopPanel(QWidget):
+    """Develop sliders and preview for the selected photos (see the module docstring)."""
+
+    editsChanged = Signal(list)
+    message = Signal(str)
+
+    def __init__(self, catalog, undo_stack, parent: Optional[QWidget] = None, paths=None):
+        super().__init__(parent)
+        self.catalog = catalog
+        self.undo_stack = undo_stack
+        self.paths = paths
+        self.ids: list[int] = []
+        self.params: dict = develop.default_params()
+        self.preview_rgb: Optional[np.ndarray] = None
+        self.clipboard: Optional[dict] = None
+        self.show_before = False
+        self._pending: set[str] = set()
+        self._gen = 0
+        self._shown_gen = 0
+        self._pool = QThreadPool(self)
+        self._pool.setMaxThreadCount(1)
+        self._rsig = _RenderSignals()
+        self._rsig.done.connect(self._render_done)
+        self._auto_job = None
+        self.last_rendered: Optional[np.ndarray] = None
+
+        self.preview = QLabel(alignment=Qt.AlignmentFlag.AlignCenter)
+        self.preview.setMinimumSize(160, 120)
+        self.preview.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.status = QLabel()
+        self.status.setWordWrap(True)
+
+        self.before_btn = QPushButton("Before/After (\\)")
+        self.before_btn.setCheckable(True)
+        self.before_btn.toggled.connect(self.set_before)
+        self.reset_btn = QPushButton("Reset")
+        self.reset_btn.clicked.connect(self.reset)
+        self.copy_btn = QPushButton("Copy")
+        self.copy_btn.clicked.connect(self.copy_settings)
+        self.paste_btn = QPushButton("Paste")
+        self.paste_btn.clicked.connect(self.paste_settings)
+        self.auto_btn = QPushButton("Auto-enhance")
+        self.auto_btn.setToolTip("Let the enhancer (trained on your own edits when you have some) develop the selection")
+        self.auto_btn.clicked.connect(self.auto_enhance)
+        self.undo_btn = QPushButton("Undo")
+        self.undo_btn.clicked.connect(self.undo)
+
+        buttons = QGridLayout()
+        for k, b in enumerate((self.before_btn, self.reset_btn, self.copy_btn, self.paste_btn, self.auto_btn, self.undo_btn)):
+            buttons.addWidget(b, k // 3, k % 3)
+
+        self.sliders: dict[str, ParamSlider] = {}
+        sl_host = QWidget()
+        sl_lay = QVBoxLayout(sl_host)
+        for p in develop.PARAMS:
+            s = ParamSlider(p)
+            s.valueChanged.connect(self._slider_moved)
+            s.committed.connect(self._commit_now)
+            self.sliders[p.name] = s
+            sl_lay.addWidget(s)
+        sl_lay.addStretch(1)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(sl_host)
+
+        self.history = QListWidget()
+        self.history.setMaximumHeight(110)
+        self.history.setToolTip("Edit history of the active photo: double-click a step to go back to it")
+        self.history.itemDoubleClicked.connect(self._history_restore)
+
+        lay = QVBoxLayout(self)
+        lay.addWidget(self.preview, 3)
+        lay.addLayout(buttons)
+        lay.addWidget(scroll, 4)
+        lay.addWidget(QLabel("History"))
+        lay.addWidget(self.history)
+        lay.addWidget(self.status)
+
+        self._commit_timer = QTimer(self)
+        self._commit_timer.setSingleShot(True)
+        self._commit_timer.setInterval(350)
+        self._commit_timer.timeout.connect(self.commit)
+
+        for seq, fn in (
+            ("\\", self.before_btn.toggle),
+            ("Ctrl+Shift+C", self.copy_settings),
+            ("Ctrl+Shift+V", self.paste_settings),
+            ("Ctrl+Shift+A", self.auto_enhance),
+        ):
+            sc = QShortcut(QKeySequence(seq), self)
+            sc.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            sc.activated.connect(fn)
+        self._update_enabled()
+
+    # ------------------------------------------------------------------ selection
+    def set_photos(self, ids: list[int], preview_rgb: Optional[np.ndarray]) -> None:
+        """Show the develop settings of ``ids[0]`` and its proxy (uint8 or float RGB, or None)."""
+        self.commit()
+        self.ids = [int(i) for i in ids]
+        self.preview_rgb = None if preview_rgb is None else develop.to_float(preview_rgb)
+        self._load_params()
+        self._update_enabled()
+        self._refresh_history()
+        self.update_preview()
+
+    def _load_params(self) -> None:
+        stored = self.catalog.get_edit(self.ids[0]) if self.ids else None
+        try:
+            self.params = develop.normalize_params(stored)
+        except ValueError:
+            self.params = develop.default_params()
+            self.message.emit("this photo's stored develop settings were unreadable; showing defaults")
+        for name, s in self.sliders.items():
+            s.set_value(self.params[name])
+
+    def _update_enabled(self) -> None:
+        on = bool(self.ids)
+        for w in (self.reset_btn, self.copy_btn, self.auto_btn, *self.sliders.values()):
+            w.setEnabled(on)
+        self.paste_btn.setEnabled(on and self.clipboard is not None)
+        self.undo_btn.setEnabled(self.undo_stack.can_undo())
+        n = len(self.ids)
+        self.status.setText("" if n <= 1 else f"{n} photos selected: changes apply to all of them")
+
+    # ------------------------------------------------------------------ preview
+    def set_before(self, on: bool) -> None:
+        self.show_before = bool(on)
+        if self.before_btn.isChecked() != self.show_before:
+            self.before_btn.setChecked(self.show_before)
+        self.update_preview()
+
+    def update_preview(self) -> None:
+        if self.preview_rgb is None:
+            self.preview.setText("No preview" if self.ids else "No photo selected")
+            self.preview.setPixmap(QPixmap())
+            return
+        self._gen += 1
+        if self.show_before:
+            self._show(self.preview_rgb, self._gen)
+            return
+        if self.preview_rgb.shape[0] * self.preview_rgb.shape[1] <= INLINE_RENDER_PIXELS:
+            self._show(develop.render(self.preview_rgb, self.params), self._gen)
+        else:
+            self._pool.start(_RenderTask(self._gen, self.preview_rgb, dict(self.params), self._rsig))
+
+    def _render_done(self, gen: int, out) -> None:
+        if out is not None and gen >= self._shown_gen and gen == self._gen:
+            self._show(out, gen)
+
+    def _show(self, rgb: np.ndarray, gen: int) -> None:
+        self._shown_gen = gen
+        self.last_rendered = rgb
+        pm = QPixmap.fromImage(rgb_to_qimage(rgb))
+        size = self.preview.size()
+        if size.width() > 10 and size.height() > 10:
+            pm = pm.scaled(size, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation)
+        self.preview.setPixmap(pm)
+
+    def shutdown(self, wait_ms: int = 3000) -> None:
+        """Write pending edits and stop background work (call before closing the catalog)."""
+        self.commit()
+        self._commit_timer.stop()
+        self._pool.waitForDone(wait_ms)
+        if self._auto_job is not None:
+            self._auto_job.cancel()
+
+    def closeEvent(self, event) -> None:
+        self.shutdown()
+        super().closeEvent(event)
+
+    def wait_for_render(self, ms: int = 5000) -> None:
+        """Tests: block until background previews are done and delivered."""
+        self._pool.waitForDone(ms)
+
+    # ------------------------------------------------------------------ editing
+    def _slider_moved(self, name: str, value: float) -> None:
+        self.params[name] = value
+        self._pending.add(name)
+        self.update_preview()
+        if not any(s.slider.isSliderDown() for s in self.sliders.values()):
+            self._commit_timer.start()
+
+    def _commit_now(self, name: str) -> None:
+        self._pending.add(name)
+        self.commit()
+
+    def commit(self) -> Optional[Change]:
+        """Write the pending slider changes to the catalog (one undoable Change for the selection)."""
+        self._commit_timer.stop()
+        if not self._pending or not self.ids:
+            self._pending.clear()
+            return None
+        names = set(self._pending)
+        self._pending.clear()
+        after = {}
+        for pid in self.ids:
+            if pid == self.ids[0]:
+                p = dict(self.params)
+            else:
+                try:
+                    p = develop.normalize_params(self.catalog.get_edit(pid))
+                except ValueError:
+                    p = develop.default_params()
+                for n in names:
+                    p[n] = self.params[n]
+            after[pid] = None if develop.is_identity(p) else p
+        return self._write(after)
+
+    def _write(self, after: dict, source: str = "user") -> Optional[Change]:
+        if source == "user":
+            change = self.catalog.apply_change(Change("edit", "params", list(after), after=after))
+        else:
+            change = Change("edit", "params", [], {}, {})
+            for pid, p in after.items():
+                ch = self.catalog.set_edit([pid], p, source=source)
+                change.photo_ids.extend(ch.photo_ids)
+                change.before.update(ch.before)
+                change.after.update(ch.after)
+        self.undo_stack.push(change)
+        self._refresh_history()
+        self._update_enabled()
+        self.editsChanged.emit(list(change.photo_ids))
+        return change
+
+    def set_params(self, params: Optional[dict]) -> None:
+        """Set all sliders of the active photo (does not write: call :meth:`commit`)."""
+        self.params = develop.normalize_params(params)
+        for name, s in self.sliders.items():
+            s.set_value(self.params[name])
+        self._pending.update(develop.PARAM_NAMES)
+        self.update_preview()
+
+    def reset(self) -> None:
+        """Clear the develop settings of the selection."""
+        if not self.ids:
+            return
+        self.commit()
+        self._write({pid: None for pid in self.ids})
+        self._load_params()
+        self.update_preview()
+
+    def copy_settings(self) -> None:
+        if not self.ids:
+            return
+        self.commit()
+        self.clipboard = dict(self.params)
+        self._update_enabled()
+        self.message.emit("develop settings copied")
+
+    def paste_settings(self) -> None:
+        if not self.ids or self.clipboard is None:
+            return
+        self.commit()
+        p = None if develop.is_identity(self.clipboard) else dict(self.clipboard)
+        self._write({pid: p for pid in self.ids})
+        self._load_params()
+        self.update_preview()
+        self.message.emit(f"develop settings pasted to {len(self.ids)} photo(s)")
+
+    def undo(self) -> None:
+        self.commit()
+        ch = self.undo_stack.undo()
+        if ch is not None:
+            self._load_params()
+            self.update_preview()
+            self._refresh_history()
+            self.editsChanged.emit(list(ch.photo_ids))
+        self._update_enabled()
+
+    # ------------------------------------------------------------------ history
+    def _refresh_history(self) -> None:
+        self.history.clear()
+        if not self.ids:
+            return
+        rows = self.catalog.conn.execute(
+            "SELECT params, source, created_at FROM edit_history WHERE photo_id=? ORDER BY id DESC LIMIT 50",
+            (self.ids[0],),
+        ).fetchall()
+        for params, source, created in rows:
+            try:
+                p = json.loads(params) if params else None
+            except ValueError:
+                continue
+            changed = {} if not p else {k: v for k, v in develop.normalize_params(p).items() if v}
+            text = ", ".join(f"{k} {v:+g}" for k, v in list(changed.items())[:3]) or "reset"
+            if len(changed) > 3:
+                text += ", ..."
+            item = QListWidgetItem(f"{time.strftime('%H:%M:%S', time.localtime(created))} {source}: {text}")
+            item.setData(Qt.ItemDataRole.UserRole, p)
+            self.history.addItem(item)
+
+    def _history_restore(self, item: QListWidgetItem) -> None:
+        p = item.data(Qt.ItemDataRole.UserRole)
+        if not self.ids:
+            return
+        self._write({self.ids[0]: p})
+        self._load_params()
+        self.update_preview()
+
+    # ------------------------------------------------------------------ auto-enhance
+    def auto_enhance(self) -> None:
+        """Auto-enhance the selection in the background; the result lands as editable settings."""
+        if not self.ids or self._auto_job is not None:
+            return
+        self.commit()
+        from piaa_desktop.gui.workers import run_job
+
+        photos = [(pid, ph.path) for pid in self.ids if (ph := self.catalog.photo(pid)) is not None]
+        self.auto_btn.setEnabled(False)
+        self.message.emit("auto-enhancing...")
+        self._auto_job = run_job(
+            _auto_params_job,
+            photos,
+            self.paths,
+            on_result=self._auto_done,
+            on_error=self._auto_failed,
+            name="auto-enhance",
+        )
+
+    def _auto_done(self, result: dict) -> None:
+        self._auto_job = None
+        self._update_enabled()
+        if not result:
+            self.message.emit("auto-enhance: no photo could be read")
+            return
+        self._write(result, source="auto")
+        self._load_params()
+        self.update_preview()
+        self.message.emit(f"auto-enhanced {len(result)} photo(s): adjust the sliders to teach it your taste")
+
+    def _auto_failed(self, exc: BaseException) -> None:
+        self._auto_job = None
+        self._update_enabled()
+        self.message.emit(f"auto-enhance failed: {exc}")
+        self.status.setText(f"Auto-enhance failed: {exc}")
+
+    def wait_for_auto(self, ms: int = 30000) -> bool:
+        """Tests: process events until the auto-enhance job has delivered its result."""
+        from PySide6.QtCore import QCoreApplication, QElapsedTimer
+
+        t = QElapsedTimer()
+        t.start()
+        while self._auto_job is not None and t.elapsed() < ms:
+            QCoreApplication.processEvents()
+            time.sleep(0.01)
+        return self._auto_job is None
+
+
+def _auto_params_job(photos: list[tuple[int, str]], paths, progress=None, cancel=None) -> dict:
+    """Worker: parameters for each (id, path) with the personal (else shipped) enhancer; no catalog access."""
+    from piaa_desktop.core.enhance.jobs import PROXY_SIDE, _load_proxy
+    from piaa_desktop.core.enhance.model import load_enhancer
+    from piaa_desktop.core.imageio import ImageError
+    from piaa_desktop.core.jobs import ensure
+
+    progress, cancel = ensure(progress, cancel)
+    model = load_enhancer(paths)
+    out = {}
+    for k, (pid, path) in enumerate(photos):
+        cancel.raise_if_cancelled()
+        try:
+            rgb = _load_proxy(path, PROXY_SIDE)
+        except (ImageError, OSError):
+            continue
+        out[pid] = model.enhance(rgb)
+        progress(k + 1, len(photos), "auto-enhance")
+    return out

@@ -1,0 +1,96 @@
+"""The develop panel (pytest-qt, offscreen)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from piaa_desktop.core import develop as D
+
+pytest.importorskip("pytestqt")
+
+
+@pytest.fixture
+def panel(qtbot, catalog, app_paths, small_library):
+    from piaa_desktop.core.catalog import UndoStack
+    from piaa_desktop.core.scanner import scan_folder
+    from piaa_desktop.gui.develop_panel import DevelopPanel
+
+    scan_folder(catalog, small_library, app_paths.cache_dir, workers=2)
+    undo = UndoStack(catalog)
+    w = DevelopPanel(catalog, undo, paths=app_paths)
+    qtbot.addWidget(w)
+    w.resize(400, 800)
+    w.show()
+    yield w
+    w.shutdown()
+
+
+def _proxy(catalog, pid):
+    from PIL import Image
+
+    return np.asarray(Image.open(catalog.photo(pid).path).convert("RGB"))
+
+
+def test_slider_edit_persists_and_undoes(panel, catalog, qtbot):
+    ids = catalog.query_ids(sort="name")[:3]
+    panel.set_photos([ids[0]], _proxy(catalog, ids[0]))
+    before = panel.last_rendered.copy()
+    emitted = []
+    panel.editsChanged.connect(emitted.append)
+    s = panel.sliders["exposure"]
+    s.slider.setValue(s.slider.value() + 10)  # +0.5 EV
+    panel.commit()
+    assert catalog.get_edit(ids[0])["exposure"] == pytest.approx(0.5)
+    assert emitted and emitted[-1] == [ids[0]]
+    assert panel.last_rendered.mean() > before.mean()
+    assert panel.history.count() >= 1
+    # before/after shows the original without touching the edit
+    qtbot.keyClick(panel, "\\")
+    assert panel.show_before and np.allclose(panel.last_rendered, before)
+    panel.set_before(False)
+    panel.undo()
+    assert catalog.get_edit(ids[0]) is None
+    assert panel.sliders["exposure"].value() == 0
+
+
+def test_multi_selection_copy_paste_reset(panel, catalog):
+    ids = catalog.query_ids(sort="name")[:3]
+    catalog.set_edit([ids[1]], {"contrast": 30})
+    panel.set_photos([ids[0], ids[1]], None)
+    assert "2 photos" in panel.status.text()
+    panel.sliders["saturation"].slider.setValue(40)
+    panel.commit()
+    assert catalog.get_edit(ids[0])["saturation"] == 40
+    assert catalog.get_edit(ids[1])["saturation"] == 40 and catalog.get_edit(ids[1])["contrast"] == 30
+    panel.copy_settings()
+    panel.set_photos([ids[2]], None)
+    panel.paste_settings()
+    assert catalog.get_edit(ids[2])["saturation"] == 40
+    panel.reset()
+    assert catalog.get_edit(ids[2]) is None
+    assert all(s.value() == s.param.default for s in panel.sliders.values())
+
+
+def test_big_proxy_renders_off_thread(panel, catalog, qtbot):
+    ids = catalog.query_ids(sort="name")[:1]
+    big = np.repeat(np.repeat(_proxy(catalog, ids[0]), 3, axis=0), 3, axis=1)  # > INLINE_RENDER_PIXELS
+    panel.set_photos(ids, big)
+    panel.sliders["exposure"].slider.setValue(20)
+    qtbot.waitUntil(lambda: panel.last_rendered is not None and panel.last_rendered.shape[0] == big.shape[0]
+                    and panel.last_rendered.mean() > big.mean() / 255 + 0.02, timeout=10000)
+
+
+def test_auto_enhance_button(panel, catalog):
+    from piaa_desktop.core.models import load_manifest
+
+    if "enhancer_policy" not in load_manifest()["models"]:
+        pytest.skip("no shipped enhancer policy in models/")
+    ids = catalog.query_ids(sort="name")[:2]
+    panel.set_photos(ids, _proxy(catalog, ids[0]))
+    panel.auto_enhance()
+    assert panel.wait_for_auto(60000)
+    src = catalog.edit_sources()
+    for i in ids:
+        assert src.get(i) == "auto" or catalog.get_edit(i) is None
+    if catalog.get_edit(ids[0]):
+        assert panel.sliders["exposure"].value() == pytest.approx(catalog.get_edit(ids[0])["exposure"], abs=0.05)
