@@ -186,6 +186,7 @@ class MainWindow(QMainWindow):
         self._view_culling: dict[str, bool] = {}
         self._interrupted: list[dict] = []
         self.recovery_report = None
+        self.last_refresh_s = 0.0  # duration of the last refresh() (throttles refreshes during imports)
         self._closed = False
 
         # Model, views
@@ -790,6 +791,7 @@ class MainWindow(QMainWindow):
         With ``keep_selection`` the selected photos stay selected and the current photo stays current
         (if they still pass the filters; else the photo now at the current row becomes current).
         """
+        t0 = time.perf_counter()
         sel = self.selected_ids() if keep_selection else []
         cur = self.current_id() if keep_selection else None
         cur_idx = self.grid.currentIndex()
@@ -824,6 +826,7 @@ class MainWindow(QMainWindow):
         self._update_count_label()
         if self.current_view() == "loupe" and self.current_id() is None:
             self.show_view("grid")
+        self.last_refresh_s = time.perf_counter() - t0
         self.libraryRefreshed.emit()
 
     def _update_folders(self, records) -> None:
@@ -991,10 +994,11 @@ class MainWindow(QMainWindow):
             self.import_progress.setFormat(f"{message}  %p%" if total else message)
             self.import_label.setText(message if total == 0 else message.split(" of ")[0].rstrip("0123456789 ") or message)
         # Show photos as they arrive: a refresh every second while the scan commits batches.
+        # (at most ~10% of the GUI thread's time: big libraries refresh less often)
         now = time.monotonic()
-        if message.startswith("Imported") and now - self._last_incremental > 1.0:
-            self._last_incremental = now
+        if message.startswith("Imported") and now - self._last_incremental > max(1.0, 10 * self.last_refresh_s):
             self.refresh(keep_selection=True)
+            self._last_incremental = time.monotonic()
 
     def _on_import_result(self, result) -> None:
         if self._closed:  # a late signal after the window closed its catalog
