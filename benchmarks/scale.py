@@ -1,0 +1,337 @@
+"""Scale benchmark: a synthetic catalog of 100,000 photos (rows, signals, float16 embeddings, generic
+scores; no image files) opened, queried, sorted, re-scored, and shown in the GUI's grid.
+
+    python benchmarks/scale.py [--n 100000] [--dim 1280] [--dir /tmp/piaa-scale] [--no-gui] [--no-write]
+
+Each measurement runs in a fresh child process, so its peak RSS is what the app would use:
+
+* core: open (Catalog.open + start-up recovery with quick_check + the default query), the full
+  ``PRAGMA integrity_check``, ``query_ids`` for every sort, loading every embedding, re-scoring 100k
+  photos (a linear head over the embedding matrix and the signals, as the personal scorer does: one
+  matrix-vector product, the 5-bin distributions, and writing the scores), peak RSS;
+* gui (QT_QPA_PLATFORM=offscreen): building the grid's records and list model over 100k ids, scrolling
+  the view from top to bottom, switching sorts, re-scoring and refreshing; the longest event-loop stall
+  is measured with a 5 ms QTimer heartbeat; peak RSS.
+
+Writes its section of benchmarks/RESULTS.md (``## Scale: 100,000-photo synthetic catalog``).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+CORE = textwrap.dedent(
+    r"""
+    import json, resource, sys, time
+    import numpy as np
+    db = sys.argv[1]
+    out = {}
+    def rss_mb():
+        try:
+            for line in open("/proc/self/status"):
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024.0
+        except OSError:
+            pass
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    out["rss_start_mb"] = rss_mb()
+    t0 = time.perf_counter()
+    from piaa_desktop.core.catalog import Catalog
+    from piaa_desktop.core.paths import app_paths
+    from piaa_desktop.core.recovery import recover
+    import os
+    paths = app_paths(os.path.dirname(db))
+    cat = Catalog.open(db)
+    t1 = time.perf_counter()
+    rep = recover(cat, paths, check_models=False, integrity="skip")  # the previous run ended cleanly
+    t2 = time.perf_counter()
+    n = cat.count_photos()
+    ids = cat.query_ids()
+    t3 = time.perf_counter()
+    out.update(n=n, open_s=t1 - t0, recover_s=t2 - t1, first_query_s=t3 - t2, open_total_s=t3 - t0,
+               recover_ok=rep.ok)
+    t = time.perf_counter(); rep = recover(cat, paths, check_models=False, integrity="quick")
+    out["recover_quick_check_s"] = time.perf_counter() - t
+    t = time.perf_counter(); full = cat.integrity_check(); out["integrity_check_s"] = time.perf_counter() - t
+    out["integrity"] = full
+    out["sort_s"] = {}
+    for key in cat.SORT_KEYS:
+        t = time.perf_counter(); got = cat.query_ids(sort=key); out["sort_s"][key] = time.perf_counter() - t
+        assert len(got) == n
+    t = time.perf_counter(); got = cat.query_ids(sort="rating", min_rating=3); out["filter_3stars_s"] = time.perf_counter() - t
+    out["rss_before_embeddings_mb"] = rss_mb()
+    t = time.perf_counter(); eids, emb = cat.embeddings(); out["load_embeddings_s"] = time.perf_counter() - t
+    out["embeddings_shape"] = list(emb.shape)
+    out["rss_after_embeddings_mb"] = rss_mb()
+    sig = None
+    t = time.perf_counter(); sig = cat.signal_matrix(eids.tolist()); out["load_signals_s"] = time.perf_counter() - t
+    rng = np.random.default_rng(0)
+    scorer = "numpy float32 linear head"
+    try:  # the real personal scorer (a folded linear head over embeddings + signals) when the prior is shipped
+        from piaa_desktop.core.personal.heads import load_prior, score_library
+        prior = load_prior()
+        assert prior.transform.emb_mean.shape[0] == emb.shape[1]
+        head = prior.prior_head()
+        def rescore():
+            return score_library(head, prior.transform, emb, sig)
+        scorer = "core.personal.heads.score_library (prior head)"
+    except Exception:
+        from piaa_desktop.core.scoring import score_distribution
+        w = (rng.standard_normal(emb.shape[1]) / np.sqrt(emb.shape[1])).astype(np.float32)
+        ws = (rng.standard_normal(sig.shape[1]) * 0.1).astype(np.float32)
+        def rescore():
+            z = emb @ w + np.nan_to_num(sig) @ ws
+            st = 3.0 + 0.8 * (z - z.mean()) / (z.std() + 1e-9)
+            return st, score_distribution(np.clip(st, 1, 5))
+    out["scorer"] = scorer
+    times = []
+    for _ in range(3):
+        t = time.perf_counter()
+        stars, dist = rescore()
+        times.append(time.perf_counter() - t)
+    out["rescore_matmul_s"] = min(times)
+    out["rss_after_rescore_mb"] = rss_mb()
+    t = time.perf_counter()
+    cat.set_scores("personal", zip(eids.tolist(), stars.tolist(), dist.tolist()), model_version="bench")
+    out["rescore_write_s"] = time.perf_counter() - t
+    out["rss_after_write_mb"] = rss_mb()
+    t = time.perf_counter(); got = cat.query_ids(sort="personal"); out["sort_personal_after_rescore_s"] = time.perf_counter() - t
+    out["rss_peak_mb"] = rss_mb()
+    cat.close()
+    print(json.dumps(out))
+    """
+)
+
+GUI = textwrap.dedent(
+    r"""
+    import json, resource, sys, time, os
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    db, cache = sys.argv[1], sys.argv[2]
+    from PySide6.QtCore import QElapsedTimer, QTimer
+    from PySide6.QtWidgets import QApplication
+    app = QApplication([])
+    from piaa_desktop.core.catalog import Catalog
+    from piaa_desktop.gui.grid import PhotoGridView, PhotoListModel, ThumbnailCache, load_records
+    out = {}
+    gaps = {"phase": "setup", "max": {}, "last": None}
+    clock = QElapsedTimer(); clock.start()
+    def beat():
+        now = clock.nsecsElapsed() / 1e6
+        if gaps["last"] is not None:
+            g = now - gaps["last"]
+            ph = gaps["phase"]
+            gaps["max"][ph] = max(gaps["max"].get(ph, 0.0), g)
+        gaps["last"] = now
+    hb = QTimer(); hb.setInterval(5); hb.timeout.connect(beat); hb.start()
+    def pump(ms):
+        end = time.perf_counter() + ms / 1000
+        while time.perf_counter() < end:
+            app.processEvents()
+            time.sleep(0.001)
+    def phase(name):
+        pump(30)
+        gaps["phase"] = name
+        gaps["last"] = clock.nsecsElapsed() / 1e6  # work started right now counts as a stall of this phase
+    t0 = time.perf_counter()
+    cat = Catalog.open(db)
+    phase("load")
+    t = time.perf_counter()
+    recs = load_records(cat)
+    ids = cat.query_ids()
+    out["load_records_s"] = time.perf_counter() - t
+    cache_obj = ThumbnailCache(cache)
+    model = PhotoListModel(cache_obj)
+    view = PhotoGridView(cell=180)
+    view.resize(1400, 900)
+    view.setModel(model)
+    t = time.perf_counter()
+    model.set_records(recs); model.set_ids(ids)
+    view.show()
+    app.processEvents()
+    out["model_reset_and_show_s"] = time.perf_counter() - t
+    out["open_to_grid_s"] = time.perf_counter() - t0
+    out["rows"] = model.rowCount()
+    sb = view.verticalScrollBar()
+    t = time.perf_counter()
+    import time as _t
+    last, since = -1, _t.perf_counter()
+    while _t.perf_counter() - since < 0.3:  # batched layout runs in slices on timers: wait until it stops growing
+        app.processEvents()
+        _t.sleep(0.002)
+        if sb.maximum() != last:
+            last, since = sb.maximum(), _t.perf_counter()
+    out["layout_settled_s"] = time.perf_counter() - t
+    pump(200)
+    phase("scroll")
+    steps = 300
+    t = time.perf_counter()
+    for k in range(steps + 1):
+        sb.setValue(int(sb.maximum() * k / steps))
+        app.processEvents()
+    out["scroll_top_to_bottom_s"] = time.perf_counter() - t
+    out["scroll_maximum_px"] = sb.maximum()
+    out["visible_rows_at_end"] = [view.visible_rows().start, view.visible_rows().stop]
+    phase("wheel")
+    for k in range(200):  # page-sized jumps back up, as a user flicking the wheel fast
+        sb.setValue(max(0, sb.value() - sb.pageStep()))
+        app.processEvents()
+    phase("sort")
+    out["sort_s"] = {}
+    for key in cat.SORT_KEYS:
+        t = time.perf_counter()
+        model.set_ids(cat.query_ids(sort=key))
+        app.processEvents()
+        out["sort_s"][key] = time.perf_counter() - t
+        pump(20)
+    phase("rescore")
+    import numpy as np
+    t = time.perf_counter()
+    eids, emb = cat.embeddings()
+    w = (np.random.default_rng(0).standard_normal(emb.shape[1]) / np.sqrt(emb.shape[1])).astype(np.float32)
+    z = emb @ w
+    stars = 3 + 0.8 * (z - z.mean()) / z.std()
+    cat.set_scores("personal", zip(eids.tolist(), stars.tolist(), [None] * len(eids)), model_version="bench")
+    recs = load_records(cat)
+    model.set_records(recs); model.set_ids(cat.query_ids(sort="personal"))
+    app.processEvents()
+    out["rescore_on_gui_thread_s"] = time.perf_counter() - t
+    del emb
+    phase("idle")
+    pump(200)
+    hb.stop()
+    out["max_stall_ms"] = {k: round(v, 1) for k, v in gaps["max"].items()}
+    out["thumbnail_loads"] = cache_obj.loads
+    cache_obj.shutdown()
+    out["rss_peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            out["rss_peak_mb"] = int(line.split()[1]) / 1024.0
+    cat.close()
+    print(json.dumps(out))
+    """
+)
+
+
+def _child(code: str, *args: str, env=None) -> dict:
+    r = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, cwd=str(REPO),
+                       env=env or dict(os.environ))
+    if r.returncode != 0:
+        raise SystemExit(f"child failed:\n{r.stderr[-4000:]}")
+    return json.loads(r.stdout.strip().splitlines()[-1])
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--n", type=int, default=100_000)
+    ap.add_argument("--dim", type=int, default=1280)
+    ap.add_argument("--dir", default="/tmp/piaa-scale")
+    ap.add_argument("--reuse", action="store_true", help="reuse the catalog if it exists")
+    ap.add_argument("--no-gui", action="store_true")
+    ap.add_argument("--no-write", action="store_true", help="do not write benchmarks/RESULTS.md")
+    args = ap.parse_args(argv)
+
+    from piaa_desktop.core.synthetic import make_synthetic_catalog
+
+    d = Path(args.dir)
+    d.mkdir(parents=True, exist_ok=True)
+    db = d / "catalog.sqlite3"
+    build_s = None
+    if not (args.reuse and db.exists()):
+        t = time.perf_counter()
+        make_synthetic_catalog(db, n=args.n, dim=args.dim)
+        build_s = time.perf_counter() - t
+    size_mb = db.stat().st_size / 1e6
+    print(f"catalog {db}: {size_mb:.0f} MB" + (f", built in {build_s:.1f} s" if build_s else ""), file=sys.stderr)
+
+    core = _child(CORE, str(db))
+    core2 = _child(CORE, str(db))  # a second, warm-cache open (the usual case)
+    print(json.dumps(core, indent=1), file=sys.stderr)
+    gui = None
+    if not args.no_gui:
+        try:
+            import PySide6  # noqa: F401
+            import piaa_desktop.gui.grid  # noqa: F401
+        except ImportError as exc:
+            print(f"GUI part skipped: {exc}", file=sys.stderr)
+        else:
+            env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+            gui = _child(GUI, str(db), str(d / "thumbs"), env=env)
+            print(json.dumps(gui, indent=1), file=sys.stderr)
+
+    cpu = platform.processor() or platform.machine()
+    lines = [
+        f"Machine: {os.cpu_count()} CPU cores ({cpu}), Python {platform.python_version()}, {platform.system()}; "
+        f"catalog {args.n:,} photos x {args.dim}-d float16 embeddings, {size_mb:.0f} MB on disk"
+        + (f", generated in {build_s:.1f} s" if build_s else "") + ". Each phase runs in a fresh process.",
+        "",
+        "| measurement | result |",
+        "|---|---|",
+        f"| open: Catalog.open + recover() + default query, first / second run | "
+        f"{core['open_total_s']:.2f} s / {core2['open_total_s']:.2f} s |",
+        f"| recover() after a crash (adds PRAGMA quick_check), first / second run | "
+        f"+{core['recover_quick_check_s']:.2f} s / +{core2['recover_quick_check_s']:.2f} s |",
+        f"| full PRAGMA integrity_check (warm) | {core2['integrity_check_s']:.2f} s ({core2['integrity']}) |",
+    ]
+    for k, v in core2["sort_s"].items():
+        lines.append(f"| query_ids sort={k} ({core2['n']:,} ids) | {v * 1000:.0f} ms |")
+    lines += [
+        f"| load all embeddings (catalog.embeddings, float32) | {core2['load_embeddings_s']:.2f} s |",
+        f"| re-score: {core2['scorer']} over {core2['embeddings_shape'][0]:,} x {core2['embeddings_shape'][1]} + distributions | "
+        f"{core2['rescore_matmul_s'] * 1000:.0f} ms |",
+        f"| re-score: write {core2['n']:,} personal scores | {core2['rescore_write_s']:.2f} s |",
+        f"| peak RSS, core process (embeddings loaded) | {core2['rss_peak_mb']:.0f} MB (before embeddings "
+        f"{core2['rss_before_embeddings_mb']:.0f} MB) |",
+    ]
+    if gui:
+        st = gui["max_stall_ms"]
+        lines += [
+            f"| GUI: load_records + default query | {gui['load_records_s']:.2f} s |",
+            f"| GUI: model reset + first show ({gui['rows']:,} rows) | {gui['model_reset_and_show_s'] * 1000:.0f} ms |",
+            f"| GUI: open to grid shown | {gui['open_to_grid_s']:.2f} s |",
+            f"| GUI: scroll top to bottom in 300 steps | {gui['scroll_top_to_bottom_s']:.2f} s, longest stall "
+            f"{st.get('scroll', 0):.0f} ms |",
+            f"| GUI: 200 page-up jumps | longest stall {st.get('wheel', 0):.0f} ms |",
+            "| GUI: switch sort (query + model reset) | "
+            + ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in gui["sort_s"].items())
+            + f"; longest stall {st.get('sort', 0):.0f} ms |",
+            f"| GUI: re-score {gui['rows']:,} + refresh, all on the GUI thread | {gui['rescore_on_gui_thread_s']:.2f} s "
+            f"(stall {st.get('rescore', 0):.0f} ms) |",
+            f"| GUI: idle | longest gap {st.get('idle', 0):.0f} ms |",
+            f"| peak RSS, GUI process | {gui['rss_peak_mb']:.0f} MB |",
+        ]
+    lines += [
+        "",
+        "Stalls are the longest gap between ticks of a 5 ms QTimer heartbeat during the phase. Thumbnails "
+        "of the synthetic photos do not exist, so the grid paints placeholders (thumbnail decoding runs on "
+        "worker threads and is measured by the import benchmark). The 'all on the GUI thread' row is the "
+        "worst case; run the re-score on a worker and only the refresh (load_records + model reset) stalls.",
+    ]
+    body = "\n".join(lines)
+    print(body)
+    if not args.no_write:
+        from benchmarks._results import write_section
+
+        cmd = "python benchmarks/scale.py" + (f" --n {args.n}" if args.n != 100_000 else "")
+    try:
+        load = os.getloadavg()[0]
+        body = body.replace("Each phase runs in a fresh process.",
+                            f"Each phase runs in a fresh process. Load average when written: {load:.1f} "
+                            "(the 2 cores are shared with other jobs: times are upper bounds).")
+    except OSError:
+        pass
+        write_section("Scale: 100,000-photo synthetic catalog", cmd, body)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
