@@ -275,3 +275,33 @@ def test_open_library_takes_the_lock_and_recovers(tmp_path, app_paths):
     cat.close()
     assert not lock.unclean
     lock.release()
+
+
+GUI_SECOND = textwrap.dedent(
+    """
+    import sys
+    from PySide6.QtWidgets import QMessageBox
+    def shown(parent, title, text, *a, **k):  # a modal box would wait forever offscreen: print it
+        print("MESSAGE:", text, flush=True)
+        return QMessageBox.StandardButton.Ok
+    QMessageBox.warning = QMessageBox.critical = QMessageBox.information = staticmethod(shown)
+    from piaa_desktop.gui.app import main
+    print("EXIT:", main(["--data-dir", sys.argv[1], "--no-welcome"]), flush=True)
+    """
+)
+
+
+def test_second_desktop_app_on_the_same_library_is_refused(app_paths):
+    pytest.importorskip("PySide6")
+    src = (REPO / "piaa_desktop" / "gui" / "app.py").read_text()
+    if "InstanceLock" not in src and "open_library" not in src:
+        pytest.skip("gui/app.py does not take core.instance.InstanceLock yet (integrator)")
+    holder = _start_holder(app_paths.data_dir)
+    try:
+        r = subprocess.run([PY, "-c", GUI_SECOND, str(app_paths.data_dir)], cwd=str(REPO),
+                           env=child_env(QT_QPA_PLATFORM="offscreen"), capture_output=True, text=True, timeout=120)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert "EXIT: 1" in r.stdout, (r.stdout, r.stderr[-2000:])
+    assert f"process {holder.pid}" in r.stdout and "already running" in r.stdout
