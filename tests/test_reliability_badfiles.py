@@ -22,7 +22,7 @@ from PIL import Image
 from _reliability_helpers import file_hashes
 
 from piaa_desktop.core import scanner
-from piaa_desktop.core.imageio import ImageError, load_rgb, open_image, read_exif
+from piaa_desktop.core.imageio import load_rgb, open_image, read_exif
 from piaa_desktop.core.scanner import import_folder
 
 # Pillow warns about every corrupt EXIF tag it skips: expected here, by design of the corpus.

@@ -10,7 +10,6 @@ import contextlib
 import errno
 import io
 import os
-from pathlib import Path
 
 import pytest
 
@@ -19,7 +18,6 @@ from _reliability_helpers import copy_library, file_hashes
 from piaa_desktop.core import fsutil, scanner, thumbnails
 from piaa_desktop.core.scanner import import_folder
 
-ENOSPC = OSError(errno.ENOSPC, "No space left on device")
 
 
 class _FillingFile:
