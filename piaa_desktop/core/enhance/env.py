@@ -1,0 +1,136 @@
+"""The retouching environment of the enhancer (numpy, no torch).
+
+* **State**: features of the current render of the photo's proxy (colour histograms, luminance
+  statistics; see :mod:`.features`) plus the current develop parameters (in units of half their range).
+* **Actions**: one step up or one step down on each develop parameter, and ``stop``.
+* **Reward**: the decrease of the mean CIEDE2000 colour difference between the current render and
+  the target (both small proxies) caused by the step. ``stop`` ends the episode with reward 0.
+
+The render is :func:`piaa_desktop.core.develop.render`, the same code the editor and export use.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+import numpy as np
+
+from piaa_desktop.core import develop
+from piaa_desktop.core.enhance.features import N_IMAGE_FEATURES, STATE_SIDE, image_features, image_features_batch
+
+N_PARAMS = len(develop.PARAMS)
+N_ACTIONS = 2 * N_PARAMS + 1  # action 2k: param k up, 2k+1: param k down, last: stop
+STOP = N_ACTIONS - 1
+STATE_DIM = N_IMAGE_FEATURES + N_PARAMS
+# step per action, in units of half the parameter's range (exposure: 0.24 EV, sliders: 8)
+STEP = 0.08
+MAX_STEPS = 24
+REWARD_SIDE = 32  # long side of the proxies the reward is measured on
+
+
+def action_name(a: int) -> str:
+    if a == STOP:
+        return "stop"
+    return f"{develop.PARAM_NAMES[a // 2]} {'+' if a % 2 == 0 else '-'}"
+
+
+def apply_action(z: np.ndarray, a: int) -> np.ndarray:
+    """New normalised parameter vector after action ``a`` (clamped to the parameter ranges)."""
+    z = z.copy()
+    if a != STOP:
+        k = a // 2
+        z[k] = np.clip(z[k] + (STEP if a % 2 == 0 else -STEP), develop.LO[k] / develop.PARAM_SCALE[k], develop.HI[k] / develop.PARAM_SCALE[k])
+    return z
+
+
+def z_to_params(z: np.ndarray) -> dict:
+    return develop.vector_to_params(np.asarray(z, dtype=np.float64) * develop.PARAM_SCALE)
+
+
+def params_to_z(params) -> np.ndarray:
+    return develop.params_to_vector(params) / develop.PARAM_SCALE
+
+
+def state_of(img_small: np.ndarray, z: np.ndarray) -> np.ndarray:
+    """State vector of a photo proxy ``img_small`` rendered with normalised params ``z``."""
+    rendered = develop.render(img_small, z_to_params(z))
+    return np.concatenate([image_features(rendered), np.asarray(z, np.float32)]).astype(np.float32)
+
+
+@dataclass
+class Episode:
+    """One photo to retouch: its proxies, its target, and the current parameters."""
+
+    src: np.ndarray  # state proxy (STATE_SIDE) of the photo
+    src_r: np.ndarray  # reward proxy (REWARD_SIDE) of the photo
+    target_lab: np.ndarray  # Lab of the target at REWARD_SIDE
+    z: np.ndarray = field(default_factory=lambda: np.zeros(N_PARAMS))
+    steps: int = 0
+    done: bool = False
+    max_steps: int = MAX_STEPS
+
+    @classmethod
+    def make(cls, src: np.ndarray, target: np.ndarray, z0: Optional[np.ndarray] = None) -> "Episode":
+        s = develop.proxy(src, STATE_SIDE)
+        sr = develop.proxy(src, REWARD_SIDE)
+        t = develop.proxy(target, REWARD_SIDE)
+        if t.shape != sr.shape:
+            from PIL import Image
+
+            t = np.asarray(
+                Image.fromarray((t * 255 + 0.5).astype(np.uint8)).resize((sr.shape[1], sr.shape[0]), Image.Resampling.BOX),
+                np.float32,
+            ) / 255.0
+        z = np.zeros(N_PARAMS) if z0 is None else np.asarray(z0, dtype=np.float64).copy()
+        return cls(s, sr, develop.rgb_to_lab(t), z)
+
+    def distance(self, z: Optional[np.ndarray] = None) -> float:
+        r = develop.render(self.src_r, z_to_params(self.z if z is None else z))
+        return float(develop.ciede2000(develop.rgb_to_lab(r), self.target_lab).mean())
+
+    def state(self) -> np.ndarray:
+        return state_of(self.src, self.z)
+
+    def step(self, a: int) -> tuple[float, bool]:
+        """Apply action ``a``; returns (reward, done)."""
+        if a == STOP:
+            self.done = True
+            return 0.0, True
+        before = self.distance()
+        self.z = apply_action(self.z, a)
+        self.steps += 1
+        reward = before - self.distance()
+        self.done = self.steps >= self.max_steps
+        return reward, self.done
+
+    def lookahead(self) -> tuple[np.ndarray, np.ndarray]:
+        """Rewards of every action from the current state and the next states' feature vectors.
+
+        The environment is a cheap deterministic simulator, so the learner backs up all actions of a
+        visited state at once (a full-width one-step backup) instead of only the one it took. All
+        next states are rendered in one batch (``develop.render_batch``).
+        """
+        zs = [self.z] + [apply_action(self.z, a) for a in range(N_ACTIONS - 1)]
+        plist = [z_to_params(z) for z in zs]
+        r_imgs = develop.render_batch(self.src_r, plist)
+        d = develop.ciede2000(develop.rgb_to_lab(r_imgs), self.target_lab[None]).reshape(len(zs), -1).mean(axis=1)
+        rewards = np.zeros(N_ACTIONS, dtype=np.float32)
+        rewards[:-1] = d[0] - d[1:]
+        s_imgs = develop.render_batch(self.src, plist[1:])
+        nexts = np.zeros((N_ACTIONS, STATE_DIM), dtype=np.float32)
+        nexts[:-1, :N_IMAGE_FEATURES] = image_features_batch(s_imgs)
+        nexts[:-1, N_IMAGE_FEATURES:] = np.stack(zs[1:])
+        return rewards, nexts
+
+
+def random_distortion(rng: np.random.Generator, strength: float = 0.45) -> dict:
+    """A random plausible edit (2 to 5 sliders moved) used to distort real photos for pre-training."""
+    z = np.zeros(N_PARAMS)
+    k = rng.integers(2, 6)
+    names = list(develop.PARAM_NAMES)
+    # exposure, contrast and white balance are the commonest faults: pick them more often
+    weights = np.array([3.0 if n in ("exposure", "contrast", "temperature", "tint", "saturation") else 1.0 for n in names])
+    idx = rng.choice(N_PARAMS, size=k, replace=False, p=weights / weights.sum())
+    z[idx] = rng.uniform(-strength, strength, size=k)
+    z[develop.PARAM_NAMES.index("exposure")] *= 0.7  # +-0.9 EV at most
+    return z_to_params(z)

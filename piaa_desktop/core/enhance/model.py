@@ -1,0 +1,270 @@
+"""Enhancer models: training from (input, target) pairs, saving/loading, and auto-enhance inference.
+
+An :class:`EnhancerModel` is a Q-network policy (ONNX for inference, numpy weights for further
+fine-tuning) plus a :class:`~.regress.StartModel` (direct regression of parameters from features) that
+gives the policy its starting point. The shipped model (``models/enhancer_policy.onnx``) is pre-trained
+by distort-and-recover and starts from neutral parameters; a personal model is fine-tuned on the user's
+own retouches and lives under ``paths.personal_models / "enhancer"``.
+"""
+from __future__ import annotations
+
+import io
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Optional, Sequence
+
+import numpy as np
+
+from piaa_desktop.core import develop
+from piaa_desktop.core.enhance import env as E
+from piaa_desktop.core.enhance.features import STATE_SIDE
+from piaa_desktop.core.enhance.regress import StartModel, fit_targets
+from piaa_desktop.core.jobs import CancelToken, ProgressCallback, ensure
+
+SHIPPED_NAME = "enhancer_policy"  # manifest key of the ONNX policy
+SHIPPED_WEIGHTS = "enhancer_policy_weights"  # manifest key of its numpy weights (fine-tuning start)
+PERSONAL_DIR = "enhancer"
+PAIR_SIDE = 256  # training pairs are kept at this size (policy states and rewards use smaller proxies)
+
+RankFn = Callable[[list], Sequence[float]]
+
+
+class EnhancerError(RuntimeError):
+    """No usable enhancer model, or not enough training data."""
+
+
+@dataclass
+class EnhancerModel:
+    policy: object  # has .q(states) -> (n, N_ACTIONS)
+    start: StartModel
+    weights: Optional[dict] = None  # numpy state dict of the Q-network
+    meta: dict = field(default_factory=dict)
+
+    def enhance_z(self, rgb: np.ndarray, use_start: bool = True, rank_fn: Optional[RankFn] = None) -> np.ndarray:
+        small = develop.proxy(rgb, STATE_SIDE)
+        z0 = self.start.predict(small) if use_start else np.zeros(E.N_PARAMS)
+        from piaa_desktop.core.enhance.policy import run_policy
+
+        if use_start and not self.meta.get("refine", True):
+            # personalisation found that policy steps from the regression start did not help on the
+            # user's own pairs: keep the regression's parameters
+            return z0
+        z, traj = run_policy(self.policy, small, z0, return_trajectory=True)
+        if rank_fn is not None and len(traj) > 1:
+            # let the personal scorer choose among the versions the policy passed through
+            cand_src = develop.proxy(rgb, 224)
+            cands = [develop.render(cand_src, E.z_to_params(t)) for t in traj]
+            scores = np.asarray(rank_fn(cands), dtype=np.float64)
+            if scores.shape == (len(traj),) and np.all(np.isfinite(scores)):
+                z = traj[int(np.argmax(scores))]
+        return z
+
+    def enhance(self, rgb: np.ndarray, use_start: bool = True, rank_fn: Optional[RankFn] = None) -> dict:
+        return E.z_to_params(self.enhance_z(rgb, use_start, rank_fn))
+
+
+# ------------------------------------------------------------------------------------------ loading
+def _policy_from_weights(weights: dict):
+    from piaa_desktop.core.enhance.policy import TorchPolicy, build_qnet
+
+    import torch
+
+    net = build_qnet()
+    net.load_state_dict({k: torch.as_tensor(v) for k, v in weights.items()})
+    return TorchPolicy(net)
+
+
+def load_weights(path: Path) -> dict:
+    with np.load(path) as z:
+        return {k: z[k] for k in z.files}
+
+
+def load_shipped(directory: Optional[Path] = None) -> EnhancerModel:
+    """The pre-trained (distort-and-recover) policy that ships in ``models/`` (checked against the manifest)."""
+    from piaa_desktop.core.enhance.policy import OnnxPolicy
+    from piaa_desktop.core.models import ModelError, model_path
+
+    try:
+        onnx_path = model_path(SHIPPED_NAME, directory)
+    except ModelError as exc:
+        raise EnhancerError(f"the enhancer policy is unavailable: {exc}") from exc
+    weights = None
+    try:
+        weights = load_weights(model_path(SHIPPED_WEIGHTS, directory))
+    except (ModelError, OSError, ValueError):
+        pass
+    return EnhancerModel(OnnxPolicy(onnx_path), StartModel.identity(), weights, {"source": "shipped"})
+
+
+def personal_dir(paths) -> Path:
+    return Path(paths.personal_models) / PERSONAL_DIR
+
+
+def load_personal(paths) -> Optional[EnhancerModel]:
+    """The user's personal enhancer, or None if none was trained (or it is unreadable)."""
+    from piaa_desktop.core.enhance.policy import OnnxPolicy
+
+    d = personal_dir(paths)
+    try:
+        meta = json.loads((d / "enhancer.json").read_text(encoding="utf-8"))
+        policy = OnnxPolicy(d / meta["onnx"])
+        start = StartModel.from_json(meta["start"])
+        weights = load_weights(d / meta["weights"]) if meta.get("weights") else None
+    except (OSError, ValueError, KeyError):
+        return None
+    except Exception:  # onnxruntime raises its own exception types for damaged files
+        return None
+    return EnhancerModel(policy, start, weights, meta)
+
+
+def load_enhancer(paths=None, directory: Optional[Path] = None) -> EnhancerModel:
+    """The personal enhancer if there is one, else the shipped one."""
+    if paths is not None:
+        m = load_personal(paths)
+        if m is not None:
+            return m
+    return load_shipped(directory)
+
+
+def save_personal(model: EnhancerModel, net, paths) -> Path:
+    """Write the personal model atomically: new files first, the JSON that names them last."""
+    from piaa_desktop.core.enhance.policy import export_onnx, state_dict_numpy
+    from piaa_desktop.core.fsutil import atomic_write
+
+    d = personal_dir(paths)
+    d.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S") + f"-{int(time.time() * 1000) % 1000:03d}"
+    onnx_name, w_name = f"policy-{stamp}.onnx", f"weights-{stamp}.npz"
+    export_onnx(net, d / onnx_name)
+    buf = io.BytesIO()
+    np.savez(buf, **state_dict_numpy(net))
+    with atomic_write(d / w_name) as fh:
+        fh.write(buf.getvalue())
+    meta = dict(model.meta)
+    meta.update({"onnx": onnx_name, "weights": w_name, "start": model.start.to_json(), "created": time.time()})
+    old = None
+    try:
+        old = json.loads((d / "enhancer.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        pass
+    with atomic_write(d / "enhancer.json", "w") as fh:
+        json.dump(meta, fh)
+    if old:  # the previous files are no longer referenced
+        for k in ("onnx", "weights"):
+            name = old.get(k)
+            if name and name not in (onnx_name, w_name):
+                try:
+                    (d / name).unlink()
+                except OSError:
+                    pass
+    return d / "enhancer.json"
+
+
+# ------------------------------------------------------------------------------------------ training
+def _pair_proxy(a: np.ndarray) -> np.ndarray:
+    return develop.proxy(a, PAIR_SIDE)
+
+
+def train_from_pairs(
+    pairs: Sequence[tuple[np.ndarray, np.ndarray]],
+    init_weights: Optional[dict] = None,
+    rounds: int = 10,
+    episodes_per_round: int = 6,
+    seed: int = 0,
+    progress: Optional[ProgressCallback] = None,
+    cancel: Optional[CancelToken] = None,
+    log: Optional[Callable[[str], None]] = None,
+    targets_z: Optional[np.ndarray] = None,
+    max_steps: int = 12,
+):
+    """Personalise: fit the start model and fine-tune the policy on (input, target) pairs.
+
+    Episodes start from the input at neutral parameters, from the input at the regression's
+    (noisy) prediction, and from a random distortion of the user's retouch (distort-and-recover on
+    the user's own look). ``targets_z`` (normalised parameters per pair, when the targets were
+    rendered from known develop settings) skips the parameter fit. Returns ``(EnhancerModel, torch_net)``.
+    """
+    from piaa_desktop.core.enhance.policy import TorchPolicy, train_q
+
+    progress, cancel = ensure(progress, cancel)
+    if not pairs:
+        raise EnhancerError("no retouched photos to learn from")
+    small = [(_pair_proxy(s), _pair_proxy(t)) for s, t in pairs]
+    n_fit = len(small) if targets_z is None else 0
+    total = n_fit + rounds
+
+    def p_fit(done, _total, msg):
+        progress(done, total, msg)
+
+    if targets_z is None:
+        Z = fit_targets(small, progress=p_fit, cancel=cancel)
+    else:
+        Z = np.asarray(targets_z, dtype=np.float64).reshape(len(small), E.N_PARAMS)
+    from piaa_desktop.core.enhance.features import image_features
+
+    feats = np.stack([image_features(develop.proxy(s, STATE_SIDE)) for s, _ in small])
+    start = StartModel.fit(feats, Z)
+    in_sample = [start.predict_features(f) for f in feats]
+
+    def make_episode(rng: np.random.Generator) -> E.Episode:
+        i = int(rng.integers(len(small)))
+        src, tgt = small[i]
+        u = rng.random()
+        if u < 0.35:
+            ep = E.Episode.make(src, tgt)
+        elif u < 0.7:
+            z0 = in_sample[i] + rng.normal(0, 0.12, E.N_PARAMS)
+            ep = E.Episode.make(src, tgt, np.clip(z0, -1, 1))
+        else:
+            ep = E.Episode.make(develop.render(tgt, E.random_distortion(rng, 0.35)), tgt)
+        ep.max_steps = max_steps
+        return ep
+
+    def p_train(done, _total, msg):
+        progress(n_fit + done, total, msg)
+
+    net = train_q(
+        make_episode,
+        rounds=rounds,
+        episodes_per_round=episodes_per_round,
+        init_state=None if init_weights is None else _torch_state(init_weights),
+        epsilon=(0.4, 0.05) if init_weights is not None else (0.6, 0.1),
+        seed=seed,
+        progress=p_train,
+        cancel=cancel,
+        log=log,
+    )
+    from piaa_desktop.core.enhance.policy import run_policy, state_dict_numpy
+
+    # gate the hybrid: does refining the regression's start with the policy help on the user's pairs?
+    pol = TorchPolicy(net)
+    before, after = [], []
+    for (src, tgt), z0 in zip(small, in_sample):
+        ep = E.Episode.make(src, tgt, z0)
+        before.append(ep.distance())
+        after.append(ep.distance(run_policy(pol, develop.proxy(src, STATE_SIDE), z0)))
+    gain = float(np.mean(before) - np.mean(after))
+    meta = {"source": "personal", "n_pairs": len(pairs), "refine": gain > 0, "policy_gain_train_de2000": round(gain, 4)}
+    if log:
+        log(f"policy refinement on the training pairs: mean CIEDE2000 {np.mean(before):.3f} -> {np.mean(after):.3f}"
+            f" ({'kept' if gain > 0 else 'switched off'})")
+    model = EnhancerModel(pol, start, state_dict_numpy(net), meta)
+    return model, net
+
+
+def _torch_state(weights: dict) -> dict:
+    import torch
+
+    return {k: torch.as_tensor(np.asarray(v)) for k, v in weights.items()}
+
+
+# ------------------------------------------------------------------------------------------ convenience
+def auto_enhance(rgb_proxy: np.ndarray, model: Optional[EnhancerModel] = None, paths=None, rank_fn: Optional[RankFn] = None) -> dict:
+    """Develop parameters for one photo from its proxy (any size; uint8 or float RGB).
+
+    Uses ``model``, else the personal model of ``paths``, else the shipped policy (onnxruntime only).
+    """
+    model = model or load_enhancer(paths)
+    return model.enhance(develop.to_float(rgb_proxy), rank_fn=rank_fn)

@@ -1,0 +1,134 @@
+"""Enhancer environment, Q-learning, ONNX export and inference (small sizes: seconds, not minutes)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from piaa_desktop.core import develop as D
+from piaa_desktop.core.enhance import env as E
+from piaa_desktop.core.enhance.features import N_IMAGE_FEATURES, image_features
+from piaa_desktop.core.enhance.regress import StartModel
+
+
+@pytest.fixture(scope="module")
+def photos(bsds_dir):
+    return [D.proxy(Image.open(f), 96) for f in sorted(bsds_dir.glob("*.jpg"))[:6]]
+
+
+def test_features_shape_and_sense(photos):
+    f = image_features(photos[0])
+    assert f.shape == (N_IMAGE_FEATURES,) and np.all(np.isfinite(f))
+    bright = image_features(D.render(photos[0], {"exposure": 1.0}))
+    assert bright[7] > f[7]  # mean luminance
+
+
+def test_env_reward_is_decrease_of_colour_difference(photos):
+    orig = photos[0]
+    dark = D.render(orig, {"exposure": -0.6})
+    ep = E.Episode.make(dark, orig)
+    d0 = ep.distance()
+    rewards, nexts = ep.lookahead()
+    assert rewards.shape == (E.N_ACTIONS,) and nexts.shape == (E.N_ACTIONS, E.STATE_DIM)
+    up = 2 * D.PARAM_NAMES.index("exposure")
+    assert rewards[up] > 0 > rewards[up + 1]
+    r, done = ep.step(up)
+    assert r == pytest.approx(rewards[up], abs=1e-5) and not done
+    assert ep.distance() == pytest.approx(d0 - r, abs=1e-5)
+    assert ep.step(E.STOP) == (0.0, True)
+    assert E.action_name(up) == "exposure +" and E.action_name(E.STOP) == "stop"
+    z = E.apply_action(np.ones(E.N_PARAMS), 0)
+    assert z[0] == 1.0  # clamped at the top of the range
+
+
+def test_random_distortion_is_plausible():
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        p = E.random_distortion(rng)
+        moved = [k for k, v in p.items() if v]
+        assert 2 <= len(moved) <= 5
+        assert abs(p["exposure"]) <= 1.0
+
+
+def test_start_model_fit_predict_roundtrip(photos):
+    feats = np.stack([image_features(D.proxy(p, 48)) for p in photos])
+    Z = np.zeros((len(photos), E.N_PARAMS))
+    Z[:, 0] = feats[:, 7] * -2 + 1  # exposure depends on brightness
+    m = StartModel.fit(feats, Z, lam=0.1)
+    pred = np.array([m.predict_features(f) for f in feats])
+    assert np.corrcoef(pred[:, 0], Z[:, 0])[0, 1] > 0.9
+    m2 = StartModel.from_json(m.to_json())
+    assert np.allclose(m2.predict(D.proxy(photos[1], 48)), m.predict(D.proxy(photos[1], 48)))
+    assert np.allclose(StartModel.identity().predict(photos[0]), 0)
+
+
+def test_q_learning_export_onnx_and_inference(photos, tmp_path):
+    pytest.importorskip("torch")
+    pytest.importorskip("onnx")
+    from piaa_desktop.core.enhance.policy import OnnxPolicy, TorchPolicy, export_onnx, run_policy, train_q
+    from piaa_desktop.core.jobs import CancelToken, Cancelled
+
+    def make(rng):
+        o = photos[int(rng.integers(len(photos)))]
+        ep = E.Episode.make(D.render(o, {"exposure": float(rng.uniform(-0.8, -0.3))}), o)
+        ep.max_steps = 4
+        return ep
+
+    seen = []
+    net = train_q(make, rounds=3, episodes_per_round=2, updates_per_round=40, progress=lambda d, t, m: seen.append(d))
+    assert seen == [1, 2, 3]
+    path = export_onnx(net, tmp_path / "p.onnx")
+    states = np.stack([E.state_of(D.proxy(p, 48), np.zeros(E.N_PARAMS)) for p in photos])
+    q_onnx = OnnxPolicy(path).q(states)
+    q_torch = TorchPolicy(net).q(states)
+    assert q_onnx.shape == (len(photos), E.N_ACTIONS)
+    assert np.allclose(q_onnx, q_torch, atol=1e-4)
+    assert np.all(q_onnx[:, E.STOP] == 0)
+    z, traj = run_policy(OnnxPolicy(path), D.proxy(photos[0], 48), return_trajectory=True)
+    assert len(traj) >= 1 and np.all(np.abs(z) <= 1.0)
+    tok = CancelToken()
+    tok.cancel()
+    with pytest.raises(Cancelled):
+        train_q(make, rounds=2, episodes_per_round=1, cancel=tok)
+
+
+def test_personalisation_learns_a_consistent_style(photos):
+    """A user who always warms and brightens: the personalised enhancer moves new photos that way."""
+    pytest.importorskip("torch")
+    from piaa_desktop.core.enhance.model import train_from_pairs
+
+    style = {"exposure": 0.5, "temperature": 30}
+    pairs = [(p, D.render(p, style)) for p in photos[:4]]
+    model, _ = train_from_pairs(pairs, rounds=2, targets_z=np.stack([E.params_to_z(style)] * 4), max_steps=4)
+    held_out = photos[5]
+    start = E.z_to_params(model.start.predict(D.proxy(held_out, 48)))
+    assert start["exposure"] > 0.3 and start["temperature"] > 20
+    p = model.enhance(held_out)
+    target = D.render(held_out, style)
+    assert D.delta_e2000(D.render(held_out, p), target) < D.delta_e2000(held_out, target)
+    # a rank_fn chooses among the versions the policy passed through
+    calls = []
+
+    def rank(cands):
+        calls.append(len(cands))
+        return [-float(c.mean()) for c in cands]  # prefers the darkest version
+
+    darker = model.enhance(held_out, rank_fn=rank)
+    assert calls and (darker["exposure"] <= p["exposure"] or darker == p)
+
+
+def test_shipped_policy(tmp_path):
+    from piaa_desktop.core.enhance.model import EnhancerError, auto_enhance, load_shipped
+    from piaa_desktop.core.models import load_manifest
+
+    if "enhancer_policy" not in load_manifest()["models"]:
+        pytest.skip("no shipped enhancer policy in models/")
+    try:
+        m = load_shipped()
+    except EnhancerError as exc:
+        pytest.fail(str(exc))
+    assert m.weights is not None
+    rng = np.random.default_rng(1)
+    img = rng.random((40, 60, 3)).astype(np.float32)
+    p = auto_enhance((img * 255).astype(np.uint8), model=m)
+    assert set(p) == set(D.PARAM_NAMES)
