@@ -58,9 +58,15 @@ def main() -> int:
     clock.start()
     last = [clock.nsecsElapsed()]
 
+    stage = ["start"]
+    worst = [0.0, 0.0, ""]  # gap ms, seconds into the import, stage
+
     def tick() -> None:
         now = clock.nsecsElapsed()
-        gaps.append(max(0.0, (now - last[0]) / 1e6 - 5.0))
+        g = max(0.0, (now - last[0]) / 1e6 - 5.0)
+        gaps.append(g)
+        if g > worst[0]:
+            worst[:] = [g, time.perf_counter() - t0, stage[0]]
         last[0] = now
 
     hb = QTimer()
@@ -70,7 +76,8 @@ def main() -> int:
     done = []
     w.importFinished.connect(done.append)
     t0 = time.perf_counter()
-    w.import_folder(args.folder)
+    h = w.import_folder(args.folder)
+    h.signals.progress.connect(lambda d, t, m: stage.__setitem__(0, m.split(" ")[0] + (f" {d}/{t}" if t else "")))
     while not done:
         app.processEvents()
         time.sleep(0.001)
@@ -143,6 +150,7 @@ Folder: `{Path(args.folder).name}` ({n} photos, {res.summary()}); window 1440x90
 | import wall time (scan, thumbnails, signals, embeddings, scores) | {import_s:.1f} s |
 | GUI event-loop stalls during the import (5 ms heartbeat): median / p99 / max | {stall['median_ms']:.1f} / {stall['p99_ms']:.1f} / {stall['max_ms']:.1f} ms |
 | stalls over 50 ms / over 100 ms (of {stall['ticks']} ticks) | {stall['over_50']} / {stall['over_100']} |
+| the longest stall: when, during which stage | {worst[1]:.1f} s into the import, "{worst[2]}" |
 | refresh() with 30 photos selected (best of 5) | {refresh_s * 1000:.1f} ms |
 | re-sort (best of 3): {', '.join(f'{k} {v * 1000:.1f} ms' for k, v in sort_s.items())} | |
 | scroll page by page, cold cache: pages / median / max time to fill a page | {len(page_times)} / {statistics.median(page_times) * 1000:.0f} / {max(page_times) * 1000:.0f} ms |

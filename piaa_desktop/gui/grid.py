@@ -402,15 +402,22 @@ def _cost(pm: QPixmap) -> int:
 
 
 # ---------------------------------------------------------------------------------------------- painting
-def star_polygon(cx: float, cy: float, r: float) -> QPolygonF:
-    import math
+_STARS: dict[float, QPolygonF] = {}
 
-    pts = []
-    for k in range(10):
-        ang = -math.pi / 2 + k * math.pi / 5
-        rad = r if k % 2 == 0 else r * 0.45
-        pts.append(QPointF(cx + rad * math.cos(ang), cy + rad * math.sin(ang)))
-    return QPolygonF(pts)
+
+def star_polygon(cx: float, cy: float, r: float) -> QPolygonF:
+    """A five-pointed star of outer radius ``r`` centred on (cx, cy) (the shape is computed once per r)."""
+    base = _STARS.get(r)
+    if base is None:
+        import math
+
+        pts = []
+        for k in range(10):
+            ang = -math.pi / 2 + k * math.pi / 5
+            rad = r if k % 2 == 0 else r * 0.45
+            pts.append(QPointF(rad * math.cos(ang), rad * math.sin(ang)))
+        base = _STARS[r] = QPolygonF(pts)
+    return base.translated(cx, cy)
 
 
 def paint_stars(p: QPainter, x: float, cy: float, rating: int, r: float = 5.5, gap: float = 2.5, dim: bool = True) -> float:
@@ -473,6 +480,22 @@ class ThumbnailDelegate(QStyledItemDelegate):
         self._badge_font.setPointSizeF(8.0)
         self._badge_font.setBold(True)
         self.show_scores = True
+        # Thumbnails pre-scaled to the cell (a smooth scale per paint costs ~1 ms a cell; a blit ~0.05)
+        self._scaled_cache: "OrderedDict[tuple, QPixmap]" = OrderedDict()
+        self.scaled_cache_size = 400
+
+    def _scaled(self, pid: int, pm: QPixmap, tw: float, th: float, dpr: float) -> QPixmap:
+        key = (pid, pm.cacheKey(), int(tw * dpr), int(th * dpr))
+        out = self._scaled_cache.get(key)
+        if out is None:
+            out = pm.scaled(key[2], key[3], Qt.AspectRatioMode.IgnoreAspectRatio, Qt.TransformationMode.SmoothTransformation)
+            out.setDevicePixelRatio(dpr)
+            self._scaled_cache[key] = out
+            while len(self._scaled_cache) > self.scaled_cache_size:
+                self._scaled_cache.popitem(last=False)
+        else:
+            self._scaled_cache.move_to_end(key)
+        return out
 
     def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex) -> QSize:
         return QSize(self.cell, self.cell + self.FOOTER)
@@ -515,7 +538,7 @@ class ThumbnailDelegate(QStyledItemDelegate):
             target = QRectF(area.center().x() - tw / 2, area.center().y() - th / 2, tw, th)
             if rec.flag < 0:
                 p.setOpacity(0.35)
-            p.drawPixmap(target, pm, QRectF(0, 0, w, h))
+            p.drawPixmap(target.topLeft(), self._scaled(rec.id, pm, tw, th, p.device().devicePixelRatioF()))
             p.setOpacity(1.0)
             img_rect = target
         else:

@@ -835,6 +835,9 @@ class MainWindow(QMainWindow):
         wanted = [(None, "All photos", sum(counts.values()), "")] + [
             (fid, os.path.basename(path.rstrip(os.sep)) or path, counts.get(fid, 0), path) for fid, path in folders
         ]
+        if wanted == getattr(self, "_folders_shown", None):
+            return
+        self._folders_shown = wanted
         self.folder_list.blockSignals(True)
         try:
             self.folder_list.clear()
@@ -993,10 +996,10 @@ class MainWindow(QMainWindow):
         if message:
             self.import_progress.setFormat(f"{message}  %p%" if total else message)
             self.import_label.setText(message if total == 0 else message.split(" of ")[0].rstrip("0123456789 ") or message)
-        # Show photos as they arrive: a refresh every second while the scan commits batches.
+        # Show photos as they arrive: a refresh every 2 s while the scan commits batches
         # (at most ~10% of the GUI thread's time: big libraries refresh less often)
         now = time.monotonic()
-        if message.startswith("Imported") and now - self._last_incremental > max(1.0, 10 * self.last_refresh_s):
+        if message.startswith("Imported") and now - self._last_incremental > max(2.0, 10 * self.last_refresh_s):
             self.refresh(keep_selection=True)
             self._last_incremental = time.monotonic()
 

@@ -214,16 +214,20 @@ class ScoreCard(QFrame):
         self.caption.setFont(cf)
         lay.addWidget(self.caption)
 
+    def _style(self, css: str) -> None:
+        if self.value.styleSheet() != css:  # setStyleSheet re-polishes: ~1 ms, skip when unchanged
+            self.value.setStyleSheet(css)
+
     def set_score(self, detail: Optional[dict], empty_text: str = "") -> None:
         if not detail:
             self.value.setText("–")
-            self.value.setStyleSheet("color: #6b7280;")
+            self._style("color: #6b7280;")
             self.chart.setValues(None)
             self.chart.setVisible(False)
             self.caption.setText(empty_text)
             return
         self.value.setText(f"{detail['score']:.2f}")
-        self.value.setStyleSheet(self._value_style)
+        self._style(self._value_style)
         self.chart.setValues(detail.get("distribution"))
         self.chart.setVisible(bool(detail.get("distribution")))
         mv = detail.get("model_version") or ""
