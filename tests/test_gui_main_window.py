@@ -9,7 +9,7 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
-from PySide6.QtCore import Qt  # noqa: E402
+from PySide6.QtCore import QPoint, Qt  # noqa: E402
 from PySide6.QtTest import QTest  # noqa: E402
 from PySide6.QtWidgets import QApplication, QLabel  # noqa: E402
 
@@ -184,6 +184,23 @@ def test_loupe_toggle_navigation_and_side_panel(qtbot, window, small_library):
     assert w.side_panel.generic_card.value.text() == f"{detail['score']:.2f}"
     assert w.side_panel.generic_card.chart.values() == pytest.approx(detail["distribution"])
     assert "481" in w.side_panel.exif_labels["dimensions"].text() or "321" in w.side_panel.exif_labels["dimensions"].text()
+
+    # clicks in the side panel act on the whole selection, like the keys
+    w.select_ids([ids[0], ids[1]], ids[0])
+    stars = w.side_panel.stars
+    QTest.mouseClick(stars, Qt.MouseButton.LeftButton, pos=QPoint(int(3.5 * (2 * stars.r + stars.gap)), stars.height() // 2))  # 4th star
+    assert [w.catalog.photo(i).rating for i in ids[:2]] == [4, 4]
+    w.side_panel.pick_button.click()
+    assert [w.catalog.photo(i).flag for i in ids[:2]] == [1, 1]
+    w.side_panel.swatches[3].click()  # green
+    assert [w.catalog.photo(i).color_label for i in ids[:2]] == ["green", "green"]
+    assert w.model.record(ids[1]).color_label == "green"
+    key(w, Qt.Key.Key_Z, CTRL)
+    key(w, Qt.Key.Key_Z, CTRL)
+    key(w, Qt.Key.Key_Z, CTRL)
+    assert [w.catalog.photo(i).rating for i in ids[:2]] == [0, 0]
+    assert w.side_panel.stars.rating() == 0 and not w.side_panel.pick_button.isChecked()
+    w.select_ids([ids[0]], ids[0])
 
     w.grid.setFocus()
     key(w, Qt.Key.Key_Space)

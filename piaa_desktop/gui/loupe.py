@@ -39,7 +39,7 @@ class LoupeView(QWidget):
     previewLoaded = Signal(int)  # photo id whose full preview is now shown / cached
     previewFailed = Signal(int, str)
 
-    def __init__(self, parent: Optional[QWidget] = None, cache_size: int = 8):
+    def __init__(self, parent: Optional[QWidget] = None, cache_size: int = 6):
         super().__init__(parent)
         self.setObjectName("Loupe")
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
