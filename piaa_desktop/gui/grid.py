@@ -599,6 +599,7 @@ class PhotoGridView(QListView):
 
     MIN_CELL = 110
     MAX_CELL = 360
+    SINGLE_PASS_MAX = 30000
 
     def __init__(self, parent=None, cell: int = 180):
         super().__init__(parent)
@@ -609,8 +610,11 @@ class PhotoGridView(QListView):
         self.setResizeMode(QListView.ResizeMode.Adjust)
         self.setMovement(QListView.Movement.Static)
         self.setUniformItemSizes(True)
-        self.setLayoutMode(QListView.LayoutMode.Batched)
-        self.setBatchSize(2000)
+        # One layout pass up to SINGLE_PASS_MAX rows (~30 ms for 10k with uniform sizes): a batched
+        # layout that restarts shrinks the scroll range for a moment, which would throw the view away
+        # from the end of the library. Bigger libraries lay out in large batches (no long stall).
+        self.setLayoutMode(QListView.LayoutMode.SinglePass)
+        self.setBatchSize(20000)
         self.setSpacing(0)
         self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectItems)
@@ -628,6 +632,25 @@ class PhotoGridView(QListView):
         self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOn)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.verticalScrollBar().valueChanged.connect(self._on_scrolled)
+
+    def setModel(self, model) -> None:
+        old = self.model()
+        if old is not None:
+            try:
+                old.modelReset.disconnect(self._choose_layout_mode)
+            except (RuntimeError, TypeError):
+                pass
+        super().setModel(model)
+        if model is not None:
+            model.modelReset.connect(self._choose_layout_mode)
+            self._choose_layout_mode()
+
+    def _choose_layout_mode(self) -> None:
+        m = self.model()
+        big = m is not None and m.rowCount() > self.SINGLE_PASS_MAX
+        mode = QListView.LayoutMode.Batched if big else QListView.LayoutMode.SinglePass
+        if self.layoutMode() != mode:
+            self.setLayoutMode(mode)
 
     def cell_size(self) -> int:
         """The thumbnail size asked for (cells are stretched a little so the columns fill the width)."""
