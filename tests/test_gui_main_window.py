@@ -339,6 +339,10 @@ def test_extension_points(qtbot, window, small_library):
     with pytest.raises(ValueError):
         w.add_view("ranking", QLabel(), None)
 
+    # a folder that does not exist: a message, no job, no blocking dialog
+    assert w.import_folder(small_library / "no-such-folder") is None
+    assert "not a folder" in w.status_text() and not w.import_running()
+
     dock = w.add_panel("develop", QLabel("develop"), "D")
     assert dock.widget().text() == "develop"
 

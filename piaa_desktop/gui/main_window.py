@@ -11,8 +11,10 @@ with its own catalog connection; thumbnails and previews are decoded on thread p
 
 Extension points for other views (ranking, compare, develop)::
 
-    win.add_view("ranking", RankingWidget(win), "R")          # central view, toggled by R
+    win.add_view("ranking", RankingWidget(win), "R")          # central view, toggled by R; culling keys
+                                                               # (0-9, P, X, U, Space, Enter) go to the view
     win.add_panel("develop", DevelopPanel(win), "D")          # right dock, tabbed with Info
+    run_job(fn, *args, on_result=..., on_progress=..., cancel_token=...)  # gui.workers: long jobs
     win.selectionChanged.connect(...)                          # list of photo ids
     win.selected_ids(); win.current_id(); win.refresh(keep_selection=True)
     win.image_loader(photo_id) -> QImage                       # thumbnail-based
@@ -945,7 +947,9 @@ class MainWindow(QMainWindow):
         folder = str(Path(folder).expanduser())
         if not Path(folder).is_dir():
             self._say(f"Cannot import {folder}: not a folder")
-            QMessageBox.warning(self, APP_NAME, f"Cannot import {folder}: it is not a folder.")
+            box = QMessageBox(QMessageBox.Icon.Warning, APP_NAME, f"Cannot import {folder}: it is not a folder.", parent=self)
+            box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+            box.open()  # non-blocking
             return None
         if self._import_handle is not None:
             self._import_queue.append(folder)
