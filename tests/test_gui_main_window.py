@@ -309,6 +309,7 @@ def test_skipped_files_dialog_lists_bad_files(qtbot, window, small_library):
     assert w.skipped_button.isVisible()
     dlg = w.show_skipped_files()
     qtbot.addWidget(dlg)
+    assert [p for p, _r in dlg.rows()] == sorted(p for p, _r in dlg.rows())  # sorted by path
     rows = dict((Path(p).name, r) for p, r in dlg.rows())
     assert "empty" in rows["empty.jpg"]
     assert rows["garbage.jpg"]

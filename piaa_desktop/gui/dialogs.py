@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Optional, Sequence
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
@@ -59,6 +60,7 @@ class SkippedFilesDialog(QDialog):
             self.table.setItem(r, 0, pi)
             self.table.setItem(r, 1, ri)
         self.table.setSortingEnabled(True)
+        self.table.sortItems(0, Qt.SortOrder.AscendingOrder)
         self.table.setVisible(n > 0)
         lay.addWidget(self.table, 1)
 
@@ -66,6 +68,7 @@ class SkippedFilesDialog(QDialog):
         self.copy_button = QPushButton("Copy list")
         self.copy_button.setEnabled(n > 0)
         self.copy_button.clicked.connect(self.copy_to_clipboard)
+        self.copy_button.setAutoDefault(False)
         buttons.addButton(self.copy_button, QDialogButtonBox.ButtonRole.ActionRole)
         buttons.rejected.connect(self.reject)
         lay.addWidget(buttons)
