@@ -10,6 +10,13 @@ os.environ.setdefault("OMP_NUM_THREADS", "2")
 
 import pytest
 
+try:  # PySide6 6.12 drops references to None/True on CPython < 3.12: guard the whole session
+    from piaa_desktop.gui.pyside_compat import protect_singletons
+
+    protect_singletons()
+except ImportError:  # no PySide6 (a core-only install): nothing to guard
+    pass
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
 BSDS = SHARED_DATA / "bsds500"
