@@ -322,23 +322,23 @@ def test_extension_points(qtbot, window, small_library):
     import_and_wait(qtbot, w, small_library)
     ids = w.model.ids()
     ranking = KeyRecorder()
-    act = w.add_view("ranking", ranking, "R")
-    assert "ranking" in w.view_names() and act.shortcut().toString() == "R"
+    act = w.add_view("recorder", ranking, "K")
+    assert "recorder" in w.view_names() and act.shortcut().toString() == "K"
     w.select_ids([ids[0]], ids[0])
-    key(w, Qt.Key.Key_R)
-    assert w.current_view() == "ranking" and w.stack.currentWidget() is ranking
+    key(w, Qt.Key.Key_K)
+    assert w.current_view() == "recorder" and w.stack.currentWidget() is ranking
     # the view gets its own keys (P, digits, Enter): they do not cull the grid's hidden selection
     for k in (Qt.Key.Key_P, Qt.Key.Key_3, Qt.Key.Key_Return, Qt.Key.Key_Left):
         QTest.keyClick(ranking, k)
     assert ranking.keys == [Qt.Key.Key_P, Qt.Key.Key_3, Qt.Key.Key_Return, Qt.Key.Key_Left]
     assert w.catalog.photo(ids[0]).flag == 0 and w.catalog.photo(ids[0]).rating == 0
-    assert w.current_view() == "ranking"
-    QTest.keyClick(ranking, Qt.Key.Key_R)
+    assert w.current_view() == "recorder"
+    QTest.keyClick(ranking, Qt.Key.Key_K)
     assert w.current_view() == "grid"
     key(w, Qt.Key.Key_P)  # back in the grid, P picks again
     assert w.catalog.photo(ids[0]).flag == 1
     with pytest.raises(ValueError):
-        w.add_view("ranking", QLabel(), None)
+        w.add_view("recorder", QLabel(), None)
 
     # a folder that does not exist: a message, no job, no blocking dialog
     assert w.import_folder(small_library / "no-such-folder") is None

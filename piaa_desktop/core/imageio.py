@@ -184,7 +184,7 @@ def load_rgb(
         exif_orientation = None
         if orient:
             try:
-                exif_orientation = im.getexif().get(0x0112)
+                exif_orientation = _valid_orientation(im.getexif().get(0x0112))
             except Exception:  # noqa: BLE001 - broken EXIF must not lose the photo
                 exif_orientation = None
         im.load()
@@ -220,8 +220,13 @@ _TRANSPOSE = {
 }
 
 
+def _valid_orientation(value) -> Optional[int]:
+    """The EXIF orientation if it is one of the 8 defined values (corrupt EXIF can hold anything)."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 8 else None
+
+
 def _apply_orientation(im: Image.Image, orientation: int) -> Image.Image:
-    for op in _TRANSPOSE.get(int(orientation), []):
+    for op in _TRANSPOSE.get(orientation, []):
         im = im.transpose(op)
     return im
 
@@ -276,8 +281,7 @@ def read_exif(im: Image.Image) -> ExifInfo:
         info.shutter = _ratio(ifd.get(0x829A))
         info.aperture = _ratio(ifd.get(0x829D))
         info.focal_length = _ratio(ifd.get(0x920A))
-        o = exif.get(0x0112)
-        info.orientation = int(o) if isinstance(o, int) and 1 <= o <= 8 else None
+        info.orientation = _valid_orientation(exif.get(0x0112))
     except Exception:  # noqa: BLE001 - corrupted EXIF: keep what was parsed
         pass
     return info

@@ -99,13 +99,21 @@ def import_job(
     backup_dir: Optional[str] = None,
     progress=None,
     cancel=None,
+    settings: Optional[Settings] = None,
 ):
-    """The import as a worker job: its own catalog connection (one per thread), closed at the end."""
+    """The import as a worker job: its own catalog connection (one per thread), closed at the end.
+
+    Ratings and labels in existing XMP sidecars of new photos are read into the catalog."""
     from piaa_desktop.core.scanner import import_folder
+
+    from piaa_desktop.core.sync import import_sidecar
 
     cat = Catalog.open(catalog_path, backup_dir=backup_dir)
     try:
-        return import_folder(cat, folder, cache_dir, progress=progress, cancel=cancel)
+        return import_folder(
+            cat, folder, cache_dir, progress=progress, cancel=cancel,
+            on_new_photo=lambda c, pid: import_sidecar(c, pid, settings=settings),
+        )
     finally:
         cat.close()
 
@@ -227,6 +235,9 @@ class MainWindow(QMainWindow):
         ]
         self._culling_shortcuts = {a: a.shortcuts() for a in self._culling_actions}
         self._culling_on = True
+        from piaa_desktop.gui.features import install as install_features
+
+        install_features(self)  # ranking, compare, develop, export, stacks, background personalisation
         self.show_view("grid")
 
         self.refresh(keep_selection=False)
@@ -971,6 +982,7 @@ class MainWindow(QMainWindow):
             folder,
             str(self.paths.thumbnails),
             str(self.paths.backups),
+            settings=self.settings,
             on_result=self._on_import_result,
             on_error=self._on_import_error,
             on_progress=self._on_import_progress,

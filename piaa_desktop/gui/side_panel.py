@@ -357,6 +357,11 @@ class SidePanel(QScrollArea):
         self.personal_card = ScoreCard("Personal (your taste)", "#f5b83d", self)
         lay.addWidget(self.generic_card)
         lay.addWidget(self.personal_card)
+        self.why_label = QLabel("", self)
+        self.why_label.setObjectName("WhyLabel")
+        self.why_label.setWordWrap(True)
+        self.why_label.setTextFormat(Qt.TextFormat.RichText)
+        lay.addWidget(self.why_label)
 
         # EXIF
         lay.addWidget(_section("Photo"))
@@ -474,6 +479,25 @@ class SidePanel(QScrollArea):
             else:
                 bar.set_fraction((v - lo) / (hi - lo))
                 val.setText(fmt.format(v))
+
+    def set_explanation(self, reasons: Sequence[tuple[str, float]], flags: set[str]) -> None:
+        """The attributes that push this photo's personal score up or down, and its technical flags."""
+        parts = []
+        if reasons:
+            rows = []
+            for name, contrib in reasons:
+                colour = "#5fcf80" if contrib >= 0 else "#f0736a"
+                arrow = "▲" if contrib >= 0 else "▼"
+                label = name.replace("_", " ")
+                rows.append(f"<span style='color:{colour}'>{arrow} {label} {contrib:+.2f}</span>")
+            parts.append("<b>Why, for your taste:</b> " + " · ".join(rows))
+        if flags:
+            names = {"blur": "out of focus / blur", "overexposed": "blown highlights",
+                     "underexposed": "crushed shadows", "noisy": "high noise"}
+            parts.append("<b>Technical:</b> <span style='color:#f0a35e'>"
+                         + ", ".join(names.get(f, f) for f in sorted(flags)) + "</span>")
+        self.why_label.setText("<br>".join(parts))
+        self.why_label.setVisible(bool(parts))
 
     def set_culling(self, rating: int, flag: int, color_label: Optional[str]) -> None:
         self.stars.setRating(rating)

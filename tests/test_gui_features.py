@@ -1,0 +1,116 @@
+"""The feature views wired into the real main window: ranking, compare, develop, export, stacks,
+background personalisation with the grid re-sorted in place."""
+import time
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
+
+from piaa_desktop.gui.main_window import MainWindow
+
+
+@pytest.fixture
+def window(qtbot, app_paths, small_library):
+    win = MainWindow(app_paths)
+    qtbot.addWidget(win)
+    win.resize(1280, 800)
+    win.show()
+    win.import_folder(small_library)
+    qtbot.waitUntil(lambda: not win.import_running() and win.model.rowCount() == 12, timeout=120_000)
+    yield win
+    if win.features.training_running():
+        qtbot.waitUntil(lambda: not win.features.training_running(), timeout=60_000)
+    win.close()
+
+
+def test_views_and_panels_are_installed(window):
+    assert {"grid", "loupe", "ranking", "compare", "survey"} <= set(window.view_names())
+    assert window.features.act_export.shortcut().toString() == "Ctrl+E"
+
+
+def test_ratings_train_the_personal_model_in_background_and_resort(window, qtbot):
+    ids = window.model.ids()
+    window.select_ids(ids[:1], ids[0])
+    keep = ids[5]
+    # the user loves the last photos and dislikes the first ones
+    for k, pid in enumerate(ids):
+        window.catalog.set_rating([pid], 1 + (k * 4) // (len(ids) - 1))
+    window.select_ids([keep], keep)
+    assert window.features.train_timer.isActive()  # debounced, not on the GUI thread
+    qtbot.waitUntil(lambda: window.features.last_training is not None, timeout=60_000)
+    result = window.features.last_training
+    assert result.accepted and result.n_ratings == 12
+    personal = window.catalog.scores("personal")
+    assert len(personal) == 12
+    window.set_sort("personal")
+    order = window.model.ids()
+    assert order == sorted(order, key=lambda i: -personal[i])
+    top_half = set(order[:6])
+    liked = {pid for pid in ids if window.catalog.photo(pid).rating >= 4}
+    assert len(top_half & liked) >= min(len(liked), 3)
+    assert window.current_id() == keep and window.selected_ids() == [keep]
+
+
+def test_ranking_view_records_preferences(window, qtbot):
+    window.show_view("ranking")
+    rv = window.features.ranking
+    assert rv.current is not None
+    left, right = rv.current
+    rv.setFocus()
+    QTest.keyClick(rv, Qt.Key.Key_Left)
+    assert (left, right) in window.catalog.preferences()
+    assert window.features.train_timer.isActive()
+
+
+def test_compare_view_gets_the_selection(window):
+    ids = window.model.ids()
+    window.select_ids(ids[2:4], ids[2])
+    window.show_view("compare")
+    inner = window.features.compare.inner
+    assert inner is not None and set(inner.ids) == set(ids[2:4])
+    window.show_view("grid")
+    window.select_ids(ids[:1], ids[0])
+    window.show_view("survey")
+    assert window.features.survey.inner is not None  # current + next
+
+
+def test_develop_panel_follows_selection_and_persists(window, qtbot):
+    ids = window.model.ids()
+    window.features.develop_dock.show()
+    window.features.develop_dock.raise_()
+    window.select_ids([ids[1]], ids[1])
+    qtbot.waitUntil(lambda: window.features.develop.ids == [ids[1]], timeout=5000)
+    panel = window.features.develop
+    s = panel.sliders["exposure"]
+    s.slider.setValue(s.slider.value() + 10)  # +0.5 EV, as a drag would
+    panel.commit()
+    assert window.catalog.get_edit(ids[1])["exposure"] == pytest.approx(0.5, abs=1e-6)
+    window.undo()
+    assert not window.catalog.get_edit(ids[1]) or window.catalog.get_edit(ids[1]).get("exposure", 0) == 0
+
+
+def test_export_dialog_opens_with_selection(window, tmp_path):
+    ids = window.model.ids()
+    window.select_ids(ids[:3], ids[0])
+    dlg = window.features.show_export()
+    assert sorted(dlg.selected_ids()) == sorted(ids[:3]) or dlg.isVisible()
+    dlg.close()
+
+
+def test_keep_best_of_stacks_is_undoable(window):
+    # make a burst: the same capture second for three near-identical photos (copies of one file)
+    ids = window.model.ids()
+    cat = window.catalog
+    with cat.transaction() as tx:
+        for k, pid in enumerate(ids[:3]):
+            tx.execute("UPDATE photos SET capture_time=? WHERE id=?", (f"2024-05-01T10:00:0{k}", pid))
+        _, emb = cat.embeddings()
+        row = cat.conn.execute("SELECT vector FROM embeddings WHERE photo_id=?", (ids[0],)).fetchone()[0]
+        for pid in ids[1:3]:
+            tx.execute("UPDATE embeddings SET vector=? WHERE photo_id=?", (row, pid))
+    changes = window.features.keep_best_of_stacks()
+    assert changes
+    flags = [cat.photo(i).flag for i in ids[:3]]
+    assert sorted(flags) == [-1, -1, 1]
+    window.undo()
+    assert [cat.photo(i).flag for i in ids[:3]] == [0, 0, 0]
