@@ -1,10 +1,10 @@
 """Make resources/screenshots/main_window.png (the README's picture) with the real app, offscreen.
 
     QT_QPA_PLATFORM=offscreen .venv/bin/python resources/screenshots/make_screenshot.py \
-        /work/shared/data/bsds500 --data-dir /tmp/piaa-shot
+        /tmp/sample-copy --data-dir /tmp/piaa-shot   # a copy of resources/sample_library
 
 Imports the folder into a sandbox data dir, sorts by generic score, rates/flags/labels a few photos the
-way a photographer culling would, grabs the window and writes a 256-colour PNG (UI colours kept exact,
+way a photographer culling would, learns the personal score from them and sorts by it, grabs the window and writes a 256-colour PNG (UI colours kept exact,
 photos dithered) to stay small.
 """
 from __future__ import annotations
@@ -76,9 +76,17 @@ def main() -> int:
                 if label:
                     w.set_color_label(label)
         w.select_ids([ids[3]], ids[3])
-        name = Path(args.folder).name
-        if hasattr(result, "summary"):
-            w._say(f"Imported {name}: {result.summary()} in {result.seconds:.1f} s")
+        w.features.train_now()  # learn this taste from the ratings, then show the library sorted by it
+        QTimer.singleShot(200, wait_for_training)
+
+    def wait_for_training() -> None:
+        if w.features.training_running():
+            QTimer.singleShot(200, wait_for_training)
+            return
+        w.set_sort("personal")
+        res = w.features.last_training
+        if getattr(res, "accepted", False):
+            w._say(f"Personal model updated from {res.n_ratings} ratings: the library is sorted by your taste")
         QTimer.singleShot(2500, shoot)  # thumbnails of the visible rows load meanwhile
 
     def shoot() -> None:
