@@ -135,11 +135,27 @@ def test_first_run_welcome_imports_the_chosen_folder(qtbot, app_paths, small_lib
     w = MainWindow(app_paths)
     qtbot.addWidget(w)
     w.show()
-    with qtbot.waitSignal(w.importFinished, timeout=120_000):
-        assert w.maybe_show_welcome() is True
-    assert w.model.rowCount() == 12
+    assert w.maybe_show_welcome() is True
+    # the bundled samples (a copy in the data dir) import at once, then the chosen folder
+    qtbot.waitUntil(lambda: not w.import_running() and w.model.rowCount() == 12 + 8, timeout=180_000)
+    folders = {Path(r["path"]).name for r in w.catalog.folders()}
+    assert folders == {small_library.name, "PIAA sample photos"}
+    assert all(Path(r["path"]).is_relative_to(app_paths.data_dir) for r in w.catalog.folders()
+               if Path(r["path"]).name == "PIAA sample photos")
     assert w.settings.get("first_run_done") is True
     assert w.maybe_show_welcome() is False  # only once
+
+
+def test_first_run_later_still_shows_the_sample_library(qtbot, app_paths, monkeypatch):
+    from piaa_desktop.gui import welcome
+    from piaa_desktop.gui.main_window import MainWindow
+
+    monkeypatch.setattr(welcome.WelcomeDialog, "exec", lambda self: QDialog.DialogCode.Rejected)
+    w = MainWindow(app_paths)
+    qtbot.addWidget(w)
+    w.show()
+    assert w.maybe_show_welcome() is True
+    qtbot.waitUntil(lambda: not w.import_running() and w.model.rowCount() == 8, timeout=120_000)
 
 
 def test_many_signals_do_not_crash_the_interpreter(tmp_path):

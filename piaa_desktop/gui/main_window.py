@@ -1168,14 +1168,24 @@ class MainWindow(QMainWindow):
         Called by :func:`piaa_desktop.gui.app.main` after the window is shown."""
         if self.settings.get("first_run_done"):
             return False
+        from piaa_desktop.core.sample import copy_sample_library
         from piaa_desktop.gui.welcome import WelcomeDialog
 
+        sample = None
+        if self.catalog.count_photos() == 0:
+            # Something to look at at once: the bundled samples import in the background while the
+            # welcome is read (a copy in the data dir: sidecars and edits never touch the install).
+            try:
+                sample = copy_sample_library(self.paths.data_dir)
+                self.import_folder(sample)
+            except OSError as exc:
+                self._say(f"Sample library not copied: {exc}")
         dlg = WelcomeDialog(self, data_dir=self.paths.data_dir)
         accepted = dlg.exec()
         self.settings.set("first_run_done", True)
         self.save_settings()
         folder = dlg.chosen_folder() if accepted else None
-        if folder:
+        if folder and (sample is None or Path(folder).resolve() != Path(sample).resolve()):
             self.import_folder(folder)
         return True
 
