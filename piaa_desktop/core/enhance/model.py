@@ -184,7 +184,12 @@ def train_from_pairs(
     Episodes start from the input at neutral parameters, from the input at the regression's
     (noisy) prediction, and from a random distortion of the user's retouch (distort-and-recover on
     the user's own look). ``targets_z`` (normalised parameters per pair, when the targets were
-    rendered from known develop settings) skips the parameter fit. Returns ``(EnhancerModel, torch_net)``.
+    rendered from known develop settings) skips the parameter fit.
+
+    The start model is fitted on all pairs. With 6 or more pairs, a third is held out from policy
+    fine-tuning to decide whether the policy's refinement of an (out-of-sample) regression start helps;
+    if it does not, the model's ``meta["refine"]`` is False and auto-enhance returns the start alone.
+    Returns ``(EnhancerModel, torch_net)``.
     """
     from piaa_desktop.core.enhance.policy import TorchPolicy, train_q
 
@@ -206,16 +211,24 @@ def train_from_pairs(
 
     feats = np.stack([image_features(develop.proxy(s, STATE_SIDE)) for s, _ in small])
     start = StartModel.fit(feats, Z)
-    in_sample = [start.predict_features(f) for f in feats]
+    # Validation split for the gate: with 6+ pairs the policy is fine-tuned on about two thirds of them
+    # and its refinement of an out-of-sample regression start is measured on the rest.
+    n = len(small)
+    rng0 = np.random.default_rng(seed + 7919)
+    order = rng0.permutation(n)
+    n_val = n // 3 if n >= 6 else 0
+    val, fit_idx = order[:n_val], order[n_val:]
+    start_fit = StartModel.fit(feats[fit_idx], Z[fit_idx]) if n_val else start
+    starts = {i: start_fit.predict_features(feats[i]) for i in range(n)}
 
     def make_episode(rng: np.random.Generator) -> E.Episode:
-        i = int(rng.integers(len(small)))
+        i = int(fit_idx[int(rng.integers(len(fit_idx)))])
         src, tgt = small[i]
         u = rng.random()
         if u < 0.35:
             ep = E.Episode.make(src, tgt)
         elif u < 0.7:
-            z0 = in_sample[i] + rng.normal(0, 0.12, E.N_PARAMS)
+            z0 = starts[i] + rng.normal(0, 0.12, E.N_PARAMS)
             ep = E.Episode.make(src, tgt, np.clip(z0, -1, 1))
         else:
             ep = E.Episode.make(develop.render(tgt, E.random_distortion(rng, 0.35)), tgt)
@@ -238,18 +251,26 @@ def train_from_pairs(
     )
     from piaa_desktop.core.enhance.policy import run_policy, state_dict_numpy
 
-    # gate the hybrid: does refining the regression's start with the policy help on the user's pairs?
+    # gate the hybrid: does refining the regression's start with the policy help on pairs it did not see?
     pol = TorchPolicy(net)
     before, after = [], []
-    for (src, tgt), z0 in zip(small, in_sample):
+    for i in (val if n_val else range(n)):
+        src, tgt = small[i]
+        z0 = starts[i]
         ep = E.Episode.make(src, tgt, z0)
         before.append(ep.distance())
         after.append(ep.distance(run_policy(pol, develop.proxy(src, STATE_SIDE), z0)))
     gain = float(np.mean(before) - np.mean(after))
-    meta = {"source": "personal", "n_pairs": len(pairs), "refine": gain > 0, "policy_gain_train_de2000": round(gain, 4)}
+    meta = {
+        "source": "personal",
+        "n_pairs": len(pairs),
+        "refine": gain > 0,
+        "policy_gain_de2000": round(gain, 4),
+        "gate": "validation" if n_val else "training pairs",
+    }
     if log:
-        log(f"policy refinement on the training pairs: mean CIEDE2000 {np.mean(before):.3f} -> {np.mean(after):.3f}"
-            f" ({'kept' if gain > 0 else 'switched off'})")
+        log(f"policy refinement on {'held-out' if n_val else 'training'} pairs: mean CIEDE2000 "
+            f"{np.mean(before):.3f} -> {np.mean(after):.3f} ({'kept' if gain > 0 else 'switched off'})")
     model = EnhancerModel(pol, start, state_dict_numpy(net), meta)
     return model, net
 

@@ -21,6 +21,7 @@ from piaa_desktop.core.enhance import env as E
 from piaa_desktop.core.jobs import CancelToken, ProgressCallback, ensure
 
 GAMMA = 0.3  # short horizon: the full-width backups already see every next step's reward
+INFER_STEPS = 4  # greedy rollouts longer than this drift (measured: see models/README.md)
 MIN_GAIN = 0.03  # act only when the predicted colour-difference decrease beats this (CIEDE2000 units)
 HIDDEN = 128
 
@@ -265,7 +266,7 @@ def run_policy(
     policy,
     src_small: np.ndarray,
     z0: Optional[np.ndarray] = None,
-    max_steps: int = E.MAX_STEPS,
+    max_steps: int = INFER_STEPS,
     return_trajectory: bool = False,
 ):
     """Greedy rollout of ``policy`` on a photo proxy; returns the final normalised parameters
