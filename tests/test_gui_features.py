@@ -114,3 +114,45 @@ def test_keep_best_of_stacks_is_undoable(window):
     assert sorted(flags) == [-1, -1, 1]
     window.undo()
     assert [cat.photo(i).flag for i in ids[:3]] == [0, 0, 0]
+
+
+def test_technical_filter_and_stack_collapse(window, qtbot):
+    cat = window.catalog
+    ids = window.model.ids()
+    # one photo made blurry in its measured signals (the filter reads signals, as the import writes them)
+    with cat.transaction() as tx:
+        tx.execute("UPDATE signals SET sharpness=0.5 WHERE photo_id=?", (ids[4],))
+    window.set_filter(flag="tech:blur")
+    assert window.model.ids() == [ids[4]]
+    window.set_filter(flag="all")
+    assert len(window.model.ids()) == 12
+    # a burst of three near-identical frames collapses to one
+    row = cat.conn.execute("SELECT vector FROM embeddings WHERE photo_id=?", (ids[0],)).fetchone()[0]
+    with cat.transaction() as tx:
+        for k, pid in enumerate(ids[:3]):
+            tx.execute("UPDATE photos SET capture_time=? WHERE id=?", (f"2024-05-01T10:00:0{k}", pid))
+            tx.execute("UPDATE embeddings SET vector=? WHERE photo_id=?", (row, pid))
+    window.set_collapse_stacks(True)
+    shown = window.model.ids()
+    assert len(shown) == 10 and len(set(shown) & set(ids[:3])) == 1
+    window.set_collapse_stacks(False)
+    assert len(window.model.ids()) == 12
+
+
+def test_learn_retouching_style_then_auto_enhance(window, qtbot):
+    cat = window.catalog
+    ids = window.model.ids()
+    # the user brightens and warms four photos by hand
+    for pid in ids[:4]:
+        cat.set_edit([pid], {"exposure": 0.6, "temperature": 25.0, "contrast": 15.0}, source="user")
+    handle = window.features.train_enhancer()
+    qtbot.waitUntil(lambda: window.features.last_enhancer_training is not None, timeout=180_000)
+    assert window.features.last_enhancer_training["n_pairs"] == 4
+    target = ids[6]
+    window.select_ids([target], target)
+    QTest.keyClick(window, Qt.Key.Key_E)
+    qtbot.waitUntil(lambda: cat.get_edit(target) is not None, timeout=60_000)
+    assert cat.edit_sources()[target] == "auto"
+    params = cat.get_edit(target)
+    assert params.get("exposure", 0) > 0.1  # learned: this user brightens
+    assert handle.done

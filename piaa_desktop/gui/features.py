@@ -31,6 +31,17 @@ def personalize_job(catalog_path: str, paths, progress=None, cancel=None):
         cat.close()
 
 
+def train_enhancer_job(catalog_path: str, paths, progress=None, cancel=None) -> dict:
+    """Learn the user's retouching style from their own edits (worker thread, own connection)."""
+    from piaa_desktop.core.enhance import train_enhancer_from_catalog
+
+    cat = Catalog.open(catalog_path)
+    try:
+        return train_enhancer_from_catalog(cat, paths, progress=progress, cancel=cancel)
+    finally:
+        cat.close()
+
+
 def rescore_job(catalog_path: str, progress=None, cancel=None) -> int:
     """Personal scores for photos imported since the last training (worker thread)."""
     from piaa_desktop.core.personal.jobs import active_model, rescore
@@ -75,7 +86,9 @@ class Features(QObject):
         super().__init__(win)
         self.win = win
         self.train_handle = None
+        self.enhancer_handle = None
         self.last_training = None
+        self.last_enhancer_training = None
         self._train_again = False
         self._install_sidecars()
         self._install_ranking()
@@ -174,6 +187,8 @@ class Features(QObject):
         w.file_menu.insertSeparator(w.act_quit)
         self.act_train = A("Learn my &taste now", self.train_now, "Ctrl+T",
                            "Re-train the personal score from your ratings and preferences")
+        self.act_train_style = A("Learn my &retouching style", self.train_enhancer, None,
+                                 "Train auto-enhance on the photos you developed by hand")
         self.act_reset = A("Reset personal model to the prior", self.reset_personal, None,
                            "Forget the personal model (your ratings and preferences are kept)")
         self.act_stacks = A("&Keep best of each stack", self.keep_best_of_stacks, None,
@@ -183,6 +198,7 @@ class Features(QObject):
         m = w.photo_menu
         m.addSeparator()
         m.addAction(self.act_auto)
+        m.addAction(self.act_train_style)
         m.addAction(self.act_stacks)
         m.addSeparator()
         m.addAction(self.act_train)
@@ -194,6 +210,35 @@ class Features(QObject):
         self.develop_dock.raise_()
         self._develop_follow()
         self.develop.auto_enhance()
+
+    def train_enhancer(self):
+        """Train the auto-enhancer on the user's own retouches in the background; progress in the status bar."""
+        if self.enhancer_handle is not None and not self.enhancer_handle.done:
+            return self.enhancer_handle
+        self.win._say("Learning your retouching style…")
+        self.enhancer_handle = run_job(
+            train_enhancer_job,
+            str(self.win.paths.catalog),
+            self.win.paths,
+            on_result=self._on_enhancer_trained,
+            on_error=lambda exc: self.win._say(f"Retouching style not learned: {exc}"),
+            on_progress=lambda d, t, m: self.win._say(f"Learning your retouching style… {m} {d}/{t}"),
+            name="train-enhancer",
+        )
+        return self.enhancer_handle
+
+    def _on_enhancer_trained(self, result) -> None:
+        self.last_enhancer_training = result
+        self.win._say(f"Auto-enhance now follows your retouching style ({result['n_pairs']} photos): press E")
+
+    def shutdown(self) -> None:
+        """Before the catalog closes: write pending develop edits, stop background jobs."""
+        self.train_timer.stop()
+        self.develop.shutdown()
+        for h in (self.train_handle, self.enhancer_handle):
+            if h is not None and not h.done:
+                h.cancel()
+                h.wait(30.0)
 
     def show_export(self):
         from piaa_desktop.gui.export_dialog import ExportDialog

@@ -83,6 +83,11 @@ FLAG_FILTERS = {
     "unflagged": ("Unflagged", 0, True),
     "rejected": ("Rejects", -1, True),
     "not_rejected": ("Hide rejects", None, False),
+    # technical problems measured from pixels (core.flags): a filter on signals, any pick state
+    "tech:blur": ("Out of focus / blur", None, True),
+    "tech:overexposed": ("Blown highlights", None, True),
+    "tech:underexposed": ("Crushed shadows", None, True),
+    "tech:noisy": ("High noise", None, True),
 }
 RATING_FILTERS = ((0, "Any rating"), (1, "★ and up"), (2, "★★ and up"), (3, "★★★ and up"),
                   (4, "★★★★ and up"), (5, "★★★★★"))
@@ -184,6 +189,7 @@ class MainWindow(QMainWindow):
         self._folder_id: Optional[int] = None
         self._min_rating = 0
         self._flag_filter = "all"
+        self.collapse_stacks = False
         self._restoring = False
         self._refresh_pending = False
         self._last_incremental = 0.0
@@ -291,6 +297,8 @@ class MainWindow(QMainWindow):
         self.act_scores = A("Score badges on thumbnails", self._toggle_scores, None, checkable=True)
         self.act_scores.setChecked(self.grid.delegate.show_scores)
         self.act_filter = A("&Filter…", self._focus_filter, "F", "Filter by rating and flag")
+        self.act_collapse = A("Collapse &stacks", lambda: self.set_collapse_stacks(not self.collapse_stacks), "Ctrl+G",
+                              "Show each burst / near-duplicate group as its best photo", checkable=True)
         self.act_skipped = A("&Skipped files…", self.show_skipped_files, None, "Files the imports could not use, and why")
         self.act_shortcuts = A("&Keyboard shortcuts", self.show_shortcuts, "F1")
         self.act_about = A(f"&About {APP_NAME}", self.show_about)
@@ -344,6 +352,7 @@ class MainWindow(QMainWindow):
         for a in self.sort_actions.values():
             sm.addAction(a)
         m.addAction(self.act_filter)
+        m.addAction(self.act_collapse)
         m.addSeparator()
         m.addAction(self.act_bigger)
         m.addAction(self.act_smaller)
@@ -790,13 +799,38 @@ class MainWindow(QMainWindow):
 
     def query_ids(self) -> list[int]:
         _label, flag, include_rejected = FLAG_FILTERS[self._flag_filter]
-        return self.catalog.query_ids(
+        where, params = None, ()
+        if self._flag_filter.startswith("tech:"):
+            from piaa_desktop.core.flags import flag_filter
+
+            where, params = flag_filter(self.catalog, self._flag_filter[5:])
+        ids = self.catalog.query_ids(
             sort=self._sort,
             folder_id=self._folder_id,
             min_rating=self._min_rating,
             flag=flag,
             include_rejected=include_rejected,
+            extra_where=where,
+            extra_params=params,
         )
+        if self.collapse_stacks:
+            ids = self._collapse(ids)
+        return ids
+
+    def _collapse(self, ids: list[int]) -> list[int]:
+        """Bursts and near-duplicates shown as their best member (by personal, else generic score)."""
+        from piaa_desktop.core.stacks import best_of_stacks, collapse_ids, find_stacks
+
+        stacks = find_stacks(self.catalog, max_gap_s=self.settings.get("stack_max_gap_s"),
+                             max_dist=self.settings.get("stack_max_dist"), ids=ids)
+        if not stacks:
+            return ids
+        return collapse_ids(ids, stacks, best_of_stacks(self.catalog, stacks))
+
+    def set_collapse_stacks(self, on: bool) -> None:
+        self.collapse_stacks = bool(on)
+        self.act_collapse.setChecked(self.collapse_stacks)
+        self.refresh(keep_selection=True)
 
     def refresh(self, keep_selection: bool = True) -> None:
         """Reload photos and scores from the catalog and re-query the grid (sort and filters).
@@ -1212,6 +1246,7 @@ class MainWindow(QMainWindow):
             self._import_queue.clear()
             self._import_handle.wait(30.0)
         self.save_settings()
+        self.features.shutdown()  # pending develop edits written, background training stopped
         self.thumbs.shutdown()
         self.loupe.shutdown()
         try:
