@@ -114,6 +114,46 @@ def load_records(catalog: Catalog) -> dict[int, PhotoRecord]:
     return recs
 
 
+def _sort_key(sort: str):
+    """Python twins of ``Catalog.SORT_KEYS`` (same order, ties included), for records already in memory."""
+    if sort == "capture_time":
+        return lambda r: (r.capture_time or "", r.path)
+    if sort == "name":
+        return lambda r: r.path
+    if sort == "rating":
+        return lambda r: (-r.rating, r.capture_time or "", r.path)
+    if sort == "generic":
+        return lambda r: (r.generic is None, -(r.generic or 0.0), r.id)
+    if sort == "personal":
+        def key(r):
+            s = r.personal if r.personal is not None else r.generic
+            return (s is None, -(s or 0.0), r.id)
+        return key
+    if sort == "added":
+        return lambda r: r.id
+    raise ValueError(f"unknown sort {sort!r}")
+
+
+def sort_and_filter(
+    records: dict[int, PhotoRecord],
+    sort: str,
+    folder_id: Optional[int] = None,
+    min_rating: int = 0,
+    flag: Optional[int] = None,
+    include_rejected: bool = True,
+) -> list[int]:
+    """The grid's ids from the bulk-loaded records: the same result as ``Catalog.query_ids`` with the
+    same arguments, without a query (sorting 100,000 photos takes tens of milliseconds here)."""
+    recs = [
+        r for r in records.values()
+        if (folder_id is None or r.folder_id == folder_id)
+        and r.rating >= min_rating
+        and (r.flag == flag if flag is not None else (include_rejected or r.flag >= 0))
+    ]
+    recs.sort(key=_sort_key(sort))
+    return [r.id for r in recs]
+
+
 # ---------------------------------------------------------------------------------------------- model
 class PhotoListModel(QAbstractListModel):
     """A flat list of photo ids (in the order of the current sort) over bulk-loaded records."""

@@ -64,6 +64,7 @@ from piaa_desktop.gui.grid import (
     ThumbnailCache,
     array_to_qimage,
     load_records,
+    sort_and_filter,
 )
 from piaa_desktop.gui.loupe import LoupeView
 from piaa_desktop.gui.side_panel import SidePanel
@@ -774,7 +775,7 @@ class MainWindow(QMainWindow):
         self.sort_actions[key].setChecked(True)
         self.sort_combo.setCurrentIndex([k for k, _ in SORTS].index(key))
         self.settings.set("grid_sort", key)
-        self.refresh(keep_selection=True)
+        self.refresh(keep_selection=True, reload=False)
 
     def sort_key(self) -> str:
         return self._sort
@@ -791,7 +792,7 @@ class MainWindow(QMainWindow):
             self.flag_combo.setCurrentIndex(list(FLAG_FILTERS).index(flag))
         if folder_id is not ...:
             self._folder_id = folder_id
-        self.refresh(keep_selection=True)
+        self.refresh(keep_selection=True, reload=False)
 
     def _focus_filter(self) -> None:
         self.rating_combo.setFocus()
@@ -799,20 +800,23 @@ class MainWindow(QMainWindow):
 
     def query_ids(self) -> list[int]:
         _label, flag, include_rejected = FLAG_FILTERS[self._flag_filter]
-        where, params = None, ()
         if self._flag_filter.startswith("tech:"):
             from piaa_desktop.core.flags import flag_filter
 
             where, params = flag_filter(self.catalog, self._flag_filter[5:])
-        ids = self.catalog.query_ids(
-            sort=self._sort,
-            folder_id=self._folder_id,
-            min_rating=self._min_rating,
-            flag=flag,
-            include_rejected=include_rejected,
-            extra_where=where,
-            extra_params=params,
-        )
+            ids = self.catalog.query_ids(
+                sort=self._sort,
+                folder_id=self._folder_id,
+                min_rating=self._min_rating,
+                flag=flag,
+                include_rejected=include_rejected,
+                extra_where=where,
+                extra_params=params,
+            )
+        else:  # sorted in memory from the records the refresh just loaded: no query on the GUI thread
+            ids = sort_and_filter(
+                self.model.records(), self._sort, self._folder_id, self._min_rating, flag, include_rejected
+            )
         if self.collapse_stacks:
             ids = self._collapse(ids)
         return ids
@@ -832,8 +836,10 @@ class MainWindow(QMainWindow):
         self.act_collapse.setChecked(self.collapse_stacks)
         self.refresh(keep_selection=True)
 
-    def refresh(self, keep_selection: bool = True) -> None:
+    def refresh(self, keep_selection: bool = True, reload: bool = True) -> None:
         """Reload photos and scores from the catalog and re-query the grid (sort and filters).
+
+        ``reload=False`` re-sorts and re-filters the records already in memory (a new sort or filter).
 
         With ``keep_selection`` the selected photos stay selected and the current photo stays current
         (if they still pass the filters; else the photo now at the current row becomes current).
@@ -844,7 +850,8 @@ class MainWindow(QMainWindow):
         cur_idx = self.grid.currentIndex()
         cur_row = cur_idx.row() if cur_idx.isValid() else None
         old = self.model.records()
-        records = load_records(self.catalog)
+        # A new sort or filter reuses the records in memory (kept current by catalog changes).
+        records = load_records(self.catalog) if reload or not old else old
         changed = [pid for pid, r in records.items() if pid in old and old[pid].content_hash != r.content_hash]
         if changed:
             self.thumbs.invalidate(changed)
