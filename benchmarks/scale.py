@@ -121,7 +121,7 @@ GUI = textwrap.dedent(
     from PySide6.QtWidgets import QApplication
     app = QApplication([])
     from piaa_desktop.core.catalog import Catalog
-    from piaa_desktop.gui.grid import PhotoGridView, PhotoListModel, ThumbnailCache, load_records
+    from piaa_desktop.gui.grid import PhotoGridView, PhotoListModel, ThumbnailCache, load_records, sort_and_filter
     out = {}
     gaps = {"phase": "setup", "max": {}, "last": None}
     clock = QElapsedTimer(); clock.start()
@@ -189,23 +189,37 @@ GUI = textwrap.dedent(
     out["sort_s"] = {}
     for key in cat.SORT_KEYS:
         t = time.perf_counter()
-        model.set_ids(cat.query_ids(sort=key))
+        model.set_ids(sort_and_filter(recs, key))  # as MainWindow.set_sort: records in memory, no query
         app.processEvents()
         out["sort_s"][key] = time.perf_counter() - t
         pump(20)
     phase("rescore")
+    import threading
+
     import numpy as np
+
+    def rescore_worker() -> None:  # as the app does: a worker thread with its own connection
+        wcat = Catalog.open(db)
+        eids, emb = wcat.embeddings()
+        w = (np.random.default_rng(0).standard_normal(emb.shape[1]) / np.sqrt(emb.shape[1])).astype(np.float32)
+        z = emb @ w
+        stars = 3 + 0.8 * (z - z.mean()) / z.std()
+        wcat.set_scores("personal", zip(eids.tolist(), stars.tolist(), [None] * len(eids)), model_version="bench")
+        wcat.close()
+
     t = time.perf_counter()
-    eids, emb = cat.embeddings()
-    w = (np.random.default_rng(0).standard_normal(emb.shape[1]) / np.sqrt(emb.shape[1])).astype(np.float32)
-    z = emb @ w
-    stars = 3 + 0.8 * (z - z.mean()) / z.std()
-    cat.set_scores("personal", zip(eids.tolist(), stars.tolist(), [None] * len(eids)), model_version="bench")
-    recs = load_records(cat)
-    model.set_records(recs); model.set_ids(cat.query_ids(sort="personal"))
+    th = threading.Thread(target=rescore_worker)
+    th.start()
+    while th.is_alive():
+        app.processEvents()
+        time.sleep(0.002)
+    out["rescore_worker_s"] = time.perf_counter() - t
+    phase("refresh")
+    t = time.perf_counter()
+    recs = load_records(cat)  # what MainWindow.refresh does on the GUI thread once the worker is done
+    model.set_records(recs); model.set_ids(sort_and_filter(recs, "personal"))
     app.processEvents()
-    out["rescore_on_gui_thread_s"] = time.perf_counter() - t
-    del emb
+    out["refresh_after_rescore_s"] = time.perf_counter() - t
     phase("idle")
     pump(200)
     hb.stop()
@@ -301,11 +315,13 @@ def main(argv=None) -> int:
             f"| GUI: scroll top to bottom in 300 steps | {gui['scroll_top_to_bottom_s']:.2f} s, longest stall "
             f"{st.get('scroll', 0):.0f} ms |",
             f"| GUI: 200 page-up jumps | longest stall {st.get('wheel', 0):.0f} ms |",
-            "| GUI: switch sort (query + model reset) | "
+            "| GUI: switch sort (in-memory sort of the records + model reset) | "
             + ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in gui["sort_s"].items())
             + f"; longest stall {st.get('sort', 0):.0f} ms |",
-            f"| GUI: re-score {gui['rows']:,} + refresh, all on the GUI thread | {gui['rescore_on_gui_thread_s']:.2f} s "
-            f"(stall {st.get('rescore', 0):.0f} ms) |",
+            f"| GUI: re-score {gui['rows']:,} on a worker thread (embeddings, matmul, write scores) | "
+            f"{gui['rescore_worker_s']:.2f} s, longest GUI stall meanwhile {st.get('rescore', 0):.0f} ms |",
+            f"| GUI: then refresh on the GUI thread (load_records + sort + model reset) | "
+            f"{gui['refresh_after_rescore_s'] * 1000:.0f} ms (stall {st.get('refresh', 0):.0f} ms) |",
             f"| GUI: idle | longest gap {st.get('idle', 0):.0f} ms |",
             f"| peak RSS, GUI process | {gui['rss_peak_mb']:.0f} MB |",
         ]
@@ -313,8 +329,8 @@ def main(argv=None) -> int:
         "",
         "Stalls are the longest gap between ticks of a 5 ms QTimer heartbeat during the phase. Thumbnails "
         "of the synthetic photos do not exist, so the grid paints placeholders (thumbnail decoding runs on "
-        "worker threads and is measured by the import benchmark). The 'all on the GUI thread' row is the "
-        "worst case; run the re-score on a worker and only the refresh (load_records + model reset) stalls.",
+        "worker threads and is measured by the import benchmark). The re-score runs on a worker thread, as "
+        "in the app; only the refresh after it runs on the GUI thread.",
     ]
     body = "\n".join(lines)
     print(body)
@@ -322,13 +338,13 @@ def main(argv=None) -> int:
         from benchmarks._results import write_section
 
         cmd = "python benchmarks/scale.py" + (f" --n {args.n}" if args.n != 100_000 else "")
-    try:
-        load = os.getloadavg()[0]
-        body = body.replace("Each phase runs in a fresh process.",
-                            f"Each phase runs in a fresh process. Load average when written: {load:.1f} "
-                            "(the 2 cores are shared with other jobs: times are upper bounds).")
-    except OSError:
-        pass
+        try:
+            load = os.getloadavg()[0]
+            body = body.replace("Each phase runs in a fresh process.",
+                                f"Each phase runs in a fresh process. Load average when written: {load:.1f} "
+                                "(the 2 cores are shared with other jobs: times are upper bounds).")
+        except OSError:
+            pass
         write_section("Scale: 100,000-photo synthetic catalog", cmd, body)
     return 0
 

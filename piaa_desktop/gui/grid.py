@@ -159,6 +159,7 @@ class PhotoListModel(QAbstractListModel):
     """A flat list of photo ids (in the order of the current sort) over bulk-loaded records."""
 
     thumbnailNeeded = Signal(int)
+    thumbnailArrived = Signal(int)  # row whose thumbnail just loaded (or failed): repaint that cell
 
     def __init__(self, cache: Optional["ThumbnailCache"] = None, parent: Optional[QObject] = None):
         super().__init__(parent)
@@ -287,10 +288,11 @@ class PhotoListModel(QAbstractListModel):
                 start = prev = r
 
     def _on_thumbnail(self, photo_id: int) -> None:
+        # Not dataChanged: in icon mode QListView re-lays out items on every dataChanged, which at
+        # 100k rows stalls scrolling for up to a second per arriving thumbnail. Views repaint the cell.
         r = self._rows.get(photo_id)
         if r is not None:
-            idx = self.index(r, 0)
-            self.dataChanged.emit(idx, idx, [Qt.ItemDataRole.DecorationRole])
+            self.thumbnailArrived.emit(r)
 
 
 # ---------------------------------------------------------------------------------------------- thumbnails
@@ -678,12 +680,20 @@ class PhotoGridView(QListView):
         if old is not None:
             try:
                 old.modelReset.disconnect(self._choose_layout_mode)
-            except (RuntimeError, TypeError):
+                old.thumbnailArrived.disconnect(self._repaint_row)
+            except (RuntimeError, TypeError, AttributeError):
                 pass
         super().setModel(model)
         if model is not None:
             model.modelReset.connect(self._choose_layout_mode)
+            if hasattr(model, "thumbnailArrived"):
+                model.thumbnailArrived.connect(self._repaint_row)
             self._choose_layout_mode()
+
+    def _repaint_row(self, row: int) -> None:
+        rect = self.visualRect(self.model().index(row, 0))
+        if rect.isValid() and rect.intersects(self.viewport().rect()):
+            self.viewport().update(rect)
 
     def _choose_layout_mode(self) -> None:
         m = self.model()
