@@ -216,8 +216,11 @@ GUI = textwrap.dedent(
     out["rescore_worker_s"] = time.perf_counter() - t
     phase("refresh")
     t = time.perf_counter()
-    recs = load_records(cat)  # what MainWindow.refresh does on the GUI thread once the worker is done
-    model.set_records(recs); model.set_ids(sort_and_filter(recs, "personal"))
+    for kind in ("generic", "personal"):  # what MainWindow.refresh_scores does once the worker is done
+        scores = cat.scores(kind)
+        for pid, rec in recs.items():
+            setattr(rec, kind, scores.get(pid))
+    model.set_ids(sort_and_filter(recs, "personal"))
     app.processEvents()
     out["refresh_after_rescore_s"] = time.perf_counter() - t
     phase("idle")
@@ -320,7 +323,7 @@ def main(argv=None) -> int:
             + f"; longest stall {st.get('sort', 0):.0f} ms |",
             f"| GUI: re-score {gui['rows']:,} on a worker thread (embeddings, matmul, write scores) | "
             f"{gui['rescore_worker_s']:.2f} s, longest GUI stall meanwhile {st.get('rescore', 0):.0f} ms |",
-            f"| GUI: then refresh on the GUI thread (load_records + sort + model reset) | "
+            f"| GUI: then on the GUI thread: new scores into the records, re-sort, model reset | "
             f"{gui['refresh_after_rescore_s'] * 1000:.0f} ms (stall {st.get('refresh', 0):.0f} ms) |",
             f"| GUI: idle | longest gap {st.get('idle', 0):.0f} ms |",
             f"| peak RSS, GUI process | {gui['rss_peak_mb']:.0f} MB |",

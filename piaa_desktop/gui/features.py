@@ -295,7 +295,7 @@ class Features(QObject):
                           f"{result.n_preferences} preferences; the library is re-sorted")
         else:
             self.win._say(f"Personal model kept as it was: {getattr(result, 'message', result)}")
-        self.win.refresh(keep_selection=True)
+        self.win.refresh_scores()
         self.ranking.refresh()
         self._explain_current(self.win.current_id())
 
@@ -314,13 +314,13 @@ class Features(QObject):
 
         reset_to_prior(self.win.catalog)
         self.win._say("Personal model reset to the prior; your ratings and preferences are kept")
-        self.win.refresh(keep_selection=True)
+        self.win.refresh_scores()
 
     def _on_import_finished(self, result) -> None:
         if isinstance(result, BaseException):
             return
         run_job(rescore_job, str(self.win.paths.catalog),
-                on_result=lambda n: n and self.win.refresh(keep_selection=True), name="rescore")
+                on_result=lambda n: n and self.win.refresh_scores(), name="rescore")
 
     def _explain_current(self, photo_id) -> None:
         panel = self.win.side_panel

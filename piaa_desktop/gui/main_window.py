@@ -883,6 +883,19 @@ class MainWindow(QMainWindow):
         self.last_refresh_s = time.perf_counter() - t0
         self.libraryRefreshed.emit()
 
+    def refresh_scores(self) -> None:
+        """Scores changed (a re-trained personal model): update them in the records and re-sort in place,
+        without reloading the library (one query, not three, on the GUI thread)."""
+        records = self.model.records()
+        if not records:
+            self.refresh(keep_selection=True)
+            return
+        for kind in ("generic", "personal"):
+            scores = self.catalog.scores(kind)
+            for pid, rec in records.items():
+                setattr(rec, kind, scores.get(pid))
+        self.refresh(keep_selection=True, reload=False)
+
     def _update_folders(self, records) -> None:
         counts = Counter(r.folder_id for r in records.values())
         folders = [(f["id"], f["path"]) for f in self.catalog.folders()]
