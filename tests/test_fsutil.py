@@ -3,7 +3,7 @@ import stat
 
 import pytest
 
-from piaa_desktop.core.fsutil import atomic_write, is_within, unique_path
+from piaa_desktop.core.fsutil import atomic_write, file_mode, is_within, unique_path
 
 
 def test_atomic_write_replaces_whole_file_or_nothing(tmp_path):
@@ -21,13 +21,12 @@ def test_atomic_write_replaces_whole_file_or_nothing(tmp_path):
 
 
 def test_atomic_write_gives_normal_permissions(tmp_path):
-    old = os.umask(0o022)
-    try:
-        with atomic_write(tmp_path / "new.bin") as fh:
-            fh.write(b"x")
-    finally:
-        os.umask(old)
-    assert stat.S_IMODE((tmp_path / "new.bin").stat().st_mode) == 0o644
+    with atomic_write(tmp_path / "new.bin") as fh:
+        fh.write(b"x")
+    with open(tmp_path / "plain.bin", "wb") as fh:  # what a plain open() makes in this process
+        fh.write(b"x")
+    mode = stat.S_IMODE((tmp_path / "new.bin").stat().st_mode)
+    assert mode == stat.S_IMODE((tmp_path / "plain.bin").stat().st_mode) == file_mode()
     existing = tmp_path / "keep.bin"
     existing.write_bytes(b"1")
     existing.chmod(0o640)

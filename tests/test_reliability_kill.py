@@ -240,21 +240,17 @@ TRAIN_CHILD = textwrap.dedent(
 )
 
 
-def _personal_or_skip():
-    try:
-        from piaa_desktop.core.personal import jobs  # noqa: F401
-        from piaa_desktop.core.personal.heads import load_prior
-    except ImportError as exc:
-        pytest.skip(f"core.personal.jobs.personalize not available yet ({exc})")
-    try:
-        load_prior()
-    except Exception as exc:  # noqa: BLE001 - the prior is trained by another engineer's script
-        pytest.skip(f"the personal prior model (models/personal_prior.npz) is not available yet: {exc}")
+def _personal_jobs():
+    """The personal-score jobs, with the shipped prior loaded (a missing prior fails the test)."""
+    from piaa_desktop.core.personal import jobs
+    from piaa_desktop.core.personal.heads import load_prior
+
+    load_prior()
     return jobs
 
 
 def test_sigkill_during_training_keeps_previous_model(tmp_path, bsds_dir):
-    jobs = _personal_or_skip()
+    jobs = _personal_jobs()
     from piaa_desktop.core.catalog import open_catalog
     from piaa_desktop.core.paths import app_paths
     from piaa_desktop.core.recovery import recover

@@ -110,21 +110,17 @@ def test_bad_backbone_is_reported_and_the_library_still_works(how, tmp_path, bsd
     assert json.loads(r.stdout)["embedded"] == 5
 
 
-def _personal_or_skip():
-    try:
-        from piaa_desktop.core.personal import jobs
-        from piaa_desktop.core.personal.heads import load_prior
-    except ImportError as exc:
-        pytest.skip(f"core.personal.jobs.personalize not available yet ({exc})")
-    try:
-        load_prior()
-    except Exception as exc:  # noqa: BLE001
-        pytest.skip(f"the personal prior model (models/personal_prior.npz) is not available yet: {exc}")
+def _personal_jobs():
+    """The personal-score jobs, with the shipped prior loaded (a missing prior fails the test)."""
+    from piaa_desktop.core.personal import jobs
+    from piaa_desktop.core.personal.heads import load_prior
+
+    load_prior()
     return jobs
 
 
 def test_personal_model_trained_on_corrupt_data_is_rejected(tmp_path, catalog, app_paths, bsds_dir):
-    jobs = _personal_or_skip()
+    jobs = _personal_jobs()
     from piaa_desktop.core.scanner import import_folder
 
     lib = tmp_path / "lib"

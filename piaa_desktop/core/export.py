@@ -42,7 +42,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
-from piaa_desktop.core.fsutil import atomic_write, is_within, unique_path
+from piaa_desktop.core.fsutil import atomic_write, file_mode, is_within, unique_path
 from piaa_desktop.core.jobs import CancelToken, Cancelled, ProgressCallback, ensure
 
 DEFAULT_TEMPLATE = "{date}_{rank:03d}_{name}"
@@ -295,15 +295,6 @@ def check_template(template: str) -> None:
 
 
 # ---------------------------------------------------------------------------------------------- files
-_UMASK: Optional[int] = None  # read once, at import (os.umask is process-wide)
-
-
-def _file_mode() -> int:
-    global _UMASK
-    if _UMASK is None:
-        _UMASK = os.umask(0o022)
-        os.umask(_UMASK)
-    return 0o666 & ~_UMASK
 
 
 def _clean_stale_parts(dest: Path) -> None:
@@ -348,7 +339,7 @@ def _part_file(final: Path):
     try:
         with os.fdopen(fd, "wb") as fh:
             with contextlib.suppress(OSError, AttributeError):
-                os.fchmod(fh.fileno(), _file_mode())
+                os.fchmod(fh.fileno(), file_mode())
             yield fh, tmp_path
     finally:
         with contextlib.suppress(OSError):
@@ -657,7 +648,7 @@ def _export_one(catalog, pid, rank, dest, opts, develop, personal, generic) -> E
     if row.method == "copy":
         with contextlib.suppress(OSError):
             shutil.copystat(src, out)  # keep the original's dates, as a file copy would
-            os.chmod(out, _file_mode())
+            os.chmod(out, file_mode())
     row.dest = str(out)
     row.status = "exported"
     return row
@@ -685,7 +676,6 @@ def _write_report(report: ExportReport, opts: ExportOptions) -> None:
         fh.write(json.dumps(payload, indent=2, ensure_ascii=False).encode("utf-8"))
     for p in (csv_path, json_path):
         with contextlib.suppress(OSError):
-            os.chmod(p, _file_mode())
+            os.chmod(p, file_mode())
 
 
-_file_mode()  # read the umask now, on the importing (main) thread, not later from a worker

@@ -23,7 +23,7 @@ def atomic_write(path: os.PathLike | str, mode: str = "wb") -> Iterator:
         try:
             os.chmod(tmp, path.stat().st_mode & 0o7777)
         except FileNotFoundError:
-            os.chmod(tmp, 0o666 & ~_umask())
+            os.chmod(tmp, file_mode())
         with os.fdopen(fd, mode) as fh:
             yield fh
             fh.flush()
@@ -35,10 +35,20 @@ def atomic_write(path: os.PathLike | str, mode: str = "wb") -> Iterator:
         raise
 
 
-def _umask() -> int:
-    mask = os.umask(0)
+def _read_umask() -> int:
+    mask = os.umask(0o022)
     os.umask(mask)
     return mask
+
+
+# os.umask can only be read by setting it, process-wide: read it once, at import, on the main thread,
+# never later from a worker thread (where another thread could create a file with the wrong mask).
+_UMASK = _read_umask()
+
+
+def file_mode() -> int:
+    """The permission bits a normally created file gets (0o666 minus the process umask)."""
+    return 0o666 & ~_UMASK
 
 
 def unique_path(path: os.PathLike | str) -> Path:

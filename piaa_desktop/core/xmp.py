@@ -34,7 +34,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any, Optional
 
-from piaa_desktop.core.fsutil import atomic_write
+from piaa_desktop.core.fsutil import atomic_write, file_mode
 
 NS_X = "adobe:ns:meta/"
 NS_RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
@@ -592,16 +592,6 @@ def write_sidecar(
     return path
 
 
-_UMASK: Optional[int] = None  # read once, at import (os.umask is process-wide)
-
-
-def file_mode() -> int:
-    """The permission bits a normally created file gets (0o666 minus the process umask)."""
-    global _UMASK
-    if _UMASK is None:
-        _UMASK = os.umask(0o022)
-        os.umask(_UMASK)
-    return 0o666 & ~_UMASK
 
 
 def packet_bytes(
@@ -620,4 +610,3 @@ def packet_bytes(
     return serialize(doc, xpacket=True).encode("utf-8")
 
 
-file_mode()  # read the umask now, on the importing (main) thread, not later from a worker
