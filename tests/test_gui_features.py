@@ -156,3 +156,20 @@ def test_learn_retouching_style_then_auto_enhance(window, qtbot):
     params = cat.get_edit(target)
     assert params.get("exposure", 0) > 0.1  # learned: this user brightens
     assert handle.done
+
+
+def test_technical_flags_show_as_badges_on_the_grid(window):
+    from piaa_desktop.gui.grid import TechFlagsRole
+
+    cat = window.catalog
+    ids = window.model.ids()
+    with cat.transaction() as tx:
+        tx.execute("UPDATE signals SET sharpness=0.5 WHERE photo_id=?", (ids[2],))
+    window.refresh(keep_selection=True)  # new signals: records reloaded, flag cache cleared
+    row = window.model.row_of(ids[2])
+    assert "blur" in window.model.index(row, 0).data(TechFlagsRole)
+    tip = window.model.index(row, 0).data(Qt.ItemDataRole.ToolTipRole)
+    assert "blur" in tip.lower()
+    sharp_rows = [window.model.row_of(i) for i in ids if i != ids[2]]
+    assert any("blur" not in window.model.index(r, 0).data(TechFlagsRole) for r in sharp_rows)
+    window.grid.viewport().repaint()  # the delegate paints the badge without error

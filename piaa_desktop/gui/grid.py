@@ -20,7 +20,7 @@ import os
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Optional, Sequence
+from typing import Callable, Iterable, Optional, Sequence
 
 import numpy as np
 from PySide6.QtCore import (
@@ -59,6 +59,8 @@ RatingRole = Qt.ItemDataRole.UserRole + 3
 FlagRole = Qt.ItemDataRole.UserRole + 4
 ColorLabelRole = Qt.ItemDataRole.UserRole + 5
 ScoreRole = Qt.ItemDataRole.UserRole + 6  # (kind, value) of the score shown on the badge, or None
+TechFlagsRole = Qt.ItemDataRole.UserRole + 7  # frozenset of technical problems (core.flags.FLAG_NAMES)
+TECH_TAGS = {"blur": "blur", "overexposed": "over", "underexposed": "dark", "noisy": "noise"}
 
 # Colour labels (Lightroom's set) and how they are painted.
 COLOR_LABELS: dict[str, str] = {
@@ -166,6 +168,8 @@ class PhotoListModel(QAbstractListModel):
         self._ids: list[int] = []
         self._rows: dict[int, int] = {}
         self._records: dict[int, PhotoRecord] = {}
+        self._tech: dict[int, frozenset] = {}
+        self.flag_source: Optional[Callable[[int], Iterable[str]]] = None  # photo id -> technical flags
         self.cache = cache
         if cache is not None:
             cache.loaded.connect(self._on_thumbnail)
@@ -204,6 +208,8 @@ class PhotoListModel(QAbstractListModel):
             return rec.flag
         if role == ColorLabelRole:
             return rec.color_label
+        if role == TechFlagsRole:
+            return self.tech_flags(pid)
         if role == ScoreRole:
             if rec.personal is not None:
                 return ("personal", rec.personal)
@@ -220,6 +226,9 @@ class PhotoListModel(QAbstractListModel):
                 parts.append(f"generic score {rec.generic:.2f}")
             if rec.personal is not None:
                 parts.append(f"personal score {rec.personal:.2f}")
+            from piaa_desktop.core.flags import FLAG_LABELS
+
+            parts.extend(FLAG_LABELS[f] for f in sorted(self.tech_flags(pid)))
             return "\n".join(parts)
         return None
 
@@ -232,6 +241,16 @@ class PhotoListModel(QAbstractListModel):
     def set_records(self, records: dict[int, PhotoRecord]) -> None:
         """Replace the records (call :meth:`set_ids` right after: the rows are not repainted here)."""
         self._records = records
+        self._tech.clear()
+
+    def tech_flags(self, photo_id: int) -> frozenset:
+        """Technical problems of a photo (blur, exposure, noise), looked up lazily for the painted rows
+        only (``flag_source``, one small query each) and cached until the records are replaced."""
+        got = self._tech.get(photo_id)
+        if got is None:
+            got = frozenset(self.flag_source(photo_id)) if self.flag_source is not None else frozenset()
+            self._tech[photo_id] = got
+        return got
 
     def set_ids(self, ids: Sequence[int]) -> None:
         self.beginResetModel()
@@ -616,6 +635,20 @@ class ThumbnailDelegate(QStyledItemDelegate):
             p.setBrush(QColor(20, 22, 26, 200))
             p.drawRoundedRect(fb, 4, 4)
             paint_flag(p, fb.adjusted(4, 4, -4, -4), rec.flag)
+
+        # Technical problems (bottom left of the image): short orange tags
+        tech = index.data(TechFlagsRole)
+        if tech:
+            text = " · ".join(TECH_TAGS[f] for f in sorted(tech) if f in TECH_TAGS)
+            p.setFont(self._badge_font)
+            fm = QFontMetrics(self._badge_font)
+            bw, bh = fm.horizontalAdvance(text) + 10, fm.height() + 2
+            tb = QRectF(img_rect.left() + 4, img_rect.bottom() - bh - 4, min(bw, img_rect.width() - 8), bh)
+            p.setPen(Qt.PenStyle.NoPen)
+            p.setBrush(QColor(20, 22, 26, 210))
+            p.drawRoundedRect(tb, 4, 4)
+            p.setPen(QColor("#f0a35e"))
+            p.drawText(tb, Qt.AlignmentFlag.AlignCenter, fm.elidedText(text, Qt.TextElideMode.ElideRight, int(tb.width()) - 6))
 
         # Footer: name, then stars and colour label
         foot_top = card.top() + self.PAD + area.height() + 4

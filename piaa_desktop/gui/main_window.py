@@ -209,6 +209,7 @@ class MainWindow(QMainWindow):
         # Model, views
         self.thumbs = ThumbnailCache(self.paths.thumbnails, parent=self)
         self.model = PhotoListModel(self.thumbs, self)
+        self.model.flag_source = self._technical_flags
         cell = max(PhotoGridView.MIN_CELL, min(PhotoGridView.MAX_CELL, int(self.settings.get("thumbnail_size") * 0.7)))
         self.grid = PhotoGridView(self, cell=cell)
         self.grid.setModel(self.model)
@@ -882,6 +883,11 @@ class MainWindow(QMainWindow):
             self.show_view("grid")
         self.last_refresh_s = time.perf_counter() - t0
         self.libraryRefreshed.emit()
+
+    def _technical_flags(self, photo_id: int) -> set[str]:
+        from piaa_desktop.core.flags import technical_flags
+
+        return technical_flags(self.catalog.signals([photo_id]).get(photo_id))
 
     def refresh_scores(self) -> None:
         """Scores changed (a re-trained personal model): update them in the records and re-sort in place,
