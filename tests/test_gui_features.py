@@ -173,3 +173,22 @@ def test_technical_flags_show_as_badges_on_the_grid(window):
     sharp_rows = [window.model.row_of(i) for i in ids if i != ids[2]]
     assert any("blur" not in window.model.index(r, 0).data(TechFlagsRole) for r in sharp_rows)
     window.grid.viewport().repaint()  # the delegate paints the badge without error
+
+
+def test_drag_to_reorder_records_preferences(window, qtbot):
+    ids = window.model.ids()
+    window.select_ids(ids[:4], ids[0])
+    window.show_view("reorder")
+    view = window.features.reorder
+    shown = view.order()
+    assert sorted(shown) == sorted(ids[:4])
+    view.list.setFocus()
+    view.list.setCurrentRow(3)
+    QTest.keyClick(view.list, Qt.Key.Key_Left, Qt.KeyboardModifier.ControlModifier)  # last moves one up
+    order = view.order()
+    assert order == shown[:2] + [shown[3], shown[2]]
+    assert view.list.item(2).text().startswith("3. ")
+    QTest.keyClick(view.list, Qt.Key.Key_Return)
+    prefs = window.catalog.preferences()
+    assert prefs[-3:] == list(zip(order, order[1:]))
+    assert window.features.train_timer.isActive()

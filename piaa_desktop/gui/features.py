@@ -1,6 +1,7 @@
 """Plugs the feature views and background jobs into the main window.
 
-* **Ranking** ("which do you prefer?", R) and **compare** (C) / **survey** (N) central views.
+* **Ranking** ("which do you prefer?", R), **drag-to-reorder** (O), **compare** (C) / **survey** (N)
+  central views.
 * **Develop** panel (D) following the selection; auto-enhance (E) lives in it.
 * **Export** dialog (Ctrl+E), **keep best of each stack**, XMP sidecars after every culling change.
 * **Personal model** re-trained in the background after new ratings or preferences (debounced), then
@@ -116,6 +117,11 @@ class Features(QObject):
         self.ranking = RankingView(self.win.catalog, self.win.image_loader)
         self.ranking.preferenceAdded.connect(lambda *_: self.schedule_training())
         self.win.add_view("ranking", self.ranking, "R", title="Rank")
+        from piaa_desktop.gui.reorder_view import ReorderView
+
+        self.reorder = ReorderView(self.win.catalog, self.win.image_loader)
+        self.reorder.orderSaved.connect(lambda *_: self.schedule_training())
+        self.win.add_view("reorder", self.reorder, "O", title="Order")
         self.win.viewChanged.connect(self._on_view_changed)
 
     # ------------------------------------------------------------------ compare and survey
@@ -146,6 +152,8 @@ class Features(QObject):
             self.survey.rebuild(self._compare_ids())
         elif name == "ranking":
             self.ranking.refresh()
+        elif name == "reorder":
+            self.reorder.set_photos(self._compare_ids())
         elif name == "grid":
             self.win.refresh(keep_selection=True)
 
