@@ -70,3 +70,12 @@ def child_env(**extra) -> dict:
     env.setdefault("OMP_NUM_THREADS", "2")
     env.update({k: str(v) for k, v in extra.items()})
     return env
+
+
+def personal_jobs():
+    """The personal-score jobs, with the shipped prior loaded (a missing prior fails the test)."""
+    from piaa_desktop.core.personal import jobs
+    from piaa_desktop.core.personal.heads import load_prior
+
+    load_prior()
+    return jobs

@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from _reliability_helpers import PY, REPO, child_env, file_hashes, integrity, link_library
+from _reliability_helpers import PY, REPO, child_env, file_hashes, integrity, link_library, personal_jobs
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL is POSIX")
 
@@ -240,17 +240,8 @@ TRAIN_CHILD = textwrap.dedent(
 )
 
 
-def _personal_jobs():
-    """The personal-score jobs, with the shipped prior loaded (a missing prior fails the test)."""
-    from piaa_desktop.core.personal import jobs
-    from piaa_desktop.core.personal.heads import load_prior
-
-    load_prior()
-    return jobs
-
-
 def test_sigkill_during_training_keeps_previous_model(tmp_path, bsds_dir):
-    jobs = _personal_jobs()
+    jobs = personal_jobs()
     from piaa_desktop.core.catalog import open_catalog
     from piaa_desktop.core.paths import app_paths
     from piaa_desktop.core.recovery import recover

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from _reliability_helpers import child_env, cli, copy_library
+from _reliability_helpers import child_env, cli, copy_library, personal_jobs
 
 from piaa_desktop.core.paths import models_dir
 
@@ -110,17 +110,8 @@ def test_bad_backbone_is_reported_and_the_library_still_works(how, tmp_path, bsd
     assert json.loads(r.stdout)["embedded"] == 5
 
 
-def _personal_jobs():
-    """The personal-score jobs, with the shipped prior loaded (a missing prior fails the test)."""
-    from piaa_desktop.core.personal import jobs
-    from piaa_desktop.core.personal.heads import load_prior
-
-    load_prior()
-    return jobs
-
-
 def test_personal_model_trained_on_corrupt_data_is_rejected(tmp_path, catalog, app_paths, bsds_dir):
-    jobs = _personal_jobs()
+    jobs = personal_jobs()
     from piaa_desktop.core.scanner import import_folder
 
     lib = tmp_path / "lib"
