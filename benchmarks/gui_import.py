@@ -47,7 +47,14 @@ def main() -> int:
     app = QApplication(sys.argv[:1])
     apply_theme(app, "dark")
     tmp = tempfile.mkdtemp(prefix="piaa-gui-bench-")
-    w = MainWindow(app_paths(tmp))
+    # The benchmark rates photos, and ratings go to XMP sidecars next to the photos: import a folder of
+    # symlinks so the sidecars land in the temporary folder, never beside the (shared) originals.
+    library = Path(tmp) / Path(args.folder).name
+    library.mkdir()
+    for src in sorted(Path(args.folder).iterdir()):
+        if src.is_file() and not src.name.endswith(".xmp"):
+            os.symlink(src.resolve(), library / src.name)
+    w = MainWindow(app_paths(Path(tmp) / "data"))
     w.resize(1440, 900)
     w.show()
     QTest.qWaitForWindowExposed(w)
@@ -76,7 +83,7 @@ def main() -> int:
     done = []
     w.importFinished.connect(done.append)
     t0 = time.perf_counter()
-    h = w.import_folder(args.folder)
+    h = w.import_folder(library)
     h.signals.progress.connect(lambda d, t, m: stage.__setitem__(0, m.split(" ")[0] + (f" {d}/{t}" if t else "")))
     while not done:
         app.processEvents()

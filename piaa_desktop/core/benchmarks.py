@@ -20,9 +20,10 @@ def peak_rss_mb() -> float:
 
 def import_benchmark(folder: os.PathLike | str, limit: int = 0, progress: Optional[ProgressCallback] = None) -> dict:
     """Import ``folder`` into a throw-away catalog; time the scan (hash, EXIF, thumbnail, signals) and
-    the embedding stage separately. With ``limit``, only the first N photos (copied by symlink)."""
+    the embedding stage separately. With ``limit``, only the first N photos (linked by symlink)."""
     from piaa_desktop.core.catalog import Catalog
     from piaa_desktop.core.features import extract_embeddings
+    from piaa_desktop.core.imageio import is_candidate
     from piaa_desktop.core.scanner import scan_folder
     from piaa_desktop.core.scoring import score_library
 
@@ -33,7 +34,7 @@ def import_benchmark(folder: os.PathLike | str, limit: int = 0, progress: Option
         if limit:
             src = tmp / "lib"
             src.mkdir()
-            files = sorted(p for p in folder.iterdir() if p.is_file())[:limit]
+            files = sorted(p for p in folder.iterdir() if p.is_file() and is_candidate(p))[:limit]
             for p in files:
                 os.symlink(p.resolve(), src / p.name)
         cat = Catalog.open(tmp / "catalog.sqlite3")
