@@ -23,6 +23,20 @@ BSDS = SHARED_DATA / "bsds500"
 FIVEK = SHARED_DATA / "fivek_expert_c"
 
 
+def _listing(root: Path) -> dict[str, tuple[int, float]]:
+    return {str(p.relative_to(root)): (p.stat().st_size, p.stat().st_mtime) for p in root.rglob("*") if p.is_file()}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _shared_data_untouched():
+    """No test may write beside the shared photos (sidecars, caches, edits): they are read-only inputs."""
+    before = _listing(SHARED_DATA) if SHARED_DATA.exists() else {}
+    yield
+    after = _listing(SHARED_DATA) if SHARED_DATA.exists() else {}
+    changed = sorted(set(after.items()) ^ set(before.items()))
+    assert not changed, f"the tests changed files under {SHARED_DATA}: {changed[:10]}"
+
+
 @pytest.fixture(autouse=True)
 def _sandbox_env(tmp_path_factory, monkeypatch):
     """Never touch the real user's data dir, whatever a test forgets to pass."""
