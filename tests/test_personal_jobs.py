@@ -145,3 +145,23 @@ def test_shipped_prior_manifest_entry_documents_training():
     assert "held-out" in entry["metric"]
     assert entry["bytes"] < 5_000_000
     json.dumps(entry)
+
+
+def test_shown_scores_stay_on_the_star_scale_and_keep_the_ranking(library):
+    """Shown scores are the mean of each photo's 5-bin distribution: within 1-5, same order as the head."""
+    from piaa_desktop.core.personal import jobs
+    from piaa_desktop.core.personal.heads import expected_stars, star_distribution
+
+    latent = np.array([-3.0, 0.2, 1.0, 2.7, 3.1, 4.9, 7.5])
+    dists = star_distribution(latent, 0.8)
+    shown = expected_stars(dists)
+    assert (shown >= 1).all() and (shown <= 5).all()
+    assert (np.diff(shown) > 0).all()  # strictly increasing: rankings unchanged
+    ids = library.query_ids(sort="added")
+    for k, pid in enumerate(ids[:8]):
+        library.set_rating([pid], 1 + k % 5)
+    jobs.personalize(library)
+    for pid in ids:
+        d = library.score_detail(pid)["personal"]
+        assert 1 <= d["score"] <= 5
+        assert abs(d["score"] - sum((k + 1) * p for k, p in enumerate(d["distribution"]))) < 2e-3

@@ -220,6 +220,14 @@ def score_library(head: Head, transform: FeatureTransform, emb: np.ndarray, sign
     return stars.astype(np.float32), star_distribution(stars, head.sd * head.resid)
 
 
+def expected_stars(dists: np.ndarray) -> np.ndarray:
+    """The score shown to the user: the mean of the 5-bin distribution, so it stays on the 1-5 scale.
+
+    The head's latent stars can leave [1, 5] (a photo far below anything rated); with one predictive sd
+    per head the mean is a strictly increasing function of them, so every ranking is unchanged."""
+    return (np.asarray(dists, dtype=np.float64) @ np.arange(1, N_BINS + 1, dtype=np.float64)).astype(np.float32)
+
+
 def star_distribution(stars: np.ndarray, sd: float | np.ndarray) -> np.ndarray:
     """Discretised logistic over the bins 1..5 around ``stars`` with predictive sd ``sd`` (rows sum to 1)."""
     stars = np.asarray(stars, dtype=np.float64)
@@ -242,8 +250,8 @@ def generic_scores(emb: np.ndarray, signals: Optional[np.ndarray] = None, prior:
     emb = np.asarray(emb, dtype=np.float32)
     if len(emb) == 0:
         return np.zeros(0, np.float32), np.zeros((0, N_BINS), np.float32), version
-    stars, dists = score_library(prior.generic_head(), prior.transform, emb, signals)
-    return stars, dists, version
+    _stars, dists = score_library(prior.generic_head(), prior.transform, emb, signals)
+    return expected_stars(dists), dists, version
 
 
 def generic_version(prior: Prior) -> str:

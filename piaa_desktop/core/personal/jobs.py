@@ -27,7 +27,7 @@ from piaa_desktop.core.jobs import ensure
 from piaa_desktop.core.personal import active as _active
 from piaa_desktop.core.personal.adapt import adapt
 from piaa_desktop.core.personal.bench import srocc
-from piaa_desktop.core.personal.heads import Head, Prior, load_prior, score_library
+from piaa_desktop.core.personal.heads import Head, Prior, expected_stars, load_prior, score_library
 from piaa_desktop.core.personal.taskvec import fit_mixture, mixed_init
 
 MODEL_KIND = "aesthetic"
@@ -143,8 +143,8 @@ def _store(catalog, head: Head, metrics: dict, n_r: int, n_p: int) -> int:
 
 
 def _write_scores(catalog, lib: _Library, head: Head, prior: Prior, version: str) -> int:
-    stars, dists = score_library(head, prior.transform, lib.emb, lib.sig)
-    rows = [(int(i), float(s), d.tolist()) for i, s, d in zip(lib.ids, stars, dists)]
+    _stars, dists = score_library(head, prior.transform, lib.emb, lib.sig)
+    rows = [(int(i), float(s), d.tolist()) for i, s, d in zip(lib.ids, expected_stars(dists), dists)]
     return catalog.set_scores(SCORE_KIND, rows, model_version=version)
 
 
