@@ -113,7 +113,7 @@ def cmd_scan(args) -> int:
         raise CliError(f"not a folder: {args.folder}", EXIT_NOT_FOUND)
     paths = _paths(args)
     cat = open_catalog_for(args)
-    hook = _sidecar_import_hook(paths)
+    hook = _sidecar_import_hook(cat)
     try:
         res = import_folder(
             cat,
@@ -192,12 +192,12 @@ def cmd_score(args) -> int:
     return EXIT_OK
 
 
-def _sidecar_import_hook(paths):
-    from piaa_desktop.core.settings import load_settings
+def _sidecar_import_hook(cat):
+    """Read existing sidecars of new photos, with the settings the catalog's sidecar hook already loaded."""
     from piaa_desktop.core.sync import import_sidecar
 
-    settings = load_settings(paths)
-    return lambda cat, pid: import_sidecar(cat, pid, settings=settings)
+    settings = cat.sidecars.settings
+    return lambda c, pid: import_sidecar(c, pid, settings=settings)
 
 
 def cmd_rate(args) -> int:

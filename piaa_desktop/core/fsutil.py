@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import tempfile
 from pathlib import Path
@@ -49,6 +50,18 @@ _UMASK = _read_umask()
 def file_mode() -> int:
     """The permission bits a normally created file gets (0o666 minus the process umask)."""
     return 0o666 & ~_UMASK
+
+
+def hash_file(path: os.PathLike | str, hasher=None, chunk: int = 1 << 20) -> str:
+    """Hex digest of a file's bytes, read in chunks (``hasher`` is a hashlib object; sha256 by default)."""
+    h = hasher if hasher is not None else hashlib.sha256()
+    with open(path, "rb") as fh:
+        while True:
+            block = fh.read(chunk)
+            if not block:
+                break
+            h.update(block)
+    return h.hexdigest()
 
 
 def unique_path(path: os.PathLike | str) -> Path:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
+from piaa_desktop.core.fsutil import hash_file
 from piaa_desktop.core.paths import models_dir
 
 MANIFEST = "manifest.json"
@@ -31,15 +32,8 @@ class ModelStatus:
     problem: str = ""
 
 
-def sha256_file(path: os.PathLike | str, chunk: int = 1 << 20) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while True:
-            b = fh.read(chunk)
-            if not b:
-                break
-            h.update(b)
-    return h.hexdigest()
+def sha256_file(path: os.PathLike | str) -> str:
+    return hash_file(path, hashlib.sha256())
 
 
 def load_manifest(directory: Optional[Path] = None) -> dict:

@@ -31,6 +31,7 @@ from typing import Callable, Iterator, Optional
 import numpy as np
 
 from piaa_desktop.core.catalog import Catalog
+from piaa_desktop.core.fsutil import hash_file
 from piaa_desktop.core.imageio import (
     ImageError,
     is_candidate,
@@ -103,14 +104,8 @@ class _Decoded:
 
 
 def file_hash(path: os.PathLike | str) -> str:
-    h = hashlib.blake2b(digest_size=20)
-    with open(path, "rb") as fh:
-        while True:
-            chunk = fh.read(HASH_CHUNK)
-            if not chunk:
-                break
-            h.update(chunk)
-    return h.hexdigest()
+    """The content hash that identifies a photo across renames and moves (BLAKE2b, 160 bits)."""
+    return hash_file(path, hashlib.blake2b(digest_size=20), HASH_CHUNK)
 
 
 def walk_images(root: Path, on_error: Callable[[str, str], None]) -> Iterator[tuple[str, os.stat_result]]:
