@@ -5,7 +5,7 @@
 * **Develop** panel (D) following the selection; auto-enhance (E) lives in it.
 * **Export** dialog (Ctrl+E), **keep best of each stack**, XMP sidecars after every culling change.
 * **Personal model** re-trained in the background after new ratings or preferences (debounced), then
-  the library is re-scored and the grid re-sorted in place (selection kept). Training runs on a worker
+  the library is re-scored; the order on screen holds still ("new order ready", F5). Training runs on a worker
   thread with its own catalog connection; the GUI thread only receives the result.
 """
 from __future__ import annotations
@@ -300,7 +300,7 @@ class Features(QObject):
         self.last_training = result
         if getattr(result, "accepted", False):
             self.win._say(f"Personal model updated from {result.n_ratings} ratings and "
-                          f"{result.n_preferences} preferences; the library is re-sorted")
+                          f"{result.n_preferences} preferences (new order ready: F5)")
         else:
             self.win._say(f"Personal model kept as it was: {getattr(result, 'message', result)}")
         self.win.refresh_scores()

@@ -156,6 +156,16 @@ def sort_and_filter(
     return [r.id for r in recs]
 
 
+def hold_order(shown: Sequence[int], fresh: Sequence[int]) -> list[int]:
+    """The order of a culling pass that holds still: the photos on screen keep their places, those the
+    filters now leave out go (a reject under "Hide rejects"), photos new to the view join at the end in
+    ``fresh`` order. ``fresh`` (the sort and filters now) is what an explicit refresh would show."""
+    wanted = set(fresh)
+    kept = [i for i in shown if i in wanted]
+    seen = set(kept)
+    return kept + [i for i in fresh if i not in seen]
+
+
 # ---------------------------------------------------------------------------------------------- model
 class PhotoListModel(QAbstractListModel):
     """A flat list of photo ids (in the order of the current sort) over bulk-loaded records."""

@@ -63,6 +63,7 @@ from piaa_desktop.gui.grid import (
     PhotoListModel,
     ThumbnailCache,
     array_to_qimage,
+    hold_order,
     load_records,
     sort_and_filter,
 )
@@ -193,6 +194,7 @@ class MainWindow(QMainWindow):
         self.collapse_stacks = False
         self._restoring = False
         self._refresh_pending = False
+        self._order_stale = False  # the held order differs from the sort: "new order ready" is shown
         self._last_incremental = 0.0
         self._import_handle: Optional[JobHandle] = None
         self._import_queue: list[str] = []
@@ -299,6 +301,8 @@ class MainWindow(QMainWindow):
         self.act_scores = A("Score badges on thumbnails", self._toggle_scores, None, checkable=True)
         self.act_scores.setChecked(self.grid.delegate.show_scores)
         self.act_filter = A("&Filter…", self._focus_filter, "F", "Filter by rating and flag")
+        self.act_refresh_order = A("&Refresh order", self.refresh_order, "F5",
+                                   "Re-sort now: while you cull the order holds still (new scores wait for this)")
         self.act_collapse = A("Collapse &stacks", lambda: self.set_collapse_stacks(not self.collapse_stacks), "Ctrl+G",
                               "Show each burst / near-duplicate group as its best photo", checkable=True)
         self.act_skipped = A("&Skipped files…", self.show_skipped_files, None, "Files the imports could not use, and why")
@@ -353,6 +357,7 @@ class MainWindow(QMainWindow):
         sm = m.addMenu("&Sort by")
         for a in self.sort_actions.values():
             sm.addAction(a)
+        m.addAction(self.act_refresh_order)
         m.addAction(self.act_filter)
         m.addAction(self.act_collapse)
         m.addSeparator()
@@ -417,6 +422,17 @@ class MainWindow(QMainWindow):
         tb.addWidget(self.rating_combo)
         tb.addWidget(label("Flag"))
         tb.addWidget(self.flag_combo)
+        self.order_hint = QToolButton(self)
+        self.order_hint.setObjectName("OrderHint")
+        self.order_hint.setText("↻ New order ready (F5)")
+        self.order_hint.setToolTip("New scores or ratings would change the order. It holds still while you cull:\n"
+                                   "click (or press F5) to re-sort; leaving the loupe re-sorts too.")
+        self.order_hint.setStyleSheet("QToolButton#OrderHint { color: #f5b83d; border: 1px solid #8a6a2a;"
+                                      " border-radius: 5px; padding: 3px 10px; margin-left: 10px; }")
+        self.order_hint.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.order_hint.clicked.connect(self.refresh_order)
+        self._order_hint_action = tb.addWidget(self.order_hint)
+        self._order_hint_action.setVisible(False)
         spacer = QWidget(self)
         spacer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         tb.addWidget(spacer)
@@ -766,7 +782,7 @@ class MainWindow(QMainWindow):
             return
         if self._refresh_pending:
             self._refresh_pending = False
-            self.refresh(keep_selection=True)
+            self.refresh(keep_selection=True, resort=False)
 
     # ================================================================== sorting, filtering, refresh
     def set_sort(self, key: str) -> None:
@@ -837,10 +853,15 @@ class MainWindow(QMainWindow):
         self.act_collapse.setChecked(self.collapse_stacks)
         self.refresh(keep_selection=True)
 
-    def refresh(self, keep_selection: bool = True, reload: bool = True) -> None:
+    def refresh(self, keep_selection: bool = True, reload: bool = True, resort: bool = True) -> None:
         """Reload photos and scores from the catalog and re-query the grid (sort and filters).
 
         ``reload=False`` re-sorts and re-filters the records already in memory (a new sort or filter).
+
+        ``resort=False`` (the automatic refreshes: new scores from background training, a rating that
+        would move a photo, an import's new photos) holds the order on screen still: photos keep their
+        places (those the filters now leave out go), new ones join at the end, and "new order ready" is shown until :meth:`refresh_order`
+        (F5, the hint, a new sort or filter, leaving the loupe).
 
         With ``keep_selection`` the selected photos stay selected and the current photo stays current
         (if they still pass the filters; else the photo now at the current row becomes current).
@@ -857,12 +878,16 @@ class MainWindow(QMainWindow):
         if changed:
             self.thumbs.invalidate(changed)
             self.loupe.clear_cache()
+        shown = self.model.ids()
         self.model.set_records(records)
+        fresh = self.query_ids()
+        ids = fresh if resort or not shown else hold_order(shown, fresh)
         self._restoring = True
         try:
-            self.model.set_ids(self.query_ids())
+            self.model.set_ids(ids)
         finally:
             self._restoring = False
+        self._set_order_stale(self.model.ids() != fresh)
         n = self.model.rowCount()
         if keep_selection and n:
             rows = [r for r in (self.model.row_of(i) for i in sel) if r is not None]
@@ -884,14 +909,31 @@ class MainWindow(QMainWindow):
         self.last_refresh_s = time.perf_counter() - t0
         self.libraryRefreshed.emit()
 
+    def refresh_order(self) -> None:
+        """Re-sort now (F5 / the "new order ready" hint): the held order gives way to the current sort."""
+        self.refresh(keep_selection=True, reload=False)
+        self._say("Re-sorted")
+
+    def order_is_stale(self) -> bool:
+        """True while the order on screen is held and differs from the sort (the hint is shown)."""
+        return self._order_stale
+
+    def _set_order_stale(self, stale: bool) -> None:
+        if stale == self._order_stale:
+            return
+        self._order_stale = stale
+        self._order_hint_action.setVisible(stale)
+        if self.current_view() == "loupe":
+            self._sync_loupe()
+
     def _technical_flags(self, photo_id: int) -> set[str]:
         from piaa_desktop.core.flags import technical_flags
 
         return technical_flags(self.catalog.signals([photo_id]).get(photo_id))
 
     def refresh_scores(self) -> None:
-        """Scores changed (a re-trained personal model): update them in the records and re-sort in place,
-        without reloading the library (one query, not three, on the GUI thread)."""
+        """Scores changed (a re-trained personal model): update them in the records without reloading the
+        library (one query, not three, on the GUI thread). The order holds still (see :meth:`refresh`)."""
         records = self.model.records()
         if not records:
             self.refresh(keep_selection=True)
@@ -900,7 +942,7 @@ class MainWindow(QMainWindow):
             scores = self.catalog.scores(kind)
             for pid, rec in records.items():
                 setattr(rec, kind, scores.get(pid))
-        self.refresh(keep_selection=True, reload=False)
+        self.refresh(keep_selection=True, reload=False, resort=False)
 
     def _update_folders(self, records) -> None:
         counts = Counter(r.folder_id for r in records.values())
@@ -966,7 +1008,10 @@ class MainWindow(QMainWindow):
             self.loupe.set_photo(None)
             return
         row = self.model.row_of(pid)
-        self.loupe.set_photo(rec, self.thumbs.pixmap(pid), f"{row + 1} of {self.model.rowCount()}")
+        position = f"{row + 1} of {self.model.rowCount()}"
+        if self._order_stale:
+            position = "new order ready (F5)  ·  " + position
+        self.loupe.set_photo(rec, self.thumbs.pixmap(pid), position)
         neighbours = [self.model.record(self.model.id_at(r)) for r in (row + 1, row - 1) if self.model.id_at(r) is not None]
         self.loupe.prefetch(neighbours)
 
@@ -1076,7 +1121,7 @@ class MainWindow(QMainWindow):
         # (at most ~10% of the GUI thread's time: big libraries refresh less often)
         now = time.monotonic()
         if message.startswith("Imported") and now - self._last_incremental > max(2.0, 10 * self.last_refresh_s):
-            self.refresh(keep_selection=True)
+            self.refresh(keep_selection=True, resort=False)
             self._last_incremental = time.monotonic()
 
     def _on_import_result(self, result) -> None:
@@ -1092,7 +1137,7 @@ class MainWindow(QMainWindow):
                 extra = " · " + "; ".join(result.warnings)
             self._say(f"Imported {name}: {result.summary()} in {result.seconds:.1f} s{extra}")
         was_empty = self.model.rowCount() == 0
-        self.refresh(keep_selection=True)
+        self.refresh(keep_selection=True, resort=False)  # new photos join at the end of a running pass
         if was_empty and self.model.rowCount():
             self._select_rows([0], 0)
         self._update_skipped_button()
