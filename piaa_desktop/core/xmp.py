@@ -28,6 +28,7 @@ Catalog colour labels are the lowercase names of :data:`COLOR_LABELS`.
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import re
 import xml.etree.ElementTree as ET
@@ -41,6 +42,10 @@ NS_RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 NS_XMP = "http://ns.adobe.com/xap/1.0/"
 NS_DT = "http://darktable.sf.net/"
 NS_DK = "http://www.digikam.org/ns/1.0/"
+# The XML namespace (xml:lang, xml:space, xml:base): bound to the prefix ``xml`` by definition. It is
+# never declared, and no other prefix may be bound to it (a sidecar that does so is not well-formed).
+NS_XML = "http://www.w3.org/XML/1998/namespace"
+NS_XMLNS = "http://www.w3.org/2000/xmlns/"
 
 KNOWN_PREFIXES = {
     NS_X: "x",
@@ -230,12 +235,16 @@ def _get_seq(doc: _Doc, tag: str) -> Optional[list[str]]:
 
 
 def _int(v: Optional[str]) -> Optional[int]:
+    """An integer field value; None for anything that is not a finite number ('inf', '1e999', 'nan', 'x')."""
     if v is None:
         return None
     try:
-        return int(round(float(v.strip())))
-    except (ValueError, AttributeError):
+        f = float(v.strip())
+    except (ValueError, AttributeError, TypeError):
         return None
+    if not math.isfinite(f) or abs(f) > 1e9:
+        return None
+    return int(round(f))
 
 
 def values_from_packet(doc: _Doc) -> dict:
@@ -447,9 +456,15 @@ def _esc_attr(s: str) -> str:
 
 
 def serialize(doc: _Doc, xpacket: Optional[bool] = None) -> str:
-    """The packet as text, with every namespace declared where it was (new ones where first needed)."""
+    """The packet as text, with every namespace declared where it was (new ones where first needed).
+
+    ``xml:lang`` (and any other name in the XML namespace) is written with its reserved ``xml`` prefix
+    and never declared. The tree is walked with an explicit stack, so however deeply a sidecar nests
+    (another app's, or a hostile one) writing it never exhausts Python's recursion limit.
+    """
     out: list[str] = []
     used_prefixes: set[str] = {p for decl in doc.decls.values() for p, _ in decl}
+    used_prefixes |= {"xml", "xmlns"}
     counter = [0]
 
     def new_prefix(uri: str) -> str:
@@ -470,18 +485,13 @@ def serialize(doc: _Doc, xpacket: Optional[bool] = None) -> str:
             return uri, local
         return None, tag
 
-    def emit(el: ET.Element, scope: dict[str, str], depth: int) -> None:
-        if el.tag is ET.Comment:
-            out.append(f"<!--{el.text or ''}-->")
-            out.append(_esc_text(el.tail or ""))
-            return
-        if el.tag is ET.ProcessingInstruction:
-            out.append(f"<?{el.text or ''}?>")
-            out.append(_esc_text(el.tail or ""))
-            return
+    def open_tag(el: ET.Element, scope: dict[str, str], depth: int, covered: bool) -> tuple[str, str, dict[str, str]]:
+        """The start tag of ``el`` (declaring what it needs), its name and the scope of its children."""
         scope = dict(scope)
         new_decls: list[tuple[str, str]] = []
         for prefix, uri in doc.decls.get(el, []):
+            if uri in (NS_XML, NS_XMLNS) or prefix in ("xml", "xmlns"):
+                continue  # reserved: implicitly bound, never (re)declared
             if prefix == "":
                 # a default namespace: give it a prefix (we always write qualified names)
                 if uri not in scope:
@@ -492,50 +502,73 @@ def serialize(doc: _Doc, xpacket: Optional[bool] = None) -> str:
             scope[uri] = prefix
             new_decls.append((prefix, uri))
 
-        if el.tag == RDF_DESC:
-            # declare the namespaces its properties need on the rdf:Description itself
+        def declare(uri: str) -> None:
+            if uri == NS_XML or uri in scope:
+                return
+            p = new_prefix(uri)
+            scope[uri] = p
+            new_decls.append((p, uri))
+
+        if el.tag == RDF_DESC and not covered:
+            # declare the namespaces its properties need on the (outermost) rdf:Description itself
             for sub in el.iter():
                 if not isinstance(sub.tag, str):
                     continue
                 for t in (sub.tag, *sub.attrib):
                     uri, _ = split(t)
-                    if uri is not None and uri not in scope:
-                        p = new_prefix(uri)
-                        scope[uri] = p
-                        new_decls.append((p, uri))
+                    if uri is not None:
+                        declare(uri)
 
         def q(tag: str) -> str:
             uri, local = split(tag)
             if uri is None:
                 return local
-            if uri not in scope:
-                p = new_prefix(uri)
-                scope[uri] = p
-                new_decls.append((p, uri))
+            if uri == NS_XML:
+                return f"xml:{local}"
+            declare(uri)
             return f"{scope[uri]}:{local}"
 
         name = q(el.tag)
         attrs = [(q(k), v) for k, v in el.attrib.items()]
         indent = "\n" + " " * (depth * 2 + 4)
+        sep = indent if len(new_decls) + len(attrs) > 2 else " "
         parts = [f"<{name}"]
         for p, uri in new_decls:
-            parts.append(f'{indent if len(new_decls) + len(attrs) > 2 else " "}xmlns:{p}="{_esc_attr(uri)}"')
+            parts.append(f'{sep}xmlns:{p}="{_esc_attr(uri)}"')
         for k, v in attrs:
-            parts.append(f'{indent if len(new_decls) + len(attrs) > 2 else " "}{k}="{_esc_attr(v)}"')
-        head = "".join(parts)
-        if len(el) == 0 and not el.text:
-            out.append(head + "/>")
-        else:
-            out.append(head + ">")
-            out.append(_esc_text(el.text or ""))
-            for child in el:
-                emit(child, scope, depth + 1)
-            out.append(f"</{name}>")
-        out.append(_esc_text(el.tail or ""))
+            parts.append(f'{sep}{k}="{_esc_attr(v)}"')
+        return "".join(parts), name, scope
 
+    # Explicit stack of work: ("el", element, scope, depth, covered) or ("end", text to append).
     tail, doc.root.tail = doc.root.tail, None
     try:
-        emit(doc.root, {}, 0)
+        stack: list[tuple] = [("el", doc.root, {}, 0, False)]
+        while stack:
+            item = stack.pop()
+            if item[0] == "end":
+                out.append(item[1])
+                continue
+            _, el, scope, depth, covered = item
+            if el.tag is ET.Comment:
+                out.append(f"<!--{el.text or ''}-->")
+                out.append(_esc_text(el.tail or ""))
+                continue
+            if el.tag is ET.ProcessingInstruction:
+                out.append(f"<?{el.text or ''}?>")
+                out.append(_esc_text(el.tail or ""))
+                continue
+            head, name, child_scope = open_tag(el, scope, depth, covered)
+            covered = covered or el.tag == RDF_DESC
+            tail_text = _esc_text(el.tail or "")
+            if len(el) == 0 and not el.text:
+                out.append(head + "/>")
+                out.append(tail_text)
+                continue
+            out.append(head + ">")
+            out.append(_esc_text(el.text or ""))
+            stack.append(("end", f"</{name}>" + tail_text))
+            for child in reversed(el):
+                stack.append(("el", child, child_scope, depth + 1, covered))
     finally:
         doc.root.tail = tail
     body = "".join(out).rstrip() + "\n"
