@@ -355,6 +355,25 @@ class Catalog:
     def folders(self) -> list[sqlite3.Row]:
         return self.conn.execute("SELECT * FROM folders ORDER BY path").fetchall()
 
+    def photos_under(self, folder_id: int, root: os.PathLike | str) -> list[sqlite3.Row]:
+        """Photos of folder ``folder_id`` or whose path lies below ``root``: an exact, case-sensitive
+        prefix match done as a range of the binary-collated path (no LIKE: ``_`` and ``%`` are ordinary
+        characters in folder names and ``Trip`` is not ``trip``)."""
+        prefix = str(root).rstrip("/\\") + os.sep
+        upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)  # every string that starts with prefix is < upper
+        return self.conn.execute(
+            "SELECT id, path, size, mtime, content_hash, missing FROM photos "
+            "WHERE folder_id=? OR (path >= ? AND path < ?)",
+            (folder_id, prefix, upper),
+        ).fetchall()
+
+    def missing_photos(self) -> list[sqlite3.Row]:
+        """(id, content_hash, path, folder) of every photo marked missing, anywhere in the catalog."""
+        return self.conn.execute(
+            "SELECT p.id, p.content_hash, p.path, f.path AS folder FROM photos p "
+            "JOIN folders f ON f.id = p.folder_id WHERE p.missing=1"
+        ).fetchall()
+
     def remove_folder(self, folder_id: int) -> None:
         """Forget a folder and its photos (the files on disk are not touched)."""
         with self.transaction() as tx:

@@ -219,13 +219,7 @@ def scan_folder(
             result.cancelled = True
             result.seconds = time.perf_counter() - t0
             return result
-    known = {
-        r["path"]: r
-        for r in catalog.conn.execute(
-            "SELECT id, path, size, mtime, content_hash, missing FROM photos WHERE folder_id=? OR path LIKE ?",
-            (folder_id, str(root) + os.sep + "%"),
-        )
-    }
+    known = {r["path"]: r for r in catalog.photos_under(folder_id, root)}
     seen: set[str] = set()
     todo: list[tuple[str, int, float]] = []
     for path, st in files:
@@ -239,12 +233,12 @@ def scan_folder(
 
     # Photos of this folder that are gone: candidates for "moved" first, "missing" otherwise.
     gone = {p: r for p, r in known.items() if p not in seen and not r["missing"]}
-    gone_by_hash: dict[str, list[int]] = {}
+    gone_by_hash: dict[str, list[tuple[int, str, str]]] = {}
     for r in gone.values():
-        gone_by_hash.setdefault(r["content_hash"], []).append(r["id"])
+        gone_by_hash.setdefault(r["content_hash"], []).append((r["id"], r["path"], str(root)))
     # Photos already missing anywhere in the catalog can reappear at a new path too.
-    for r in catalog.conn.execute("SELECT id, content_hash FROM photos WHERE missing=1"):
-        gone_by_hash.setdefault(r[1], []).append(r[0])
+    for r in catalog.missing_photos():
+        gone_by_hash.setdefault(r["content_hash"], []).append((r["id"], r["path"], r["folder"]))
 
     total = len(todo)
     done = 0
@@ -282,7 +276,7 @@ def _commit_batch(
     folder_id: int,
     decoded: list[_Decoded],
     known: dict,
-    gone_by_hash: dict[str, list[int]],
+    gone_by_hash: dict[str, list[tuple[int, str, str]]],
     result: ScanResult,
     on_new_photo: Optional[Callable[[Catalog, int], None]],
 ) -> None:
@@ -321,9 +315,8 @@ def _commit_batch(
                 else:
                     result.unchanged += 1  # touched (mtime) or back from missing, same content
             else:
-                candidates = gone_by_hash.get(rec.content_hash)
-                if candidates:
-                    pid = candidates.pop(0)
+                pid = _take_moved(gone_by_hash.get(rec.content_hash))
+                if pid is not None:
                     _update(tx, pid, cols)
                     result.moved.append(pid)
                 else:
@@ -343,6 +336,30 @@ def _commit_batch(
                 on_new_photo(catalog, pid)
             except Exception as exc:  # noqa: BLE001 - a hook must never stop the import
                 result.errors.append((str(pid), f"post-import hook failed: {exc}"))
+
+
+def _really_gone(old_path: str, old_root: str) -> bool:
+    """True when a photo's old file is gone from a folder that is there: a move, not a copy.
+
+    A file still at its old path means the new one is a copy (it must not take over the record, its
+    rating or its edits). A folder that cannot be reached at all (neither it nor its parent: a drive
+    unplugged) proves nothing either; a renamed folder (its parent is there) does count as a move.
+    """
+    try:
+        if os.path.lexists(old_path):
+            return False
+        return os.path.isdir(old_root) or os.path.isdir(os.path.dirname(old_root.rstrip("/\\")))
+    except (OSError, ValueError):
+        return False
+
+
+def _take_moved(candidates: Optional[list[tuple[int, str, str]]]) -> Optional[int]:
+    """The id of the first photo among ``candidates`` (same content) that really moved; removes it."""
+    while candidates:
+        pid, old_path, old_root = candidates.pop(0)
+        if _really_gone(old_path, old_root):
+            return pid
+    return None
 
 
 def _update(tx, pid: int, cols: dict) -> None:
