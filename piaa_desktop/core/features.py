@@ -35,6 +35,25 @@ def preprocess(images: Sequence[np.ndarray | Image.Image], size: int = INPUT_SIZ
     return out
 
 
+def model_key(name: str, sha256: str) -> str:
+    """How embeddings are keyed in the catalog: the model's name and the hash of its file, so vectors
+    of another (or a broken) backbone never pass for the current one's."""
+    return f"{name}@{sha256[:16]}"
+
+
+def embedding_key() -> str:
+    """The catalog key of the current backbone's embeddings (``ModelError`` if it is missing/damaged).
+
+    Readers of embeddings (scoring, personal model, stacks) use this, never the bare model name.
+    """
+    inst = Backbone._instance
+    if inst is not None:
+        return inst.key
+    from piaa_desktop.core.models import model_sha256
+
+    return model_key(BACKBONE, model_sha256(BACKBONE))
+
+
 class Backbone:
     """Lazily created onnxruntime session over the verified backbone model (thread-safe run)."""
 
@@ -44,9 +63,10 @@ class Backbone:
     def __init__(self, path: Optional[Path] = None, threads: Optional[int] = None):
         import onnxruntime as ort
 
-        from piaa_desktop.core.models import model_path
+        from piaa_desktop.core.models import model_path, model_sha256, sha256_file
 
         self.path = Path(path) if path else model_path(BACKBONE)
+        self.key = model_key(BACKBONE, sha256_file(self.path) if path else model_sha256(BACKBONE))
         so = ort.SessionOptions()
         so.intra_op_num_threads = threads or max(1, min(os.cpu_count() or 1, 8))
         so.inter_op_num_threads = 1
@@ -63,9 +83,28 @@ class Backbone:
             return cls._instance
 
     def run(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(N,3,224,224) -> (embeddings (N,1280), logits (N,1000))."""
-        emb, logits = self.session.run(["embedding", "logits"], {"image": batch})
-        return emb.astype(np.float32), logits.astype(np.float32)
+        """(N,3,224,224) -> (embeddings (N,1280), logits (N,1000)).
+
+        A model whose output is not (N, EMBED_DIM) finite numbers raises ``ModelError``: nothing it
+        computed may reach the catalog.
+        """
+        from piaa_desktop.core.models import ModelError
+
+        try:
+            emb, logits = self.session.run(["embedding", "logits"], {"image": batch})
+        except Exception as exc:  # noqa: BLE001 - onnxruntime raises its own types for a bad graph
+            raise ModelError(f"backbone model {self.path.name} cannot run: {exc}") from exc
+        emb = np.asarray(emb)
+        n = len(batch)
+        if emb.shape != (n, EMBED_DIM):
+            raise ModelError(
+                f"backbone model {self.path.name} returned embeddings of shape {tuple(emb.shape)}, expected "
+                f"({n}, {EMBED_DIM}): it is not the right model; no embedding was stored"
+            )
+        emb = emb.astype(np.float32)
+        if not np.isfinite(emb).all():
+            raise ModelError(f"backbone model {self.path.name} returned non-finite embeddings; none was stored")
+        return emb, np.asarray(logits).astype(np.float32)
 
     def embed(self, images: Sequence[np.ndarray | Image.Image], batch_size: int = 32) -> np.ndarray:
         out = []
@@ -124,10 +163,10 @@ def extract_embeddings(
     from piaa_desktop.core.thumbnails import thumbnail_array
 
     progress, cancel = ensure(progress, cancel)
-    todo = catalog.photos_needing_embeddings(BACKBONE)
+    bb = Backbone.shared()
+    todo = catalog.photos_needing_embeddings(bb.key)
     if not todo:
         return 0
-    bb = Backbone.shared()
     load = loader or (lambda path, h: thumbnail_array(path, h, cache_dir))
     done = 0
     for i in range(0, len(todo), batch_size):
@@ -142,7 +181,7 @@ def extract_embeddings(
                 catalog.record_import_error(path, None, str(exc))
         if ims:
             emb = bb.embed(ims, batch_size)
-            catalog.set_embeddings([(pid, BACKBONE, h, v) for (pid, h), v in zip(rows, emb)])
+            catalog.set_embeddings([(pid, bb.key, h, v) for (pid, h), v in zip(rows, emb)])
             done += len(rows)
         progress(min(i + batch_size, len(todo)), len(todo), "Computing embeddings")
     return done

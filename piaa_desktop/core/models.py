@@ -93,6 +93,14 @@ def model_path(name: str, directory: Optional[Path] = None) -> Path:
     return (directory or models_dir()) / st.file
 
 
+def model_sha256(name: str, directory: Optional[Path] = None) -> str:
+    """The sha256 of a verified model file (it matches the manifest), or :class:`ModelError`."""
+    st = check_model(name, directory)
+    if not st.ok:
+        raise ModelError(st.problem)
+    return str(load_manifest(directory or models_dir())["models"][name]["sha256"])
+
+
 def update_manifest_entry(name: str, entry: dict, directory: Optional[Path] = None) -> None:
     """Write ``entry`` (with a fresh sha256 of its file) into the manifest: used by the training scripts."""
     from piaa_desktop.core.fsutil import atomic_write

@@ -59,7 +59,12 @@ def generic_scores_for(catalog: Catalog) -> tuple[np.ndarray, np.ndarray, np.nda
         from piaa_desktop.core.personal.heads import generic_scores  # the shipped average-rater prior
         from piaa_desktop.core.models import ModelError
 
-        emb_ids, emb = catalog.embeddings()
+        from piaa_desktop.core.features import embedding_key
+
+        try:
+            emb_ids, emb = catalog.embeddings(embedding_key())  # only the current backbone's vectors
+        except ModelError:
+            emb_ids, emb = np.zeros(0, np.int64), np.zeros((0, 0), np.float32)
         if emb_ids.size:
             pos = {int(i): k for k, i in enumerate(emb_ids)}
             have = np.array([int(i) in pos for i in ids])

@@ -56,12 +56,20 @@ def _timestamp(capture_time: Optional[str]) -> Optional[float]:
 
 def _vectors(catalog, ids: Sequence[int]) -> dict[int, np.ndarray]:
     """Embeddings of ``ids`` only (a library's full matrix can be large), as unit float32 vectors."""
+    from piaa_desktop.core.features import embedding_key
+    from piaa_desktop.core.models import ModelError
+
     out: dict[int, np.ndarray] = {}
     ids = list(ids)
+    try:
+        key = embedding_key()  # only the current backbone's vectors: another model's are not comparable
+    except ModelError:
+        return out
     for i in range(0, len(ids), 900):
         chunk = ids[i : i + 900]
         rows = catalog.conn.execute(
-            f"SELECT photo_id, vector FROM embeddings WHERE photo_id IN ({','.join('?' * len(chunk))})", chunk
+            f"SELECT photo_id, vector FROM embeddings WHERE model=? AND photo_id IN ({','.join('?' * len(chunk))})",
+            [key, *chunk],
         ).fetchall()
         for pid, blob in rows:
             v = np.frombuffer(blob, dtype=np.float16).astype(np.float32)

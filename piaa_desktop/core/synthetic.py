@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
+from typing import Optional
 
 import numpy as np
 
@@ -26,9 +27,16 @@ def make_synthetic_catalog(
     seed: int = 0,
     folders: int = 50,
     chunk: int = 10_000,
-    model: str = "backbone_effnet_lite0",
+    model: Optional[str] = None,
 ) -> Path:
-    """Create (or replace) a catalog at ``path`` holding ``n`` synthetic photos; returns the path."""
+    """Create (or replace) a catalog at ``path`` holding ``n`` synthetic photos; returns the path.
+
+    Embeddings are stored under ``model`` (default: the current backbone's key, so the app uses them).
+    """
+    if model is None:
+        from piaa_desktop.core.features import embedding_key
+
+        model = embedding_key()
     path = Path(path)
     for suffix in ("", "-wal", "-shm"):
         p = Path(str(path) + suffix)

@@ -32,7 +32,15 @@ from piaa_desktop.core.personal.taskvec import fit_mixture, mixed_init
 
 MODEL_KIND = "aesthetic"
 SCORE_KIND = "personal"
-EMBEDDING_MODEL = "backbone_effnet_lite0"
+def _embedding_key() -> str:
+    """The current backbone's key (name + file hash): embeddings of any other model are ignored."""
+    from piaa_desktop.core.features import embedding_key
+    from piaa_desktop.core.models import ModelError
+
+    try:
+        return embedding_key()
+    except ModelError as exc:
+        raise PersonalError(f"no usable backbone model: {exc}") from exc
 EMBEDDING_LABEL = "content & style (embedding)"
 
 
@@ -62,9 +70,7 @@ class _Library:
 
 
 def _library(catalog, prior: Prior) -> _Library:
-    ids, emb = catalog.embeddings(EMBEDDING_MODEL)
-    if len(ids) == 0:
-        ids, emb = catalog.embeddings()
+    ids, emb = catalog.embeddings(_embedding_key())
     if len(ids) == 0:
         raise PersonalError("no photo has an embedding yet: scan a folder first")
     sig = catalog.signal_matrix([int(i) for i in ids])
@@ -237,11 +243,12 @@ def _subset(catalog, prior: Prior, ids) -> _Library:
     """Features of just these photos (those with a cached embedding), read with a few SQL queries."""
     ids = [int(i) for i in dict.fromkeys(ids)]
     got_ids, vecs = [], []
+    key = _embedding_key()
     for i in range(0, len(ids), 900):
         chunk = ids[i : i + 900]
         rows = catalog.conn.execute(
             f"SELECT photo_id, vector FROM embeddings WHERE model=? AND photo_id IN ({','.join('?' * len(chunk))})",
-            [EMBEDDING_MODEL, *chunk],
+            [key, *chunk],
         ).fetchall()
         for r in rows:
             got_ids.append(int(r[0]))
@@ -266,7 +273,7 @@ def next_pairs(catalog, n: int = 1, prior: Optional[Prior] = None, rng: Optional
     avoid |= {int(r[0]) for r in catalog.conn.execute("SELECT id FROM photos WHERE flag=-1")}
     cand = [int(r[0]) for r in catalog.conn.execute(
         "SELECT e.photo_id FROM embeddings e JOIN photos p ON p.id=e.photo_id WHERE e.model=? AND p.missing=0 "
-        "AND p.flag>=0 ORDER BY RANDOM() LIMIT ?", (EMBEDDING_MODEL, int(pool)))]
+        "AND p.flag>=0 ORDER BY RANDOM() LIMIT ?", (_embedding_key(), int(pool)))]
     ratings = catalog.ratings()
     answered = catalog.preferences()
     try:
