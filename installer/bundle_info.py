@@ -72,6 +72,7 @@ def _model_files(models: Path = MODELS) -> list[Path]:
     for extra in ("README.md", "LICENSE", "LICENSES.md", "NOTICE"):
         if (models / extra).is_file():
             out.append(models / extra)
+    out += sorted((models / "LICENSES").glob("*.txt"))  # upstream licence notices of shipped models
     data = json.loads(manifest.read_text(encoding="utf-8"))
     for name, entry in sorted(data.get("models", {}).items()):
         rel = entry.get("file") if isinstance(entry, dict) else None

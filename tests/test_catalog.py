@@ -124,26 +124,28 @@ def test_migration_backs_up_old_catalog(tmp_path):
     import piaa_desktop.core.catalog as c
 
     old = dict(c.MIGRATIONS)
+    cur = c.SCHEMA_VERSION
+    nxt = cur + 1
     try:
-        c.MIGRATIONS[2] = "CREATE TABLE IF NOT EXISTS extra (a INTEGER)"
-        c.SCHEMA_VERSION = 2
+        c.MIGRATIONS[nxt] = "CREATE TABLE IF NOT EXISTS extra (a INTEGER)"
+        c.SCHEMA_VERSION = nxt
         conn = sqlite3.connect(path)
-        conn.execute("PRAGMA user_version=1")
+        conn.execute(f"PRAGMA user_version={cur}")
         conn.commit()
         conn.close()
         cat = Catalog.open(path, backup_dir=tmp_path / "backups")
-        assert cat.schema_version == 2
+        assert cat.schema_version == nxt
         backups = list((tmp_path / "backups").glob("*.sqlite3"))
         assert len(backups) == 1
         b = sqlite3.connect(backups[0])
-        assert b.execute("PRAGMA user_version").fetchone()[0] == 1
+        assert b.execute("PRAGMA user_version").fetchone()[0] == cur
         assert b.execute("SELECT value FROM meta WHERE key='x'").fetchone()[0] == "y"
         b.close()
         cat.close()
     finally:
         c.MIGRATIONS.clear()
         c.MIGRATIONS.update(old)
-        c.SCHEMA_VERSION = 1
+        c.SCHEMA_VERSION = cur
 
 
 def test_newer_schema_is_refused(tmp_path):

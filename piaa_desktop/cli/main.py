@@ -29,6 +29,7 @@ COMMAND_MODULES = (
     "piaa_desktop.cli.cmd_personal",
     "piaa_desktop.cli.cmd_enhance",
     "piaa_desktop.cli.cmd_export",
+    "piaa_desktop.cli.cmd_faces",
 )
 
 

@@ -24,7 +24,7 @@ from typing import Any, Iterable, Iterator, Optional, Sequence
 
 import numpy as np
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 # Named photo attributes measured from pixels (see core.signals). Also the interpretable inputs of the
 # aesthetic heads and the taste dimensions of the simulated raters.
@@ -157,6 +157,21 @@ CREATE TABLE IF NOT EXISTS jobs (
 
 # Migrations from version N to N+1. Add ``MIGRATIONS[2] = "ALTER TABLE ..."`` when the schema grows.
 MIGRATIONS: dict[int, str] = {1: _SCHEMA_V1}
+
+# v2: faces and eyes per photo (core/faces.py), one row per photo and face-model signature: the faces as
+# JSON plus the counts the grid filters on.
+MIGRATIONS[2] = """
+CREATE TABLE IF NOT EXISTS faces (
+    photo_id INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
+    model TEXT NOT NULL,
+    content_hash TEXT NOT NULL,
+    faces TEXT NOT NULL,
+    n_faces INTEGER NOT NULL,
+    closed_eyes INTEGER NOT NULL,
+    soft_faces INTEGER NOT NULL,
+    PRIMARY KEY (photo_id, model)
+);
+"""
 
 
 class CatalogError(RuntimeError):
@@ -645,6 +660,55 @@ class Catalog:
         if mat is None or k == 0:
             return np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=np.float32)
         return ids[:k].copy(), mat[:k].astype(np.float32)
+
+    # ------------------------------------------------------------------ faces (core/faces.py)
+    def set_faces(self, model: str, rows: Iterable[tuple[int, str, list[dict]]]) -> None:
+        """Rows of (photo_id, content hash, faces as dicts) found with the face models ``model``."""
+        from piaa_desktop.core.faces import summarize
+
+        data = []
+        for pid, chash, faces in rows:
+            s = summarize(faces)
+            data.append((int(pid), model, chash, json.dumps(faces), s.n_faces, s.closed_eyes, s.soft_faces))
+        with self.transaction() as tx:
+            tx.executemany(
+                "INSERT OR REPLACE INTO faces(photo_id, model, content_hash, faces, n_faces, closed_eyes, soft_faces) "
+                "VALUES (?,?,?,?,?,?,?)",
+                data,
+            )
+
+    def photos_needing_faces(self, model: str, ids: Optional[Iterable[int]] = None) -> list[tuple[int, str, str]]:
+        """(id, path, content hash) of present photos without faces from ``model`` for their current content."""
+        rows = self.conn.execute(
+            "SELECT p.id, p.path, p.content_hash FROM photos p LEFT JOIN faces f ON f.photo_id=p.id "
+            "AND f.model=? AND f.content_hash=p.content_hash WHERE p.missing=0 AND f.photo_id IS NULL ORDER BY p.id",
+            (model,),
+        ).fetchall()
+        if ids is not None:
+            wanted = set(int(i) for i in ids)
+            rows = [r for r in rows if r[0] in wanted]
+        return [(r[0], r[1], r[2]) for r in rows]
+
+    def faces(self, model: str, ids: Optional[Sequence[int]] = None) -> dict[int, list[dict]]:
+        """Faces found with ``model``, per photo id (photos analysed without a face map to [])."""
+        sql = "SELECT photo_id, faces FROM faces WHERE model=?"
+        params: list = [model]
+        if ids is not None:
+            ids = [int(i) for i in ids]
+            if not ids:
+                return {}
+            sql += f" AND photo_id IN ({','.join('?' * len(ids))})"
+            params += ids
+        return {r[0]: json.loads(r[1]) for r in self.conn.execute(sql, params)}
+
+    def face_counts(self, model: str) -> dict[int, tuple[int, int, int]]:
+        """photo id -> (faces, faces with closed eyes, soft faces), for photos analysed with ``model``."""
+        return {
+            r[0]: (r[1], r[2], r[3])
+            for r in self.conn.execute(
+                "SELECT photo_id, n_faces, closed_eyes, soft_faces FROM faces WHERE model=?", (model,)
+            )
+        }
 
     def set_scores(self, kind: str, rows: Iterable[tuple[int, float, Optional[Sequence[float]]]], model_version: str = "") -> int:
         """Replace all scores of ``kind`` with rows of (photo_id, score, distribution or None)."""
