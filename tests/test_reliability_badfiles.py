@@ -191,6 +191,14 @@ def corpus(tmp_path, bsds_dir, monkeypatch):
     # The scanner hashes with open(); Pillow opens with builtins.open. Root can read any file, so deny here.
     monkeypatch.setattr(scanner, "open", guarded_open, raising=False)
     monkeypatch.setattr(builtins, "open", guarded_open)
+    real_os_open = os.open
+
+    def guarded_os_open(file, *a, **k):  # photos are opened with os.open (non-blocking, then fstat)
+        if isinstance(file, (str, bytes, os.PathLike)) and os.fsdecode(file) == unreadable:
+            raise PermissionError(errno.EACCES, "Permission denied", unreadable)
+        return real_os_open(file, *a, **k)
+
+    monkeypatch.setattr(os, "open", guarded_os_open)
     return lib, files
 
 

@@ -751,6 +751,16 @@ class Catalog:
     def import_errors(self) -> list[tuple[str, str]]:
         return [(r[0], r[1]) for r in self.conn.execute("SELECT path, reason FROM import_errors ORDER BY path")]
 
+    def import_errors_under(self, folder_id: int, root: os.PathLike | str) -> dict[str, tuple[str, float]]:
+        """{path: (reason, seen_at)} of the import errors of a folder (same exact prefix as photos_under)."""
+        prefix = str(root).rstrip("/\\") + os.sep
+        upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+        rows = self.conn.execute(
+            "SELECT path, reason, seen_at FROM import_errors WHERE folder_id=? OR (path >= ? AND path < ?)",
+            (folder_id, prefix, upper),
+        )
+        return {r[0]: (r[1], r[2]) for r in rows}
+
     # ------------------------------------------------------------------ jobs (resume after a crash)
     def job_started(self, kind: str, args: dict) -> int:
         # "_pid" lets core.recovery tell a job whose process died from one still running elsewhere.

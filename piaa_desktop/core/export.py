@@ -42,7 +42,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
-from piaa_desktop.core.fsutil import atomic_write, file_mode, is_within, unique_path
+from piaa_desktop.core.fsutil import atomic_write, file_mode, is_within, open_regular, unique_path
 from piaa_desktop.core.jobs import CancelToken, Cancelled, ProgressCallback, ensure
 
 DEFAULT_TEMPLATE = "{date}_{rank:03d}_{name}"
@@ -570,6 +570,7 @@ def _export_one(catalog, pid, rank, dest, opts, develop, personal, generic) -> E
         return row
 
     xmp_packet = None
+    src_fh = None
     if opts.embed_xmp:
         from piaa_desktop.core import xmp
 
@@ -607,8 +608,11 @@ def _export_one(catalog, pid, rank, dest, opts, develop, personal, generic) -> E
         else:
             row.method = "copy"
             data = None
+            # non-blocking open + fstat: a FIFO or a device swapped in for the photo is refused, not waited on
+            src_fh = open_regular(src)
             if opts.embed_xmp and src.suffix.lower() in JPEG_EXTS:
-                raw = src.read_bytes()
+                with src_fh:
+                    raw = src_fh.read()
                 try:
                     xmp_packet = xmp.packet_bytes(_existing_xmp(raw), **xmp_args)
                     data = jpeg_with_xmp(raw, xmp_packet)
@@ -629,12 +633,15 @@ def _export_one(catalog, pid, rank, dest, opts, develop, personal, generic) -> E
         if data is not None:
             fh.write(data)
         else:
-            with open(src, "rb") as sfh:
+            with src_fh as sfh:
+                sfh.seek(0)
                 shutil.copyfileobj(sfh, fh, 1024 * 1024)
 
     try:
         out = _write_file(final, writer)
     except OSError as exc:
+        if src_fh is not None:
+            src_fh.close()
         if exc.errno in FATAL_ERRNOS:
             row.error = f"cannot write to the export folder: {exc.strerror or exc}"
             raise _Fatal(row.error, row) from exc

@@ -4,6 +4,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import stat
 import tempfile
 from pathlib import Path
 from typing import Iterator
@@ -54,13 +55,46 @@ def file_mode() -> int:
 
 def hash_file(path: os.PathLike | str, hasher=None, chunk: int = 1 << 20) -> str:
     """Hex digest of a file's bytes, read in chunks (``hasher`` is a hashlib object; sha256 by default)."""
+    with open_regular(path) as fh:
+        return hash_fileobj(fh, hasher, chunk)
+
+
+class NotRegularFile(OSError):
+    """A path that is not a plain file (a FIFO, a device such as /dev/zero, a socket): never read it."""
+
+
+def open_regular(path: os.PathLike | str):
+    """Open ``path`` for reading (binary) only if it is a regular file; never blocks.
+
+    The open is non-blocking (a FIFO swapped in after the folder walk would otherwise wait forever for
+    a writer) and the check is an ``fstat`` of the opened descriptor, so a file swapped for a FIFO or a
+    symlink to a device between any earlier check and this open is still refused
+    (:class:`NotRegularFile`).
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_BINARY", 0)
+    fd = os.open(path, flags | getattr(os, "O_CLOEXEC", 0))
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            kind = ("a named pipe (FIFO)" if stat.S_ISFIFO(st.st_mode) else "a device" if stat.S_ISCHR(st.st_mode)
+                    or stat.S_ISBLK(st.st_mode) else "a socket" if stat.S_ISSOCK(st.st_mode) else "not a file")
+            raise NotRegularFile(f"not a regular file ({kind}): not read")
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(fd, True)  # a regular file: ordinary reads from here on
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def hash_fileobj(fh, hasher=None, chunk: int = 1 << 20) -> str:
+    """Hex digest of an open binary file from its current position to the end."""
     h = hasher if hasher is not None else hashlib.sha256()
-    with open(path, "rb") as fh:
-        while True:
-            block = fh.read(chunk)
-            if not block:
-                break
-            h.update(block)
+    while True:
+        block = fh.read(chunk)
+        if not block:
+            break
+        h.update(block)
     return h.hexdigest()
 
 

@@ -10,8 +10,10 @@ preview first (fast), a full demosaic when asked.
 """
 from __future__ import annotations
 
+import contextlib
 import io
 import os
+import threading
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +21,8 @@ from typing import Optional
 
 import numpy as np
 from PIL import Image, ImageFile, UnidentifiedImageError
+
+from piaa_desktop.core.fsutil import NotRegularFile, open_regular
 
 # Largest image we decode: 200 megapixels covers every current camera (Phase One IQ4 150 MP,
 # Fujifilm GFX 102 MP) and stitched panoramas of a sane size; a 20000x20000 header is refused.
@@ -34,8 +38,108 @@ RAW_EXTENSIONS = {
 }
 
 
+# The only Pillow decoders the app ever runs (Image.open's formats= allow-list). Pillow can open ~40
+# other formats (PostScript through Ghostscript, PSD, FITS, SGI, ...): a file of any other format, whatever
+# its name, is refused before any decoder of those sees it. HEIF is added when pillow-heif is installed.
+PIL_FORMATS = ("JPEG", "PNG", "TIFF", "WEBP")
+HEADER_BYTES = 64
+
+
 class ImageError(Exception):
     """A file that cannot be used as a photo, with a human-readable reason."""
+
+
+def pil_formats() -> tuple[str, ...]:
+    """The ``formats=`` every ``Image.open`` of a photo passes (see :data:`PIL_FORMATS`)."""
+    return PIL_FORMATS + (("HEIF",) if _heif_available() else ())
+
+
+def sniff_format(header: bytes) -> Optional[str]:
+    """The allowed format the first bytes of a file announce, or None (checked before any decoder runs)."""
+    if header[:3] == b"\xff\xd8\xff":
+        return "JPEG"
+    if header[:8] == b"\x89PNG\r\n\x1a\n":
+        return "PNG"
+    if header[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"):
+        return "TIFF"
+    if header[:4] == b"RIFF" and header[8:12] == b"WEBP":
+        return "WEBP"
+    if header[4:8] == b"ftyp":
+        return "HEIF"
+    return None
+
+
+def pil_open(fp) -> Image.Image:
+    """``Image.open`` restricted to the allowed formats: the one place the app opens photos with Pillow."""
+    return Image.open(fp, formats=pil_formats())
+
+
+# ---------------------------------------------------------------------------------------------- memory
+_BYTES_PER_PIXEL = {"1": 1, "L": 1, "P": 1, "LA": 4, "PA": 4, "I;16": 2, "I;16B": 2, "I;16L": 2, "I": 4, "F": 4}
+
+
+def decode_bytes(im: Image.Image) -> int:
+    """Memory a full decode of ``im`` to RGB takes at its peak, from the header alone (bytes).
+
+    Pillow holds RGB/RGBA/CMYK in 4 bytes a pixel; the RGB result (4 bytes a pixel) and a conversion
+    buffer (a 16-bit or alpha image goes through a float or RGBA copy) come on top.
+    """
+    w, h = im.size
+    return int(w) * int(h) * (_BYTES_PER_PIXEL.get(im.mode, 4) + 8)
+
+
+def _physical_memory() -> int:
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_PHYS_PAGES"))
+    except (AttributeError, ValueError, OSError):
+        return 8 << 30
+
+
+def _default_budget() -> int:
+    env = os.environ.get("PIAA_DECODE_BUDGET_MB")
+    if env:
+        with contextlib.suppress(ValueError):
+            return max(64, int(env)) << 20
+    return int(min(max(_physical_memory() * 0.3, 1 << 30), 8 << 30))
+
+
+def _fmt_bytes(n: int) -> str:
+    return f"{n / (1 << 30):.1f} GB" if n >= 1 << 30 else f"{max(1, round(n / (1 << 20)))} MB"
+
+
+class MemoryBudget:
+    """Process-wide accounting of the memory full decodes take: decode workers reserve their estimate
+    first; one that does not fit waits until others finish, one larger than the whole budget is refused.
+    """
+
+    def __init__(self, total: int):
+        self.total = int(total)
+        self.used = 0
+        self.peak = 0
+        self._cond = threading.Condition()
+
+    @contextlib.contextmanager
+    def reserve(self, nbytes: int):
+        nbytes = max(0, int(nbytes))
+        if nbytes > self.total:
+            raise ImageError(
+                f"image too large to decode in memory: it needs about {_fmt_bytes(nbytes)}, more than the "
+                f"{_fmt_bytes(self.total)} set aside for decoding (PIAA_DECODE_BUDGET_MB raises it)"
+            )
+        with self._cond:
+            while self.used + nbytes > self.total:
+                self._cond.wait()
+            self.used += nbytes
+            self.peak = max(self.peak, self.used)
+        try:
+            yield
+        finally:
+            with self._cond:
+                self.used -= nbytes
+                self._cond.notify_all()
+
+
+DECODE_BUDGET = MemoryBudget(_default_budget())
 
 
 def _heif_available() -> bool:
@@ -130,17 +234,34 @@ def open_image(path: os.PathLike | str) -> Image.Image:
         return _open_raw_preview(path)
     if ext in HEIF_EXTENSIONS and not _heif_available():
         raise ImageError("HEIC/HEIF needs the optional 'pillow-heif' package")
+    fh = None
     try:
+        # Non-blocking open + fstat (a FIFO or /dev/zero swapped in after the walk is refused, not
+        # waited on), then the header: only a file that announces an allowed format reaches Pillow.
+        fh = open_regular(path)
+        header = fh.read(HEADER_BYTES)
+        if not header:
+            raise ImageError("empty file (0 bytes)")
+        if sniff_format(header) is None:
+            raise ImageError("not a recognised image (corrupt, or the extension does not match the content)")
+        fh.seek(0)
         with warnings.catch_warnings():
             # Between 1x and 2x MAX_PIXELS Pillow only warns; _check_size turns that into a refusal.
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            im = Image.open(path)
+            im = pil_open(fh)
+        im._exclusive_fp = True  # noqa: SLF001 - ours: Pillow closes it after load() as for a path
+        fh = None
         _check_size(im)
         return im
     except ImageError:
         raise
+    except NotRegularFile as exc:
+        raise ImageError(str(exc)) from exc
     except Exception as exc:  # noqa: BLE001 - every failure becomes a reason
         raise ImageError(_reason(exc, path)) from exc
+    finally:
+        if fh is not None:
+            fh.close()
 
 
 def _open_raw_preview(path: Path, full: bool = False) -> Image.Image:
@@ -154,7 +275,7 @@ def _open_raw_preview(path: Path, full: bool = False) -> Image.Image:
                 try:
                     thumb = raw.extract_thumb()
                     if thumb.format == rawpy.ThumbFormat.JPEG:
-                        im = Image.open(io.BytesIO(thumb.data))
+                        im = Image.open(io.BytesIO(thumb.data), formats=("JPEG",))
                         im.load()
                         return im
                     if thumb.format == rawpy.ThumbFormat.BITMAP:
@@ -187,26 +308,32 @@ def load_rgb(
                 exif_orientation = _valid_orientation(im.getexif().get(0x0112))
             except Exception:  # noqa: BLE001 - broken EXIF must not lose the photo
                 exif_orientation = None
-        im.load()
-        if im.mode in ("I;16", "I;16B", "I;16L", "I"):
-            arr = np.asarray(im, dtype=np.float32)
-            im = Image.fromarray(np.clip(arr / 257.0, 0, 255).astype(np.uint8)).convert("RGB")
-        elif im.mode == "RGBA" or im.mode == "LA" or (im.mode == "P" and "transparency" in im.info):
-            rgba = im.convert("RGBA")
-            bg = Image.new("RGB", rgba.size, (255, 255, 255))
-            bg.paste(rgba, mask=rgba.split()[-1])
-            im = bg
-        elif im.mode != "RGB":
-            im = im.convert("RGB")
-        if exif_orientation and exif_orientation != 1:
-            im = _apply_orientation(im, exif_orientation)
-        if max_size and max(im.size) > max_size:
-            im.thumbnail((max_size, max_size), Image.Resampling.LANCZOS)
-        return im
+        with DECODE_BUDGET.reserve(decode_bytes(im)):
+            return _decode_rgb(im, exif_orientation, max_size)
     except ImageError:
         raise
     except Exception as exc:  # noqa: BLE001
         raise ImageError(_reason(exc, path)) from exc
+
+
+def _decode_rgb(im: Image.Image, exif_orientation: Optional[int], max_size: Optional[int]) -> Image.Image:
+    """The decode proper of :func:`load_rgb` (inside its memory reservation)."""
+    im.load()
+    if im.mode in ("I;16", "I;16B", "I;16L", "I"):
+        arr = np.asarray(im, dtype=np.float32)
+        im = Image.fromarray(np.clip(arr / 257.0, 0, 255).astype(np.uint8)).convert("RGB")
+    elif im.mode == "RGBA" or im.mode == "LA" or (im.mode == "P" and "transparency" in im.info):
+        rgba = im.convert("RGBA")
+        bg = Image.new("RGB", rgba.size, (255, 255, 255))
+        bg.paste(rgba, mask=rgba.split()[-1])
+        im = bg
+    elif im.mode != "RGB":
+        im = im.convert("RGB")
+    if exif_orientation and exif_orientation != 1:
+        im = _apply_orientation(im, exif_orientation)
+    if max_size and max(im.size) > max_size:
+        im.thumbnail((max_size, max_size), Image.Resampling.LANCZOS)
+    return im
 
 
 _TRANSPOSE = {

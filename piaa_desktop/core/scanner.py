@@ -159,12 +159,16 @@ def _decode(path: str, size: int, mtime: float, cache_dir: Path) -> _Decoded:
     try:
         if size == 0:
             raise ImageError("empty file (0 bytes)")
-        rec.content_hash = file_hash(path)
+        # The header first (a regular file, an allowed format, a sane size): a 20 GB file that is not
+        # an image is refused after reading 64 bytes, never hashed.
         im = open_image(path)
-        exif = read_exif(im)
-        fmt = im.format
-        w, h = oriented_size(im, exif.orientation)
-        im.close()
+        try:
+            exif = read_exif(im)
+            fmt = im.format
+            w, h = oriented_size(im, exif.orientation)
+        finally:
+            im.close()
+        rec.content_hash = file_hash(path)
         thumb = make_thumbnail(path, rec.content_hash, cache_dir)
         rec.signals = compute_signals(np.asarray(thumb))
         rec.meta = {"width": w, "height": h, "format": fmt, **exif.as_dict()}
@@ -211,6 +215,7 @@ def scan_folder(
         result.errors.append((path, reason))
         catalog.record_import_error(path, folder_id, reason)
 
+    started = time.time()
     progress(0, 0, "Looking for photos")
     files: list[tuple[str, os.stat_result]] = []
     for item in walk_images(root, on_error):
@@ -220,6 +225,7 @@ def scan_folder(
             result.seconds = time.perf_counter() - t0
             return result
     known = {r["path"]: r for r in catalog.photos_under(folder_id, root)}
+    failed = catalog.import_errors_under(folder_id, root)
     seen: set[str] = set()
     todo: list[tuple[str, int, float]] = []
     for path, st in files:
@@ -228,6 +234,10 @@ def scan_folder(
         row = known.get(spath)
         if row is not None and row["size"] == st.st_size and abs(row["mtime"] - st.st_mtime) < 1e-3 and not row["missing"]:
             result.unchanged += 1
+            continue
+        err = failed.get(spath) if row is None else None
+        if err is not None and _unchanged_since_failure(st, *err):
+            result.errors.append((spath, err[0]))  # still bad: reported, not read again
             continue
         todo.append((path, st.st_size, st.st_mtime))
 
@@ -251,7 +261,7 @@ def scan_folder(
                     raise Cancelled()
                 chunk = todo[start : start + BATCH]
                 decoded = list(pool.map(lambda a: _decode(a[0], a[1], a[2], cache_dir), chunk))
-                _commit_batch(catalog, folder_id, decoded, known, gone_by_hash, result, on_new_photo)
+                _commit_batch(catalog, folder_id, decoded, known, gone_by_hash, result, on_new_photo, started)
                 done += len(chunk)
                 progress(done, total, f"Imported {done} of {total}")
     except Cancelled:
@@ -279,8 +289,11 @@ def _commit_batch(
     gone_by_hash: dict[str, list[tuple[int, str, str]]],
     result: ScanResult,
     on_new_photo: Optional[Callable[[Catalog, int], None]],
+    started: Optional[float] = None,
 ) -> None:
     now = time.time()
+    # An error is dated from before the walk's stat: a file changed at any time after that is read again.
+    error_time = started if started is not None else now
     new_ids: list[int] = []
     sig_rows: list[tuple[int, dict]] = []
     with catalog.transaction() as tx:
@@ -290,7 +303,7 @@ def _commit_batch(
                 result.errors.append((spath, rec.error))
                 tx.execute(
                     "INSERT OR REPLACE INTO import_errors(path, folder_id, reason, seen_at) VALUES (?,?,?,?)",
-                    (spath, folder_id, rec.error, now),
+                    (spath, folder_id, rec.error, error_time),
                 )
                 continue
             tx.execute("DELETE FROM import_errors WHERE path=?", (spath,))
@@ -336,6 +349,24 @@ def _commit_batch(
                 on_new_photo(catalog, pid)
             except Exception as exc:  # noqa: BLE001 - a hook must never stop the import
                 result.errors.append((str(pid), f"post-import hook failed: {exc}"))
+
+
+# Reasons that depend on the file's bytes only: the same bytes give the same verdict, so an unchanged file
+# is not read (or hashed) again on the next scan. Others (permissions, a missing decoder, memory, disk
+# space) may change without the file changing and are retried.
+_CONTENT_ERRORS = (
+    "empty file", "not a recognised image", "file is truncated", "corrupt image data", "not a regular file",
+    "image too large to decode safely", "image has no pixels", "cannot decode:",
+)
+_MTIME_SLACK = 2.0  # FAT and some network filesystems keep mtimes to 2 s
+
+
+def _unchanged_since_failure(st: os.stat_result, reason: str, seen_at: Optional[float]) -> bool:
+    """True when a file that failed for a content reason has not changed since (size, mtime, inode:
+    ``st_ctime`` moves with any write, rename or replacement of the inode at this path)."""
+    if seen_at is None or not reason.startswith(_CONTENT_ERRORS):
+        return False
+    return max(st.st_mtime, st.st_ctime) < float(seen_at) - _MTIME_SLACK
 
 
 def _really_gone(old_path: str, old_root: str) -> bool:

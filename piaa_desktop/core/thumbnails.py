@@ -40,7 +40,7 @@ def load_thumbnail(cache_dir: os.PathLike | str, content_hash: str, size: int = 
     """The cached thumbnail as an HxWx3 uint8 array, or None if it is not cached (or unreadable)."""
     p = thumbnail_path(cache_dir, content_hash, size)
     try:
-        with Image.open(p) as im:
+        with Image.open(p, formats=("JPEG",)) as im:  # our own cache: JPEG only
             return np.asarray(im.convert("RGB"))
     except (OSError, ValueError):
         return None

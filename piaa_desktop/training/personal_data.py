@@ -39,7 +39,7 @@ def degrade(im: Image.Image, kind: str, level: int, rng: np.random.Generator) ->
         buf = io.BytesIO()
         im.save(buf, "JPEG", quality=(12, 4)[level - 1])
         buf.seek(0)
-        return Image.open(buf).convert("RGB")
+        return Image.open(buf, formats=("JPEG",)).convert("RGB")
     if kind == "dark":
         return ImageEnhance.Brightness(im).enhance((0.5, 0.25)[level - 1])
     if kind == "bright":
