@@ -18,7 +18,7 @@ from PIL import Image, ImageEnhance, ImageFilter
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from piaa_desktop.core.features import Backbone  # noqa: E402
+from piaa_desktop.core.embeddings import Backbone  # noqa: E402
 from piaa_desktop.core.stacks import DEFAULT_MAX_DIST, cosine_distances  # noqa: E402
 
 BSDS = Path(__file__).resolve().parents[2] / "shared" / "data" / "bsds500"

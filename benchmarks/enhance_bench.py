@@ -50,7 +50,7 @@ def speed() -> str:
     from PIL import Image
 
     from piaa_desktop.core import develop
-    from piaa_desktop.core.enhance.jobs import PROXY_SIDE, _load_proxy
+    from piaa_desktop.core.enhance.operations import PROXY_SIDE, _load_proxy
     from piaa_desktop.core.enhance.model import load_shipped
     from piaa_desktop.core.imageio import load_rgb
 

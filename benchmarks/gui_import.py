@@ -83,7 +83,7 @@ def main() -> int:
     done = []
     w.importFinished.connect(done.append)
     t0 = time.perf_counter()
-    h = w.import_folder(library)
+    h = w.features.importing.import_folder(library)
     h.signals.progress.connect(lambda d, t, m: stage.__setitem__(0, m.split(" ")[0] + (f" {d}/{t}" if t else "")))
     while not done:
         app.processEvents()
@@ -155,14 +155,14 @@ def main() -> int:
     hb2.timeout.connect(train_tick)
     hb2.start(5)
     t = time.perf_counter()
-    w.features.train_now()
-    while w.features.training_running() or w.features.last_training is None:
+    w.features.personal.train_now()
+    while w.features.personal.training_running() or w.features.personal.last_training is None:
         app.processEvents()
         time.sleep(0.001)
     app.processEvents()
     train_s = time.perf_counter() - t
     hb2.stop()
-    trained = w.features.last_training
+    trained = w.features.personal.last_training
     kept = w.current_id() == ids[50]
 
     # --- loupe

@@ -42,7 +42,7 @@ def main() -> int:
     ap.add_argument("--write", action="store_true")
     args = ap.parse_args()
 
-    from piaa_desktop.core.personal import jobs
+    from piaa_desktop.core.personal import operations as jobs
     from piaa_desktop.core.personal.adapt import adapt
     from piaa_desktop.core.personal.bench import format_table
     from piaa_desktop.core.personal.heads import load_prior, score_library

@@ -121,7 +121,8 @@ GUI = textwrap.dedent(
     from PySide6.QtWidgets import QApplication
     app = QApplication([])
     from piaa_desktop.core.catalog import Catalog
-    from piaa_desktop.gui.grid import PhotoGridView, PhotoListModel, ThumbnailCache, load_records, sort_and_filter
+    from piaa_desktop.core.library import load_records, sort_and_filter
+    from piaa_desktop.gui.grid import PhotoGridView, PhotoListModel, ThumbnailCache
     out = {}
     gaps = {"phase": "setup", "max": {}, "last": None}
     clock = QElapsedTimer(); clock.start()

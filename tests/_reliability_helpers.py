@@ -74,7 +74,7 @@ def child_env(**extra) -> dict:
 
 def personal_jobs():
     """The personal-score jobs, with the shipped prior loaded (a missing prior fails the test)."""
-    from piaa_desktop.core.personal import jobs
+    from piaa_desktop.core.personal import operations as jobs
     from piaa_desktop.core.personal.heads import load_prior
 
     load_prior()

@@ -16,7 +16,7 @@ from PySide6.QtTest import QTest  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from piaa_desktop.core.sample import sample_photos  # noqa: E402
-from piaa_desktop.gui.grid import hold_order, sort_and_filter  # noqa: E402
+from piaa_desktop.core.library import hold_order, sort_and_filter  # noqa: E402
 from piaa_desktop.gui.main_window import MainWindow  # noqa: E402
 
 
@@ -56,17 +56,17 @@ def window(qtbot, app_paths, tmp_path):
     w.activateWindow()
     qtbot.waitUntil(lambda: QApplication.activeWindow() is w, timeout=5000)
     with qtbot.waitSignal(w.importFinished, timeout=180_000):
-        w.import_folder(lib)
+        w.features.importing.import_folder(lib)
     qtbot.waitUntil(lambda: w.model.rowCount() == 16, timeout=10_000)
     yield w
-    if w.features.training_running():
-        qtbot.waitUntil(lambda: not w.features.training_running(), timeout=60_000)
+    if w.features.personal.training_running():
+        qtbot.waitUntil(lambda: not w.features.personal.training_running(), timeout=60_000)
     w.close()
 
 
 def test_rating_ten_in_a_row_in_personal_order_while_retraining_holds_still(window, qtbot):
     w = window
-    w.features.train_timer.setInterval(50)  # re-train right after each rating (1.5 s in real use)
+    w.features.personal.train_timer.setInterval(50)  # re-train right after each rating (1.5 s in real use)
     w.set_sort("personal")
     start = w.model.ids()
     assert len(start) == 16
@@ -75,7 +75,7 @@ def test_rating_ten_in_a_row_in_personal_order_while_retraining_holds_still(wind
     assert w.current_view() == "loupe"
     loupe = w.loupe
     trainings = []
-    w.features.train_handle = None
+    w.features.personal.train_handle = None
     visited = []
     stale_seen_in_loupe = False
     for k in range(10):
@@ -86,11 +86,11 @@ def test_rating_ten_in_a_row_in_personal_order_while_retraining_holds_still(wind
         QTest.keyClick(loupe, Qt.Key.Key_1 if k % 2 == 0 else Qt.Key.Key_2)
         assert w.catalog.photo(start[k]).rating == (1 if k % 2 == 0 else 2)
         if k % 3 != 2:  # wait for the re-training now and then; otherwise keep typing while it runs
-            qtbot.waitUntil(lambda: w.features.training_running() or w.features.last_training not in trainings,
+            qtbot.waitUntil(lambda: w.features.personal.training_running() or w.features.personal.last_training not in trainings,
                             timeout=10_000)
-            qtbot.waitUntil(lambda: not w.features.training_running() and w.features.last_training is not None,
+            qtbot.waitUntil(lambda: not w.features.personal.training_running() and w.features.personal.last_training is not None,
                             timeout=60_000)
-            trainings.append(w.features.last_training)
+            trainings.append(w.features.personal.last_training)
         assert w.model.ids() == start  # the order on screen has not moved
         stale_seen_in_loupe |= w.order_is_stale()
         QTest.keyClick(loupe, Qt.Key.Key_Right)

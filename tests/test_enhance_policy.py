@@ -7,7 +7,7 @@ from PIL import Image
 
 from piaa_desktop.core import develop as D
 from piaa_desktop.core.enhance import env as E
-from piaa_desktop.core.enhance.features import N_IMAGE_FEATURES, image_features
+from piaa_desktop.core.enhance.state import N_IMAGE_FEATURES, image_features
 from piaa_desktop.core.enhance.regress import StartModel
 
 

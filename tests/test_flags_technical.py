@@ -89,12 +89,9 @@ def test_flagged_ids_from_the_catalog(catalog, tmp_path, bsds_dir, app_paths):
         F.flagged_ids(catalog, "ugly")
     by_photo = F.flags_by_photo(catalog)
     assert len(by_photo) == 9
-    # the grid's SQL filter agrees with flagged_ids and combines with other filters
+    # the grid's filter (core.library) agrees with flagged_ids and combines with other filters
     for name in F.FLAG_NAMES:
-        where, params = F.flag_filter(catalog, name)
-        assert sorted(catalog.query_ids(sort="added", extra_where=where, extra_params=params)) == F.flagged_ids(
-            catalog, name)
-    where, params = F.flag_filter(catalog, "blur")
+        assert catalog.query_ids(sort="added", technical=name) == F.flagged_ids(catalog, name)
     some = F.flagged_ids(catalog, "blur")[0]
     catalog.set_rating([some], 3)
-    assert catalog.query_ids(min_rating=3, extra_where=where, extra_params=params) == [some]
+    assert catalog.query_ids(min_rating=3, technical="blur") == [some]

@@ -60,7 +60,7 @@ def test_startup_and_import_never_load_torch(tmp_path, small_library):
         print("torch-after-start", "torch" in sys.modules)
         done = []
         w.importFinished.connect(lambda r: (done.append(r), app.quit()))
-        w.import_folder({str(small_library)!r})
+        w.features.importing.import_folder({str(small_library)!r})
         app.exec()
         print("imported", w.model.rowCount())
         print("torch-after-import", "torch" in sys.modules)
@@ -76,22 +76,23 @@ def test_startup_and_import_never_load_torch(tmp_path, small_library):
 
 def test_main_shows_window_first_then_imports_folder_argument(qtbot, tmp_path, small_library, monkeypatch):
     from piaa_desktop.gui import app as gui_app
+    from piaa_desktop.gui.features.importing import ImportFeature
     from piaa_desktop.gui.main_window import MainWindow
 
     calls = []
-    original = MainWindow.import_folder
+    original = ImportFeature.import_folder
 
     def spy(self, folder):
-        calls.append(self.isVisible())
+        calls.append(self.win.isVisible())
         return original(self, folder)
 
-    monkeypatch.setattr(MainWindow, "import_folder", spy)
+    monkeypatch.setattr(ImportFeature, "import_folder", spy)
     found = {}
     qapp = QApplication.instance()
 
     def watch():
         wins = [w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow)]
-        if wins and wins[0].last_import_result is not None:
+        if wins and wins[0].features.importing.last_import_result is not None:
             found["window"] = wins[0]
             found["rows"] = wins[0].model.rowCount()
             found["title"] = wins[0].windowTitle()
@@ -135,15 +136,15 @@ def test_first_run_welcome_imports_the_chosen_folder(qtbot, app_paths, small_lib
     w = MainWindow(app_paths)
     qtbot.addWidget(w)
     w.show()
-    assert w.maybe_show_welcome() is True
+    assert w.features.importing.maybe_show_welcome() is True
     # the bundled samples (a copy in the data dir) import at once, then the chosen folder
-    qtbot.waitUntil(lambda: not w.import_running() and w.model.rowCount() == 12 + 8, timeout=180_000)
+    qtbot.waitUntil(lambda: not w.features.importing.import_running() and w.model.rowCount() == 12 + 8, timeout=180_000)
     folders = {Path(r["path"]).name for r in w.catalog.folders()}
     assert folders == {small_library.name, "PIAA sample photos"}
     assert all(Path(r["path"]).is_relative_to(app_paths.data_dir) for r in w.catalog.folders()
                if Path(r["path"]).name == "PIAA sample photos")
     assert w.settings.get("first_run_done") is True
-    assert w.maybe_show_welcome() is False  # only once
+    assert w.features.importing.maybe_show_welcome() is False  # only once
 
 
 def test_first_run_later_still_shows_the_sample_library(qtbot, app_paths, monkeypatch):
@@ -154,8 +155,8 @@ def test_first_run_later_still_shows_the_sample_library(qtbot, app_paths, monkey
     w = MainWindow(app_paths)
     qtbot.addWidget(w)
     w.show()
-    assert w.maybe_show_welcome() is True
-    qtbot.waitUntil(lambda: not w.import_running() and w.model.rowCount() == 8, timeout=120_000)
+    assert w.features.importing.maybe_show_welcome() is True
+    qtbot.waitUntil(lambda: not w.features.importing.import_running() and w.model.rowCount() == 8, timeout=120_000)
 
 
 def test_many_signals_do_not_crash_the_interpreter(tmp_path):

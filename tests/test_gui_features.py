@@ -15,17 +15,17 @@ def window(qtbot, app_paths, small_library):
     qtbot.addWidget(win)
     win.resize(1280, 800)
     win.show()
-    win.import_folder(small_library)
-    qtbot.waitUntil(lambda: not win.import_running() and win.model.rowCount() == 12, timeout=120_000)
+    win.features.importing.import_folder(small_library)
+    qtbot.waitUntil(lambda: not win.features.importing.import_running() and win.model.rowCount() == 12, timeout=120_000)
     yield win
-    if win.features.training_running():
-        qtbot.waitUntil(lambda: not win.features.training_running(), timeout=60_000)
+    if win.features.personal.training_running():
+        qtbot.waitUntil(lambda: not win.features.personal.training_running(), timeout=60_000)
     win.close()
 
 
 def test_views_and_panels_are_installed(window):
     assert {"grid", "loupe", "ranking", "compare", "survey"} <= set(window.view_names())
-    assert window.features.act_export.shortcut().toString() == "Ctrl+E"
+    assert window.features.export.act_export.shortcut().toString() == "Ctrl+E"
 
 
 def test_ratings_train_the_personal_model_in_background_and_resort(window, qtbot):
@@ -36,9 +36,9 @@ def test_ratings_train_the_personal_model_in_background_and_resort(window, qtbot
     for k, pid in enumerate(ids):
         window.catalog.set_rating([pid], 1 + (k * 4) // (len(ids) - 1))
     window.select_ids([keep], keep)
-    assert window.features.train_timer.isActive()  # debounced, not on the GUI thread
-    qtbot.waitUntil(lambda: window.features.last_training is not None, timeout=60_000)
-    result = window.features.last_training
+    assert window.features.personal.train_timer.isActive()  # debounced, not on the GUI thread
+    qtbot.waitUntil(lambda: window.features.personal.last_training is not None, timeout=60_000)
+    result = window.features.personal.last_training
     assert result.accepted and result.n_ratings == 12
     personal = window.catalog.scores("personal")
     assert len(personal) == 12
@@ -53,46 +53,46 @@ def test_ratings_train_the_personal_model_in_background_and_resort(window, qtbot
 
 def test_ranking_view_records_preferences(window, qtbot):
     window.show_view("ranking")
-    rv = window.features.ranking
+    rv = window.features.ranking.ranking
     assert rv.current is not None
     left, right = rv.current
     rv.setFocus()
     QTest.keyClick(rv, Qt.Key.Key_Left)
     assert (left, right) in window.catalog.preferences()
-    assert window.features.train_timer.isActive()
+    assert window.features.personal.train_timer.isActive()
 
 
 def test_compare_view_gets_the_selection(window):
     ids = window.model.ids()
     window.select_ids(ids[2:4], ids[2])
     window.show_view("compare")
-    inner = window.features.compare.inner
+    inner = window.features.compare.compare.inner
     assert inner is not None and set(inner.ids) == set(ids[2:4])
     window.show_view("grid")
     window.select_ids(ids[:1], ids[0])
     window.show_view("survey")
-    assert window.features.survey.inner is not None  # current + next
+    assert window.features.compare.survey.inner is not None  # current + next
 
 
 def test_develop_panel_follows_selection_and_persists(window, qtbot):
     ids = window.model.ids()
-    window.features.develop_dock.show()
-    window.features.develop_dock.raise_()
+    window.features.develop.dock.show()
+    window.features.develop.dock.raise_()
     window.select_ids([ids[1]], ids[1])
-    qtbot.waitUntil(lambda: window.features.develop.ids == [ids[1]], timeout=5000)
-    panel = window.features.develop
+    qtbot.waitUntil(lambda: window.features.develop.panel.ids == [ids[1]], timeout=5000)
+    panel = window.features.develop.panel
     s = panel.sliders["exposure"]
     s.slider.setValue(s.slider.value() + 10)  # +0.5 EV, as a drag would
     panel.commit()
     assert window.catalog.get_edit(ids[1])["exposure"] == pytest.approx(0.5, abs=1e-6)
-    window.undo()
+    window.features.culling.undo()
     assert not window.catalog.get_edit(ids[1]) or window.catalog.get_edit(ids[1]).get("exposure", 0) == 0
 
 
 def test_export_dialog_opens_with_selection(window, tmp_path):
     ids = window.model.ids()
     window.select_ids(ids[:3], ids[0])
-    dlg = window.features.show_export()
+    dlg = window.features.export.show_export()
     assert sorted(dlg.selected_ids()) == sorted(ids[:3]) or dlg.isVisible()
     dlg.close()
 
@@ -108,11 +108,11 @@ def test_keep_best_of_stacks_is_undoable(window):
         row = cat.conn.execute("SELECT vector FROM embeddings WHERE photo_id=?", (ids[0],)).fetchone()[0]
         for pid in ids[1:3]:
             tx.execute("UPDATE embeddings SET vector=? WHERE photo_id=?", (row, pid))
-    changes = window.features.keep_best_of_stacks()
+    changes = window.features.culling.keep_best_of_stacks()
     assert changes
     flags = [cat.photo(i).flag for i in ids[:3]]
     assert sorted(flags) == [-1, -1, 1]
-    window.undo()
+    window.features.culling.undo()
     assert [cat.photo(i).flag for i in ids[:3]] == [0, 0, 0]
 
 
@@ -145,9 +145,9 @@ def test_learn_retouching_style_then_auto_enhance(window, qtbot):
     # the user brightens and warms four photos by hand
     for pid in ids[:4]:
         cat.set_edit([pid], {"exposure": 0.6, "temperature": 25.0, "contrast": 15.0}, source="user")
-    handle = window.features.train_enhancer()
-    qtbot.waitUntil(lambda: window.features.last_enhancer_training is not None, timeout=180_000)
-    assert window.features.last_enhancer_training["n_pairs"] == 4
+    handle = window.features.develop.train_enhancer(rounds=2)  # small: the behaviour, not the quality
+    qtbot.waitUntil(lambda: window.features.develop.last_enhancer_training is not None, timeout=180_000)
+    assert window.features.develop.last_enhancer_training["n_pairs"] == 4
     target = ids[6]
     window.select_ids([target], target)
     QTest.keyClick(window, Qt.Key.Key_E)
@@ -179,7 +179,7 @@ def test_drag_to_reorder_records_preferences(window, qtbot):
     ids = window.model.ids()
     window.select_ids(ids[:4], ids[0])
     window.show_view("reorder")
-    view = window.features.reorder
+    view = window.features.ranking.reorder
     shown = view.order()
     assert sorted(shown) == sorted(ids[:4])
     view.list.setFocus()
@@ -191,4 +191,4 @@ def test_drag_to_reorder_records_preferences(window, qtbot):
     QTest.keyClick(view.list, Qt.Key.Key_Return)
     prefs = window.catalog.preferences()
     assert prefs[-3:] == list(zip(order, order[1:]))
-    assert window.features.train_timer.isActive()
+    assert window.features.personal.train_timer.isActive()

@@ -31,9 +31,9 @@ def window(qtbot, app_paths):
     w.activateWindow()
     qtbot.waitUntil(lambda: QApplication.activeWindow() is w, timeout=5000)
     yield w
-    if w.import_running():
-        w.cancel_import()
-        w._import_handle.wait(30)
+    if w.features.importing.import_running():
+        w.features.importing.cancel_import()
+        w.features.importing._import_handle.wait(30)
 
 
 class KeyRecorder(QLabel):
@@ -48,7 +48,7 @@ class KeyRecorder(QLabel):
 
 def import_and_wait(qtbot, w: MainWindow, folder: Path):
     with qtbot.waitSignal(w.importFinished, timeout=IMPORT_TIMEOUT_MS) as blocker:
-        assert w.import_folder(folder) is not None
+        assert w.features.importing.import_folder(folder) is not None
     return blocker.args[0]
 
 
@@ -67,7 +67,7 @@ def test_import_then_keyboard_culling_persists(qtbot, window, small_library, app
     res = import_and_wait(qtbot, w, small_library)
     assert not res.cancelled and len(res.new) == 12 and not res.errors
     assert w.model.rowCount() == 12
-    assert not w.import_progress.isVisible()
+    assert not w.features.importing.import_progress.isVisible()
     # folder list: "All photos" and the imported folder
     assert w.folder_list.count() == 2
     assert w.folder_list.item(1).text() == small_library.name
@@ -246,11 +246,11 @@ def test_cancel_import_keeps_what_was_done_and_reimport_finishes(qtbot, window, 
     def on_progress(done, total, message):
         if message.startswith("Imported") and done > 0 and not cancelled_at:
             cancelled_at.append(done)
-            assert w.import_cancel.isVisible() and w.import_progress.isVisible()
-            w.import_cancel.click()
+            assert w.features.importing.import_cancel.isVisible() and w.features.importing.import_progress.isVisible()
+            w.features.importing.import_cancel.click()
 
     with qtbot.waitSignal(w.importFinished, timeout=IMPORT_TIMEOUT_MS) as blocker:
-        h = w.import_folder(lib)
+        h = w.features.importing.import_folder(lib)
         h.signals.progress.connect(on_progress)
     res = blocker.args[0]
     assert cancelled_at
@@ -259,7 +259,7 @@ def test_cancel_import_keeps_what_was_done_and_reimport_finishes(qtbot, window, 
     assert 0 < n < len(srcs)
     assert w.model.rowCount() == n  # the grid shows what was imported
     assert "cancelled" in w.status_text().lower()
-    qtbot.waitUntil(lambda: not w.import_progress.isVisible(), timeout=5000)
+    qtbot.waitUntil(lambda: not w.features.importing.import_progress.isVisible(), timeout=5000)
     # the next import continues where the cancelled one stopped
     res2 = import_and_wait(qtbot, w, lib)
     assert not res2.cancelled
@@ -287,7 +287,7 @@ def test_window_responsive_during_import(qtbot, window, small_library):
         with Image.open(src) as im:
             im.save(more / f"x{i}.jpg", quality=70 + i)
     with qtbot.waitSignal(w.importFinished, timeout=IMPORT_TIMEOUT_MS):
-        w.import_folder(more)
+        w.features.importing.import_folder(more)
         w.select_ids([first], first)
         key(w, Qt.Key.Key_4)  # during the import
     timer.stop()
@@ -306,8 +306,8 @@ def test_skipped_files_dialog_lists_bad_files(qtbot, window, small_library):
     res = import_and_wait(qtbot, w, small_library)
     bad = {Path(p).name for p, _r in res.errors}
     assert {"empty.jpg", "garbage.jpg"} <= bad
-    assert w.skipped_button.isVisible()
-    dlg = w.show_skipped_files()
+    assert w.features.importing.skipped_button.isVisible()
+    dlg = w.features.importing.show_skipped_files()
     qtbot.addWidget(dlg)
     assert [p for p, _r in dlg.rows()] == sorted(p for p, _r in dlg.rows())  # sorted by path
     rows = dict((Path(p).name, r) for p, r in dlg.rows())
@@ -341,8 +341,8 @@ def test_extension_points(qtbot, window, small_library):
         w.add_view("recorder", QLabel(), None)
 
     # a folder that does not exist: a message, no job, no blocking dialog
-    assert w.import_folder(small_library / "no-such-folder") is None
-    assert "not a folder" in w.status_text() and not w.import_running()
+    assert w.features.importing.import_folder(small_library / "no-such-folder") is None
+    assert "not a folder" in w.status_text() and not w.features.importing.import_running()
 
     dock = w.add_panel("develop", QLabel("develop"), "D")
     assert dock.widget().text() == "develop"
@@ -403,15 +403,15 @@ def test_interrupted_import_is_offered_and_resumed(qtbot, window, small_library,
         with cat.transaction() as tx:  # the process that started it is gone
             tx.execute("UPDATE jobs SET args=? WHERE id=?", (json.dumps({"folder": str(small_library), "_pid": 2**22 + 7}), job))
     done = []
-    w.run_startup_checks(then=lambda: done.append(True))
+    w.features.importing.run_startup_checks(then=lambda: done.append(True))
     qtbot.waitUntil(lambda: bool(done), timeout=60000)
-    assert w.recovery_report is not None and w.recovery_report.resumable
-    assert w.resume_button.isVisibleTo(w)
+    assert w.features.importing.recovery_report is not None and w.features.importing.recovery_report.resumable
+    assert w.features.importing.resume_button.isVisibleTo(w)
     assert "did not finish" in w.status_text()
     with qtbot.waitSignal(w.importFinished, timeout=IMPORT_TIMEOUT_MS):
-        w.resume_button.click()
+        w.features.importing.resume_button.click()
     assert w.model.rowCount() == 12
-    assert not w.resume_button.isVisibleTo(w)
+    assert not w.features.importing.resume_button.isVisibleTo(w)
     with fresh(app_paths) as cat:
         states = dict(cat.conn.execute("SELECT id, state FROM jobs").fetchall())
     assert states[job] == "resumed"

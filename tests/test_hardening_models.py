@@ -104,7 +104,7 @@ def test_item12_wrong_backbone_stores_nothing_and_the_right_one_recovers(tmp_pat
 
 def test_item12_vectors_under_another_key_are_ignored_and_recomputed(catalog, app_paths, library):
     pytest.importorskip("onnxruntime")
-    from piaa_desktop.core.features import embedding_key, extract_embeddings
+    from piaa_desktop.core.embeddings import embedding_key, extract_embeddings
     from piaa_desktop.core.scanner import scan_folder
     from piaa_desktop.core.scoring import score_library
 
@@ -125,7 +125,7 @@ def test_item12_vectors_under_another_key_are_ignored_and_recomputed(catalog, ap
 
 def test_item12_backbone_refuses_wrong_output_shape(monkeypatch):
     pytest.importorskip("onnxruntime")
-    from piaa_desktop.core.features import Backbone, preprocess
+    from piaa_desktop.core.embeddings import Backbone, preprocess
     from piaa_desktop.core.models import ModelError
 
     bb = Backbone.shared()

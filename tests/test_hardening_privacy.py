@@ -41,7 +41,7 @@ def test_item4_package_root_turns_onnxruntime_telemetry_off():
     env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
     code = (
         "import os, sys\n"
-        "import piaa_desktop.core.features\n"  # any module of the app: the package root runs first
+        "import piaa_desktop.core.embeddings\n"  # any module of the app: the package root runs first
         "assert 'onnxruntime' not in sys.modules or os.environ['ORT_DISABLE_TELEMETRY'] == '1'\n"
         "print(os.environ.get('ORT_DISABLE_TELEMETRY'))\n"
     )

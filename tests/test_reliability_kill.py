@@ -230,7 +230,7 @@ TRAIN_CHILD = textwrap.dedent(
     import sys
     from piaa_desktop.core.catalog import open_catalog
     from piaa_desktop.core.paths import app_paths
-    from piaa_desktop.core.personal.jobs import personalize
+    from piaa_desktop.core.personal.operations import personalize
     paths = app_paths(sys.argv[1]).ensure()
     cat = open_catalog(paths)
     job = cat.job_started("personalize", {})

@@ -146,12 +146,12 @@ from piaa_desktop.gui.main_window import MainWindow
 paths = app_paths(sys.argv[1]).ensure()
 w = MainWindow(paths, settings=load_settings(paths))
 w.show()
-w.import_folder(sys.argv[2])
+w.features.importing.import_folder(sys.argv[2])
 t0 = time.time()
 while time.time() - t0 < 90:
     app.processEvents()
     time.sleep(0.01)
-    if w._import_handle is None or getattr(w._import_handle, "done", False):
+    if w.features.importing._import_handle is None or getattr(w.features.importing._import_handle, "done", False):
         if w.model.rowCount() == int(sys.argv[3]):
             break
 print("rows", w.model.rowCount())

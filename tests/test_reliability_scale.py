@@ -110,7 +110,8 @@ GRID = textwrap.dedent(
     from PySide6.QtWidgets import QApplication
     app = QApplication([])
     from piaa_desktop.core.catalog import Catalog
-    from piaa_desktop.gui.grid import PhotoGridView, PhotoListModel, ThumbnailCache, load_records
+    from piaa_desktop.core.library import load_records
+    from piaa_desktop.gui.grid import PhotoGridView, PhotoListModel, ThumbnailCache
     cat = Catalog.open(sys.argv[1])
     cache = ThumbnailCache(sys.argv[2])
     model = PhotoListModel(cache)

@@ -98,7 +98,7 @@ WORKFLOW = textwrap.dedent(
         pass
     personal = "skipped"
     try:
-        from piaa_desktop.core.personal.jobs import personalize
+        from piaa_desktop.core.personal.operations import personalize
         personal = personalize(cat, paths).message
     except Exception as exc:  # the prior may not be shipped yet
         personal = f"skipped: {exc}"
@@ -187,7 +187,7 @@ GUI_NET = textwrap.dedent(
     paths = app_paths(sys.argv[1]).ensure()
     w = MainWindow(paths, settings=load_settings(paths))
     w.show()
-    QTimer.singleShot(0, lambda: w.import_folder(sys.argv[2]))
+    QTimer.singleShot(0, lambda: w.features.importing.import_folder(sys.argv[2]))
     QTimer.singleShot(6000, app.quit)
     app.exec()
     inet = []

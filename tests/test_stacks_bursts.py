@@ -27,7 +27,7 @@ def _shift(im: Image.Image, frac: float) -> Image.Image:
 @pytest.fixture
 def burst_lib(tmp_path, bsds_dir, catalog, app_paths):
     pytest.importorskip("onnxruntime")
-    from piaa_desktop.core.features import extract_embeddings
+    from piaa_desktop.core.embeddings import extract_embeddings
     from piaa_desktop.core.scanner import scan_folder
 
     src = sorted(bsds_dir.glob("*.jpg"))

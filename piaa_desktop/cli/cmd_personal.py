@@ -32,7 +32,7 @@ def _int_list(s: str) -> list[int]:
 def cmd_personalize(args) -> int:
     m = _cli()
     from piaa_desktop.core.models import ModelError
-    from piaa_desktop.core.personal import jobs
+    from piaa_desktop.core.personal import operations as jobs
 
     cat = m.open_catalog_for(args)
     try:
@@ -106,8 +106,8 @@ def cmd_simulate_raters(args) -> int:
     if args.seed < 1000:
         print("note: seeds below 1000 are the meta-training raters; held-out raters use 1000 or more",
               file=sys.stderr)
-    from piaa_desktop.core.features import Backbone
-    from piaa_desktop.core.features import preprocess
+    from piaa_desktop.core.embeddings import Backbone
+    from piaa_desktop.core.embeddings import preprocess
     from piaa_desktop.core.imageio import ImageError, load_rgb
     from piaa_desktop.core.signals import compute_signals
     from piaa_desktop.core.catalog import SIGNAL_COLUMNS

@@ -108,21 +108,20 @@ def _find_photo(cat, path: str):
 
 # ---------------------------------------------------------------------------------------- commands
 def cmd_scan(args) -> int:
-    from piaa_desktop.core.scanner import import_folder
+    from piaa_desktop.core.sync import import_library
 
     if not os.path.isdir(args.folder):
         raise CliError(f"not a folder: {args.folder}", EXIT_NOT_FOUND)
     paths = _paths(args)
     cat = open_catalog_for(args)
-    hook = _sidecar_import_hook(cat)
-    try:
-        res = import_folder(
+    try:  # with the settings the catalog's sidecar hook already loaded
+        res = import_library(
             cat,
             args.folder,
             paths.thumbnails,
+            settings=cat.sidecars.settings,
             progress=ProgressBar(not args.quiet),
             embeddings=not args.no_embeddings,
-            on_new_photo=hook,
         )
     finally:
         cat.close()
@@ -191,14 +190,6 @@ def cmd_score(args) -> int:
             stars = "*" * r["rating"]
             print(f"{r['rank']:>5}  {stars:5}  {r['flag']:6}  {g:>7}  {s:>8}  {r['path']}")
     return EXIT_OK
-
-
-def _sidecar_import_hook(cat):
-    """Read existing sidecars of new photos, with the settings the catalog's sidecar hook already loaded."""
-    from piaa_desktop.core.sync import import_sidecar
-
-    settings = cat.sidecars.settings
-    return lambda c, pid: import_sidecar(c, pid, settings=settings)
 
 
 def cmd_rate(args) -> int:
@@ -282,9 +273,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_scan)
 
     p = sub.add_parser("score", help="list photos with their scores, sorted")
-    from piaa_desktop.core.catalog import Catalog
+    from piaa_desktop.core.library import SORTS
 
-    p.add_argument("--sort", choices=sorted(Catalog.SORT_KEYS), default="personal")
+    p.add_argument("--sort", choices=sorted(SORTS), default="personal")
     p.add_argument("--format", choices=("table", "csv", "json"), default="table")
     p.add_argument("--limit", type=int, default=0)
     p.add_argument("--min-stars", type=int, default=0, choices=range(0, 6))

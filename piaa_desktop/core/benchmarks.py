@@ -22,7 +22,7 @@ def import_benchmark(folder: os.PathLike | str, limit: int = 0, progress: Option
     """Import ``folder`` into a throw-away catalog; time the scan (hash, EXIF, thumbnail, signals) and
     the embedding stage separately. With ``limit``, only the first N photos (linked by symlink)."""
     from piaa_desktop.core.catalog import Catalog
-    from piaa_desktop.core.features import extract_embeddings
+    from piaa_desktop.core.embeddings import extract_embeddings
     from piaa_desktop.core.imageio import is_candidate
     from piaa_desktop.core.scanner import scan_folder
     from piaa_desktop.core.scoring import score_library

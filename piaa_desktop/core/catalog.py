@@ -423,14 +423,17 @@ class Catalog:
         sql = "SELECT COUNT(*) FROM photos" + ("" if include_missing else " WHERE missing=0")
         return self.conn.execute(sql).fetchone()[0]
 
-    SORT_KEYS = {
-        "capture_time": "COALESCE(p.capture_time, ''), p.path",
-        "name": "p.path",
-        "rating": "p.rating DESC, COALESCE(p.capture_time, ''), p.path",
-        "generic": "sg.score IS NULL, sg.score DESC, p.id",
-        "personal": "COALESCE(sp.score, sg.score) IS NULL, COALESCE(sp.score, sg.score) DESC, p.id",
-        "added": "p.id",
-    }
+    def record_rows(self) -> list[tuple]:
+        """Every present photo as ``(id, path, content_hash, folder_id, rating, flag, color_label, width,
+        height, capture_time)``: the bulk read behind :func:`piaa_desktop.core.library.load_records`."""
+        return self.conn.execute(
+            "SELECT id, path, content_hash, folder_id, rating, flag, color_label, width, height, capture_time "
+            "FROM photos WHERE missing=0"
+        ).fetchall()
+
+    def present_ids(self) -> list[int]:
+        """Ids of the photos not marked missing, ascending."""
+        return [r[0] for r in self.conn.execute("SELECT id FROM photos WHERE missing=0 ORDER BY id")]
 
     def query_ids(
         self,
@@ -439,39 +442,13 @@ class Catalog:
         min_rating: int = 0,
         flag: Optional[int] = None,
         include_rejected: bool = True,
-        color_label: Optional[str] = None,
-        extra_where: Optional[str] = None,
-        extra_params: Sequence = (),
+        technical: Optional[str] = None,
     ) -> list[int]:
-        """Photo ids of the library view, filtered and sorted (the grid's model is a list of these)."""
-        if sort not in self.SORT_KEYS:
-            raise ValueError(f"unknown sort {sort!r}; choose one of {', '.join(self.SORT_KEYS)}")
-        where = ["p.missing=0"]
-        params: list = []
-        if folder_id is not None:
-            where.append("p.folder_id=?")
-            params.append(folder_id)
-        if min_rating:
-            where.append("p.rating>=?")
-            params.append(min_rating)
-        if flag is not None:
-            where.append("p.flag=?")
-            params.append(flag)
-        elif not include_rejected:
-            where.append("p.flag>=0")
-        if color_label:
-            where.append("p.color_label=?")
-            params.append(color_label)
-        if extra_where:
-            where.append(extra_where)
-            params.extend(extra_params)
-        sql = (
-            "SELECT p.id FROM photos p "
-            "LEFT JOIN scores sg ON sg.photo_id=p.id AND sg.kind='generic' "
-            "LEFT JOIN scores sp ON sp.photo_id=p.id AND sp.kind='personal' "
-            f"WHERE {' AND '.join(where)} ORDER BY {self.SORT_KEYS[sort]}"
-        )
-        return [r[0] for r in self.conn.execute(sql, params)]
+        """Photo ids of the library view, filtered and sorted: :func:`piaa_desktop.core.library.query_ids`
+        (where the sort orders are defined) on this catalog."""
+        from piaa_desktop.core.library import query_ids
+
+        return query_ids(self, sort, folder_id, min_rating, flag, include_rejected, technical)
 
     # ------------------------------------------------------------------ culling mutations
     def _set_field(self, field_name: str, kind: str, photo_ids: Sequence[int], values: dict[int, Any]) -> Change:
@@ -554,6 +531,13 @@ class Catalog:
 
     def edit_sources(self) -> dict[int, str]:
         return {r[0]: r[1] for r in self.conn.execute("SELECT photo_id, source FROM edits")}
+
+    def edit_history(self, photo_id: int, limit: int = 50) -> list[tuple[Optional[str], str, float]]:
+        """The last ``limit`` develop settings of a photo, newest first: ``(params json, source, created_at)``."""
+        return self.conn.execute(
+            "SELECT params, source, created_at FROM edit_history WHERE photo_id=? ORDER BY id DESC LIMIT ?",
+            (int(photo_id), int(limit)),
+        ).fetchall()
 
     def set_edit(self, photo_ids: Sequence[int], params: Optional[dict], source: str = "user") -> Change:
         """Store (or with ``None`` clear) the develop parameters of photos; returns an undoable Change."""

@@ -37,6 +37,8 @@ FLAG_LABELS = {
     "underexposed": "Underexposed (dark, crushed shadows)",
     "noisy": "High noise",
 }
+# short tags on the grid's thumbnails
+FLAG_BADGES = {"blur": "blur", "overexposed": "over", "underexposed": "dark", "noisy": "noise"}
 
 # Thresholds (see the module docstring and benchmarks/calibrate_flags.py).
 BLUR_DETAIL = -1.1
@@ -104,29 +106,5 @@ def flagged_ids(catalog, name: str, ids=None) -> list[int]:
     """Ids (ascending) of present photos flagged ``name``; ``ids`` restricts the search."""
     if name not in FLAG_NAMES:
         raise ValueError(f"unknown flag {name!r}; choose one of {', '.join(FLAG_NAMES)}")
-    present = set(catalog.query_ids(sort="added"))
+    present = set(catalog.present_ids())
     return sorted(pid for pid, fl in flags_by_photo(catalog, ids).items() if name in fl and pid in present)
-
-
-_SQL_FUNC = "piaa_has_flag"
-
-
-def _sql_has_flag(name, *values) -> int:
-    from piaa_desktop.core.catalog import SIGNAL_COLUMNS
-
-    return int(name in technical_flags(dict(zip(SIGNAL_COLUMNS, values))))
-
-
-def flag_filter(catalog, name: str) -> tuple[str, list]:
-    """``(where, params)`` for ``catalog.query_ids(extra_where=..., extra_params=...)``: the grid's filter.
-
-    Registers a small SQL function on the catalog's connection, so the filter uses exactly the rules of
-    :func:`technical_flags` and combines with the grid's other filters and sorts in one query.
-    """
-    from piaa_desktop.core.catalog import SIGNAL_COLUMNS
-
-    if name not in FLAG_NAMES:
-        raise ValueError(f"unknown flag {name!r}; choose one of {', '.join(FLAG_NAMES)}")
-    catalog.conn.create_function(_SQL_FUNC, 1 + len(SIGNAL_COLUMNS), _sql_has_flag, deterministic=True)
-    cols = ", ".join(f"s.{c}" for c in SIGNAL_COLUMNS)
-    return f"p.id IN (SELECT s.photo_id FROM signals s WHERE {_SQL_FUNC}(?, {cols}))", [name]

@@ -416,7 +416,7 @@ def import_folder(
     try:
         res = scan_folder(catalog, folder, cache_dir, progress, cancel, workers, on_new_photo)
         if not res.cancelled and embeddings:
-            from piaa_desktop.core.features import extract_embeddings
+            from piaa_desktop.core.embeddings import extract_embeddings
             from piaa_desktop.core.models import ModelError
 
             try:

@@ -59,7 +59,7 @@ def generic_scores_for(catalog: Catalog) -> tuple[np.ndarray, np.ndarray, np.nda
         from piaa_desktop.core.personal.heads import generic_scores  # the shipped average-rater prior
         from piaa_desktop.core.models import ModelError
 
-        from piaa_desktop.core.features import embedding_key
+        from piaa_desktop.core.embeddings import embedding_key
 
         try:
             emb_ids, emb = catalog.embeddings(embedding_key())  # only the current backbone's vectors

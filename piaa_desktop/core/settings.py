@@ -87,12 +87,16 @@ def register(setting: Setting) -> Setting:
     return setting
 
 
+from piaa_desktop.core.library import GRID_SORTS as _GRID_SORTS  # noqa: E402
+
 for _s in (
     # interface
     Setting("theme", str, "dark", "Colour theme of the interface", choices=("dark", "light", "system")),
     Setting("thumbnail_size", int, 256, "Edge of grid thumbnails in pixels", minimum=64, maximum=1024),
     Setting("first_run_done", bool, False, "The welcome tour was shown"),
     Setting("last_library", str, "", "Folder shown when the app last closed"),
+    Setting("grid_sort", str, "capture_time", "Sort order of the grid", choices=_GRID_SORTS),
+    Setting("grid_show_scores", bool, True, "Show the score badge on thumbnails"),
     # interoperability
     Setting("xmp_write", bool, True, "Write ratings, picks and colour labels to XMP sidecars next to photos"),
     Setting(

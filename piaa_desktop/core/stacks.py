@@ -56,7 +56,7 @@ def _timestamp(capture_time: Optional[str]) -> Optional[float]:
 
 def _vectors(catalog, ids: Sequence[int]) -> dict[int, np.ndarray]:
     """Embeddings of ``ids`` only (a library's full matrix can be large), as unit float32 vectors."""
-    from piaa_desktop.core.features import embedding_key
+    from piaa_desktop.core.embeddings import embedding_key
     from piaa_desktop.core.models import ModelError
 
     out: dict[int, np.ndarray] = {}

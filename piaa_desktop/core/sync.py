@@ -4,6 +4,7 @@
   ``xmp_write`` setting is on), after a change in the catalog.
 * :func:`import_sidecar` reads an existing sidecar of a newly imported photo into the catalog, so ratings
   made in darktable, digiKam or Lightroom become training data (the scanner calls it for new photos).
+* :func:`import_library` is the import of a folder with its sidecars (CLI and GUI run it).
 * :func:`install_sidecar_hook` subscribes a catalog's ``on_change`` so every rating/flag/label change,
   undo and redo included, reaches the sidecars.
 
@@ -142,3 +143,14 @@ def install_sidecar_hook(catalog, settings=None) -> SidecarHook:
     hook = SidecarHook(catalog, settings)
     catalog.on_change.append(hook)
     return hook
+
+
+def import_library(catalog, folder, cache_dir, settings=None, progress=None, cancel=None, embeddings: bool = True):
+    """Import (or rescan) ``folder`` with the sidecars of new photos read into the catalog: the one
+    import that ``piaa scan`` and the app's Import both run. Returns the scanner's ``ScanResult``."""
+    from piaa_desktop.core.scanner import import_folder
+
+    return import_folder(
+        catalog, folder, cache_dir, progress=progress, cancel=cancel, embeddings=embeddings,
+        on_new_photo=lambda c, pid: import_sidecar(c, pid, settings=settings),
+    )

@@ -34,7 +34,7 @@ def make_synthetic_catalog(
     Embeddings are stored under ``model`` (default: the current backbone's key, so the app uses them).
     """
     if model is None:
-        from piaa_desktop.core.features import embedding_key
+        from piaa_desktop.core.embeddings import embedding_key
 
         model = embedding_key()
     path = Path(path)

@@ -78,11 +78,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             if not settings.get("first_run_done"):
                 settings.set("first_run_done", True)
                 window.save_settings()
-            window.import_folder(args.folder)
+            window.features.importing.import_folder(args.folder)
         elif not args.no_welcome:
-            window.maybe_show_welcome()
+            window.features.importing.maybe_show_welcome()
 
-    QTimer.singleShot(0, lambda: window.run_startup_checks(then=after_recovery))
+    QTimer.singleShot(0, lambda: window.features.importing.run_startup_checks(then=after_recovery))
     try:
         return app.exec()
     finally:

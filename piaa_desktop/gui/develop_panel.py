@@ -120,11 +120,12 @@ class DevelopPanel(QWidget):
     editsChanged = Signal(list)
     message = Signal(str)
 
-    def __init__(self, catalog, undo_stack, parent: Optional[QWidget] = None, paths=None):
+    def __init__(self, catalog, undo_stack, parent: Optional[QWidget] = None, paths=None, jobs=None):
         super().__init__(parent)
         self.catalog = catalog
         self.undo_stack = undo_stack
         self.paths = paths
+        self.jobs = jobs  # the window's JobsManager (gui.jobs.default_jobs() when used alone)
         self.ids: list[int] = []
         self.params: dict = develop.default_params()
         self.preview_rgb: Optional[np.ndarray] = None
@@ -388,10 +389,7 @@ class DevelopPanel(QWidget):
         self.history.clear()
         if not self.ids:
             return
-        rows = self.catalog.conn.execute(
-            "SELECT params, source, created_at FROM edit_history WHERE photo_id=? ORDER BY id DESC LIMIT 50",
-            (self.ids[0],),
-        ).fetchall()
+        rows = self.catalog.edit_history(self.ids[0], limit=50)
         for params, source, created in rows:
             try:
                 p = json.loads(params) if params else None
@@ -419,16 +417,16 @@ class DevelopPanel(QWidget):
         if not self.ids or self._auto_job is not None:
             return
         self.commit()
-        from piaa_desktop.gui.workers import run_job
+        from piaa_desktop.gui.jobs import default_jobs
 
         photos = [(pid, ph.path) for pid in self.ids if (ph := self.catalog.photo(pid)) is not None]
         self.auto_btn.setEnabled(False)
         self.message.emit("auto-enhancing...")
-        self._auto_job = run_job(
+        self._auto_job = (self.jobs or default_jobs()).submit(
             _auto_params_job,
             photos,
             self.paths,
-            on_result=self._auto_done,
+            on_done=self._auto_done,
             on_error=self._auto_failed,
             name="auto-enhance",
         )
@@ -464,7 +462,7 @@ class DevelopPanel(QWidget):
 
 def _auto_params_job(photos: list[tuple[int, str]], paths, progress=None, cancel=None) -> dict:
     """Worker: parameters for each (id, path) with the personal (else shipped) enhancer; no catalog access."""
-    from piaa_desktop.core.enhance.jobs import PROXY_SIDE, _load_proxy
+    from piaa_desktop.core.enhance.operations import PROXY_SIDE, _load_proxy
     from piaa_desktop.core.enhance.model import load_enhancer
     from piaa_desktop.core.imageio import ImageError
     from piaa_desktop.core.jobs import ensure

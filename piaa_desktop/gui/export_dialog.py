@@ -3,7 +3,7 @@ job pool with a progress bar and a Cancel button.
 
 ``ExportDialog(catalog, photo_ids=None, settings=None, parent=None)``: with ``photo_ids`` (the grid's
 selection) the dialog offers "the selected photos" besides picks / top N / top % / at least K stars.
-The export runs in a worker with its own catalog connection (``Catalog.open(catalog.path)``). When a
+The export runs through the jobs manager on a catalog connection of its own (``with_catalog``). When a
 :class:`~piaa_desktop.core.settings.Settings` is given, the export settings are read from it and the
 last choices written back (``settings.save()`` is left to the caller).
 """
@@ -43,26 +43,16 @@ from piaa_desktop.core.export import (
     select_for_export,
 )
 from piaa_desktop.core.jobs import Cancelled
-from piaa_desktop.gui.workers import run_job
-
-
-def export_job(catalog_path: str, ids: list[int], dest: str, opts: ExportOptions, progress=None, cancel=None):
-    """The export as a worker job: its own catalog connection, closed at the end."""
-    from piaa_desktop.core.catalog import Catalog
-    from piaa_desktop.core.export import export_photos
-
-    cat = Catalog.open(catalog_path)
-    try:
-        return export_photos(cat, ids, dest, opts, progress=progress, cancel=cancel)
-    finally:
-        cat.close()
+from piaa_desktop.gui.jobs import default_jobs
 
 
 class ExportDialog(QDialog):
     exportFinished = Signal(object)  # ExportReport (also for a cancelled export), or the exception
 
-    def __init__(self, catalog, photo_ids: Optional[Sequence[int]] = None, settings=None, parent: Optional[QWidget] = None):
+    def __init__(self, catalog, photo_ids: Optional[Sequence[int]] = None, settings=None, parent: Optional[QWidget] = None,
+                 jobs=None):
         super().__init__(parent)
+        self.jobs = jobs or default_jobs()  # the window's JobsManager
         self.setObjectName("ExportDialog")
         self.setWindowTitle("Export photos")
         self.catalog = catalog
@@ -311,13 +301,15 @@ class ExportDialog(QDialog):
         self.progress.setVisible(True)
         self.status.setText(f"Exporting {len(ids)} photos…")
         self.cancel_btn.setText("Stop")
-        self.handle = run_job(
-            export_job,
-            str(self.catalog.path),
+        from piaa_desktop.core.export import export_photos  # looked up now (tests hold the worker with a stand-in)
+
+        self.handle = self.jobs.submit(
+            export_photos,
             ids,
             dest,
             opts,
-            on_result=self._done,
+            with_catalog=str(self.catalog.path),
+            on_done=self._done,
             on_error=self._failed,
             on_progress=self._progress,
             on_finished=self._finished,

@@ -15,7 +15,7 @@ from PySide6.QtGui import QColor, QFont, QFontMetrics, QImage, QPainter, QPixmap
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from piaa_desktop.gui.grid import COLOR_LABELS, PhotoRecord, array_to_qimage, paint_flag, paint_stars
-from piaa_desktop.gui.workers import run_job
+from piaa_desktop.gui.jobs import run_job
 
 PREVIEW_MAX = 2560  # long edge of the loupe preview (sharp on a 1440p screen at 1x, a 4K one at ~1.5x)
 

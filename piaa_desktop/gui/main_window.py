@@ -1,31 +1,29 @@
-"""The main window: folders on the left, the grid (or the loupe, or a view added by another module) in
-the middle, the info panel on the right, the import progress in the status bar.
-
-Culling is keyboard-first (Lightroom / Photo Mechanic keys): ``0``-``5`` stars, ``P`` pick, ``X``
-reject, ``U`` unflag, ``6``-``9`` colour labels, arrows to move, ``Space``/``Enter`` loupe, ``G`` grid,
-``Ctrl+Z`` / ``Ctrl+Shift+Z`` undo / redo. Every action applies to the whole selection and is written
-to the catalog at once (a few rows in one transaction: fine on the GUI thread).
-
-Nothing slow runs on the GUI thread: the import runs through :func:`piaa_desktop.gui.workers.run_job`
-with its own catalog connection; thumbnails and previews are decoded on thread pools.
-
-Extension points for other views (ranking, compare, develop)::
+"""The main window only arranges: folders on the left, the grid (or the loupe, or a view added by a
+feature) in the middle, the Info panel and feature panels on the right, messages in the status bar.
+Features live in :mod:`piaa_desktop.gui.features` (culling, import, compare, ranking, develop, export,
+personal, help) and use this window's public API:
 
     win.add_view("ranking", RankingWidget(win), "R")          # central view, toggled by R; culling keys
                                                                # (0-9, P, X, U, Space, Enter) go to the view
     win.add_panel("develop", DevelopPanel(win), "D")          # right dock, tabbed with Info
-    run_job(fn, *args, on_result=..., on_progress=..., cancel_token=...)  # gui.workers: long jobs
+    win.add_action(text, slot, shortcut, tip); win.menu("photo").addAction(...)
+    win.add_status_widget(w); win.add_toolbar_widget(w); win.register_culling_actions([...])
+    win.jobs.submit(fn, *args, with_catalog=True, on_done=..., on_progress=...)  # gui.jobs: long jobs
     win.selectionChanged.connect(...)                          # list of photo ids
-    win.selected_ids(); win.current_id(); win.refresh(keep_selection=True)
+    win.selected_ids(); win.target_ids(); win.current_id(); win.refresh(keep_selection=True)
+    win.say(text)                                              # status bar message
     win.image_loader(photo_id) -> QImage                       # thumbnail-based
-    win.catalog, win.undo_stack                                 # GUI-thread catalog and its undo stack
+    win.catalog, win.undo_stack, win.model, win.settings, win.paths
+    win.features.<name>                                        # an installed feature
+
+What is shown (sort order, filters) comes from :mod:`piaa_desktop.core.library`; nothing slow runs on
+the GUI thread: thumbnails and previews decode on thread pools, jobs run through ``win.jobs``.
 """
 from __future__ import annotations
 
 import os
 import time
 from collections import Counter
-from pathlib import Path
 from typing import Callable, Optional
 
 from PySide6.QtCore import QItemSelection, QItemSelectionModel, QModelIndex, QSize, Qt, QTimer, Signal
@@ -34,13 +32,11 @@ from PySide6.QtWidgets import (
     QApplication,
     QComboBox,
     QDockWidget,
-    QFileDialog,
     QLabel,
     QListWidget,
     QListWidgetItem,
     QMainWindow,
-    QMessageBox,
-    QProgressBar,
+    QMenu,
     QSizePolicy,
     QSlider,
     QStackedWidget,
@@ -54,76 +50,13 @@ from PySide6.QtWidgets import (
 
 from piaa_desktop import APP_NAME
 from piaa_desktop.core.catalog import Catalog, Change, UndoStack, open_catalog
-from piaa_desktop.core.jobs import CancelToken, Cancelled
+from piaa_desktop.core.library import FLAG_FILTERS, GRID_SORTS, RATING_FILTERS, SORTS, hold_order, load_records, query_ids
 from piaa_desktop.core.paths import AppPaths
-from piaa_desktop.core.settings import Setting, Settings, load_settings, register
-from piaa_desktop.gui.grid import (
-    COLOR_LABELS,
-    PhotoGridView,
-    PhotoListModel,
-    ThumbnailCache,
-    array_to_qimage,
-    hold_order,
-    load_records,
-    sort_and_filter,
-)
+from piaa_desktop.core.settings import Settings, load_settings
+from piaa_desktop.gui.grid import PhotoGridView, PhotoListModel, ThumbnailCache, array_to_qimage
+from piaa_desktop.gui.jobs import JobsManager
 from piaa_desktop.gui.loupe import LoupeView
 from piaa_desktop.gui.side_panel import SidePanel
-from piaa_desktop.gui.workers import JobHandle, run_job
-
-SORTS = (
-    ("capture_time", "Capture time"),
-    ("generic", "Generic score"),
-    ("personal", "Personal score"),
-    ("rating", "Rating"),
-    ("name", "File name"),
-)
-# key -> (label, flag value for query_ids, include_rejected)
-FLAG_FILTERS = {
-    "all": ("All photos", None, True),
-    "picked": ("Picks", 1, True),
-    "unflagged": ("Unflagged", 0, True),
-    "rejected": ("Rejects", -1, True),
-    "not_rejected": ("Hide rejects", None, False),
-    # technical problems measured from pixels (core.flags): a filter on signals, any pick state
-    "tech:blur": ("Out of focus / blur", None, True),
-    "tech:overexposed": ("Blown highlights", None, True),
-    "tech:underexposed": ("Crushed shadows", None, True),
-    "tech:noisy": ("High noise", None, True),
-}
-RATING_FILTERS = ((0, "Any rating"), (1, "★ and up"), (2, "★★ and up"), (3, "★★★ and up"),
-                  (4, "★★★★ and up"), (5, "★★★★★"))
-COLOR_KEYS = {"6": "red", "7": "yellow", "8": "green", "9": "blue"}  # as in Lightroom
-
-register(Setting("grid_sort", str, "capture_time", "Sort order of the grid", choices=tuple(k for k, _ in SORTS)))
-register(Setting("grid_show_scores", bool, True, "Show the score badge on thumbnails"))
-
-
-def import_job(
-    catalog_path: str,
-    folder: str,
-    cache_dir: str,
-    backup_dir: Optional[str] = None,
-    progress=None,
-    cancel=None,
-    settings: Optional[Settings] = None,
-):
-    """The import as a worker job: its own catalog connection (one per thread), closed at the end.
-
-    Ratings and labels in existing XMP sidecars of new photos are read into the catalog."""
-    from piaa_desktop.core.scanner import import_folder
-
-    from piaa_desktop.core.sync import import_sidecar
-
-    cat = Catalog.open(catalog_path, backup_dir=backup_dir)
-    try:
-        return import_folder(
-            cat, folder, cache_dir, progress=progress, cancel=cancel,
-            on_new_photo=lambda c, pid: import_sidecar(c, pid, settings=settings),
-        )
-    finally:
-        cat.close()
-
 
 class _FolderDelegate(QStyledItemDelegate):
     """Folder name on the left, photo count right-aligned and dimmed (Lightroom's folder panel)."""
@@ -153,17 +86,6 @@ class _FolderDelegate(QStyledItemDelegate):
         return QSize(s.width(), max(s.height(), option.fontMetrics.height() + 12))
 
 
-def startup_recovery_job(catalog_path: str, paths: AppPaths, progress=None, cancel=None):
-    """core.recovery.recover on its own catalog connection (a worker job)."""
-    from piaa_desktop.core.recovery import recover
-
-    cat = Catalog.open(catalog_path)
-    try:
-        return recover(cat, paths)
-    finally:
-        cat.close()
-
-
 class MainWindow(QMainWindow):
     """The library window. ``MainWindow(paths)``; see the module docstring for the extension points."""
 
@@ -173,6 +95,7 @@ class MainWindow(QMainWindow):
     viewChanged = Signal(str)  # name of the central view now shown
     importFinished = Signal(object)  # ScanResult, or the exception that stopped the import
     libraryRefreshed = Signal()
+    scoresChanged = Signal()  # generic or personal scores re-read (a re-trained model, new photos scored)
 
     def __init__(self, paths: AppPaths, parent: Optional[QWidget] = None, settings: Optional[Settings] = None):
         super().__init__(parent)
@@ -181,6 +104,7 @@ class MainWindow(QMainWindow):
         self.catalog: Catalog = open_catalog(self.paths)
         self.undo_stack = UndoStack(self.catalog)
         self.catalog.on_change.append(self._on_catalog_change)
+        self.jobs = JobsManager(self.paths.catalog, self.paths.backups, parent=self)
 
         self.setObjectName("MainWindow")
         self.setWindowTitle(APP_NAME)
@@ -195,16 +119,11 @@ class MainWindow(QMainWindow):
         self._restoring = False
         self._refresh_pending = False
         self._order_stale = False  # the held order differs from the sort: "new order ready" is shown
-        self._last_incremental = 0.0
-        self._import_handle: Optional[JobHandle] = None
-        self._import_queue: list[str] = []
-        self._import_folder: Optional[str] = None
-        self.last_import_result = None
         self._views: dict[str, tuple[QWidget, Optional[QAction]]] = {}
         self._panels: dict[str, QDockWidget] = {}
         self._view_culling: dict[str, bool] = {}
-        self._interrupted: list[dict] = []
-        self.recovery_report = None
+        self._culling_shortcuts: dict[QAction, list] = {}
+        self._culling_on = True
         self.last_refresh_s = 0.0  # duration of the last refresh() (throttles refreshes during imports)
         self._closed = False
 
@@ -238,26 +157,19 @@ class MainWindow(QMainWindow):
             [QKeySequence(Qt.Key.Key_Space), QKeySequence(Qt.Key.Key_Return), QKeySequence(Qt.Key.Key_Enter)]
         )
         self._views["loupe"][1].setToolTip("Loupe: one photo, large (Space / Enter)")
-        # Keys that act on the grid's selection; a view added without culling_keys gets them itself.
-        self._culling_actions = [
-            *self.rating_actions, self.act_pick, self.act_reject, self.act_unflag,
-            *self.color_actions.values(), self._views["loupe"][1],
-        ]
-        self._culling_shortcuts = {a: a.shortcuts() for a in self._culling_actions}
-        self._culling_on = True
+        self.register_culling_actions([self._views["loupe"][1]])
+        self.viewChanged.connect(lambda name: name == "grid" and self.refresh(keep_selection=True))
         from piaa_desktop.gui.features import install as install_features
 
-        install_features(self)  # ranking, compare, develop, export, stacks, background personalisation
+        install_features(self)  # gui/features: culling, importing, compare, ranking, develop, export, personal, help
         self.show_view("grid")
 
         self.refresh(keep_selection=False)
         if self.model.rowCount():
-            self._select_rows([0], current=0)
-        self._check_interrupted_jobs()
-        self._update_undo_actions()
+            self.select_rows([0], current=0)
 
-    # ================================================================== construction
-    def _action(self, text: str, slot: Callable, shortcut=None, tip: str = "", checkable: bool = False) -> QAction:
+    # ================================================================== construction (the public API for features)
+    def add_action(self, text: str, slot: Callable, shortcut=None, tip: str = "", checkable: bool = False) -> QAction:
         a = QAction(text, self)
         if shortcut is not None:
             if isinstance(shortcut, (list, tuple)):
@@ -273,29 +185,51 @@ class MainWindow(QMainWindow):
         self.addAction(a)  # shortcuts work wherever the focus is in the window, menus hidden or not
         return a
 
+    def menu(self, name: str) -> QMenu:
+        """A menu of the menu bar: ``file``, ``edit``, ``photo``, ``view`` or ``help``."""
+        return self._menus[name]
+
+    @property
+    def quit_action(self) -> QAction:
+        return self.act_quit
+
+    def add_status_widget(self, widget: QWidget) -> None:
+        """A permanent widget in the status bar, left of the photo count."""
+        self.statusBar().insertPermanentWidget(self._status_insert, widget)
+        self._status_insert += 1
+
+    def add_toolbar_widget(self, widget: QWidget, first: bool = False) -> None:
+        """A widget in the toolbar: before the sort/filter controls (``first``), else after them."""
+        tb = self.toolbar
+        if first:
+            anchor = tb.actions()[0] if tb.actions() else None
+            tb.insertWidget(anchor, widget)
+            tb.insertSeparator(anchor)
+        else:
+            tb.insertWidget(self._toolbar_views_anchor, widget)
+
+    def register_culling_actions(self, actions) -> None:
+        """Actions whose shortcuts act on the grid's selection (rate, flag, loupe): a view added without
+        ``culling_keys`` takes those keys for its own widgets while it is shown."""
+        for a in actions:
+            self._culling_shortcuts[a] = a.shortcuts()
+            if not self._culling_on:
+                a.setShortcuts([])
+
+    def say(self, text: str) -> None:
+        """A message in the status bar."""
+        self.status_label.setText(text)
+
+    @property
+    def is_closed(self) -> bool:
+        """True once the window closed its catalog (late signals of jobs must do nothing then)."""
+        return self._closed
+
     def _build_actions(self) -> None:
-        A = self._action
-        self.act_import = A("&Import folder…", self.ask_import_folder, "Ctrl+I", "Import a folder of photos (sub-folders included)")
-        self.act_cancel_import = A("Cancel import", self.cancel_import, None, "Stop the running import (what is done is kept)")
-        self.act_cancel_import.setEnabled(False)
+        A = self.add_action
         self.act_quit = A("&Quit", self.close, QKeySequence.StandardKey.Quit)
-        self.act_undo = A("&Undo", self.undo, "Ctrl+Z")
-        self.act_redo = A("&Redo", self.redo, ["Ctrl+Shift+Z", "Ctrl+Y"])
         self.act_select_all = A("Select &all", self.grid.selectAll, "Ctrl+A")
         self.act_select_none = A("Select &none", self.select_none, "Ctrl+D")
-        self.rating_actions = [
-            A(f"{'★' * r if r else 'No'} star{'s' if r != 1 else ''}" if r else "Clear rating",
-              lambda r=r: self.set_rating(r), str(r), f"Rate the selected photos {r} star{'s' if r != 1 else ''}")
-            for r in range(6)
-        ]
-        self.act_pick = A("&Pick", lambda: self.set_flag(1), "P", "Flag the selected photos as picks")
-        self.act_reject = A("Re&ject", lambda: self.set_flag(-1), "X", "Flag the selected photos as rejects")
-        self.act_unflag = A("&Unflag", lambda: self.set_flag(0), "U", "Remove the pick/reject flag")
-        self.color_actions = {}
-        keys = {v: k for k, v in COLOR_KEYS.items()}
-        for name in COLOR_LABELS:
-            self.color_actions[name] = A(name.capitalize(), lambda n=name: self.set_color_label(n), keys.get(name))
-        self.act_no_color = A("No colour label", lambda: self.set_color_label(None), None)
         self.act_bigger = A("Bigger thumbnails", lambda: self.set_cell_size(self.grid.cell_size() + 20), "Ctrl+=")
         self.act_smaller = A("Smaller thumbnails", lambda: self.set_cell_size(self.grid.cell_size() - 20), "Ctrl+-")
         self.act_scores = A("Score badges on thumbnails", self._toggle_scores, None, checkable=True)
@@ -305,13 +239,10 @@ class MainWindow(QMainWindow):
                                    "Re-sort now: while you cull the order holds still (new scores wait for this)")
         self.act_collapse = A("Collapse &stacks", lambda: self.set_collapse_stacks(not self.collapse_stacks), "Ctrl+G",
                               "Show each burst / near-duplicate group as its best photo", checkable=True)
-        self.act_skipped = A("&Skipped files…", self.show_skipped_files, None, "Files the imports could not use, and why")
-        self.act_shortcuts = A("&Keyboard shortcuts", self.show_shortcuts, "F1")
-        self.act_about = A(f"&About {APP_NAME}", self.show_about)
         self.sort_group = QActionGroup(self)
         self.sort_actions: dict[str, QAction] = {}
-        for key, label in SORTS:
-            a = QAction(label, self, checkable=True)
+        for key in GRID_SORTS:
+            a = QAction(SORTS[key], self, checkable=True)
             a.setChecked(key == self._sort)
             a.triggered.connect(lambda _c=False, k=key: self.set_sort(k))
             self.sort_group.addAction(a)
@@ -322,34 +253,16 @@ class MainWindow(QMainWindow):
     def _build_menus(self) -> None:
         mb = self.menuBar()
         m = mb.addMenu("&File")
-        m.addAction(self.act_import)
-        m.addAction(self.act_cancel_import)
         m.addSeparator()
         m.addAction(self.act_quit)
         self.file_menu = m
 
         m = mb.addMenu("&Edit")
-        m.addAction(self.act_undo)
-        m.addAction(self.act_redo)
-        m.addSeparator()
         m.addAction(self.act_select_all)
         m.addAction(self.act_select_none)
         self.edit_menu = m
 
-        m = mb.addMenu("&Photo")
-        rm = m.addMenu("Set &rating")
-        for a in self.rating_actions[1:] + self.rating_actions[:1]:
-            rm.addAction(a)
-        m.addSeparator()
-        m.addAction(self.act_pick)
-        m.addAction(self.act_reject)
-        m.addAction(self.act_unflag)
-        m.addSeparator()
-        cm = m.addMenu("&Colour label")
-        for a in self.color_actions.values():
-            cm.addAction(a)
-        cm.addAction(self.act_no_color)
-        self.photo_menu = m
+        self.photo_menu = mb.addMenu("&Photo")
 
         m = mb.addMenu("&View")
         self.view_menu = m
@@ -364,14 +277,11 @@ class MainWindow(QMainWindow):
         m.addAction(self.act_bigger)
         m.addAction(self.act_smaller)
         m.addAction(self.act_scores)
-        m.addSeparator()
-        m.addAction(self.act_skipped)
         self._panels_separator = m.addSeparator()
 
-        m = mb.addMenu("&Help")
-        m.addAction(self.act_shortcuts)
-        m.addAction(self.act_about)
-        self.help_menu = m
+        self.help_menu = mb.addMenu("&Help")
+        self._menus = {"file": self.file_menu, "edit": self.edit_menu, "photo": self.photo_menu,
+                       "view": self.view_menu, "help": self.help_menu}
 
     def _build_toolbar(self) -> None:
         tb = QToolBar("Library", self)
@@ -381,17 +291,6 @@ class MainWindow(QMainWindow):
         tb.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, tb)
         self.toolbar = tb
-        imp = QToolButton(self)
-        imp.setDefaultAction(self.act_import)
-        imp.setText("Import…")
-        imp.setToolTip("Import a folder (Ctrl+I)")
-        imp.setStyleSheet(
-            "QToolButton { background-color: #3b76d9; border: 1px solid #4f8df5; color: white;"
-            " padding: 4px 12px; border-radius: 5px; }"
-            "QToolButton:hover { background-color: #4f8df5; }"
-        )
-        tb.addWidget(imp)
-        tb.addSeparator()
 
         def label(text: str) -> QLabel:
             lab = QLabel(text)
@@ -400,9 +299,9 @@ class MainWindow(QMainWindow):
             return lab
 
         self.sort_combo = QComboBox(self)
-        for key, text in SORTS:
-            self.sort_combo.addItem(text, key)
-        self.sort_combo.setCurrentIndex([k for k, _ in SORTS].index(self._sort))
+        for key in GRID_SORTS:
+            self.sort_combo.addItem(SORTS[key], key)
+        self.sort_combo.setCurrentIndex(GRID_SORTS.index(self._sort))
         self.sort_combo.activated.connect(lambda i: self.set_sort(self.sort_combo.itemData(i)))
         self.rating_combo = QComboBox(self)
         for value, text in RATING_FILTERS:
@@ -456,9 +355,6 @@ class MainWindow(QMainWindow):
         self.resizeDocks([self.folder_dock], [230], Qt.Orientation.Horizontal)
 
         self.side_panel = SidePanel(self)
-        self.side_panel.ratingRequested.connect(self.set_rating)
-        self.side_panel.flagRequested.connect(self.set_flag)
-        self.side_panel.colorLabelRequested.connect(self.set_color_label)
         self.info_dock = QDockWidget("Info", self)
         self.info_dock.setObjectName("InfoDock")
         self.info_dock.setWidget(self.side_panel)
@@ -475,30 +371,7 @@ class MainWindow(QMainWindow):
         self.status_label = QLabel("")
         self.status_label.setContentsMargins(6, 0, 6, 0)
         sb.addWidget(self.status_label, 1)
-        self.skipped_button = QToolButton(self)
-        self.skipped_button.setAutoRaise(True)
-        self.skipped_button.setStyleSheet("QToolButton { color: #e8c547; }")
-        self.skipped_button.clicked.connect(self.show_skipped_files)
-        self.skipped_button.setVisible(False)
-        sb.addPermanentWidget(self.skipped_button)
-        self.resume_button = QToolButton(self)
-        self.resume_button.setText("Resume interrupted import")
-        self.resume_button.setVisible(False)
-        self.resume_button.clicked.connect(self.resume_interrupted_imports)
-        sb.addPermanentWidget(self.resume_button)
-        self.import_label = QLabel("")
-        self.import_label.setProperty("role", "dim")
-        self.import_progress = QProgressBar(self)
-        self.import_progress.setFixedWidth(220)
-        self.import_progress.setMaximumHeight(16)
-        self.import_progress.setTextVisible(True)
-        self.import_cancel = QToolButton(self)
-        self.import_cancel.setText("Cancel")
-        self.import_cancel.setToolTip("Stop the import: everything imported so far is kept")
-        self.import_cancel.clicked.connect(self.cancel_import)
-        for w in (self.import_label, self.import_progress, self.import_cancel):
-            w.setVisible(False)
-            sb.addPermanentWidget(w)
+        self._status_insert = 1  # features' widgets go between the message and the photo count
         self.count_label = QLabel("")
         self.count_label.setProperty("role", "dim")
         self.count_label.setContentsMargins(10, 0, 6, 0)
@@ -566,7 +439,7 @@ class MainWindow(QMainWindow):
             self.tabifyDockWidget(self.info_dock, dock)
         act = dock.toggleViewAction()
         if shortcut:
-            show = self._action(f"Show {dock.windowTitle()}", lambda d=dock: self._raise_panel(d), shortcut)
+            show = self.add_action(f"Show {dock.windowTitle()}", lambda d=dock: self._raise_panel(d), shortcut)
             self.view_menu.addAction(show)
         self.view_menu.addAction(act)
         self._panels[name] = dock
@@ -650,12 +523,12 @@ class MainWindow(QMainWindow):
         rows = [self.model.row_of(i) for i in ids]
         rows = [r for r in rows if r is not None]
         cur_row = self.model.row_of(current) if current is not None else (rows[0] if rows else None)
-        self._select_rows(rows, cur_row)
+        self.select_rows(rows, cur_row)
 
     def select_none(self) -> None:
         self.grid.selectionModel().clearSelection()
 
-    def _select_rows(self, rows, current: Optional[int] = None) -> None:
+    def select_rows(self, rows, current: Optional[int] = None) -> None:
         sm = self.grid.selectionModel()
         sel = QItemSelection()
         rows = sorted(set(rows))
@@ -710,45 +583,19 @@ class MainWindow(QMainWindow):
         self.selectionChanged.emit(ids)
         self.currentPhotoChanged.emit(self.current_id())
 
-    # ================================================================== culling
-    def set_rating(self, rating: int) -> Optional[Change]:
-        ids = self.target_ids()
-        if not ids:
-            return None
-        change = self.undo_stack.push(self.catalog.set_rating(ids, rating))
-        self._say(f"{'Cleared the rating of' if not rating else 'Rated'} {_n(ids)}" + (f" {'★' * rating}" if rating else ""))
-        return change
+    def compare_ids(self) -> list[int]:
+        """What compare, survey and reorder show: the selection, else the current photo and the next."""
+        ids = self.selected_ids()
+        if len(ids) >= 2:
+            return ids
+        cur = self.current_id()
+        order = self.model.ids() if hasattr(self.model, "ids") else []
+        if cur is not None and cur in order:
+            k = order.index(cur)
+            return order[k : k + 2]
+        return ids
 
-    def set_flag(self, flag: int) -> Optional[Change]:
-        ids = self.target_ids()
-        if not ids:
-            return None
-        change = self.undo_stack.push(self.catalog.set_flag(ids, flag))
-        self._say({1: "Picked", -1: "Rejected", 0: "Unflagged"}[flag] + f" {_n(ids)}")
-        return change
-
-    def set_color_label(self, label: Optional[str]) -> Optional[Change]:
-        ids = self.target_ids()
-        if not ids:
-            return None
-        change = self.undo_stack.push(self.catalog.set_color_label(ids, label))
-        self._say(f"Colour label {label or 'removed'}: {_n(ids)}")
-        return change
-
-    def undo(self) -> Optional[Change]:
-        change = self.undo_stack.undo()
-        self._say(f"Undid {_describe(change)}" if change else "Nothing to undo")
-        return change
-
-    def redo(self) -> Optional[Change]:
-        change = self.undo_stack.redo()
-        self._say(f"Redid {_describe(change)}" if change else "Nothing to redo")
-        return change
-
-    def _update_undo_actions(self) -> None:
-        self.act_undo.setEnabled(True)  # kept enabled so the shortcut always answers (with "Nothing to undo")
-        self.act_redo.setEnabled(True)
-
+    # ================================================================== catalog changes
     def _on_catalog_change(self, change: Change) -> None:
         """Every mutation of the GUI catalog (from any widget, undo/redo included) passes here."""
         self.model.apply_change(change)
@@ -786,11 +633,11 @@ class MainWindow(QMainWindow):
 
     # ================================================================== sorting, filtering, refresh
     def set_sort(self, key: str) -> None:
-        if key not in dict(SORTS):
+        if key not in GRID_SORTS:
             raise ValueError(f"unknown sort {key!r}")
         self._sort = key
         self.sort_actions[key].setChecked(True)
-        self.sort_combo.setCurrentIndex([k for k, _ in SORTS].index(key))
+        self.sort_combo.setCurrentIndex(GRID_SORTS.index(key))
         self.settings.set("grid_sort", key)
         self.refresh(keep_selection=True, reload=False)
 
@@ -817,23 +664,10 @@ class MainWindow(QMainWindow):
 
     def query_ids(self) -> list[int]:
         _label, flag, include_rejected = FLAG_FILTERS[self._flag_filter]
-        if self._flag_filter.startswith("tech:"):
-            from piaa_desktop.core.flags import flag_filter
-
-            where, params = flag_filter(self.catalog, self._flag_filter[5:])
-            ids = self.catalog.query_ids(
-                sort=self._sort,
-                folder_id=self._folder_id,
-                min_rating=self._min_rating,
-                flag=flag,
-                include_rejected=include_rejected,
-                extra_where=where,
-                extra_params=params,
-            )
-        else:  # sorted in memory from the records the refresh just loaded: no query on the GUI thread
-            ids = sort_and_filter(
-                self.model.records(), self._sort, self._folder_id, self._min_rating, flag, include_rejected
-            )
+        technical = self._flag_filter[5:] if self._flag_filter.startswith("tech:") else None
+        # sorted in memory from the records the refresh just loaded: no query on the GUI thread
+        ids = query_ids(self.catalog, self._sort, self._folder_id, self._min_rating, flag, include_rejected,
+                        technical=technical, records=self.model.records())
         if self.collapse_stacks:
             ids = self._collapse(ids)
         return ids
@@ -897,7 +731,7 @@ class MainWindow(QMainWindow):
                 new_cur = min(cur_row, n - 1) if cur_row is not None else 0
                 if not rows:
                     rows = [new_cur]
-            self._select_rows(rows, new_cur)
+            self.select_rows(rows, new_cur)
             if new_cur is not None:
                 self.grid.scrollTo(self.model.index(new_cur, 0))
         else:
@@ -912,7 +746,7 @@ class MainWindow(QMainWindow):
     def refresh_order(self) -> None:
         """Re-sort now (F5 / the "new order ready" hint): the held order gives way to the current sort."""
         self.refresh(keep_selection=True, reload=False)
-        self._say("Re-sorted")
+        self.say("Re-sorted")
 
     def order_is_stale(self) -> bool:
         """True while the order on screen is held and differs from the sort (the hint is shown)."""
@@ -1048,256 +882,7 @@ class MainWindow(QMainWindow):
         self.settings.set("grid_show_scores", self.grid.delegate.show_scores)
         self.grid.viewport().update()
 
-    # ================================================================== import
-    def ask_import_folder(self) -> None:
-        start = self.settings.get("last_library") or str(Path.home())
-        folder = QFileDialog.getExistingDirectory(self, "Import a folder of photos", start, QFileDialog.Option.ShowDirsOnly)
-        if folder:
-            self.import_folder(folder)
-
-    def import_running(self) -> bool:
-        return self._import_handle is not None and not self._import_handle.done
-
-    def import_folder(self, folder: os.PathLike | str) -> Optional[JobHandle]:
-        """Import ``folder`` in the background (queued if an import is running). Returns its job handle."""
-        folder = str(Path(folder).expanduser())
-        if not Path(folder).is_dir():
-            self._say(f"Cannot import {folder}: not a folder")
-            box = QMessageBox(QMessageBox.Icon.Warning, APP_NAME, f"Cannot import {folder}: it is not a folder.", parent=self)
-            box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-            box.open()  # non-blocking
-            return None
-        if self._import_handle is not None:
-            self._import_queue.append(folder)
-            self._say(f"Import of {os.path.basename(folder)} queued")
-            return None
-        self._import_folder = folder
-        self._last_incremental = time.monotonic()
-        token = CancelToken()
-        self.import_label.setText(f"Importing {os.path.basename(folder.rstrip(os.sep)) or folder}…")
-        self.import_progress.setRange(0, 0)
-        self.import_cancel.setEnabled(True)
-        self.import_cancel.setText("Cancel")
-        for w in (self.import_label, self.import_progress, self.import_cancel):
-            w.setVisible(True)
-        self.act_cancel_import.setEnabled(True)
-        self._import_handle = run_job(
-            import_job,
-            str(self.paths.catalog),
-            folder,
-            str(self.paths.thumbnails),
-            str(self.paths.backups),
-            settings=self.settings,
-            on_result=self._on_import_result,
-            on_error=self._on_import_error,
-            on_progress=self._on_import_progress,
-            on_finished=self._on_import_finished,
-            cancel_token=token,
-            name="import",
-        )
-        self._say(f"Importing {folder}")
-        return self._import_handle
-
-    def cancel_import(self) -> None:
-        if self._import_handle is not None and not self._import_handle.done:
-            self._import_handle.cancel()
-            self._import_queue.clear()
-            self.import_cancel.setEnabled(False)
-            self.import_cancel.setText("Cancelling…")
-            self._say("Cancelling the import: what is already imported is kept")
-
-    def _on_import_progress(self, done: int, total: int, message: str) -> None:
-        if self._closed:  # a late signal after the window closed its catalog
-            return
-        if total > 0:
-            self.import_progress.setRange(0, total)
-            self.import_progress.setValue(done)
-        else:
-            self.import_progress.setRange(0, 0)
-        if message:
-            self.import_progress.setFormat(f"{message}  %p%" if total else message)
-            self.import_label.setText(message if total == 0 else message.split(" of ")[0].rstrip("0123456789 ") or message)
-        # Show photos as they arrive: a refresh every 2 s while the scan commits batches
-        # (at most ~10% of the GUI thread's time: big libraries refresh less often)
-        now = time.monotonic()
-        if message.startswith("Imported") and now - self._last_incremental > max(2.0, 10 * self.last_refresh_s):
-            self.refresh(keep_selection=True, resort=False)
-            self._last_incremental = time.monotonic()
-
-    def _on_import_result(self, result) -> None:
-        if self._closed:  # a late signal after the window closed its catalog
-            return
-        self.last_import_result = result
-        name = os.path.basename(result.folder) if getattr(result, "folder", "") else "folder"
-        if result.cancelled:
-            self._say(f"Import of {name} cancelled: {result.summary()}. What was imported is kept; import again to finish.")
-        else:
-            extra = ""
-            if result.warnings:
-                extra = " · " + "; ".join(result.warnings)
-            self._say(f"Imported {name}: {result.summary()} in {result.seconds:.1f} s{extra}")
-        was_empty = self.model.rowCount() == 0
-        self.refresh(keep_selection=True, resort=False)  # new photos join at the end of a running pass
-        if was_empty and self.model.rowCount():
-            self._select_rows([0], 0)
-        self._update_skipped_button()
-        if self._import_folder:
-            self.settings.set("last_library", self._import_folder)
-        self.importFinished.emit(result)
-
-    def _on_import_error(self, exc: BaseException) -> None:
-        if self._closed:  # a late signal after the window closed its catalog
-            return
-        if isinstance(exc, Cancelled):
-            self._say("Import cancelled")
-        else:
-            handle = self._import_handle
-            detail = handle.traceback if handle is not None else ""
-            self._say(f"Import failed: {exc}")
-            box = QMessageBox(QMessageBox.Icon.Warning, APP_NAME, f"The import stopped: {exc}", parent=self)
-            box.setInformativeText("What was imported before the error is kept in the catalog.")
-            if detail:
-                box.setDetailedText(detail)
-            box.open()  # non-blocking
-        self.refresh(keep_selection=True)
-        self._update_skipped_button()
-        self.importFinished.emit(exc)
-
-    def _on_import_finished(self) -> None:
-        if self._closed:  # a late signal after the window closed its catalog
-            return
-        self._import_handle = None
-        for w in (self.import_label, self.import_progress, self.import_cancel):
-            w.setVisible(False)
-        self.act_cancel_import.setEnabled(False)
-        if self._import_queue:
-            nxt = self._import_queue.pop(0)
-            QTimer.singleShot(0, lambda: self.import_folder(nxt))
-
-    def _update_skipped_button(self) -> None:
-        n = len(self.catalog.import_errors())
-        self.skipped_button.setText(f"⚠ {n} skipped file{'s' if n != 1 else ''}")
-        self.skipped_button.setVisible(n > 0)
-
-    def show_skipped_files(self):
-        from piaa_desktop.gui.dialogs import SkippedFilesDialog
-
-        dlg = SkippedFilesDialog(self.catalog.import_errors(), self)
-        dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dlg.show()
-        self._skipped_dialog = dlg
-        return dlg
-
-    # -- start-up recovery: jobs a crash left behind, damaged catalog, stray temp files, models
-    def _check_interrupted_jobs(self) -> None:
-        """Cheap part, at construction: only the skipped-files notice (recovery runs off-thread)."""
-        self._update_skipped_button()
-
-    def run_startup_checks(self, then: Optional[Callable[[], None]] = None) -> Optional[JobHandle]:
-        """Run :func:`piaa_desktop.core.recovery.recover` on a worker (its own connection): marks jobs of
-        dead processes interrupted, checks the catalog, cleans stray temp files, verifies the models.
-        Its messages go to the status bar; interrupted imports get a "Resume" button.
-        Called by :func:`piaa_desktop.gui.app.main` once the window is shown; ``then`` runs after it
-        (the import of a folder given on the command line: recovery cleans temp files first)."""
-
-        def finished() -> None:
-            if then is not None and not self._closed:
-                then()
-
-        return run_job(
-            startup_recovery_job,
-            str(self.paths.catalog),
-            self.paths,
-            on_result=self._on_recovery,
-            on_error=lambda exc: self._say(f"Start-up checks failed: {exc}"),
-            on_finished=finished,
-            name="recovery",
-        )
-
-    def _on_recovery(self, report) -> None:
-        if self._closed:
-            return
-        self.recovery_report = report
-        messages = list(report)
-        if messages:
-            more = f" (+{len(messages) - 1} more, see tooltip)" if len(messages) > 1 else ""
-            self._say(messages[0] + more)
-            self.status_label.setToolTip("\n".join(messages))
-        self._interrupted = list(report.resumable)
-        folders = [j["args"].get("folder", "") for j in self._interrupted if j["args"].get("folder")]
-        if folders:
-            self.resume_button.setText(
-                "Resume interrupted import" + (f"s ({len(folders)})" if len(folders) > 1 else "")
-            )
-            self.resume_button.setToolTip("Did not finish last time (finished photos are kept):\n" + "\n".join(folders))
-        self.resume_button.setVisible(bool(folders))
-        self._update_skipped_button()
-
-    def resume_interrupted_imports(self) -> None:
-        from piaa_desktop.core import recovery
-
-        folders = []
-        wanted = {j["args"].get("folder") for j in self._interrupted}
-        for j in recovery.interrupted_jobs(self.catalog):
-            f = j["args"].get("folder")
-            if j["kind"] != "import" or f not in wanted:
-                continue
-            alive = bool(f) and Path(f).is_dir()
-            recovery.dismiss_job(self.catalog, j["id"], "resumed" if alive else "abandoned")
-            if alive and f not in folders:
-                folders.append(f)
-        self._interrupted = []
-        self.resume_button.setVisible(False)
-        for f in folders:
-            self.import_folder(f)
-
-    # ================================================================== help, welcome
-    def show_shortcuts(self):
-        from piaa_desktop.gui.about import ShortcutsDialog
-
-        dlg = ShortcutsDialog(self)
-        dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dlg.show()
-        return dlg
-
-    def show_about(self):
-        from piaa_desktop.gui.about import AboutDialog
-
-        dlg = AboutDialog(self)
-        dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dlg.open()
-        return dlg
-
-    def maybe_show_welcome(self) -> bool:
-        """First run (settings ``first_run_done`` false): the welcome dialog, then import what it chose.
-        Called by :func:`piaa_desktop.gui.app.main` after the window is shown."""
-        if self.settings.get("first_run_done"):
-            return False
-        from piaa_desktop.core.sample import copy_sample_library
-        from piaa_desktop.gui.welcome import WelcomeDialog
-
-        sample = None
-        if self.catalog.count_photos() == 0:
-            # Something to look at at once: the bundled samples import in the background while the
-            # welcome is read (a copy in the data dir: sidecars and edits never touch the install).
-            try:
-                sample = copy_sample_library(self.paths.data_dir)
-                self.import_folder(sample)
-            except OSError as exc:
-                self._say(f"Sample library not copied: {exc}")
-        dlg = WelcomeDialog(self, data_dir=self.paths.data_dir)
-        accepted = dlg.exec()
-        self.settings.set("first_run_done", True)
-        self.save_settings()
-        folder = dlg.chosen_folder() if accepted else None
-        if folder and (sample is None or Path(folder).resolve() != Path(sample).resolve()):
-            self.import_folder(folder)
-        return True
-
     # ================================================================== misc
-    def _say(self, text: str) -> None:
-        self.status_label.setText(text)
-
     def status_text(self) -> str:
         return self.status_label.text()
 
@@ -1306,18 +891,15 @@ class MainWindow(QMainWindow):
             self.settings.set("thumbnail_size", max(64, min(1024, int(round(self.grid.cell_size() / 0.7)))))
             self.settings.save(self.paths.settings_file)
         except (OSError, ValueError) as exc:
-            self._say(f"Could not save the settings: {exc}")
+            self.say(f"Could not save the settings: {exc}")
 
     def closeEvent(self, event) -> None:
         if self._closed:
             super().closeEvent(event)
             return
-        if self._import_handle is not None and not self._import_handle.done:
-            self._import_handle.cancel()
-            self._import_queue.clear()
-            self._import_handle.wait(30.0)
+        self.features.shutdown()  # import stopped, pending develop edits written, background training stopped
+        self.jobs.shutdown(wait_s=30.0)  # late results dropped; any other job still holding a connection waited for
         self.save_settings()
-        self.features.shutdown()  # pending develop edits written, background training stopped
         self.thumbs.shutdown()
         self.loupe.shutdown()
         try:
@@ -1327,15 +909,3 @@ class MainWindow(QMainWindow):
         self._closed = True
         self.catalog.close()
         super().closeEvent(event)
-
-
-def _n(ids) -> str:
-    return f"{len(ids)} photo{'s' if len(ids) != 1 else ''}"
-
-
-def _describe(change: Optional[Change]) -> str:
-    if change is None:
-        return ""
-    what = {"rating": "rating", "flag": "flag", "color_label": "colour label", "params": "edit"}.get(change.field, change.field)
-    return f"{what} of {_n(change.photo_ids)}"
-

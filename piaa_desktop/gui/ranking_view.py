@@ -3,7 +3,7 @@
 Left/Right arrow (or a click on a photo) picks the preferred one, Down or S skips the pair. Each
 answer is stored with ``catalog.add_preference(winner, loser, source='ranking')`` and announced with
 ``preferenceAdded(winner, loser)`` (the integrator debounces re-training on it). Pairs come from the
-active-learning selector (core.personal.jobs.next_pairs) in small batches; call :meth:`refresh` after
+active-learning selector (core.personal.operations.next_pairs) in small batches; call :meth:`refresh` after
 the personal model changed to ask again with the new model.
 """
 from __future__ import annotations
@@ -98,7 +98,7 @@ class RankingView(QWidget):
     def _active_pairs(self, n: int, exclude: set) -> list[tuple[int, int]]:
         pairs: list = []
         try:
-            from piaa_desktop.core.personal.jobs import next_pairs
+            from piaa_desktop.core.personal.operations import next_pairs
 
             pairs = next_pairs(self.catalog, n)
         except Exception:  # no prior or no embeddings yet

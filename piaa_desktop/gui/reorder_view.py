@@ -2,7 +2,7 @@
 
 The selected photos (2 to 12) are shown as large thumbnails, in their current personal-score order;
 drag them (or move the current one with Ctrl+Left / Ctrl+Right) until the best is first, then Save
-(Enter). The order becomes preferences between neighbours (``core.personal.jobs.record_order``), which
+(Enter). The order becomes preferences between neighbours (``core.personal.operations.record_order``), which
 the personal model learns from like "which do you prefer?" answers.
 """
 from __future__ import annotations
@@ -108,7 +108,7 @@ class ReorderView(QWidget):
         self._renumber()
 
     def save(self) -> int:
-        from piaa_desktop.core.personal.jobs import record_order
+        from piaa_desktop.core.personal.operations import record_order
 
         ids = self.order()
         if len(ids) < 2:

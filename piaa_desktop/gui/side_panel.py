@@ -492,10 +492,10 @@ class SidePanel(QScrollArea):
                 rows.append(f"<span style='color:{colour}'>{arrow} {label} {contrib:+.2f}</span>")
             parts.append("<b>Why, for your taste:</b> " + " · ".join(rows))
         if flags:
-            names = {"blur": "out of focus / blur", "overexposed": "blown highlights",
-                     "underexposed": "crushed shadows", "noisy": "high noise"}
+            from piaa_desktop.core.flags import FLAG_LABELS
+
             parts.append("<b>Technical:</b> <span style='color:#f0a35e'>"
-                         + ", ".join(names.get(f, f) for f in sorted(flags)) + "</span>")
+                         + ", ".join(FLAG_LABELS.get(f, f) for f in sorted(flags)) + "</span>")
         self.why_label.setText("<br>".join(parts))
         self.why_label.setVisible(bool(parts))
 

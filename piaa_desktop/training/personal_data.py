@@ -88,13 +88,13 @@ def paired_aug(a: Image.Image, b: Image.Image, rng: np.random.Generator) -> tupl
 
 class _Embedder:
     def __init__(self):
-        from piaa_desktop.core.features import Backbone
+        from piaa_desktop.core.embeddings import Backbone
 
         self.bb = Backbone.shared()
 
     def __call__(self, ims: list[Image.Image]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         from piaa_desktop.core.catalog import SIGNAL_COLUMNS
-        from piaa_desktop.core.features import preprocess
+        from piaa_desktop.core.embeddings import preprocess
         from piaa_desktop.core.signals import compute_signals
 
         embs, logits, sigs = [], [], []

@@ -17,4 +17,4 @@ from piaa_desktop.core.enhance.model import (  # noqa: F401
     load_shipped,
     train_from_pairs,
 )
-from piaa_desktop.core.enhance.jobs import auto_enhance_photos, train_enhancer_from_catalog  # noqa: F401
+from piaa_desktop.core.enhance.operations import auto_enhance_photos, train_enhancer_from_catalog  # noqa: F401

@@ -16,7 +16,7 @@ from typing import Optional
 import numpy as np
 
 from piaa_desktop.core import develop
-from piaa_desktop.core.enhance.features import N_IMAGE_FEATURES, STATE_SIDE, image_features, image_features_batch
+from piaa_desktop.core.enhance.state import N_IMAGE_FEATURES, STATE_SIDE, image_features, image_features_batch
 
 N_PARAMS = len(develop.PARAMS)
 N_ACTIONS = 2 * N_PARAMS + 1  # action 2k: param k up, 2k+1: param k down, last: stop

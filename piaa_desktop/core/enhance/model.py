@@ -19,7 +19,7 @@ import numpy as np
 
 from piaa_desktop.core import develop
 from piaa_desktop.core.enhance import env as E
-from piaa_desktop.core.enhance.features import STATE_SIDE
+from piaa_desktop.core.enhance.state import STATE_SIDE
 from piaa_desktop.core.enhance.regress import StartModel, fit_targets
 from piaa_desktop.core.jobs import CancelToken, ProgressCallback, ensure
 
@@ -207,7 +207,7 @@ def train_from_pairs(
         Z = fit_targets(small, progress=p_fit, cancel=cancel)
     else:
         Z = np.asarray(targets_z, dtype=np.float64).reshape(len(small), E.N_PARAMS)
-    from piaa_desktop.core.enhance.features import image_features
+    from piaa_desktop.core.enhance.state import image_features
 
     feats = np.stack([image_features(develop.proxy(s, STATE_SIDE)) for s, _ in small])
     start = StartModel.fit(feats, Z)

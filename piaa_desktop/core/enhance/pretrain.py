@@ -20,7 +20,7 @@ import numpy as np
 
 from piaa_desktop.core import develop
 from piaa_desktop.core.enhance import env as E
-from piaa_desktop.core.enhance.features import STATE_SIDE
+from piaa_desktop.core.enhance.state import STATE_SIDE
 from piaa_desktop.core.jobs import CancelToken, ProgressCallback
 
 

@@ -16,7 +16,7 @@ import numpy as np
 
 from piaa_desktop.core import develop
 from piaa_desktop.core.enhance import env as E
-from piaa_desktop.core.enhance.features import image_features
+from piaa_desktop.core.enhance.state import image_features
 from piaa_desktop.core.jobs import CancelToken, ProgressCallback, ensure
 
 FIT_SIDE = 64

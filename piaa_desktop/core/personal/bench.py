@@ -204,7 +204,7 @@ def format_table(results: list[dict]) -> str:
 def image_features(paths: Sequence[os.PathLike | str], progress=None, cancel=None) -> tuple[np.ndarray, np.ndarray, list[int]]:
     """Embeddings, signals and the indices of decodable files, computed like the scanner does (512 px)."""
     from piaa_desktop.core.catalog import SIGNAL_COLUMNS
-    from piaa_desktop.core.features import Backbone
+    from piaa_desktop.core.embeddings import Backbone
     from piaa_desktop.core.imageio import ImageError, load_rgb
     from piaa_desktop.core.jobs import ensure
     from piaa_desktop.core.signals import compute_signals

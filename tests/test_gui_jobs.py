@@ -1,4 +1,4 @@
-"""gui.workers.run_job: results, errors, progress and cancellation come back on the GUI thread."""
+"""gui.jobs.run_job: results, errors, progress and cancellation come back on the GUI thread."""
 from __future__ import annotations
 
 import threading
@@ -8,7 +8,7 @@ import pytest
 pytest.importorskip("pytestqt")
 
 from piaa_desktop.core.jobs import CancelToken, Cancelled  # noqa: E402
-from piaa_desktop.gui.workers import run_job  # noqa: E402
+from piaa_desktop.gui.jobs import run_job  # noqa: E402
 
 
 def _collect():

@@ -1,9 +1,14 @@
-"""Run plain core jobs on a QThreadPool and get their results back on the GUI thread (Picard style).
+"""Background jobs of the GUI: one :class:`JobsManager` per window runs them (Vorta style).
 
-    handle = run_job(import_job, catalog_path, folder, cache_dir,
-                     on_result=self._import_done, on_error=self._import_failed,
-                     on_progress=self._import_progress, cancel_token=token)
+    handle = win.jobs.submit(import_folder, folder, cache_dir, with_catalog=True,
+                             on_done=self._import_done, on_error=self._import_failed,
+                             on_progress=self._import_progress, name="import")
     handle.cancel()        # asks the job to stop at its next safe point
+    win.jobs.running("import"); win.jobs.cancel_all(wait_s=30)   # at shutdown
+
+``with_catalog=True`` gives the job its own catalog connection (catalog connections belong to one
+thread) as its first argument, opened on the worker and closed when the job ends: the one place that
+does so. :func:`run_job` is the primitive underneath (also for pools of small jobs such as previews).
 
 ``fn`` is any plain function. When it accepts ``progress`` / ``cancel`` keyword arguments (every long
 core job does: ``f(..., progress=None, cancel=None)``), it gets a thread-safe progress callback and the
@@ -15,8 +20,6 @@ because of its cancel token reports :class:`~piaa_desktop.core.jobs.Cancelled` t
 Progress is throttled (at most one signal every ``PROGRESS_INTERVAL`` seconds, plus the last one), so a
 job that reports every item cannot flood the event loop.
 
-Catalog connections belong to one thread: a job that needs the catalog opens its own with
-``Catalog.open(path)`` and closes it when done (see :func:`piaa_desktop.gui.main_window.import_job`).
 """
 from __future__ import annotations
 
@@ -25,6 +28,9 @@ import threading
 import time
 import traceback
 from typing import Any, Callable, Optional
+
+import functools
+from pathlib import Path
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
@@ -198,3 +204,137 @@ def cancel_all(wait_s: float = 5.0) -> bool:
     for h in jobs:
         ok &= h.wait(max(0.0, deadline - time.monotonic()))
     return ok
+
+
+class _WithCatalog:
+    """``fn(catalog, *args, **kwargs)`` on a catalog connection of its own, opened on the worker thread
+    and closed when ``fn`` returns or raises. Passes ``progress`` / ``cancel`` on when ``fn`` takes them."""
+
+    def __init__(self, fn: Callable[..., Any], catalog_path: str, backup_dir: Optional[str] = None):
+        self.fn = fn
+        self.catalog_path = catalog_path
+        self.backup_dir = backup_dir
+        self.__name__ = getattr(fn, "__name__", "job")
+
+    def __call__(self, *args: Any, progress=None, cancel=None, **kwargs: Any) -> Any:
+        from piaa_desktop.core.catalog import Catalog
+
+        if progress is not None and _accepts(self.fn, "progress"):
+            kwargs["progress"] = progress
+        if cancel is not None and _accepts(self.fn, "cancel"):
+            kwargs["cancel"] = cancel
+        cat = Catalog.open(self.catalog_path, backup_dir=self.backup_dir)
+        try:
+            return self.fn(cat, *args, **kwargs)
+        finally:
+            cat.close()
+
+
+class JobsManager(QObject):
+    """Runs and tracks the background jobs of one window: ``submit``, ``running``, ``cancel``.
+
+    ``catalog_path`` (and ``backup_dir``) is the catalog that ``with_catalog=True`` jobs open.
+    Signals: ``jobStarted(handle)``, ``jobFinished(handle)`` (after its own callbacks ran)."""
+
+    jobStarted = Signal(object)
+    jobFinished = Signal(object)
+
+    def __init__(self, catalog_path=None, backup_dir=None, parent: Optional[QObject] = None):
+        super().__init__(parent)
+        self.catalog_path = str(catalog_path) if catalog_path is not None else None
+        self.backup_dir = str(backup_dir) if backup_dir is not None else None
+        self._handles: list[JobHandle] = []
+        self._closed = False
+
+    def _guard(self, fn: Optional[Callable]) -> Optional[Callable]:
+        """A callback that does nothing once the manager is shut down (its window closed its catalog)."""
+        if fn is None:
+            return None
+
+        def call(*args):
+            if not self._closed:
+                fn(*args)
+
+        return call
+
+    def submit(
+        self,
+        fn: Callable[..., Any],
+        *args: Any,
+        on_done: Optional[Callable[[Any], None]] = None,
+        on_error: Optional[Callable[[BaseException], None]] = None,
+        on_progress: Optional[Callable[[int, int, str], None]] = None,
+        on_finished: Optional[Callable[[], None]] = None,
+        with_catalog: "bool | str | Path" = False,
+        cancel_token: Optional[CancelToken] = None,
+        pool: Optional[QThreadPool] = None,
+        name: Optional[str] = None,
+        **kwargs: Any,
+    ) -> JobHandle:
+        """Run ``fn(*args, **kwargs)`` off the GUI thread; callbacks come back on the GUI thread.
+
+        ``with_catalog``: True (this manager's catalog) or a catalog path: ``fn(catalog, *args, ...)``
+        gets a connection of its own, closed at the end."""
+        if with_catalog:
+            path = self.catalog_path if with_catalog is True else str(with_catalog)
+            if path is None:
+                raise ValueError("with_catalog=True needs a JobsManager with a catalog_path")
+            backup = self.backup_dir if with_catalog is True else None
+            fn = _WithCatalog(fn, path, backup)
+        if self._closed:
+            raise RuntimeError("the jobs manager is shut down")
+        g = self._guard
+        handle = run_job(
+            fn, *args, on_result=g(on_done), on_error=g(on_error), on_progress=g(on_progress),
+            on_finished=g(on_finished), cancel_token=cancel_token, pool=pool, name=name, **kwargs,
+        )
+        self._handles.append(handle)
+        handle.signals.finished.connect(functools.partial(self._finished, handle))
+        self.jobStarted.emit(handle)
+        return handle
+
+    def _finished(self, handle: JobHandle) -> None:
+        try:
+            self._handles.remove(handle)
+        except ValueError:
+            pass
+        self.jobFinished.emit(handle)
+
+    def running(self, name: Optional[str] = None) -> list[JobHandle]:
+        """Jobs not finished yet (named ``name``, or all)."""
+        return [h for h in self._handles if not h.done and (name is None or h.name == name)]
+
+    def is_running(self, name: str) -> bool:
+        return bool(self.running(name))
+
+    def cancel(self, name: Optional[str] = None) -> None:
+        for h in self.running(name):
+            h.cancel()
+
+    def shutdown(self, wait_s: float = 30.0) -> bool:
+        """At window close: no callback runs any more (late results of jobs are dropped), every job is
+        cancelled and waited for (up to ``wait_s``). Returns whether they all stopped."""
+        self._closed = True
+        return self.cancel_all(wait_s)
+
+    def cancel_all(self, wait_s: float = 30.0) -> bool:
+        """Cancel every job of this manager and wait (up to ``wait_s`` in all) for them to stop."""
+        jobs = self.running()
+        for h in jobs:
+            h.cancel()
+        deadline = time.monotonic() + wait_s
+        ok = True
+        for h in jobs:
+            ok &= h.wait(max(0.0, deadline - time.monotonic()))
+        return ok
+
+
+_DEFAULT: Optional[JobsManager] = None
+
+
+def default_jobs() -> JobsManager:
+    """The manager for widgets used without a window (a dialog in a test): no catalog of its own."""
+    global _DEFAULT
+    if _DEFAULT is None:
+        _DEFAULT = JobsManager()
+    return _DEFAULT

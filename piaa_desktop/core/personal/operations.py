@@ -34,7 +34,7 @@ MODEL_KIND = "aesthetic"
 SCORE_KIND = "personal"
 def _embedding_key() -> str:
     """The current backbone's key (name + file hash): embeddings of any other model are ignored."""
-    from piaa_desktop.core.features import embedding_key
+    from piaa_desktop.core.embeddings import embedding_key
     from piaa_desktop.core.models import ModelError
 
     try:

@@ -41,7 +41,7 @@ def test_generic_scores_from_the_prior(library, prior):
 
 
 def test_personalize_versions_scores_and_explains(library, prior):
-    from piaa_desktop.core.personal import jobs
+    from piaa_desktop.core.personal import operations as jobs
 
     with pytest.raises(jobs.PersonalError, match="no feedback"):
         jobs.personalize(library)
@@ -79,7 +79,7 @@ def test_personalize_versions_scores_and_explains(library, prior):
 
 
 def test_nan_training_is_rejected_and_the_previous_model_kept(library, prior, monkeypatch):
-    from piaa_desktop.core.personal import jobs
+    from piaa_desktop.core.personal import operations as jobs
     from piaa_desktop.core.personal.heads import Head
 
     ids = [p.id for p in library.photos()]
@@ -100,7 +100,7 @@ def test_nan_training_is_rejected_and_the_previous_model_kept(library, prior, mo
 
 
 def test_cancelled_personalize_writes_nothing(library, prior):
-    from piaa_desktop.core.personal import jobs
+    from piaa_desktop.core.personal import operations as jobs
 
     ids = [p.id for p in library.photos()]
     library.set_rating(ids[:3], 5)
@@ -113,7 +113,7 @@ def test_cancelled_personalize_writes_nothing(library, prior):
 
 
 def test_next_pairs_skip_answered_and_rejected(library, prior):
-    from piaa_desktop.core.personal import jobs
+    from piaa_desktop.core.personal import operations as jobs
 
     ids = [p.id for p in library.photos()]
     library.set_flag([ids[0]], -1)
@@ -127,7 +127,7 @@ def test_next_pairs_skip_answered_and_rejected(library, prior):
 
 
 def test_record_order_adds_neighbour_preferences(library):
-    from piaa_desktop.core.personal import jobs
+    from piaa_desktop.core.personal import operations as jobs
 
     ids = [p.id for p in library.photos()][:4]
     assert jobs.record_order(library, [ids[2], ids[0], ids[2], ids[3]]) == 2
@@ -149,7 +149,7 @@ def test_shipped_prior_manifest_entry_documents_training():
 
 def test_shown_scores_stay_on_the_star_scale_and_keep_the_ranking(library):
     """Shown scores are the mean of each photo's 5-bin distribution: within 1-5, same order as the head."""
-    from piaa_desktop.core.personal import jobs
+    from piaa_desktop.core.personal import operations as jobs
     from piaa_desktop.core.personal.heads import expected_stars, star_distribution
 
     latent = np.array([-3.0, 0.2, 1.0, 2.7, 3.1, 4.9, 7.5])

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from piaa_desktop.core.features import EMBED_DIM, Backbone, embed_paths, preprocess
+from piaa_desktop.core.embeddings import EMBED_DIM, Backbone, embed_paths, preprocess
 from piaa_desktop.core.imageio import load_rgb
 from piaa_desktop.core.models import ModelError, model_path, verify_models
 

@@ -1,0 +1,147 @@
+"""Culling, keyboard first (Lightroom / Photo Mechanic keys): ``0``-``5`` stars, ``P`` pick, ``X``
+reject, ``U`` unflag, ``6``-``9`` colour labels, ``Ctrl+Z`` / ``Ctrl+Shift+Z`` undo / redo; XMP
+sidecars written after every change; *keep best of each stack*.
+
+Every action applies to the window's target photos (the selection, else the current photo) and is
+written to the catalog at once (a few rows in one transaction: fine on the GUI thread).
+"""
+from __future__ import annotations
+
+from typing import Optional
+
+from piaa_desktop.core.catalog import Change
+from piaa_desktop.gui.features.base import Feature
+from piaa_desktop.gui.grid import COLOR_LABELS
+
+COLOR_KEYS = {"6": "red", "7": "yellow", "8": "green", "9": "blue"}  # as in Lightroom
+
+
+class CullingFeature(Feature):
+    name = "culling"
+
+    def __init__(self, win):
+        super().__init__(win)
+        self._install_sidecars()
+        self._build_actions()
+
+    # ------------------------------------------------------------------ sidecars
+    def _install_sidecars(self) -> None:
+        from piaa_desktop.core.sync import install_sidecar_hook
+
+        self.sidecars = install_sidecar_hook(self.win.catalog, self.win.settings)
+
+    # ------------------------------------------------------------------ actions and menus
+    def _build_actions(self) -> None:
+        w = self.win
+        A = w.add_action
+        self.act_undo = A("&Undo", self.undo, "Ctrl+Z")
+        self.act_redo = A("&Redo", self.redo, ["Ctrl+Shift+Z", "Ctrl+Y"])
+        self.rating_actions = [
+            A(f"{'★' * r if r else 'No'} star{'s' if r != 1 else ''}" if r else "Clear rating",
+              lambda r=r: self.set_rating(r), str(r), f"Rate the selected photos {r} star{'s' if r != 1 else ''}")
+            for r in range(6)
+        ]
+        self.act_pick = A("&Pick", lambda: self.set_flag(1), "P", "Flag the selected photos as picks")
+        self.act_reject = A("Re&ject", lambda: self.set_flag(-1), "X", "Flag the selected photos as rejects")
+        self.act_unflag = A("&Unflag", lambda: self.set_flag(0), "U", "Remove the pick/reject flag")
+        self.color_actions = {}
+        keys = {v: k for k, v in COLOR_KEYS.items()}
+        for name in COLOR_LABELS:
+            self.color_actions[name] = A(name.capitalize(), lambda n=name: self.set_color_label(n), keys.get(name))
+        self.act_no_color = A("No colour label", lambda: self.set_color_label(None), None)
+        self.act_stacks = A("&Keep best of each stack", self.keep_best_of_stacks, None,
+                            "Bursts and near-duplicates: pick the best of each stack, reject the rest (undoable)")
+
+        edit = w.menu("edit")
+        first = edit.actions()[0] if edit.actions() else None
+        edit.insertAction(first, self.act_undo)
+        edit.insertAction(first, self.act_redo)
+        edit.insertSeparator(first)
+        m = w.menu("photo")
+        rm = m.addMenu("Set &rating")
+        for a in self.rating_actions[1:] + self.rating_actions[:1]:
+            rm.addAction(a)
+        m.addSeparator()
+        m.addAction(self.act_pick)
+        m.addAction(self.act_reject)
+        m.addAction(self.act_unflag)
+        m.addSeparator()
+        cm = m.addMenu("&Colour label")
+        for a in self.color_actions.values():
+            cm.addAction(a)
+        cm.addAction(self.act_no_color)
+        m.addSeparator()
+        m.addAction(self.act_stacks)
+
+        # Keys that act on the grid's selection; a view added without culling_keys gets them itself.
+        w.register_culling_actions([
+            *self.rating_actions, self.act_pick, self.act_reject, self.act_unflag, *self.color_actions.values(),
+        ])
+        w.side_panel.ratingRequested.connect(self.set_rating)
+        w.side_panel.flagRequested.connect(self.set_flag)
+        w.side_panel.colorLabelRequested.connect(self.set_color_label)
+        self._update_undo_actions()
+
+    # ------------------------------------------------------------------ culling
+    def set_rating(self, rating: int) -> Optional[Change]:
+        ids = self.win.target_ids()
+        if not ids:
+            return None
+        change = self.win.undo_stack.push(self.win.catalog.set_rating(ids, rating))
+        self.win.say(f"{'Cleared the rating of' if not rating else 'Rated'} {_n(ids)}" + (f" {'★' * rating}" if rating else ""))
+        return change
+
+    def set_flag(self, flag: int) -> Optional[Change]:
+        ids = self.win.target_ids()
+        if not ids:
+            return None
+        change = self.win.undo_stack.push(self.win.catalog.set_flag(ids, flag))
+        self.win.say({1: "Picked", -1: "Rejected", 0: "Unflagged"}[flag] + f" {_n(ids)}")
+        return change
+
+    def set_color_label(self, label: Optional[str]) -> Optional[Change]:
+        ids = self.win.target_ids()
+        if not ids:
+            return None
+        change = self.win.undo_stack.push(self.win.catalog.set_color_label(ids, label))
+        self.win.say(f"Colour label {label or 'removed'}: {_n(ids)}")
+        return change
+
+    def undo(self) -> Optional[Change]:
+        change = self.win.undo_stack.undo()
+        self.win.say(f"Undid {_describe(change)}" if change else "Nothing to undo")
+        return change
+
+    def redo(self) -> Optional[Change]:
+        change = self.win.undo_stack.redo()
+        self.win.say(f"Redid {_describe(change)}" if change else "Nothing to redo")
+        return change
+
+    def _update_undo_actions(self) -> None:
+        self.act_undo.setEnabled(True)  # kept enabled so the shortcut always answers (with "Nothing to undo")
+        self.act_redo.setEnabled(True)
+
+    # ------------------------------------------------------------------ stacks
+    def keep_best_of_stacks(self):
+        from piaa_desktop.core.stacks import find_stacks, keep_best_of_each_stack
+
+        s = self.win.settings
+        stacks = find_stacks(self.win.catalog, max_gap_s=s.get("stack_max_gap_s"), max_dist=s.get("stack_max_dist"))
+        if not stacks:
+            self.win.say("No stacks: no photos taken within seconds of each other that look alike")
+            return []
+        changes = keep_best_of_each_stack(self.win.catalog, stacks=stacks, undo_stack=self.win.undo_stack)
+        self.win.say(f"Kept the best of {len(stacks)} stacks (Ctrl+Z undoes)")
+        self.win.refresh(keep_selection=True)
+        return changes
+
+
+def _n(ids) -> str:
+    return f"{len(ids)} photo{'s' if len(ids) != 1 else ''}"
+
+
+def _describe(change: Optional[Change]) -> str:
+    if change is None:
+        return ""
+    what = {"rating": "rating", "flag": "flag", "color_label": "colour label", "params": "edit"}.get(change.field, change.field)
+    return f"{what} of {_n(change.photo_ids)}"

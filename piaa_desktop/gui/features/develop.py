@@ -1,0 +1,91 @@
+"""Develop: the develop panel (D) following the selection, auto-enhance to my taste (E, the result
+stays editable) and "learn my retouching style" (the enhancer trained on the user's own edits in the
+background)."""
+from __future__ import annotations
+
+from piaa_desktop.gui.features.base import Feature
+
+
+class DevelopFeature(Feature):
+    name = "develop"
+
+    def __init__(self, win):
+        super().__init__(win)
+        from piaa_desktop.gui.develop_panel import DevelopPanel
+
+        w = self.win
+        self.enhancer_handle = None
+        self.last_enhancer_training = None
+        self.panel = DevelopPanel(w.catalog, w.undo_stack, paths=w.paths, jobs=w.jobs)
+        self.panel.message.connect(w.say)
+        self.dock = w.add_panel("develop", self.panel, "D", title="Develop")
+        w.info_dock.raise_()  # Info stays the panel shown at start; D brings Develop forward
+        w.selectionChanged.connect(self._develop_follow)
+        self.dock.visibilityChanged.connect(lambda visible: visible and self._develop_follow())
+
+        A = w.add_action
+        self.act_auto = A("&Auto-enhance to my taste", self.auto_enhance, "E",
+                          "Develop settings for the selected photos from your learned retouching style")
+        self.act_train_style = A("Learn my &retouching style", self.train_enhancer, None,
+                                 "Train auto-enhance on the photos you developed by hand")
+        m = w.menu("photo")
+        m.addSeparator()
+        m.addAction(self.act_auto)
+        m.addAction(self.act_train_style)
+
+    def _develop_follow(self, *_args) -> None:
+        if not self.dock.isVisible():
+            return
+        from piaa_desktop.core.thumbnails import load_thumbnail
+
+        ids = self.win.selected_ids()
+        cur = self.win.current_id()
+        if cur is not None and cur in ids:
+            ids = [cur] + [i for i in ids if i != cur]
+        preview = None
+        if ids:
+            photo = self.win.catalog.photo(ids[0])
+            if photo is not None:
+                preview = load_thumbnail(self.win.paths.thumbnails, photo.content_hash)
+        if ids != self.panel.ids:
+            self.panel.set_photos(ids, preview)
+
+    def auto_enhance(self) -> None:
+        """Show the develop panel on the selection and auto-enhance it (the result stays editable)."""
+        self.dock.show()
+        self.dock.raise_()
+        self._develop_follow()
+        self.panel.auto_enhance()
+
+    def train_enhancer(self, **kwargs):
+        """Train the auto-enhancer on the user's own retouches in the background; progress in the status bar.
+
+        ``kwargs`` go to :func:`piaa_desktop.core.enhance.train_enhancer_from_catalog` (sizes, for tests)."""
+        from piaa_desktop.core.enhance import train_enhancer_from_catalog
+
+        if self.enhancer_handle is not None and not self.enhancer_handle.done:
+            return self.enhancer_handle
+        self.win.say("Learning your retouching style…")
+        self.enhancer_handle = self.win.jobs.submit(
+            train_enhancer_from_catalog,
+            self.win.paths,
+            with_catalog=str(self.win.paths.catalog),
+            on_done=self._on_enhancer_trained,
+            on_error=lambda exc: self.win.say(f"Retouching style not learned: {exc}"),
+            on_progress=lambda d, t, m: self.win.say(f"Learning your retouching style… {m} {d}/{t}"),
+            name="train-enhancer",
+            **kwargs,
+        )
+        return self.enhancer_handle
+
+    def _on_enhancer_trained(self, result) -> None:
+        self.last_enhancer_training = result
+        self.win.say(f"Auto-enhance now follows your retouching style ({result['n_pairs']} photos): press E")
+
+    def shutdown(self) -> None:
+        """Before the catalog closes: write pending develop edits, stop the training."""
+        self.panel.shutdown()
+        h = self.enhancer_handle
+        if h is not None and not h.done:
+            h.cancel()
+            h.wait(30.0)

@@ -1,0 +1,23 @@
+"""Export (Ctrl+E): picks, top N / top % or K stars and up, optionally with edits, resized, in a
+dialog that runs :func:`piaa_desktop.core.export.export_photos` through the window's jobs manager."""
+from __future__ import annotations
+
+from piaa_desktop.gui.features.base import Feature
+
+
+class ExportFeature(Feature):
+    name = "export"
+
+    def __init__(self, win):
+        super().__init__(win)
+        self.act_export = win.add_action("&Export…", self.show_export, "Ctrl+E", "Export picks, top photos or a selection")
+        quit_action = win.quit_action
+        win.menu("file").insertAction(quit_action, self.act_export)
+        win.menu("file").insertSeparator(quit_action)
+
+    def show_export(self):
+        from piaa_desktop.gui.export_dialog import ExportDialog
+
+        dlg = ExportDialog(self.win.catalog, self.win.selected_ids(), self.win.settings, self.win, jobs=self.win.jobs)
+        dlg.open()
+        return dlg
