@@ -41,7 +41,8 @@ def main() -> int:
 
     import piaa_desktop.gui  # noqa: F401
     from piaa_desktop.core.paths import app_paths
-    from piaa_desktop.gui.main_window import SORTS, MainWindow
+    from piaa_desktop.core.library import GRID_SORTS
+    from piaa_desktop.gui.main_window import MainWindow
     from piaa_desktop.gui.theme import apply_theme
 
     app = QApplication(sys.argv[:1])
@@ -108,7 +109,7 @@ def main() -> int:
     ids = w.model.ids()
     w.select_ids(ids[10:40], ids[20])
     refresh_s = timed(lambda: w.refresh(keep_selection=True))
-    sort_s = {key: timed(lambda k=key: w.set_sort(k), reps=3) for key, _ in SORTS}
+    sort_s = {key: timed(lambda k=key: w.set_sort(k), reps=3) for key in GRID_SORTS}
     w.set_sort("capture_time")
 
     # --- lazy thumbnails while scrolling page by page (cold cache)
