@@ -98,7 +98,12 @@ def test_rating_ten_in_a_row_in_personal_order_while_retraining_holds_still(wind
     assert visited == start[:11]  # 10 rated, then the 11th: consecutive photos of the starting order
     accepted = [t for t in trainings if getattr(t, "accepted", False)]
     assert accepted, "the personal model was re-trained during the pass"
-    # the re-training changed the scores: a re-sort now would give another order
+    # let the last re-training (queued by the last ratings) finish, then: the scores changed, and a
+    # re-sort now would give another order
+    quiet = lambda: not w.features.personal.train_timer.isActive() and not w.features.personal.training_running()  # noqa: E731
+    qtbot.waitUntil(quiet, timeout=60_000)
+    qtbot.wait(100)
+    qtbot.waitUntil(quiet, timeout=60_000)
     fresh = sort_and_filter(w.model.records(), "personal")
     assert fresh != start
     assert stale_seen_in_loupe and w.order_is_stale()

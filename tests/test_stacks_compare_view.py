@@ -9,6 +9,7 @@ pytest.importorskip("pytestqt")
 
 from PySide6.QtCore import Qt  # noqa: E402
 
+from _gui_helpers import drag  # noqa: E402
 from piaa_desktop.core.catalog import UndoStack  # noqa: E402
 
 
@@ -75,13 +76,15 @@ def test_compare_zoom_and_pan_are_synchronised(qtbot, catalog, ids):
     a, b = view.panes
     a.set_rel_zoom(4.0)
     assert b.rel_zoom == pytest.approx(4.0)
-    a.horizontalScrollBar().setValue(a.horizontalScrollBar().maximum())  # pan to the right edge
-    a.verticalScrollBar().setValue(0)
+    w, h = a.width(), a.height()
+    for _ in range(3):  # drag left and down: the right edge and the top come into view
+        drag(a, (w - 10, 10), (10, h - 10))
     fa, fb = a.center_fraction(), b.center_fraction()
     assert fa[0] > 0.8 and fa[1] < 0.2
     assert fb == pytest.approx(fa, abs=0.02)
     # and the other way round
-    b.verticalScrollBar().setValue(b.verticalScrollBar().maximum())
+    for _ in range(3):
+        drag(b, (10, h - 10), (10, 10))
     assert a.center_fraction()[1] == pytest.approx(b.center_fraction()[1], abs=0.02)
     assert a.center_fraction()[1] > 0.8
     qtbot.keyClick(view, Qt.Key.Key_Z)  # back to fit
@@ -110,7 +113,7 @@ def test_survey_focus_flag_and_remove(qtbot, catalog, ids):
     assert sig.args == [ids[2]]
     assert view.ids == [ids[0], ids[1], ids[3]] and len(view.cells) == 3
     assert catalog.photo(ids[2]) is not None  # only dropped from the survey
-    qtbot.mouseClick(view.cells[0].pane.viewport(), Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(view.cells[0].pane, Qt.MouseButton.LeftButton)
     assert view.focused_id() == ids[0]
     qtbot.keyClick(view, Qt.Key.Key_U)
     undo.undo()

@@ -336,6 +336,17 @@ def _decode_rgb(im: Image.Image, exif_orientation: Optional[int], max_size: Opti
     return im
 
 
+def load_full_rgb(path: os.PathLike | str) -> Image.Image:
+    """The photo at full resolution (a view at 100 %): a camera RAW file is demosaiced, not read from its
+    embedded preview; other formats as :func:`load_rgb` without a size limit. Raises :class:`ImageError`."""
+    path = Path(path)
+    if path.suffix.lower() in RAW_EXTENSIONS:
+        im = _open_raw_preview(path, full=True)
+        _check_size(im)
+        return im if im.mode == "RGB" else im.convert("RGB")
+    return load_rgb(path)
+
+
 _TRANSPOSE = {
     2: [Image.Transpose.FLIP_LEFT_RIGHT],
     3: [Image.Transpose.ROTATE_180],

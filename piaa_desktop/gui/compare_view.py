@@ -4,7 +4,10 @@
 left, a candidate on the right, with synchronised zoom and pan (zoom and the centre point are shared as
 fractions, so photos of different sizes line up). Keys: **P** pick, **X** reject, **U** unflag the active
 side; **Tab** or a click switches the active side; **Left/Right** step the candidate through the other
-photos; **Up** (or Enter) makes the candidate the new select; **Z** toggles 100 % and fit; the wheel zooms.
+photos; **Up** (or Enter) makes the candidate the new select; **Z** toggles 100 % and fit (the photo's own
+pixels: zooming past the preview decodes the full resolution on a worker, as in the loupe); a click zooms at
+the point, a drag pans, the wheel zooms (fitted) or scrolls (zoomed): the loupe's
+:class:`~piaa_desktop.gui.zoom_view.ZoomImageView`.
 
 ``SurveyView(catalog, photo_ids, loader=None, undo_stack=None)``: every candidate side by side, fitted.
 **Left/Right** (or a click) move the focus; **P/X/U** flag the focused photo; **Delete** drops it from the
@@ -19,19 +22,29 @@ from __future__ import annotations
 
 from typing import Callable, Optional, Sequence
 
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QImage, QKeyEvent, QPainter, QPixmap
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QColor, QImage, QKeyEvent, QPainter
 from PySide6.QtWidgets import (
-    QFrame,
-    QGraphicsPixmapItem,
-    QGraphicsScene,
-    QGraphicsView,
     QGridLayout,
     QHBoxLayout,
     QLabel,
     QVBoxLayout,
     QWidget,
 )
+
+from piaa_desktop.gui.zoom_view import ZoomImageView
+
+
+
+def shiboken_valid(obj) -> bool:
+    """False once the C++ side of a widget is gone (a late worker result after the view was closed)."""
+    try:
+        import shiboken6
+
+        return shiboken6.isValid(obj)
+    except ImportError:  # pragma: no cover - shiboken6 ships with PySide6
+        return True
+
 
 FLAG_KEYS = {Qt.Key.Key_P: 1, Qt.Key.Key_X: -1, Qt.Key.Key_U: 0}
 FLAG_TEXT = {1: "Picked", -1: "Rejected", 0: ""}
@@ -53,108 +66,40 @@ def default_loader(catalog) -> Callable[[int], QImage]:
     return load
 
 
-class ImagePane(QGraphicsView):
-    """One photo. Zoom is relative to "fit" (1.0 = the whole photo fits); the wheel zooms, drag pans."""
+class ImagePane(ZoomImageView):
+    """One photo: the loupe's zoom view (click to zoom at the point, drag pans, the wheel zooms / scrolls)
+    with a zoom also expressed relative to "fit" (``rel_zoom`` 1.0 = the whole photo fits), which is
+    what two panes share so that photos of different sizes line up."""
 
-    viewChanged = Signal()
-    activated = Signal()
-
-    MIN_ZOOM, MAX_ZOOM = 1.0, 32.0
+    MIN_ZOOM, MAX_REL_ZOOM = 1.0, 512.0
+    MAX_ZOOM = 64.0
 
     def __init__(self, parent: Optional[QWidget] = None):
         super().__init__(parent)
-        self.setScene(QGraphicsScene(self))
-        self._item = QGraphicsPixmapItem()
-        self._item.setTransformationMode(Qt.TransformationMode.SmoothTransformation)
-        self.scene().addItem(self._item)
-        self.setDragMode(QGraphicsView.DragMode.ScrollHandDrag)
-        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
-        self.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
-        self.setBackgroundBrush(QColor("#1b1d22"))
-        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.margin = 0
+        self.background = QColor("#1b1d22")
         self.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # keys go to the compare/survey widget
-        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)  # pan by dragging
-        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.rel_zoom = 1.0
-        self._syncing = False
-        self.horizontalScrollBar().valueChanged.connect(self._scrolled)
-        self.verticalScrollBar().valueChanged.connect(self._scrolled)
+        self.photo_id: Optional[int] = None
 
-    # ------------------------------------------------------------------ image and zoom
-    def set_image(self, image: Optional[QImage]) -> None:
-        pm = QPixmap.fromImage(image) if image is not None and not image.isNull() else QPixmap()
-        self._item.setPixmap(pm)
-        self.scene().setSceneRect(QRectF(pm.rect()))
-        self._apply_zoom()
-
-    def has_image(self) -> bool:
-        return not self._item.pixmap().isNull()
+    @property
+    def rel_zoom(self) -> float:
+        return 1.0 if self.is_fit() else self.zoom() / max(self.fit_zoom(), 1e-9)
 
     def fit_scale(self) -> float:
-        pm = self._item.pixmap()
-        if pm.isNull():
-            return 1.0
-        vw, vh = max(1, self.viewport().width()), max(1, self.viewport().height())
-        return min(vw / pm.width(), vh / pm.height())
+        return self.fit_zoom()
 
     def set_rel_zoom(self, z: float, emit: bool = True) -> None:
-        z = max(self.MIN_ZOOM, min(self.MAX_ZOOM, float(z)))
+        z = max(self.MIN_ZOOM, min(self.MAX_REL_ZOOM, float(z)))
         if abs(z - self.rel_zoom) < 1e-9:
             return
-        self.rel_zoom = z
-        self._apply_zoom()
-        if emit:
-            self.viewChanged.emit()
+        if z <= 1.0 + 1e-9:
+            self.set_fit(emit)
+        else:
+            self.set_zoom(self.fit_zoom() * z, emit=emit)
 
     def one_to_one_zoom(self) -> float:
-        """The relative zoom that shows the photo's pixels at 100 %."""
-        return max(self.MIN_ZOOM, 1.0 / max(self.fit_scale(), 1e-9))
-
-    def _apply_zoom(self) -> None:
-        s = self.fit_scale() * self.rel_zoom
-        self._syncing = True
-        try:
-            self.resetTransform()
-            self.scale(s, s)
-        finally:
-            self._syncing = False
-
-    def center_fraction(self) -> tuple[float, float]:
-        """The scene point at the viewport centre, as fractions of the photo's width and height."""
-        r = self.scene().sceneRect()
-        if r.width() <= 0 or r.height() <= 0:
-            return 0.5, 0.5
-        c = self.mapToScene(self.viewport().rect().center())
-        return (c.x() - r.x()) / r.width(), (c.y() - r.y()) / r.height()
-
-    def set_center_fraction(self, fx: float, fy: float) -> None:
-        r = self.scene().sceneRect()
-        self._syncing = True
-        try:
-            self.centerOn(QPointF(r.x() + fx * r.width(), r.y() + fy * r.height()))
-        finally:
-            self._syncing = False
-
-    # ------------------------------------------------------------------ events
-    def _scrolled(self, _value: int) -> None:
-        if not self._syncing:
-            self.viewChanged.emit()
-
-    def wheelEvent(self, event) -> None:  # noqa: N802
-        steps = event.angleDelta().y() / 120.0
-        if steps:
-            self.set_rel_zoom(self.rel_zoom * (1.25 ** steps))
-        event.accept()
-
-    def mousePressEvent(self, event) -> None:  # noqa: N802
-        self.activated.emit()
-        super().mousePressEvent(event)
-
-    def resizeEvent(self, event) -> None:  # noqa: N802
-        super().resizeEvent(event)
-        fx, fy = self.center_fraction()
-        self._apply_zoom()
-        self.set_center_fraction(fx, fy)
+        """The relative zoom that shows the photo's own pixels at 100 %."""
+        return max(self.MIN_ZOOM, self.one_to_one() / max(self.fit_zoom(), 1e-9))
 
 
 class _Cell(QWidget):
@@ -263,6 +208,9 @@ class CompareView(_CullingBase):
             lay.addWidget(c, 1)
             c.pane.viewChanged.connect(lambda k=k: self._sync_from(k))
             c.pane.activated.connect(lambda k=k: self.set_active(k))
+            c.pane.fullResolutionWanted.connect(lambda k=k: self._load_sharper(k, 2))
+        self._sharp: dict[int, tuple[int, QImage]] = {}  # photo id -> (1 preview / 2 full resolution, image)
+        self._sharp_loading: set[tuple[int, int]] = set()
         self.active = 0
         self._syncing = False
         self._show()
@@ -283,9 +231,17 @@ class CompareView(_CullingBase):
         return self.select_id if self.active == 0 else self.candidate_id
 
     def _show(self) -> None:
-        for cell, pid in zip(self.cells, (self.select_id, self.candidate_id)):
+        for k, (cell, pid) in enumerate(zip(self.cells, (self.select_id, self.candidate_id))):
+            changed = cell.photo_id != pid
             cell.photo_id = pid
-            cell.pane.set_image(self.image(pid) if pid is not None else None)
+            cell.pane.photo_id = pid
+            if changed:
+                cell.pane.reset_full_request()
+            sharp = self._sharp.get(pid) if pid is not None else None
+            pic = sharp[1] if sharp is not None else (self.image(pid) if pid is not None else None)
+            cell.pane.set_image(pic, self._photo_size(pid), keep_view=not changed)
+            if pid is not None and sharp is None:
+                self._load_sharper(k, 1)  # the screen-sized preview replaces the thumbnail
         # keep the candidate aligned with the select's zoom and centre
         self._sync_from(0)
         self.refresh_captions()
@@ -293,6 +249,45 @@ class CompareView(_CullingBase):
     def refresh_captions(self) -> None:
         for cell in self.cells:
             cell.caption.setText(self.caption_text(cell.photo_id))
+
+    def _photo_size(self, pid: Optional[int]) -> Optional[QSize]:
+        p = self.catalog.photo(pid) if pid is not None else None
+        if p is None or not p.width or not p.height:
+            return None
+        return QSize(int(p.width), int(p.height))
+
+    def _load_sharper(self, k: int, level: int) -> None:
+        """Decode a sharper picture of side ``k``'s photo on a worker: 1 the screen-sized preview,
+        2 the full resolution (zoomed past the preview's pixels, as in the loupe)."""
+        from piaa_desktop.gui.loupe import load_full_image, load_preview_image
+        from piaa_desktop.gui.jobs import run_job
+
+        pid = self.cells[k].photo_id
+        if pid is None or (pid, level) in self._sharp_loading or self._sharp.get(pid, (0, None))[0] >= level:
+            return
+        photo = self.catalog.photo(pid)
+        if photo is None:
+            return
+        self._sharp_loading.add((pid, level))
+        fn = load_full_image if level == 2 else load_preview_image
+        run_job(fn, photo.path, name=f"compare-{level}-{pid}",
+                on_result=lambda img, pid=pid, level=level: self._on_sharper(pid, level, img),
+                on_error=lambda _exc, pid=pid, level=level: self._sharp_loading.discard((pid, level)))
+
+    def _on_sharper(self, pid: int, level: int, image: QImage) -> None:
+        if not shiboken_valid(self):
+            return
+        self._sharp_loading.discard((pid, level))
+        shown = {c.photo_id for c in self.cells}
+        if image.isNull() or pid not in shown or self._sharp.get(pid, (0, None))[0] >= level:
+            return
+        # full-resolution pictures are big: keep them only for the photos on screen
+        self._sharp = {i: v for i, v in self._sharp.items() if i in shown or v[0] < 2}
+        self._sharp[pid] = (level, image)
+        for cell in self.cells:
+            if cell.photo_id == pid:
+                size = image.size() if level == 2 else self._photo_size(pid)
+                cell.pane.set_image(image, size, keep_view=True)
 
     def set_active(self, k: int) -> None:
         self.active = 1 if k else 0
@@ -330,6 +325,7 @@ class CompareView(_CullingBase):
         self.selectChanged.emit(cand)
 
     def toggle_zoom(self) -> None:
+        """Z: fit <-> 100 % of the active photo's own pixels (the other side follows)."""
         p = self.panes[self.active]
         p.set_rel_zoom(1.0 if p.rel_zoom > 1.0 + 1e-6 else p.one_to_one_zoom())
 
@@ -390,6 +386,7 @@ class SurveyView(_CullingBase):
             c = _Cell(self)
             c.photo_id = pid
             c.pane.set_image(self.image(pid))
+            c.pane.click_zoom_allowed = lambda: False  # a survey stays fitted: a click only focuses
             c.pane.activated.connect(lambda k=k: self.set_focus_index(k))
             self.grid.addWidget(c, k // cols, k % cols)
             self.cells.append(c)

@@ -141,6 +141,9 @@ class MainWindow(QMainWindow):
         sm.currentChanged.connect(self._on_current_changed)
         self.loupe = LoupeView(self)
         self.loupe.navigate.connect(self.step)
+        self.loupe.attach_filmstrip(self.model, sm)
+        self.loupe.escapePressed.connect(lambda: self.full_screen_on() and self.toggle_full_screen())
+        self._full_screen_saved: Optional[tuple] = None
         self.stack = QStackedWidget(self)
         self.stack.setObjectName("CentralStack")
         self.setCentralWidget(self.stack)
@@ -235,6 +238,9 @@ class MainWindow(QMainWindow):
         self.act_scores = A("Score badges on thumbnails", self._toggle_scores, None, checkable=True)
         self.act_scores.setChecked(self.grid.delegate.show_scores)
         self.act_filter = A("&Filter…", self._focus_filter, "F", "Filter by rating and flag")
+        self.act_full_screen = A("&Full screen", self.toggle_full_screen, ["Shift+F", "F11"],
+                                 "Full screen: only the photos (Shift+F / F11 again, or Esc in the loupe, to leave)",
+                                 checkable=True)
         self.act_refresh_order = A("&Refresh order", self.refresh_order, "F5",
                                    "Re-sort now: while you cull the order holds still (new scores wait for this)")
         self.act_collapse = A("Collapse &stacks", lambda: self.set_collapse_stacks(not self.collapse_stacks), "Ctrl+G",
@@ -277,6 +283,7 @@ class MainWindow(QMainWindow):
         m.addAction(self.act_bigger)
         m.addAction(self.act_smaller)
         m.addAction(self.act_scores)
+        m.addAction(self.act_full_screen)
         self._panels_separator = m.addSeparator()
 
         self.help_menu = mb.addMenu("&Help")
@@ -845,9 +852,33 @@ class MainWindow(QMainWindow):
         position = f"{row + 1} of {self.model.rowCount()}"
         if self._order_stale:
             position = "new order ready (F5)  ·  " + position
-        self.loupe.set_photo(rec, self.thumbs.pixmap(pid), position)
+        from piaa_desktop.gui.loupe import exif_line
+
+        self.loupe.set_photo(rec, self.thumbs.pixmap(pid), position, exif_line(self.catalog.photo(pid)))
         neighbours = [self.model.record(self.model.id_at(r)) for r in (row + 1, row - 1) if self.model.id_at(r) is not None]
         self.loupe.prefetch(neighbours)
+
+    def full_screen_on(self) -> bool:
+        return self._full_screen_saved is not None
+
+    def toggle_full_screen(self) -> None:
+        """Shift+F / F11: the central view alone on the whole screen (menus, toolbar, panels and status
+        bar hidden; the shortcuts keep working); again (or Esc in the loupe) restores the window."""
+        if self._full_screen_saved is None:
+            chrome = [self.menuBar(), self.toolbar, self.statusBar(), *self.findChildren(QDockWidget)]
+            shown = [w for w in chrome if w.isVisible()]
+            self._full_screen_saved = (self.isMaximized(), shown)
+            for w in shown:
+                w.hide()
+            self.showFullScreen()
+        else:
+            was_max, shown = self._full_screen_saved
+            self._full_screen_saved = None
+            for w in shown:
+                w.show()
+            self.showMaximized() if was_max else self.showNormal()
+        self.act_full_screen.setChecked(self._full_screen_saved is not None)
+        self._focus_current_view()
 
     def image_loader(self, photo_id: int) -> QImage:
         """The photo's thumbnail as a QImage (cached pixmap, else the disk cache); null QImage if none.

@@ -1,5 +1,5 @@
 """The personal model: re-trained in the background after new ratings or preferences (debounced), then
-the library is re-scored and the grid re-sorted in place (selection kept); reset to the prior; new
+the library is re-scored (the order on screen holds still: "new order ready", F5); reset to the prior; new
 photos scored after an import (the order on screen holds still: "new order ready", F5); the attributes behind the current photo's score in the Info panel.
 
 Training runs through the window's jobs manager on a catalog connection of its own; the GUI thread
@@ -89,11 +89,11 @@ class PersonalFeature(Feature):
     def _on_trained(self, result) -> None:
         self.last_training = result
         if getattr(result, "accepted", False):
-            self.win.say(f"Personal model updated from {result.n_ratings} ratings and "
-                         f"{result.n_preferences} preferences (new order ready: F5)")
+            msg = f"Personal model updated from {result.n_ratings} ratings and {result.n_preferences} preferences"
         else:
-            self.win.say(f"Personal model kept as it was: {getattr(result, 'message', result)}")
+            msg = f"Personal model kept as it was: {getattr(result, 'message', result)}"
         self.win.refresh_scores()
+        self.win.say(msg + (" · new order ready: F5" if self.win.order_is_stale() else ""))
         self._explain_current(self.win.current_id())
 
     def _on_train_error(self, exc) -> None:
