@@ -4,7 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from piaa_desktop.core.personal import active, bench, taskvec
+from piaa_desktop.core.personal import active, taskvec
+from piaa_desktop.lab import bench
 from piaa_desktop.core.personal.adapt import adapt, calibrate, inner_loop
 from piaa_desktop.core.personal.heads import FeatureTransform, Head, Prior, score_library, star_distribution
 

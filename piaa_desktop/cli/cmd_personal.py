@@ -1,8 +1,8 @@
 """CLI commands of the personal aesthetic score.
 
     piaa personalize [--reset] [--json]          adapt the personal model to the catalog's feedback
-    piaa train-prior [--data DIR] [...]          meta-train models/personal_prior.npz (reproducible)
-    piaa bench personalize --images DIR --ratings CSV [--shots 10,100] [--repeats 20] [--seed 0] [--json]
+    piaa train-prior [--data DIR] [...]          train models/personal_prior.npz from PARA (reproducible)
+    piaa bench personalize --images DIR (--ratings CSV | --pairs CSV) [--shots 0,10,100] [--repeats 20] [--seed 0] [--json]
     piaa bench simulate-raters --images DIR --out CSV --raters N [--seed 1000] [--split test]
 """
 from __future__ import annotations
@@ -24,8 +24,8 @@ def _int_list(s: str) -> list[int]:
         vals = [int(x) for x in s.split(",") if x.strip()]
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {s!r}")
-    if not vals or any(v < 1 for v in vals):
-        raise argparse.ArgumentTypeError("shot counts must be positive integers")
+    if not vals or any(v < 0 for v in vals):
+        raise argparse.ArgumentTypeError("shot counts must be integers >= 0 (0 = zero-shot)")
     return vals
 
 
@@ -60,27 +60,35 @@ def cmd_personalize(args) -> int:
 
 
 def cmd_train_prior(args) -> int:
-    from piaa_desktop.training import train_prior
+    from piaa_desktop.training import train_para_prior
 
     m = _cli()
-    return train_prior.run(args, progress=m.ProgressBar(True))
+    return train_para_prior.run(args, progress=m.ProgressBar(True))
 
 
 def cmd_bench_personalize(args) -> int:
     m = _cli()
     from piaa_desktop.core.models import ModelError
-    from piaa_desktop.core.personal import bench
+    from piaa_desktop.lab import bench
     from piaa_desktop.core.personal.datasets import RatingsError
 
     if not Path(args.images).is_dir():
         raise m.CliError(f"not a folder: {args.images}", m.EXIT_NOT_FOUND)
     log = lambda s: print(s, file=sys.stderr, flush=True)  # noqa: E731
+    if bool(args.ratings) == bool(args.pairs):
+        raise m.CliError("give either --ratings CSV (user,image,score) or --pairs CSV "
+                         "(user,image_left,image_right,winner)")
+    methods = args.methods.split(",") if args.methods else None
     try:
-        results = bench.run_benchmark(
-            Path(args.images), Path(args.ratings), shots=args.shots, repeats=args.repeats, seed=args.seed,
-            methods=args.methods.split(",") if args.methods else None, fmt=args.format,
-            progress=m.ProgressBar(not args.quiet), log=log,
-        )
+        if args.pairs:
+            results = bench.run_pairs_benchmark(
+                Path(args.images), Path(args.pairs), shots=args.shots, repeats=args.repeats, seed=args.seed,
+                methods=methods, progress=m.ProgressBar(not args.quiet), log=log)
+        else:
+            results = bench.run_benchmark(
+                Path(args.images), Path(args.ratings), shots=args.shots, repeats=args.repeats, seed=args.seed,
+                methods=methods, fmt=args.format, progress=m.ProgressBar(not args.quiet), log=log,
+            )
     except (RatingsError, ModelError, FileNotFoundError, ValueError) as exc:
         raise m.CliError(str(exc))
     if args.json:
@@ -92,7 +100,7 @@ def cmd_bench_personalize(args) -> int:
 
 def cmd_simulate_raters(args) -> int:
     m = _cli()
-    from piaa_desktop.core.personal import bench, simulate
+    from piaa_desktop.lab import bench, simulate
 
     src = Path(args.images)
     if not src.is_dir():
@@ -148,9 +156,9 @@ def register(subparsers) -> None:
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(func=cmd_personalize)
 
-    from piaa_desktop.training.train_prior import add_arguments
+    from piaa_desktop.training.train_para_prior import add_arguments
 
-    p = subparsers.add_parser("train-prior", help="meta-train the personal aesthetic prior (models/personal_prior.npz)")
+    p = subparsers.add_parser("train-prior", help="train the aesthetic prior from PARA (models/personal_prior.npz)")
     add_arguments(p)
     p.set_defaults(func=cmd_train_prior)
 
@@ -158,9 +166,12 @@ def register(subparsers) -> None:
 def register_bench(bench_subparsers) -> None:
     p = bench_subparsers.add_parser("personalize", help="few-shot personalisation benchmark (SROCC/PLCC/pair accuracy)")
     p.add_argument("--images", required=True, help="folder with the rated photos")
-    p.add_argument("--ratings", required=True, help="ratings file (user,image,score CSV; FLICKR-AES, AADB, PARA)")
+    p.add_argument("--ratings", default="", help="ratings file (user,image,score CSV; FLICKR-AES, AADB, PARA)")
+    p.add_argument("--pairs", default="",
+                   help="pairwise answers instead of ratings: CSV user,image_left,image_right,winner[,category] "
+                        "(winner repeats one of the two paths; paths relative to --images)")
     p.add_argument("--format", default="auto", choices=["auto", "generic", "flickr-aes", "aadb", "para"])
-    p.add_argument("--shots", type=_int_list, default=[10, 100], help="comma-separated shot counts (default 10,100)")
+    p.add_argument("--shots", type=_int_list, default=[10, 100], help="comma-separated shot counts, 0 = zero-shot (default 10,100); with --pairs: training pairs")
     p.add_argument("--repeats", type=int, default=20)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--methods", default="", help="comma-separated subset of methods (default: all)")

@@ -88,6 +88,7 @@ def shipped_models(directory: Optional[Path] = None) -> list[dict]:
                 sha256=str(entry.get("sha256", ""))[:12],
                 metric=str(entry.get("metric", "")),
                 license=str(entry.get("license", "")),
+                data=str(entry.get("data", "")),
                 present=bool(f) and (directory / f).is_file(),
             )
         )
@@ -119,6 +120,8 @@ def about_html(models_directory: Optional[Path] = None, title: bool = True) -> s
         rows = ""
         for m in models:
             lic = f"<br><span style='color:#9aa3b2'>licence: {html.escape(m['license'])}</span>" if m["license"] else ""
+            if m.get("data"):
+                lic += f"<br><span style='color:#9aa3b2'>trained on: {html.escape(m['data'])}</span>"
             missing = "" if m["present"] else " (missing)"
             rows += (
                 "<tr>"
@@ -130,6 +133,12 @@ def about_html(models_directory: Optional[Path] = None, title: bool = True) -> s
         parts.append(
             "<table cellspacing='0'><tr><th align='left'>model</th><th align='left'>sha256</th>"
             f"<th align='left'>measured</th></tr>{rows}</table>"
+        )
+    if any("PARA" in m.get("data", "") for m in models):
+        parts.append(
+            "<p><b>Aesthetic scores</b> were learned from PARA (Personalized image Aesthetics database with Rich "
+            "Attributes, Yang et al., CVPR 2022): about 25 people's ratings of each of 8,000 photos. PARA may be used "
+            "for research and learning only, not commercially, and the model trained on it carries the same terms.</p>"
         )
     parts.append(
         "<p style='color:#9aa3b2'>Sample photos: public domain / CC0, see "

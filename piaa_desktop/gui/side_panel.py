@@ -357,6 +357,11 @@ class SidePanel(QScrollArea):
         self.personal_card = ScoreCard("Personal (your taste)", "#f5b83d", self)
         lay.addWidget(self.generic_card)
         lay.addWidget(self.personal_card)
+        self.confidence_label = QLabel("", self)
+        self.confidence_label.setObjectName("ConfidenceLabel")
+        self.confidence_label.setWordWrap(True)
+        self.confidence_label.setProperty("role", "dim")
+        lay.addWidget(self.confidence_label)
         self.why_label = QLabel("", self)
         self.why_label.setObjectName("WhyLabel")
         self.why_label.setWordWrap(True)
@@ -479,6 +484,11 @@ class SidePanel(QScrollArea):
             else:
                 bar.set_fraction((v - lo) / (hi - lo))
                 val.setText(fmt.format(v))
+
+    def set_confidence(self, text: str) -> None:
+        """How well the personal model knows the user's taste (core.personal.confidence.describe)."""
+        self.confidence_label.setText(text)
+        self.confidence_label.setVisible(bool(text))
 
     def set_explanation(self, reasons: Sequence[tuple[str, float]], flags: set[str]) -> None:
         """The attributes that push this photo's personal score up or down, and its technical flags."""

@@ -111,7 +111,7 @@ class _Embedder:
 
 def build_cache(data: Path, out: Path, n_deg_train: int = 200, n_deg_test: int = 60, seed: int = 0) -> dict:
     from piaa_desktop.core.imageio import load_rgb
-    from piaa_desktop.core.personal.simulate import image_split
+    from piaa_desktop.lab.simulate import image_split
 
     rng = np.random.default_rng(seed)
     t0 = time.time()

@@ -6,10 +6,10 @@ Steps (all seeded; a few minutes on 2 CPU cores, CUDA used for meta-training whe
 
 1. features of ``shared/data`` (cached once in ``--cache``, see training.personal_data);
 2. the feature transform: whitening PCA (k=64) of the embeddings of the *training* photos of bsds500
-   (the deterministic name-hash split of core.personal.simulate.image_split; 40 % are held out) plus
+   (the deterministic name-hash split of lab.simulate.image_split; 40 % are held out) plus
    standardised pixel signals;
 3. the base heads without human labels (training.train_base_heads);
-4. simulated raters (core.personal.simulate): ``--train-raters`` raters (seed 0) rate the training
+4. simulated raters (lab.simulate): ``--train-raters`` raters (seed 0) rate the training
    photos; the average-rater baseline is ridge regression on their mean standardised ratings;
 5. bilevel meta-training (core.personal.meta, torch.func) of the head initialisation, per-parameter
    inner learning rates and pulls; the uniform learning rate/pull of the fine-tuning baseline is tuned
@@ -29,7 +29,7 @@ import numpy as np
 from piaa_desktop.core.personal.adapt import calibrate, inner_loop
 from piaa_desktop.core.personal.heads import FeatureTransform, Prior
 from piaa_desktop.core.personal.meta import MetaConfig, TaskBatch, meta_train
-from piaa_desktop.core.personal.simulate import Population, image_split
+from piaa_desktop.lab.simulate import Population, image_split
 
 SHOT_CHOICES = np.array([1, 3, 5, 10, 10, 20, 30, 50, 100])
 PAIR_CHOICES = np.array([0, 0, 0, 5, 10, 30])
@@ -86,7 +86,7 @@ def make_sampler(pool: RaterPool, phi: np.ndarray, pop_mu: float, pop_sd: float)
 def tune_finetune(pool: RaterPool, phi: np.ndarray, w: np.ndarray, b: float, pop_mu: float, pop_sd: float,
                   steps: int, rng: np.random.Generator, n_tasks: int = 150) -> tuple[float, float, float]:
     """Grid-search a uniform learning rate and pull for fine-tuning the average-rater head."""
-    from piaa_desktop.core.personal.bench import srocc
+    from piaa_desktop.core.personal.metrics import srocc
 
     tasks = []
     for _ in range(n_tasks):
@@ -138,7 +138,7 @@ def add_arguments(ap: argparse.ArgumentParser) -> None:
 def run(args, progress=None, cancel=None, log=None) -> int:
     from piaa_desktop.core.models import update_manifest_entry
     from piaa_desktop.core.paths import models_dir
-    from piaa_desktop.core.personal import bench
+    from piaa_desktop.lab import bench
     from piaa_desktop.training import personal_data
     from piaa_desktop.training.train_base_heads import train_base_heads
 
@@ -218,7 +218,7 @@ def run(args, progress=None, cancel=None, log=None) -> int:
             "kind": "personal aesthetic prior: linear taste head over PCA(embedding)+signals, meta-learned "
                     "init/step sizes/pulls, average-rater baseline, base heads (task vectors); numpy inference",
             "license": "MIT (trained here)",
-            "data": "bsds500 training split (name-hash 60 %) with simulated raters (core/personal/simulate.py, seed "
+            "data": "bsds500 training split (name-hash 60 %) with simulated raters (lab/simulate.py, seed "
                     f"{args.seed}, {args.train_raters} raters); base heads from self-made degradations/crops of "
                     "bsds500 and the 20 FiveK Expert C pairs",
             "trained": "piaa train-prior --data ../shared/data" + (

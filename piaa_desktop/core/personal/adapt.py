@@ -131,3 +131,96 @@ def adapt(
     resid = float(prior.resid * np.sqrt(1.0 + 1.0 / (1.0 + n_ev)))
     return Head(theta[:-1].astype(np.float32), float(theta[-1]), mu, sd, resid,
                 {"n_ratings": int(len(stars)), "n_preferences": int(len(wf))})
+
+
+def fit_residual(
+    theta0: np.ndarray,
+    x: np.ndarray,
+    z: np.ndarray,
+    lam: float,
+    xw: Optional[np.ndarray] = None,
+    xl: Optional[np.ndarray] = None,
+    pair_weight: float = 1.0,
+    iters: int = 12,
+) -> np.ndarray:
+    """The MAP head around the prior: minimise
+
+        sum_i (phi_i . theta - z_i)^2 + pair_weight * sum_(w,l) softplus(-(phi_w - phi_l) . theta)
+        + lam * |theta - theta0|^2
+
+    (Newton's method; exact in one step without preferences). Unlike the mean losses of
+    :func:`inner_loop`, evidence is summed, so 10 answers move the head little and 1,000 move it much:
+    a shrinkage toward the generic head whose strength ``lam`` is chosen on simulated raters.
+    """
+    theta0 = np.asarray(theta0, np.float64)
+    p = len(theta0)
+    xa = _augment(np.asarray(x, np.float64).reshape(-1, p - 1)) if len(x) else np.zeros((0, p))
+    z = np.asarray(z, np.float64).reshape(-1)
+    da = np.zeros((0, p))
+    if xw is not None and len(xw):
+        da = _augment(np.asarray(xw, np.float64).reshape(-1, p - 1)) - _augment(np.asarray(xl, np.float64).reshape(-1, p - 1))
+    reg = np.full(p, float(lam))
+    reg[-1] = float(lam) * 0.1  # the user's own mean is free-er than the taste directions
+    theta = theta0.copy()
+    for _ in range(iters if len(da) else 1):
+        g = 2.0 * reg * (theta - theta0)
+        h = np.diag(2.0 * reg)
+        if len(xa):
+            g += 2.0 * xa.T @ (xa @ theta - z)
+            h += 2.0 * xa.T @ xa
+        if len(da):
+            m = da @ theta
+            s = 1.0 / (1.0 + np.exp(np.clip(m, -30, 30)))  # sigmoid(-m)
+            g += pair_weight * (da.T @ -s)
+            h += pair_weight * (da * (s * (1 - s))[:, None]).T @ da
+        step = np.linalg.solve(h, g)
+        theta = theta - step
+        if np.abs(step).max() < 1e-8:
+            break
+    return theta
+
+
+METHODS = ("meta", "meta+tv:mix", "residual", "avg_finetune")
+
+
+def personal_head(
+    prior: Prior,
+    feats: np.ndarray,
+    stars: np.ndarray,
+    win_feats: Optional[np.ndarray] = None,
+    lose_feats: Optional[np.ndarray] = None,
+    method: Optional[str] = None,
+    cancel=None,
+) -> Head:
+    """The app's personal head from ratings and preferences with one of :data:`METHODS`
+    (default: the method recorded in the prior, chosen on held-out simulated raters)."""
+    method = method or str(prior.info.get("default_method", "meta"))
+    d = prior.dim
+    wf = np.zeros((0, d)) if win_feats is None else np.asarray(win_feats, np.float64).reshape(-1, d)
+    lf = np.zeros((0, d)) if lose_feats is None else np.asarray(lose_feats, np.float64).reshape(-1, d)
+    if method == "meta":
+        head = adapt(prior, feats, stars, wf, lf, cancel=cancel)
+    elif method == "meta+tv:mix":
+        from piaa_desktop.core.personal.taskvec import fit_mixture, mixed_init
+
+        lam = fit_mixture(prior, feats, stars, wf, lf)
+        head = adapt(prior, feats, stars, wf, lf, init=mixed_init(prior, lam), cancel=cancel)
+        head.meta["task_vectors"] = {n: round(float(v), 4) for n, v in zip(prior.base_names, lam)}
+    elif method == "avg_finetune":
+        head = adapt(prior, feats, stars, wf, lf, init=(prior.avg_w, prior.avg_b), lr=prior.ft_lr, rho=prior.ft_rho,
+                     cancel=cancel)
+    elif method == "residual":
+        feats = np.asarray(feats, np.float64).reshape(-1, d)
+        stars = np.asarray(stars, np.float64).reshape(-1)
+        mu, sd = calibrate(stars, prior.pop_mu, prior.pop_sd, prior.n0)
+        theta0 = np.concatenate([np.asarray(prior.avg_w, np.float64), [float(prior.avg_b)]])
+        theta = fit_residual(theta0, feats, (stars - mu) / sd, float(prior.info.get("residual_lambda", 30.0)),
+                             wf, lf, prior.pair_weight)
+        n_ev = len(stars) + 0.5 * len(wf)
+        resid = float(prior.resid * np.sqrt(1.0 + 1.0 / (1.0 + n_ev)))
+        head = Head(theta[:-1].astype(np.float32), float(theta[-1]), mu, sd, resid,
+                    {"n_ratings": int(len(stars)), "n_preferences": int(len(wf))})
+    else:
+        raise ValueError(f"unknown personalisation method {method!r}; choose one of {', '.join(METHODS)}")
+    head.meta["method"] = method
+    return head

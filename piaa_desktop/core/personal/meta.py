@@ -33,6 +33,7 @@ class MetaConfig:
     init_lr: float = 0.05
     init_rho: float = 1e-3
     seed: int = 0
+    learn_init: bool = True  # False: keep the initialisation (e.g. the generic head) and learn steps/pulls only
 
 
 @dataclass
@@ -148,13 +149,13 @@ def meta_train(
     if dev.type == "cpu":
         torch.set_num_threads(1)  # tiny tensors: one thread is many times faster than contended threads
     batched, batched_predict = build_functions(d, cfg.steps, cfg.pair_weight)
-    w0 = torch.tensor(np.asarray(init_w, np.float32).reshape(1, d), device=dev, requires_grad=True)
-    b0 = torch.tensor([float(init_b)], dtype=torch.float32, device=dev, requires_grad=True)
+    w0 = torch.tensor(np.asarray(init_w, np.float32).reshape(1, d), device=dev, requires_grad=cfg.learn_init)
+    b0 = torch.tensor([float(init_b)], dtype=torch.float32, device=dev, requires_grad=cfg.learn_init)
     log_lr_w = torch.full((1, d), float(np.log(cfg.init_lr)), device=dev, requires_grad=True)
     log_lr_b = torch.full((1,), float(np.log(cfg.init_lr)), device=dev, requires_grad=True)
     log_rho_w = torch.full((1, d), float(np.log(cfg.init_rho)), device=dev, requires_grad=True)
     log_rho_b = torch.full((1,), float(np.log(cfg.init_rho)), device=dev, requires_grad=True)
-    params = [w0, b0, log_lr_w, log_lr_b, log_rho_w, log_rho_b]
+    params = ([w0, b0] if cfg.learn_init else []) + [log_lr_w, log_lr_b, log_rho_w, log_rho_b]
     opt = torch.optim.Adam(params, lr=cfg.outer_lr)
     try:
         history = []

@@ -25,10 +25,10 @@ import numpy as np
 from piaa_desktop.core.catalog import SIGNAL_COLUMNS
 from piaa_desktop.core.jobs import ensure
 from piaa_desktop.core.personal import active as _active
-from piaa_desktop.core.personal.adapt import adapt
-from piaa_desktop.core.personal.bench import srocc
+from piaa_desktop.core.personal import confidence
+from piaa_desktop.core.personal.adapt import personal_head
+from piaa_desktop.core.personal.metrics import srocc
 from piaa_desktop.core.personal.heads import Head, Prior, expected_stars, load_prior, score_library
-from piaa_desktop.core.personal.taskvec import fit_mixture, mixed_init
 
 MODEL_KIND = "aesthetic"
 SCORE_KIND = "personal"
@@ -88,15 +88,15 @@ def _feedback(catalog, lib: _Library):
 
 
 def fit_head(prior: Prior, feats: np.ndarray, stars: np.ndarray, win: np.ndarray, lose: np.ndarray,
-             use_task_vectors: bool = True, cancel=None) -> tuple[Head, np.ndarray]:
-    """Mixing coefficients of the base heads, then the adaptation from the mixed initialisation."""
-    lam = np.zeros(len(prior.base_names))
-    init = None
-    if use_task_vectors and len(prior.base_names):
-        lam = fit_mixture(prior, feats, stars, win, lose)
-        init = mixed_init(prior, lam)
-    head = adapt(prior, feats, stars, win, lose, init=init, cancel=cancel)
-    head.meta["task_vectors"] = {n: round(float(v), 4) for n, v in zip(prior.base_names, lam)}
+             use_task_vectors: bool = False, cancel=None, method: Optional[str] = None) -> tuple[Head, np.ndarray]:
+    """The personal head with the prior's default method (or ``method``; ``use_task_vectors`` picks the
+    task-vector mixture). Returns the head and the task-vector coefficients (zeros when unused)."""
+    if method is None and use_task_vectors and len(prior.base_names):
+        method = "meta+tv:mix"
+    head = personal_head(prior, feats, stars, win, lose, method=method, cancel=cancel)
+    tv = head.meta.get("task_vectors", {})
+    lam = np.array([tv.get(n, 0.0) for n in prior.base_names], dtype=np.float64)
+    head.meta.setdefault("task_vectors", {n: round(float(v), 4) for n, v in zip(prior.base_names, lam)})
     return head, lam
 
 
@@ -187,6 +187,9 @@ def personalize(catalog, paths=None, progress=None, cancel=None, prior: Optional
                                  "training produced invalid (NaN) parameters; the previous model is kept")
     progress(2, 4, "Checking the model")
     metrics["cv_srocc"] = _cv_srocc(prior, feats[r_rows], stars, use_task_vectors)
+    metrics.update(confidence.cross_validate(
+        lambda f, y, w, l: fit_head(prior, f, y, w, l, use_task_vectors)[0],
+        prior.generic_head(), feats[r_rows], stars, feats[w_rows], feats[l_rows]))
     cancel.raise_if_cancelled()
     progress(3, 4, "Saving and re-scoring")
     model_id = _store(catalog, head, metrics, len(stars), len(w_rows))
@@ -298,20 +301,53 @@ def record_order(catalog, ordered_ids, source: str = "reorder") -> int:
     return max(len(ids) - 1, 0)
 
 
+HEAD_LABELS = {
+    "aesthetic": "overall appeal",
+    "quality": "technical quality",
+    "composition": "composition",
+    "colour": "colour",
+    "depth of field": "depth of field",
+    "light": "light",
+    "content": "content",
+    "content preference": "subject you like",
+    "willingness to share": "worth sharing",
+}
+
+
 def explain(catalog, photo_id: int, prior: Optional[Prior] = None, top: Optional[int] = None) -> list[tuple[str, float]]:
-    """(attribute, contribution in stars) pushing this photo's personal score above (+) or below (-)
-    the library average, largest first. Attributes are the named signals plus one term for what the
-    embedding sees beyond them (content & style)."""
+    """(attribute, contribution in stars) pushing this photo's *personal* score above (+) or below (-)
+    the library average, largest first. Empty while no personal model exists (the generic score has
+    no personal "why"). Attributes are what people rated in PARA (composition, colour, light, ... as
+    predicted for this photo), the pixel signals, and one term for what the embedding sees beyond them."""
     prior = prior or load_prior()
+    _, head = active_model(catalog)
+    if head is None:
+        return []
     lib = _library(catalog, prior)
     if photo_id not in lib.row:
         raise PersonalError(f"photo {photo_id} has no embedding yet")
-    head = current_head(catalog, prior)
     k = prior.transform.k
+    names = list(prior.info.get("head_names", []))[:k]
     f = lib.feats[lib.row[photo_id]]
     mean = lib.feats.mean(axis=0)
     contrib = head.sd * head.w * (f - mean)
-    out = [(c, float(contrib[k + j])) for j, c in enumerate(SIGNAL_COLUMNS)]
-    out.append((EMBEDDING_LABEL, float(contrib[:k].sum())))
+    out = [(HEAD_LABELS.get(n, n), float(contrib[j])) for j, n in enumerate(names)]
+    out += [(c, float(contrib[k + j])) for j, c in enumerate(SIGNAL_COLUMNS)]
+    out.append((EMBEDDING_LABEL, float(contrib[len(names):k].sum())))
     out.sort(key=lambda t: -abs(t[1]))
     return out[:top] if top else out
+
+
+def taste_confidence(catalog) -> str:
+    """Words for the Info panel: how well the active personal model knows the user's taste."""
+    from piaa_desktop.core.personal.confidence import describe
+
+    mid, _ = active_model(catalog)
+    if mid is None:
+        return describe(None)
+    row = catalog.conn.execute("SELECT metrics FROM personal_models WHERE id=?", (mid,)).fetchone()
+    try:
+        metrics = json.loads(row[0] or "{}") if row else {}
+    except ValueError:
+        metrics = {}
+    return describe(metrics or {"cv_answers": 0})

@@ -127,11 +127,16 @@ class PersonalFeature(Feature):
             panel.set_explanation([], set())
             return
         from piaa_desktop.core.flags import technical_flags
-        from piaa_desktop.core.personal.operations import explain
+        from piaa_desktop.core.personal.operations import explain, taste_confidence
 
         try:
-            reasons = explain(self.win.catalog, int(photo_id), top=4)
+            reasons = explain(self.win.catalog, int(photo_id), top=4)  # [] while no personal model exists
         except Exception:  # noqa: BLE001 - no embedding or no prior: nothing to explain
             reasons = []
+        if hasattr(panel, "set_confidence"):
+            try:
+                panel.set_confidence(taste_confidence(self.win.catalog))
+            except Exception:  # noqa: BLE001 - a damaged metrics row: say nothing rather than fail
+                panel.set_confidence("")
         sig = self.win.catalog.signals([int(photo_id)]).get(int(photo_id))
         panel.set_explanation(reasons, technical_flags(sig) if sig else set())

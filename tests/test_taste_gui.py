@@ -1,0 +1,51 @@
+"""Info panel: how well the app knows the user's taste, and no personal "why" before a personal model."""
+from __future__ import annotations
+
+import os
+
+import pytest
+
+pytest.importorskip("pytestqt")
+
+from PySide6.QtWidgets import QApplication  # noqa: E402
+
+from piaa_desktop.gui.main_window import MainWindow  # noqa: E402
+
+
+def test_side_panel_says_how_well_it_knows_the_taste(qtbot, app_paths, small_library, tmp_path):
+    from piaa_desktop.core.models import ModelError
+    from piaa_desktop.core.personal import operations as jobs
+    from piaa_desktop.core.personal.heads import load_prior
+
+    try:
+        load_prior()
+    except ModelError as exc:
+        pytest.skip(f"shipped prior not available: {exc}")
+    w = MainWindow(app_paths)
+    qtbot.addWidget(w)
+    w.resize(1280, 800)
+    w.show()
+    qtbot.waitExposed(w)
+    with qtbot.waitSignal(w.importFinished, timeout=120_000):
+        assert w.features.importing.import_folder(small_library) is not None
+    ids = w.model.ids()
+    w.select_ids([ids[0]], ids[0])
+    w.features.personal._explain_current(ids[0])
+    panel = w.side_panel
+    assert "No personal model yet" in panel.confidence_label.text()
+    assert "Why, for your taste" not in panel.why_label.text()  # no personal why before a personal model
+    for pid, stars in zip(ids, [5, 5, 4, 4, 3, 3, 2, 2, 1, 1, 5, 1]):
+        w.catalog.set_rating([pid], stars)
+    res = jobs.personalize(w.catalog)
+    assert res.accepted and res.metrics["cv_answers"] == 12
+    w.refresh_scores()
+    w.features.personal._explain_current(ids[0])
+    text = panel.confidence_label.text()
+    assert "of 10 pairs" in text and "12 of your answers" in text
+    assert "Why, for your taste" in panel.why_label.text()
+    QApplication.processEvents()
+    shot = os.environ.get("PIAA_SCREENSHOT_DIR")
+    if shot:
+        w.grab().save(os.path.join(shot, "taste_side_panel.png"))
+    w.features.personal.train_timer.stop()
+    qtbot.waitUntil(lambda: not w.features.personal.training_running(), timeout=60_000)
