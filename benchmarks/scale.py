@@ -47,6 +47,7 @@ CORE = textwrap.dedent(
     out["rss_start_mb"] = rss_mb()
     t0 = time.perf_counter()
     from piaa_desktop.core.catalog import Catalog
+    from piaa_desktop.core.library import SORTS
     from piaa_desktop.core.paths import app_paths
     from piaa_desktop.core.recovery import recover
     import os
@@ -65,7 +66,7 @@ CORE = textwrap.dedent(
     t = time.perf_counter(); full = cat.integrity_check(); out["integrity_check_s"] = time.perf_counter() - t
     out["integrity"] = full
     out["sort_s"] = {}
-    for key in cat.SORT_KEYS:
+    for key in SORTS:
         t = time.perf_counter(); got = cat.query_ids(sort=key); out["sort_s"][key] = time.perf_counter() - t
         assert len(got) == n
     t = time.perf_counter(); got = cat.query_ids(sort="rating", min_rating=3); out["filter_3stars_s"] = time.perf_counter() - t
@@ -121,7 +122,7 @@ GUI = textwrap.dedent(
     from PySide6.QtWidgets import QApplication
     app = QApplication([])
     from piaa_desktop.core.catalog import Catalog
-    from piaa_desktop.core.library import load_records, sort_and_filter
+    from piaa_desktop.core.library import SORTS, load_records, sort_and_filter
     from piaa_desktop.gui.grid import PhotoGridView, PhotoListModel, ThumbnailCache
     out = {}
     gaps = {"phase": "setup", "max": {}, "last": None}
@@ -188,7 +189,7 @@ GUI = textwrap.dedent(
         app.processEvents()
     phase("sort")
     out["sort_s"] = {}
-    for key in cat.SORT_KEYS:
+    for key in SORTS:
         t = time.perf_counter()
         model.set_ids(sort_and_filter(recs, key))  # as MainWindow.set_sort: records in memory, no query
         app.processEvents()
@@ -258,7 +259,7 @@ def main(argv=None) -> int:
     ap.add_argument("--no-write", action="store_true", help="do not write benchmarks/RESULTS.md")
     args = ap.parse_args(argv)
 
-    from piaa_desktop.core.synthetic import make_synthetic_catalog
+    from piaa_desktop.lab.synthetic import make_synthetic_catalog
 
     d = Path(args.dir)
     d.mkdir(parents=True, exist_ok=True)

@@ -16,7 +16,8 @@ import pytest
 from _reliability_helpers import PY, REPO, child_env
 
 from piaa_desktop.core.catalog import SIGNAL_COLUMNS, Catalog
-from piaa_desktop.core.synthetic import make_synthetic_catalog
+from piaa_desktop.core.library import SORTS
+from piaa_desktop.lab.synthetic import make_synthetic_catalog
 
 N = 3000
 DIM = 64
@@ -81,7 +82,7 @@ def test_sorts_filters_and_rescoring_on_a_big_catalog(synthetic, tmp_path):
     try:
         rep = recover(cat, app_paths(tmp_path / "d").ensure(), check_models=False)
         assert rep.ok and list(rep) == []
-        for key in Catalog.SORT_KEYS:
+        for key in SORTS:
             got = cat.query_ids(sort=key)
             assert len(got) == N and len(set(got)) == N
         gen = cat.scores("generic")
@@ -110,7 +111,7 @@ GRID = textwrap.dedent(
     from PySide6.QtWidgets import QApplication
     app = QApplication([])
     from piaa_desktop.core.catalog import Catalog
-    from piaa_desktop.core.library import load_records
+    from piaa_desktop.core.library import SORTS, load_records
     from piaa_desktop.gui.grid import PhotoGridView, PhotoListModel, ThumbnailCache
     cat = Catalog.open(sys.argv[1])
     cache = ThumbnailCache(sys.argv[2])
@@ -144,7 +145,7 @@ GRID = textwrap.dedent(
         app.processEvents()
         _t.sleep(0.002)
     end = {"value": sb.value(), "max": sb.maximum(), "last_visible": view.visible_rows().stop - 1}
-    for key in cat.SORT_KEYS:
+    for key in SORTS:
         model.set_ids(cat.query_ids(sort=key))
         app.processEvents()
     cache.pool.waitForDone(10000)

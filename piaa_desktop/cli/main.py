@@ -250,7 +250,7 @@ def cmd_models(args) -> int:
 
 
 def cmd_bench_import(args) -> int:
-    from piaa_desktop.core.benchmarks import import_benchmark
+    from piaa_desktop.lab.benchmarks import import_benchmark
 
     res = import_benchmark(args.folder, limit=args.limit, progress=ProgressBar(not args.json))
     print(json.dumps(res, indent=2) if args.json else "\n".join(f"{k}: {v}" for k, v in res.items()))

@@ -13,6 +13,7 @@ A :class:`Catalog` object is bound to one thread's connection. Worker threads op
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sqlite3
@@ -612,6 +613,71 @@ class Catalog:
         )
         return [(r[0], r[1], r[2]) for r in rows]
 
+    def embeddings_of(self, model: str, ids: Sequence[int]) -> dict[int, np.ndarray]:
+        """The stored float16 vectors of ``model`` for these photo ids (those that have one)."""
+        out: dict[int, np.ndarray] = {}
+        ids = [int(i) for i in ids]
+        for i in range(0, len(ids), 900):
+            chunk = ids[i : i + 900]
+            rows = self.conn.execute(
+                f"SELECT photo_id, vector FROM embeddings WHERE model=? AND photo_id IN ({','.join('?' * len(chunk))})",
+                [model, *chunk],
+            ).fetchall()
+            for pid, blob in rows:
+                out[int(pid)] = np.frombuffer(blob, dtype=np.float16)
+        return out
+
+    def random_embedded_ids(self, model: str, limit: int, include_rejected: bool = False) -> list[int]:
+        """Up to ``limit`` present photos with a ``model`` embedding, in random order (rejects left out)."""
+        return [int(r[0]) for r in self.conn.execute(
+            "SELECT e.photo_id FROM embeddings e JOIN photos p ON p.id=e.photo_id WHERE e.model=? AND p.missing=0 "
+            + ("" if include_rejected else "AND p.flag>=0 ") + "ORDER BY RANDOM() LIMIT ?", (model, int(limit)))]
+
+    def flagged(self, flag: int) -> list[int]:
+        """Ids of photos with this pick flag (1 pick, -1 reject, 0 none)."""
+        return [int(r[0]) for r in self.conn.execute("SELECT id FROM photos WHERE flag=?", (int(flag),))]
+
+    # ------------------------------------------------------------------ personal model versions
+    def personal_model(self, kind: str) -> Optional[tuple[int, Optional[bytes]]]:
+        """(id, blob) of the active personal model of ``kind``, or None."""
+        row = self.conn.execute(
+            "SELECT id, blob FROM personal_models WHERE kind=? AND active=1 ORDER BY id DESC LIMIT 1", (kind,)
+        ).fetchone()
+        return (int(row[0]), None if row[1] is None else bytes(row[1])) if row else None
+
+    def personal_model_versions(self, kind: str) -> list[dict]:
+        """Every stored personal model of ``kind``, newest first (without blobs)."""
+        rows = self.conn.execute(
+            "SELECT id, created_at, metrics, n_ratings, n_preferences, active FROM personal_models WHERE kind=? "
+            "ORDER BY id DESC", (kind,)
+        ).fetchall()
+        return [{"id": r[0], "created_at": r[1], "metrics": json.loads(r[2] or "{}"), "n_ratings": r[3],
+                 "n_preferences": r[4], "active": bool(r[5])} for r in rows]
+
+    def store_personal_model(self, kind: str, blob: bytes, metrics: dict, n_ratings: int, n_preferences: int) -> int:
+        """Store a new personal model of ``kind`` as the active one (earlier ones kept for history)."""
+        with self.transaction() as tx:
+            tx.execute("UPDATE personal_models SET active=0 WHERE kind=?", (kind,))
+            cur = tx.execute(
+                "INSERT INTO personal_models(kind, created_at, path, blob, metrics, n_ratings, n_preferences, active) "
+                "VALUES (?,?,?,?,?,?,?,1)",
+                (kind, time.time(), None, blob, json.dumps(metrics, sort_keys=True), n_ratings, n_preferences),
+            )
+            return int(cur.lastrowid)
+
+    def activate_personal_model(self, kind: str, model_id: Optional[int]) -> bool:
+        """Make version ``model_id`` the active model of ``kind`` (None: none active, the prior is used).
+        Returns False (and changes nothing) when there is no such version."""
+        with self.transaction() as tx:
+            if model_id is not None and not tx.execute(
+                "SELECT 1 FROM personal_models WHERE id=? AND kind=?", (int(model_id), kind)
+            ).fetchone():
+                return False
+            tx.execute("UPDATE personal_models SET active=0 WHERE kind=?", (kind,))
+            if model_id is not None:
+                tx.execute("UPDATE personal_models SET active=1 WHERE id=?", (int(model_id),))
+        return True
+
     def embeddings(self, model: Optional[str] = None) -> tuple[np.ndarray, np.ndarray]:
         """All cached embeddings of present photos: (ids int64 array, float32 matrix)."""
         sql = "SELECT e.photo_id, e.vector FROM embeddings e JOIN photos p ON p.id=e.photo_id WHERE p.missing=0"
@@ -720,6 +786,46 @@ class Catalog:
             }
         return out
 
+    # ------------------------------------------------------------------ the scanner's writes
+    class PhotoWriter:
+        """The writes of one import batch, inside one transaction (see :meth:`Catalog.photo_writer`)."""
+
+        def __init__(self, tx: "Catalog._Tx"):
+            self.tx = tx
+
+        def record_error(self, path: str, folder_id: Optional[int], reason: str, seen_at: float) -> None:
+            self.tx.execute(
+                "INSERT OR REPLACE INTO import_errors(path, folder_id, reason, seen_at) VALUES (?,?,?,?)",
+                (path, folder_id, reason, seen_at),
+            )
+
+        def clear_error(self, path: str) -> None:
+            self.tx.execute("DELETE FROM import_errors WHERE path=?", (path,))
+
+        def update_photo(self, photo_id: int, cols: dict) -> None:
+            sets = ", ".join(f"{k}=?" for k in cols)
+            self.tx.execute(f"UPDATE photos SET {sets} WHERE id=?", [*cols.values(), photo_id])
+
+        def insert_photo(self, cols: dict) -> int:
+            return int(self.tx.execute(
+                f"INSERT INTO photos({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})", list(cols.values())
+            ).lastrowid)
+
+    @contextlib.contextmanager
+    def photo_writer(self) -> Iterator["Catalog.PhotoWriter"]:
+        """One transaction of the scanner's photo and import-error writes (committed together)."""
+        with self.transaction() as tx:
+            yield Catalog.PhotoWriter(tx)
+
+    def mark_missing(self, photo_ids: Sequence[int]) -> None:
+        now = time.time()
+        with self.transaction() as tx:
+            tx.executemany("UPDATE photos SET missing=1, updated_at=? WHERE id=?", [(now, int(i)) for i in photo_ids])
+
+    def folder_scanned(self, folder_id: int) -> None:
+        with self.transaction() as tx:
+            tx.execute("UPDATE folders SET last_scan=? WHERE id=?", (time.time(), folder_id))
+
     # ------------------------------------------------------------------ import errors
     def record_import_error(self, path: str, folder_id: Optional[int], reason: str) -> None:
         with self.transaction() as tx:
@@ -760,6 +866,52 @@ class Catalog:
             tx.execute(
                 "UPDATE jobs SET state=?, finished_at=?, detail=? WHERE id=?", (state, time.time(), detail, job_id)
             )
+
+    # ------------------------------------------------------------------ bulk loading (synthetic catalogs, tools)
+    BULK_TABLES = ("folders", "photos", "signals", "embeddings", "scores")
+
+    def bulk_insert(self, table: str, columns: Sequence[str], rows: Iterable[Sequence]) -> None:
+        """Insert many rows into one of :data:`BULK_TABLES` in one transaction (the caller supplies ids;
+        no change is announced): for synthetic catalogs and tools that build a catalog from scratch."""
+        if table not in self.BULK_TABLES:
+            raise ValueError(f"bulk_insert into {table!r} is not allowed")
+        known = {r[1] for r in self.conn.execute(f"PRAGMA table_info({table})")}
+        bad = [c for c in columns if c not in known]
+        if bad:
+            raise ValueError(f"unknown columns of {table}: {', '.join(bad)}")
+        with self.transaction() as tx:
+            tx.executemany(
+                f"INSERT INTO {table}({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})", rows
+            )
+
+    def set_fast_writes(self, on: bool) -> None:
+        """``synchronous=OFF`` while a throwaway catalog is bulk-loaded (never for a user's catalog)."""
+        self.conn.execute(f"PRAGMA synchronous={'OFF' if on else 'NORMAL'}")
+
+    def compact(self) -> None:
+        """Fold the WAL into the database file and refresh the query planner's statistics."""
+        self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        self.conn.execute("ANALYZE")
+
+    def jobs_in_state(self, state: str) -> list[tuple]:
+        """``(id, kind, state, args json, started_at, detail)`` of the jobs in ``state``, oldest first."""
+        return self.conn.execute(
+            "SELECT id, kind, state, args, started_at, detail FROM jobs WHERE state=? ORDER BY id", (state,)
+        ).fetchall()
+
+    def set_job_state(self, job_id: int, state: str, from_state: str, detail: Optional[str] = None) -> None:
+        """Move a job from ``from_state`` to ``state`` (with ``detail``; finished jobs get their end time)."""
+        with self.transaction() as tx:
+            if detail is None:
+                tx.execute("UPDATE jobs SET state=?, finished_at=? WHERE id=? AND state=?",
+                           (state, time.time(), job_id, from_state))
+            else:
+                tx.execute("UPDATE jobs SET state=?, detail=? WHERE id=? AND state=?", (state, detail, job_id, from_state))
+
+    def check_messages(self, full: bool = False) -> list[str]:
+        """SQLite's ``quick_check`` (or the full ``integrity_check``): ``["ok"]`` when the file is sound."""
+        pragma = "integrity_check" if full else "quick_check"
+        return [r[0] for r in self.conn.execute(f"PRAGMA {pragma}").fetchall()]
 
     def interrupted_jobs(self) -> list[dict]:
         """Jobs left 'running' by a process that died: the app offers to run them again."""

@@ -1,4 +1,5 @@
-"""Image embeddings with the shipped EfficientNet-Lite0 backbone through onnxruntime.
+"""Image embeddings with the shipped backbone (its spec: :mod:`piaa_desktop.core.backbones`) through
+onnxruntime.
 
 Embeddings are computed once per photo content (from the cached thumbnail) and stored in the catalog,
 so scoring, personalisation, stacks and ranking never decode an image again.
@@ -13,25 +14,33 @@ from typing import Callable, Optional, Sequence
 import numpy as np
 from PIL import Image
 
+from piaa_desktop.core import backbones
 from piaa_desktop.core.jobs import CancelToken, ProgressCallback, ensure
 
-BACKBONE = "backbone_effnet_lite0"
-INPUT_SIZE = 224
-EMBED_DIM = 1280
+SPEC = backbones.get()  # the backbone the app uses
+BACKBONE = SPEC.name
+INPUT_SIZE = SPEC.input_size
+EMBED_DIM = SPEC.embed_dim
 
 
-def preprocess(images: Sequence[np.ndarray | Image.Image], size: int = INPUT_SIZE) -> np.ndarray:
-    """RGB images -> NCHW float32 scaled as EfficientNet-Lite expects: (x - 127) / 128.
+def preprocess(
+    images: Sequence[np.ndarray | Image.Image], size: Optional[int] = None, spec: backbones.BackboneSpec = SPEC
+) -> np.ndarray:
+    """RGB images -> NCHW float32 at the spec's input size, normalised as the spec says
+    (EfficientNet-Lite: (x - 127) / 128).
 
     The whole frame is resized (not centre-cropped) so composition stays visible to the aesthetic heads.
     """
+    size = size or spec.input_size
+    mean = np.asarray(spec.mean, dtype=np.float32)
+    std = np.asarray(spec.std, dtype=np.float32)
     out = np.empty((len(images), 3, size, size), dtype=np.float32)
     for i, im in enumerate(images):
         if not isinstance(im, Image.Image):
             im = Image.fromarray(np.asarray(im, dtype=np.uint8))
         im = im.convert("RGB").resize((size, size), Image.Resampling.BILINEAR)
         a = np.asarray(im, dtype=np.float32)
-        out[i] = ((a - 127.0) / 128.0).transpose(2, 0, 1)
+        out[i] = ((a - mean) / std).transpose(2, 0, 1)
     return out
 
 
@@ -83,7 +92,7 @@ class Backbone:
             return cls._instance
 
     def run(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(N,3,224,224) -> (embeddings (N,1280), logits (N,1000)).
+        """(N, 3, S, S) -> (embeddings (N, EMBED_DIM), logits (N, classes)); S = the spec's input size.
 
         A model whose output is not (N, EMBED_DIM) finite numbers raises ``ModelError``: nothing it
         computed may reach the catalog.
@@ -91,7 +100,7 @@ class Backbone:
         from piaa_desktop.core.models import ModelError
 
         try:
-            emb, logits = self.session.run(["embedding", "logits"], {"image": batch})
+            emb, logits = self.session.run(list(SPEC.outputs[:2]), {SPEC.input_name: batch})
         except Exception as exc:  # noqa: BLE001 - onnxruntime raises its own types for a bad graph
             raise ModelError(f"backbone model {self.path.name} cannot run: {exc}") from exc
         emb = np.asarray(emb)

@@ -152,10 +152,8 @@ def _win_pid_alive(pid: int) -> bool:  # pragma: no cover
 
 
 # ---------------------------------------------------------------------------------------------- jobs
-def _jobs(catalog, where: str, params=()) -> list[Job]:
-    rows = catalog.conn.execute(
-        f"SELECT id, kind, state, args, started_at, detail FROM jobs WHERE {where} ORDER BY id", params
-    ).fetchall()
+def _jobs(catalog, state: str) -> list[Job]:
+    rows = catalog.jobs_in_state(state)
     out = []
     for r in rows:
         try:
@@ -169,16 +167,13 @@ def _jobs(catalog, where: str, params=()) -> list[Job]:
 def mark_dead_jobs(catalog) -> tuple[list[Job], list[Job]]:
     """Mark 'running' jobs whose process is gone as 'interrupted'; returns (marked, still running)."""
     marked, live = [], []
-    for job in _jobs(catalog, "state='running'"):
+    for job in _jobs(catalog, "running"):
         if pid_alive(job.pid, job.started_at):
             live.append(job)
             continue
         who = f"process {job.pid}" if job.pid else "its process"
         detail = f"{who} ended before the job finished"
-        with catalog.transaction() as tx:
-            tx.execute(
-                "UPDATE jobs SET state='interrupted', detail=? WHERE id=? AND state='running'", (detail, job.id)
-            )
+        catalog.set_job_state(job.id, "interrupted", "running", detail)
         job.state, job.detail = "interrupted", detail
         marked.append(job)
     return marked, live
@@ -187,7 +182,7 @@ def mark_dead_jobs(catalog) -> tuple[list[Job], list[Job]]:
 def resumable_jobs(catalog) -> list[dict]:
     """Interrupted jobs the app can run again (imports), newest last, one per folder."""
     seen: dict[str, dict] = {}
-    for job in _jobs(catalog, "state='interrupted'"):
+    for job in _jobs(catalog, "interrupted"):
         if job.kind not in RESUMABLE_KINDS:
             continue
         key = f"{job.kind}:{job.args.get('folder', '')}"
@@ -197,15 +192,12 @@ def resumable_jobs(catalog) -> list[dict]:
 
 def interrupted_jobs(catalog) -> list[dict]:
     """Every job in state 'interrupted' (resumable or not), for the GUI's 'did not finish' notice."""
-    return [j.as_dict() for j in _jobs(catalog, "state='interrupted'")]
+    return [j.as_dict() for j in _jobs(catalog, "interrupted")]
 
 
 def dismiss_job(catalog, job_id: int, state: str = "abandoned") -> None:
     """Forget an interrupted job (the user chose not to resume it)."""
-    with catalog.transaction() as tx:
-        tx.execute(
-            "UPDATE jobs SET state=?, finished_at=? WHERE id=? AND state='interrupted'", (state, time.time(), job_id)
-        )
+    catalog.set_job_state(job_id, state, "interrupted")
 
 
 def resume_job(
@@ -223,7 +215,7 @@ def resume_job(
     if kind != "import":
         raise ValueError(f"a {kind} job cannot be resumed; start it again")
     folder = job["args"].get("folder")
-    same = [j.id for j in _jobs(catalog, "state='interrupted' AND kind=?", (kind,)) if j.args.get("folder") == folder]
+    same = [j.id for j in _jobs(catalog, "interrupted") if j.kind == kind and j.args.get("folder") == folder]
     if not folder or not Path(folder).is_dir():
         for jid in same:
             dismiss_job(catalog, jid)
@@ -259,12 +251,10 @@ def clean_part_files(directories, all_ages: bool, stale_seconds: float = STALE_P
 # ---------------------------------------------------------------------------------------------- recover
 def check_integrity(catalog, full: bool = False) -> str:
     """'ok' or SQLite's description of the damage."""
-    pragma = "integrity_check" if full else "quick_check"
     try:
-        rows = catalog.conn.execute(f"PRAGMA {pragma}").fetchall()
+        msgs = catalog.check_messages(full)
     except sqlite3.DatabaseError as exc:
         return f"the catalog cannot be read: {exc}"
-    msgs = [r[0] for r in rows]
     return "ok" if msgs == ["ok"] else "; ".join(msgs[:5])
 
 

