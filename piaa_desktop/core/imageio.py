@@ -264,30 +264,103 @@ def open_image(path: os.PathLike | str) -> Image.Image:
             fh.close()
 
 
+# An embedded RAW preview at least this large stands in for the photo (thumbnail, embedding, the loupe's
+# first look): reading it takes milliseconds where a demosaic takes a second. Smaller ones (old cameras
+# embed 160 px thumbnails) are replaced by a half-size decode; full demosaic only for a 100 % view.
+RAW_PREVIEW_MIN_EDGE = 512
+
+
+def _libraw_message(exc: BaseException) -> str:
+    msg = exc.args[0] if exc.args else ""
+    if isinstance(msg, bytes):
+        msg = msg.decode("utf-8", "replace")
+    return str(msg) or type(exc).__name__
+
+
+def _raw_reason(exc: BaseException, stage: str) -> str:
+    """A plain reason for a RAW file LibRaw could not open (``stage`` "open") or decode ("decode")."""
+    name = type(exc).__name__
+    detail = _libraw_message(exc)
+    if isinstance(exc, MemoryError) or name == "LibRawMemoryError":
+        return "not enough memory to decode this RAW file"
+    if name in ("LibRawFileUnsupportedError", "LibRawUnspecifiedError") and stage == "open":
+        return f"not a RAW file this version of LibRaw can read (unsupported camera or damaged file; LibRaw: {detail})"
+    if name in ("LibRawIOError", "LibRawDataError", "LibRawRequestForNonexistentImageError"):
+        return f"RAW image data cannot be decoded: the file is truncated or damaged (LibRaw: {detail})"
+    if isinstance(exc, (FileNotFoundError, PermissionError, IsADirectoryError)):
+        return _reason(exc, Path("."))
+    return f"cannot decode RAW file (LibRaw: {name}: {detail})"
+
+
+def _raw_embedded_preview(raw, rawpy) -> Optional[Image.Image]:
+    """The camera's embedded preview (JPEG or bitmap), or None when there is none or it is unreadable."""
+    try:
+        thumb = raw.extract_thumb()
+    except Exception:  # noqa: BLE001 - no thumbnail, an unsupported or a damaged one: decode the raw instead
+        return None
+    try:
+        if thumb.format == rawpy.ThumbFormat.JPEG:
+            im = Image.open(io.BytesIO(thumb.data), formats=("JPEG",))
+            _check_size(im)
+            im.load()
+            return im
+        if thumb.format == rawpy.ThumbFormat.BITMAP:
+            arr = np.asarray(thumb.data)
+            if arr.ndim == 3 and arr.shape[2] >= 3 and arr.size:
+                return Image.fromarray(np.ascontiguousarray(arr[..., :3]).astype(np.uint8))
+    except Exception:  # noqa: BLE001 - a broken preview is no reason to lose the photo
+        return None
+    return None
+
+
 def _open_raw_preview(path: Path, full: bool = False) -> Image.Image:
+    """A camera RAW file as a Pillow image: its embedded preview when it is large enough
+    (``RAW_PREVIEW_MIN_EDGE``), else a half-size decode; ``full`` demosaics at full size.
+
+    A file whose raw data cannot be decoded (truncated, damaged) but whose preview can is returned from
+    its preview (``info["raw_note"]`` says so); one with neither raises :class:`ImageError` with a plain
+    reason. ``info["raw_size"]`` is the photo's full size (oriented), ``info["raw_format"]`` its type."""
     try:
         import rawpy
     except ImportError as exc:
-        raise ImageError("camera RAW needs the optional 'rawpy' package (pip install 'piaa-desktop[raw]')") from exc
+        raise ImageError("camera RAW needs the 'rawpy' package, which is missing: reinstall PIAA Desktop") from exc
     try:
-        with rawpy.imread(str(path)) as raw:
-            if not full:
-                try:
-                    thumb = raw.extract_thumb()
-                    if thumb.format == rawpy.ThumbFormat.JPEG:
-                        im = Image.open(io.BytesIO(thumb.data), formats=("JPEG",))
-                        im.load()
-                        return im
-                    if thumb.format == rawpy.ThumbFormat.BITMAP:
-                        return Image.fromarray(thumb.data)
-                except (rawpy.LibRawNoThumbnailError, rawpy.LibRawUnsupportedThumbnailError):
-                    pass
-            rgb = raw.postprocess(use_camera_wb=True, output_bps=8)
-            return Image.fromarray(rgb)
-    except ImageError:
-        raise
-    except Exception as exc:  # noqa: BLE001
-        raise ImageError(f"cannot decode RAW file: {exc}") from exc
+        raw = rawpy.imread(str(path))
+    except Exception as exc:  # noqa: BLE001 - LibRaw's errors become a reason
+        raise ImageError(_raw_reason(exc, "open")) from exc
+    with raw:
+        try:
+            sz = raw.sizes
+            w, h = int(sz.width), int(sz.height)
+            if sz.flip in (5, 6):
+                w, h = h, w
+        except Exception:  # noqa: BLE001
+            w = h = 0
+        fmt = path.suffix.lstrip(".").upper() or "RAW"
+        preview = None if full else _raw_embedded_preview(raw, rawpy)
+        if preview is not None and max(preview.size) >= RAW_PREVIEW_MIN_EDGE:
+            preview.info.update(raw_size=(w, h) if w and h else preview.size, raw_format=fmt, raw_source="preview")
+            return preview
+        if w * h > MAX_PIXELS:
+            raise ImageError(f"image too large to decode safely ({w}x{h}, over {MAX_PIXELS // 1_000_000} megapixels)")
+        try:
+            # LibRaw holds the raw (2 B/px) and a 4-channel 16-bit image (8 B/px), then the output
+            with DECODE_BUDGET.reserve(w * h * (14 if full else 5)):
+                rgb = raw.postprocess(use_camera_wb=True, output_bps=8, half_size=not full)
+        except ImageError:
+            raise
+        except Exception as exc:  # noqa: BLE001
+            reason = _raw_reason(exc, "decode")
+            if preview is not None and not full:
+                preview.info.update(raw_size=preview.size, raw_format=fmt, raw_source="preview",
+                                    raw_note=f"imported from its embedded preview ({preview.size[0]}x{preview.size[1]}): {reason}")
+                return preview
+            if full:
+                raise ImageError(reason) from exc
+            raise ImageError(reason + "; it has no embedded preview to fall back on") from exc
+        im = Image.fromarray(rgb)
+        im.info.update(raw_size=(w, h) if w and h else im.size, raw_format=fmt, raw_source="full" if full else "half")
+        return im
 
 
 def load_rgb(

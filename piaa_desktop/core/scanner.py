@@ -58,6 +58,7 @@ class ScanResult:
     unchanged: int = 0
     errors: list[tuple[str, str]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    notes: list[tuple[str, str]] = field(default_factory=list)  # imported, with a caveat (a RAW from its preview)
     embedded: int = 0
     scored: int = 0
     cancelled: bool = False
@@ -72,6 +73,8 @@ class ScanResult:
             f"{self.unchanged} unchanged",
             f"{len(self.errors)} skipped",
         ]
+        if self.notes:
+            parts.append(f"{len(self.notes)} from the embedded preview only (see notes)")
         s = ", ".join(parts)
         return s + (" (cancelled)" if self.cancelled else "")
 
@@ -85,6 +88,7 @@ class ScanResult:
             "unchanged": self.unchanged,
             "errors": [{"path": p, "reason": r} for p, r in self.errors],
             "warnings": list(self.warnings),
+            "notes": [{"path": p, "note": n} for p, n in self.notes],
             "embedded": self.embedded,
             "scored": self.scored,
             "cancelled": self.cancelled,
@@ -101,6 +105,7 @@ class _Decoded:
     meta: Optional[dict] = None
     signals: Optional[dict] = None
     error: Optional[str] = None
+    note: Optional[str] = None
 
 
 def file_hash(path: os.PathLike | str) -> str:
@@ -164,8 +169,10 @@ def _decode(path: str, size: int, mtime: float, cache_dir: Path) -> _Decoded:
         im = open_image(path)
         try:
             exif = read_exif(im)
-            fmt = im.format
-            w, h = oriented_size(im, exif.orientation)
+            fmt = im.info.get("raw_format") or im.format
+            # a RAW file: the photo's own size, not its embedded preview's (100 % in the loupe)
+            w, h = im.info.get("raw_size") or oriented_size(im, exif.orientation)
+            rec.note = im.info.get("raw_note")
         finally:
             im.close()
         rec.content_hash = file_hash(path)
@@ -301,6 +308,8 @@ def _commit_batch(
                 tx.record_error(spath, folder_id, rec.error, error_time)
                 continue
             tx.clear_error(spath)
+            if rec.note:
+                result.notes.append((spath, rec.note))
             m = rec.meta or {}
             cols = dict(
                 folder_id=folder_id,
