@@ -68,10 +68,11 @@ def test_import_then_keyboard_culling_persists(qtbot, window, small_library, app
     assert not res.cancelled and len(res.new) == 12 and not res.errors
     assert w.model.rowCount() == 12
     assert not w.features.importing.import_progress.isVisible()
-    # folder list: "All photos" and the imported folder
-    assert w.folder_list.count() == 2
-    assert w.folder_list.item(1).text() == small_library.name
-    assert w.folder_list.item(1).data(Qt.ItemDataRole.UserRole + 1) == 12
+    # library tree: "All photos" and the imported folder with its count
+    tree = w.features.library.tree
+    assert tree.item_for("all", None).text(1) == "12"
+    item = tree.item_for("folder", str(small_library.resolve()))
+    assert item.text(0) == small_library.name and item.text(1) == "12"
     assert w.current_id() is not None
 
     ids = w.model.ids()

@@ -152,12 +152,16 @@ def test_lightroom_sidecar_read_and_update_preserves_unknown(tmp_path):
     photo = _photo(tmp_path, "IMG_0001.CR2")
     side = tmp_path / "IMG_0001.xmp"
     side.write_text(LIGHTROOM_SIDECAR, encoding="utf-8")
-    assert xmp.read_sidecar(photo) == {"rating": 3, "flag": None, "color_label": "green"}
+    assert xmp.read_sidecar(photo) == {
+        "rating": 3, "flag": None, "color_label": "green", "keywords": ["holiday", "Café & bar"]
+    }
 
     written = xmp.write_sidecar(photo, rating=5, flag=1, color_label="red", naming="replace")
     assert written == side
     text = side.read_text(encoding="utf-8")
-    assert xmp.read_sidecar(photo) == {"rating": 5, "flag": 1, "color_label": "red"}
+    assert xmp.read_sidecar(photo) == {
+        "rating": 5, "flag": 1, "color_label": "red", "keywords": ["holiday", "Café & bar"]
+    }
     root = ET.fromstring(text.encode())
     desc = root.find(".//{http://www.w3.org/1999/02/22-rdf-syntax-ns#}Description")
     crs = "{http://ns.adobe.com/camera-raw-settings/1.0/}"

@@ -30,6 +30,7 @@ COMMAND_MODULES = (
     "piaa_desktop.cli.cmd_enhance",
     "piaa_desktop.cli.cmd_export",
     "piaa_desktop.cli.cmd_faces",
+    "piaa_desktop.cli.cmd_library",
 )
 
 

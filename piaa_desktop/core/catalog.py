@@ -25,7 +25,7 @@ from typing import Any, Iterable, Iterator, Optional, Sequence
 
 import numpy as np
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 # Named photo attributes measured from pixels (see core.signals). Also the interpretable inputs of the
 # aesthetic heads and the taste dimensions of the simulated raters.
@@ -156,7 +156,37 @@ CREATE TABLE IF NOT EXISTS jobs (
 );
 """
 
-# Migrations from version N to N+1. Add ``MIGRATIONS[2] = "ALTER TABLE ..."`` when the schema grows.
+# Version 3: hierarchical keywords ("Places|France|Paris", one row per full path, matched without case),
+# plain and smart collections (a smart one stores a search query), and rejects moved to the system trash
+# (``trashed_at``/``trash_path``: the record stays, marked missing, until restored or forgotten).
+_SCHEMA_V3 = """
+CREATE TABLE IF NOT EXISTS keywords (
+    id INTEGER PRIMARY KEY,
+    path TEXT NOT NULL UNIQUE COLLATE NOCASE
+);
+CREATE TABLE IF NOT EXISTS photo_keywords (
+    photo_id INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
+    keyword_id INTEGER NOT NULL REFERENCES keywords(id) ON DELETE CASCADE,
+    PRIMARY KEY (photo_id, keyword_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS photo_keywords_kw ON photo_keywords(keyword_id);
+CREATE TABLE IF NOT EXISTS collections (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE COLLATE NOCASE,
+    query TEXT,
+    created_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS collection_photos (
+    collection_id INTEGER NOT NULL REFERENCES collections(id) ON DELETE CASCADE,
+    photo_id INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
+    added_at REAL NOT NULL,
+    PRIMARY KEY (collection_id, photo_id)
+) WITHOUT ROWID;
+ALTER TABLE photos ADD COLUMN trashed_at REAL;
+ALTER TABLE photos ADD COLUMN trash_path TEXT;
+"""
+
+# Migrations from version N to N+1. Add ``MIGRATIONS[4] = "ALTER TABLE ..."`` when the schema grows.
 MIGRATIONS: dict[int, str] = {1: _SCHEMA_V1}
 
 # v2: faces and eyes per photo (core/faces.py), one row per photo and face-model signature: the faces as
@@ -173,6 +203,7 @@ CREATE TABLE IF NOT EXISTS faces (
     PRIMARY KEY (photo_id, model)
 );
 """
+MIGRATIONS[3] = _SCHEMA_V3
 
 
 class CatalogError(RuntimeError):
@@ -486,6 +517,8 @@ class Catalog:
         """Write ``change.after`` (used by undo/redo with ``change.inverse()``)."""
         if change.field == "params":
             return self._apply_edit_change(change)
+        if change.field == "keywords":
+            return self._apply_keyword_change(change)
         return self._set_field(change.field, change.kind, change.photo_ids, change.after)
 
     def ratings(self) -> dict[int, int]:
@@ -826,6 +859,348 @@ class Catalog:
         with self.transaction() as tx:
             tx.execute("UPDATE folders SET last_scan=? WHERE id=?", (time.time(), folder_id))
 
+    # ------------------------------------------------------------------ keywords
+    def keywords_of(self, photo_ids: Optional[Sequence[int]] = None) -> dict[int, list[str]]:
+        """Photo id -> its keyword paths (sorted, without case); photos without keywords are absent."""
+        sql = "SELECT pk.photo_id, k.path FROM photo_keywords pk JOIN keywords k ON k.id=pk.keyword_id"
+        order = " ORDER BY pk.photo_id, k.path COLLATE NOCASE"
+        out: dict[int, list[str]] = {}
+        if photo_ids is None:
+            chunks: list[tuple[str, list]] = [(sql + order, [])]
+        else:
+            ids = [int(i) for i in photo_ids]
+            chunks = [
+                (sql + f" WHERE pk.photo_id IN ({','.join('?' * len(part))})" + order, part)
+                for part in (ids[k : k + 900] for k in range(0, len(ids), 900))
+            ]
+        for q, params in chunks:
+            for pid, path in self.conn.execute(q, params):
+                out.setdefault(pid, []).append(path)
+        return out
+
+    def photo_keywords(self, photo_id: int) -> list[str]:
+        return self.keywords_of([photo_id]).get(int(photo_id), [])
+
+    def keyword_counts(self) -> dict[str, int]:
+        """Every keyword path -> number of present photos carrying it (0 for unused ones), sorted by path."""
+        rows = self.conn.execute(
+            "SELECT k.path, COUNT(p.id) FROM keywords k LEFT JOIN photo_keywords pk ON pk.keyword_id=k.id "
+            "LEFT JOIN photos p ON p.id=pk.photo_id AND p.missing=0 GROUP BY k.id ORDER BY k.path COLLATE NOCASE"
+        )
+        return {r[0]: r[1] for r in rows}
+
+    def set_keywords(self, photo_ids: Sequence[int], keywords: Iterable[str]) -> Change:
+        """Give each photo exactly ``keywords`` (hierarchical paths "A|B|C"); an undoable Change."""
+        kws = _clean_keywords(keywords)
+        return self._apply_keyword_change(
+            Change("keywords", "keywords", list(photo_ids), after={int(i): kws for i in photo_ids})
+        )
+
+    def add_keywords(self, photo_ids: Sequence[int], keywords: Iterable[str]) -> Change:
+        add = _clean_keywords(keywords)
+        ids = [int(i) for i in photo_ids]
+        cur = self.keywords_of(ids)
+        after = {i: _clean_keywords([*cur.get(i, []), *add]) for i in ids}
+        return self._apply_keyword_change(Change("keywords", "keywords", ids, after=after))
+
+    def remove_keywords(self, photo_ids: Sequence[int], keywords: Iterable[str]) -> Change:
+        """Remove keyword paths (without case) and the keywords below them from photos."""
+        gone = [k.lower() for k in _clean_keywords(keywords)]
+        ids = [int(i) for i in photo_ids]
+        cur = self.keywords_of(ids)
+
+        def keep(path: str) -> bool:
+            low = path.lower()
+            return not any(low == g or low.startswith(g + "|") for g in gone)
+
+        after = {i: tuple(k for k in cur.get(i, []) if keep(k)) for i in ids}
+        return self._apply_keyword_change(Change("keywords", "keywords", ids, after=after))
+
+    def _keyword_id(self, tx, path: str) -> int:
+        tx.execute("INSERT OR IGNORE INTO keywords(path) VALUES (?)", (path,))
+        return tx.execute("SELECT id FROM keywords WHERE path=?", (path,)).fetchone()[0]
+
+    def _apply_keyword_change(self, change: Change) -> Change:
+        ids = list(dict.fromkeys(int(i) for i in change.photo_ids))
+        if not ids:
+            return Change("keywords", "keywords", [])
+        with self.transaction() as tx:
+            present = {
+                r[0] for r in tx.execute(f"SELECT id FROM photos WHERE id IN ({','.join('?' * len(ids))})", ids)
+            }
+            ids = [i for i in ids if i in present]
+            before: dict[int, tuple] = {i: () for i in ids}
+            if ids:
+                for pid, path in tx.execute(
+                    "SELECT pk.photo_id, k.path FROM photo_keywords pk JOIN keywords k ON k.id=pk.keyword_id "
+                    f"WHERE pk.photo_id IN ({','.join('?' * len(ids))}) ORDER BY k.path COLLATE NOCASE",
+                    ids,
+                ):
+                    before[pid] = before[pid] + (path,)
+            after: dict[int, tuple] = {}
+            now = time.time()
+            for i in ids:
+                want = _clean_keywords(change.after.get(i) or ())
+                after[i] = want
+                if [k.lower() for k in want] == [k.lower() for k in before[i]]:
+                    after[i] = before[i]
+                    continue
+                tx.execute("DELETE FROM photo_keywords WHERE photo_id=?", (i,))
+                tx.executemany(
+                    "INSERT OR IGNORE INTO photo_keywords(photo_id, keyword_id) VALUES (?, ?)",
+                    [(i, self._keyword_id(tx, k)) for k in want],
+                )
+                tx.execute("UPDATE photos SET updated_at=? WHERE id=?", (now, i))
+        return self._emit(Change("keywords", "keywords", ids, before, after))
+
+    def delete_unused_keywords(self) -> int:
+        """Forget keywords no photo carries any more; returns how many."""
+        with self.transaction() as tx:
+            return tx.execute(
+                "DELETE FROM keywords WHERE id NOT IN (SELECT DISTINCT keyword_id FROM photo_keywords)"
+            ).rowcount
+
+    # ------------------------------------------------------------------ search (core.search parses)
+    def search_where(self, query) -> tuple[str, list]:
+        """The SQL condition on ``photos p`` for a :class:`~piaa_desktop.core.search.Query` (or its text)."""
+        from piaa_desktop.core import search as S
+
+        if isinstance(query, str):
+            query = S.parse(query)
+        sep = os.sep.replace("'", "''")
+        dir_expr = f"rtrim(p.path, replace(p.path, '{sep}', ''))"
+        name_expr = f"substr(p.path, length({dir_expr}) + 1)"
+        score_expr = (
+            "COALESCE((SELECT score FROM scores WHERE photo_id=p.id AND kind='personal'), "
+            "(SELECT score FROM scores WHERE photo_id=p.id AND kind='generic'))"
+        )
+        generic_expr = "(SELECT score FROM scores WHERE photo_id=p.id AND kind='generic')"
+        date_expr = (
+            "COALESCE(p.capture_time, strftime('%Y-%m-%dT%H:%M:%S', p.mtime, 'unixepoch', 'localtime'))"
+        )
+        kw_sql = (
+            "p.id IN (SELECT pk.photo_id FROM photo_keywords pk JOIN keywords k ON k.id=pk.keyword_id "
+            "WHERE ('|' || k.path || '|') LIKE ? ESCAPE '\\')"
+        )
+        kw_contains_sql = (
+            "p.id IN (SELECT pk.photo_id FROM photo_keywords pk JOIN keywords k ON k.id=pk.keyword_id "
+            "WHERE k.path LIKE ? ESCAPE '\\')"
+        )
+        ops = {"=": "=", ">=": ">=", "<=": "<=", ">": ">", "<": "<"}
+
+        def bounds(expr: str, bs) -> tuple[str, list]:
+            return " AND ".join(f"{expr} {ops[op]} ?" for op, _v in bs), [v for _op, v in bs]
+
+        clauses, params = [], []
+        for t in query.terms:
+            if t.field == "keyword":
+                sql, ps = kw_sql, [S.keyword_like(t.value)]
+            elif t.field == "text":
+                pat = S.like_contains(t.value)
+                sql = f"({name_expr} LIKE ? ESCAPE '\\' OR {kw_contains_sql} OR p.camera LIKE ? ESCAPE '\\')"
+                ps = [pat, pat, pat]
+            elif t.field == "name":
+                sql, ps = f"{name_expr} LIKE ? ESCAPE '\\'", [S.like_contains(t.value)]
+            elif t.field == "folder":
+                sql, ps = f"{dir_expr} LIKE ? ESCAPE '\\'", [S.like_contains(t.value)]
+            elif t.field in ("camera", "lens"):
+                sql, ps = f"p.{t.field} LIKE ? ESCAPE '\\'", [S.like_contains(t.value)]
+            elif t.field == "rating":
+                sql, ps = bounds("p.rating", t.value)
+            elif t.field == "score":
+                sql, ps = bounds(score_expr, t.value)
+            elif t.field == "generic":
+                sql, ps = bounds(generic_expr, t.value)
+            elif t.field == "date":
+                sql, ps = bounds(date_expr, t.value)
+            elif t.field == "flag":
+                sql, ps = "p.flag = ?", [int(t.value)]
+            elif t.field == "label":
+                if t.value in ("none", "no", ""):
+                    sql, ps = "p.color_label IS NULL", []
+                else:
+                    from piaa_desktop.core.xmp import normalize_color_label
+
+                    sql, ps = "p.color_label = ?", [normalize_color_label(t.value)]
+            elif t.field == "collection":
+                sql = (
+                    "p.id IN (SELECT cp.photo_id FROM collection_photos cp JOIN collections c "
+                    "ON c.id=cp.collection_id WHERE c.name=?)"
+                )
+                ps = [t.value]
+            else:  # pragma: no cover - the parser only makes the fields above
+                raise ValueError(f"unknown search field {t.field!r}")
+            clauses.append(f"NOT COALESCE(({sql}), 0)" if t.negate else f"({sql})")
+            params.extend(ps)
+        return (" AND ".join(clauses) or "1"), params
+
+    def search_ids(self, query, within: Optional[Sequence[int]] = None) -> list[int]:
+        """Ids of present photos matching a search query (text or parsed), in id order."""
+        where, params = self.search_where(query)
+        sql = f"SELECT p.id FROM photos p WHERE p.missing=0 AND {where}"
+        if within is not None:
+            ids = [int(i) for i in within]
+            sql += f" AND p.id IN ({','.join('?' * len(ids))})"
+            params = [*params, *ids]
+        return [r[0] for r in self.conn.execute(sql + " ORDER BY p.id", params)]
+
+    # ------------------------------------------------------------------ collections
+    def collections(self, count_smart: bool = True) -> list[dict]:
+        """Plain and smart collections: ``{id, name, query (None for a plain one), count}``, by name.
+
+        ``count_smart=False`` leaves a smart collection's count None (counting runs its search)."""
+        rows = self.conn.execute(
+            "SELECT c.id, c.name, c.query, (SELECT COUNT(*) FROM collection_photos cp JOIN photos p "
+            "ON p.id=cp.photo_id WHERE cp.collection_id=c.id AND p.missing=0) FROM collections c "
+            "ORDER BY c.name COLLATE NOCASE"
+        ).fetchall()
+        out = []
+        for cid, name, query, n in rows:
+            if query is not None:
+                n = None
+                if not count_smart:
+                    out.append({"id": cid, "name": name, "query": query, "count": None})
+                    continue
+                try:
+                    n = len(self.search_ids(query))
+                except ValueError:
+                    n = 0
+            out.append({"id": cid, "name": name, "query": query, "count": n})
+        return out
+
+    def create_collection(self, name: str, query: Optional[str] = None) -> int:
+        """A plain collection (``query`` None) or a smart one (a saved search). Names are unique."""
+        name = (name or "").strip()
+        if not name:
+            raise ValueError("a collection needs a name")
+        if query is not None:
+            from piaa_desktop.core.search import parse
+
+            parse(query)  # raises SearchError (a ValueError) for a query that cannot be run
+        try:
+            with self.transaction() as tx:
+                return tx.execute(
+                    "INSERT INTO collections(name, query, created_at) VALUES (?, ?, ?)", (name, query, time.time())
+                ).lastrowid
+        except sqlite3.IntegrityError:
+            raise ValueError(f"a collection named {name!r} exists already") from None
+
+    def collection(self, collection_id: int) -> Optional[dict]:
+        row = self.conn.execute("SELECT id, name, query FROM collections WHERE id=?", (collection_id,)).fetchone()
+        return {"id": row[0], "name": row[1], "query": row[2]} if row else None
+
+    def collection_by_name(self, name: str) -> Optional[dict]:
+        row = self.conn.execute("SELECT id, name, query FROM collections WHERE name=?", (name,)).fetchone()
+        return {"id": row[0], "name": row[1], "query": row[2]} if row else None
+
+    def rename_collection(self, collection_id: int, name: str) -> None:
+        name = (name or "").strip()
+        if not name:
+            raise ValueError("a collection needs a name")
+        try:
+            with self.transaction() as tx:
+                tx.execute("UPDATE collections SET name=? WHERE id=?", (name, collection_id))
+        except sqlite3.IntegrityError:
+            raise ValueError(f"a collection named {name!r} exists already") from None
+
+    def delete_collection(self, collection_id: int) -> None:
+        """Forget a collection (its photos stay in the library)."""
+        with self.transaction() as tx:
+            tx.execute("DELETE FROM collections WHERE id=?", (collection_id,))
+
+    def add_to_collection(self, collection_id: int, photo_ids: Sequence[int]) -> int:
+        """Add photos to a plain collection; returns how many were new."""
+        c = self.collection(collection_id)
+        if c is None:
+            raise ValueError(f"no collection {collection_id}")
+        if c["query"] is not None:
+            raise ValueError(f"{c['name']!r} is a smart collection: its photos come from its search")
+        now = time.time()
+        with self.transaction() as tx:
+            before = tx.execute("SELECT COUNT(*) FROM collection_photos WHERE collection_id=?", (collection_id,)).fetchone()[0]
+            tx.executemany(
+                "INSERT OR IGNORE INTO collection_photos(collection_id, photo_id, added_at) "
+                "SELECT ?, id, ? FROM photos WHERE id=?",
+                [(collection_id, now, int(i)) for i in photo_ids],
+            )
+            after = tx.execute("SELECT COUNT(*) FROM collection_photos WHERE collection_id=?", (collection_id,)).fetchone()[0]
+        self._emit(Change("collection", "collection", [int(i) for i in photo_ids]))
+        return after - before
+
+    def remove_from_collection(self, collection_id: int, photo_ids: Sequence[int]) -> None:
+        with self.transaction() as tx:
+            tx.executemany(
+                "DELETE FROM collection_photos WHERE collection_id=? AND photo_id=?",
+                [(collection_id, int(i)) for i in photo_ids],
+            )
+        self._emit(Change("collection", "collection", [int(i) for i in photo_ids]))
+
+    def collection_ids(self, collection_id: int) -> list[int]:
+        """The present photos of a collection (a smart one runs its search), in id order."""
+        c = self.collection(collection_id)
+        if c is None:
+            return []
+        if c["query"] is not None:
+            return self.search_ids(c["query"])
+        return [
+            r[0]
+            for r in self.conn.execute(
+                "SELECT p.id FROM collection_photos cp JOIN photos p ON p.id=cp.photo_id "
+                "WHERE cp.collection_id=? AND p.missing=0 ORDER BY p.id",
+                (collection_id,),
+            )
+        ]
+
+    def photo_ids_under(self, directory: os.PathLike | str) -> list[int]:
+        """Present photos inside ``directory`` or its sub-folders (exact, case-sensitive path prefix)."""
+        prefix = str(Path(directory).resolve()).rstrip("/\\") + os.sep
+        upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+        return [
+            r[0]
+            for r in self.conn.execute(
+                "SELECT id FROM photos WHERE missing=0 AND path >= ? AND path < ? ORDER BY id", (prefix, upper)
+            )
+        ]
+
+    # ------------------------------------------------------------------ trash (core.trash moves the files)
+    def mark_trashed(self, records: dict[int, list[dict]]) -> Change:
+        """Photos whose files core.trash moved to the system trash: kept, marked trashed and missing,
+        with ``records[id]`` (a list of ``{"from": path, "trash": path or None}``) to restore them."""
+        ids = [int(i) for i in records]
+        now = time.time()
+        with self.transaction() as tx:
+            tx.executemany(
+                "UPDATE photos SET missing=1, trashed_at=?, trash_path=?, updated_at=? WHERE id=?",
+                [(now, json.dumps(records[i]), now, i) for i in ids],
+            )
+        return self._emit(Change("trash", "trashed", ids, {i: False for i in ids}, {i: True for i in ids}))
+
+    def mark_restored(self, photo_ids: Sequence[int]) -> Change:
+        ids = [int(i) for i in photo_ids]
+        now = time.time()
+        with self.transaction() as tx:
+            tx.executemany(
+                "UPDATE photos SET missing=0, trashed_at=NULL, trash_path=NULL, updated_at=? WHERE id=?",
+                [(now, i) for i in ids],
+            )
+        return self._emit(Change("trash", "trashed", ids, {i: True for i in ids}, {i: False for i in ids}))
+
+    def trash_records(self, photo_ids: Optional[Sequence[int]] = None) -> dict[int, list[dict]]:
+        """Trashed photo id -> where its files went (see :meth:`mark_trashed`), oldest first."""
+        sql = "SELECT id, trash_path FROM photos WHERE trashed_at IS NOT NULL"
+        params: list = []
+        if photo_ids is not None:
+            params = [int(i) for i in photo_ids]
+            sql += f" AND id IN ({','.join('?' * len(params))})"
+        return {r[0]: json.loads(r[1] or "[]") for r in self.conn.execute(sql + " ORDER BY trashed_at, id", params)}
+
+    def trashed(self) -> list[dict]:
+        """Photos in the trash: ``{id, path, trashed_at}``, most recent first."""
+        rows = self.conn.execute(
+            "SELECT id, path, trashed_at FROM photos WHERE trashed_at IS NOT NULL ORDER BY trashed_at DESC, id"
+        )
+        return [{"id": r[0], "path": r[1], "trashed_at": r[2]} for r in rows]
+
     # ------------------------------------------------------------------ import errors
     def record_import_error(self, path: str, folder_id: Optional[int], reason: str) -> None:
         with self.transaction() as tx:
@@ -919,6 +1294,20 @@ class Catalog:
         return [{"id": r[0], "kind": r[1], "args": json.loads(r[2] or "{}"), "started_at": r[3]} for r in rows]
 
 
+def _clean_keywords(keywords: Iterable[str]) -> tuple:
+    """Normalised keyword paths, duplicates (without case) dropped, sorted without case."""
+    from piaa_desktop.core.search import normalize_keyword
+
+    if isinstance(keywords, str):
+        keywords = [keywords]
+    seen: dict[str, str] = {}
+    for k in keywords:
+        n = normalize_keyword(k)
+        if n and n.lower() not in seen:
+            seen[n.lower()] = n
+    return tuple(sorted(seen.values(), key=str.lower))
+
+
 def _dist_json(d) -> Optional[str]:
     """A score distribution as compact JSON with 4 decimals (hot path: 100,000 rows per re-score)."""
     if d is None:
@@ -937,6 +1326,13 @@ class UndoStack:
         self.limit = limit
         self._undo: list[Change] = []
         self._redo: list[Change] = []
+        # field -> function applying a Change of that field, for changes that are not catalog fields
+        # (moving files to the trash: core.trash.apply_change)
+        self.handlers: dict = {}
+
+    def _apply(self, change: Change) -> Change:
+        handler = self.handlers.get(change.field)
+        return handler(change) if handler is not None else self.catalog.apply_change(change)
 
     def push(self, change: Change) -> Change:
         if change.photo_ids and not change.empty:
@@ -955,7 +1351,7 @@ class UndoStack:
         if not self._undo:
             return None
         change = self._undo.pop()
-        applied = self.catalog.apply_change(change.inverse())
+        applied = self._apply(change.inverse())
         self._redo.append(change)
         return applied
 
@@ -963,7 +1359,7 @@ class UndoStack:
         if not self._redo:
             return None
         change = self._redo.pop()
-        applied = self.catalog.apply_change(change)
+        applied = self._apply(change)
         self._undo.append(change)
         return applied
 

@@ -1,6 +1,6 @@
 """Glue between the catalog and XMP sidecars.
 
-* :func:`sync_sidecar` writes a photo's rating, pick/reject and colour label to its sidecar (when the
+* :func:`sync_sidecar` writes a photo's rating, pick/reject, colour label and keywords to its sidecar (when the
   ``xmp_write`` setting is on), after a change in the catalog.
 * :func:`import_sidecar` reads an existing sidecar of a newly imported photo into the catalog, so ratings
   made in darktable, digiKam or Lightroom become training data (the scanner calls it for new photos).
@@ -23,7 +23,7 @@ from piaa_desktop.core import xmp
 
 log = logging.getLogger(__name__)
 
-SYNCED_FIELDS = ("rating", "flag", "color_label")
+SYNCED_FIELDS = ("rating", "flag", "color_label", "keywords")
 _state = threading.local()
 
 
@@ -56,24 +56,29 @@ def sync_sidecar(catalog, photo_id: int, settings=None) -> Optional[Path]:
     return _sync(catalog, photo_id, settings)[0]
 
 
-def _sync(catalog, photo_id: int, settings) -> tuple[Optional[Path], Optional[str]]:
+def _sync(catalog, photo_id: int, settings, keyword_delta: Optional[tuple] = None) -> tuple[Optional[Path], Optional[str]]:
+    """``keyword_delta`` = (added, removed) keyword paths: only those change in the sidecar, so keywords
+    written there by another tool (and never imported) stay."""
     if not _setting(settings, "xmp_write", True):
         return None, None
     photo = catalog.photo(int(photo_id))
     if photo is None or photo.missing:
         return None, None
     naming = _setting(settings, "xmp_naming", "ext")
+    adds = keyword_delta[0] if keyword_delta else ()
     if (
         xmp.find_sidecar(photo.path, naming) is None
         and not photo.rating
         and not photo.flag
         and not photo.color_label
+        and not adds
     ):
         return None, None
     try:
         return (
             xmp.write_sidecar(
-                photo.path, rating=photo.rating, flag=photo.flag, color_label=photo.color_label, naming=naming
+                photo.path, rating=photo.rating, flag=photo.flag, color_label=photo.color_label, naming=naming,
+                keyword_delta=keyword_delta,
             ),
             None,
         )
@@ -84,7 +89,7 @@ def _sync(catalog, photo_id: int, settings) -> tuple[Optional[Path], Optional[st
 
 
 def import_sidecar(catalog, photo_id: int, overwrite: bool = False, settings=None) -> Optional[dict]:
-    """Copy rating/flag/label from an existing sidecar into the catalog; returns what was applied.
+    """Copy rating/flag/label/keywords from an existing sidecar into the catalog; returns what was applied.
 
     Without ``overwrite`` only fields still at their default in the catalog are set (a new photo has
     all defaults). Returns None when there is no readable sidecar.
@@ -113,6 +118,14 @@ def import_sidecar(catalog, photo_id: int, overwrite: bool = False, settings=Non
         if label is not None and (overwrite or not photo.color_label) and label != photo.color_label:
             catalog.set_color_label([photo.id], label)
             applied["color_label"] = label
+        # darktable's automatic tags (darktable|format|nef, darktable|changed) are not the user's keywords
+        kws = [k for k in vals.get("keywords") or () if not k.lower().startswith("darktable|")]
+        if kws and hasattr(catalog, "add_keywords"):
+            have = catalog.photo_keywords(photo.id)
+            if overwrite or not have:
+                change = catalog.set_keywords([photo.id], kws) if overwrite else catalog.add_keywords([photo.id], kws)
+                if not change.empty:
+                    applied["keywords"] = list(change.after.get(photo.id, ()))
     return applied
 
 
@@ -132,7 +145,12 @@ class SidecarHook:
         for pid in change.photo_ids:
             if change.before.get(pid) == change.after.get(pid):
                 continue
-            _, error = _sync(self.catalog, pid, self.settings)
+            delta = None
+            if change.field == "keywords":
+                old = {k.lower(): k for k in change.before.get(pid) or ()}
+                new = {k.lower(): k for k in change.after.get(pid) or ()}
+                delta = ([v for k, v in new.items() if k not in old], [v for k, v in old.items() if k not in new])
+            _, error = _sync(self.catalog, pid, self.settings, keyword_delta=delta)
             if error:
                 photo = self.catalog.photo(pid)
                 self.errors.append((photo.path if photo else str(pid), error))

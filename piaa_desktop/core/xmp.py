@@ -11,6 +11,11 @@ What we write (and read back), in the conventions those tools use:
   2 green, 3 blue, 4 purple) and ``digiKam:ColorLabel`` (1 red, 3 yellow, 4 green, 5 blue, 6 magenta)
   so each tool's own key agrees.
 
+* **Keywords**: hierarchical paths such as ``Places|France|Paris`` in ``lr:hierarchicalSubject`` (an
+  ``rdf:Bag`` of ``|``-separated paths, Lightroom's convention, read by darktable and digiKam), and
+  the leaf keywords (``Paris``) in ``dc:subject`` (an ``rdf:Bag``) for every other tool. Reading merges
+  both: a ``dc:subject`` entry that is not part of a hierarchical path becomes a top-level keyword.
+
 Sidecar names: ``photo.jpg.xmp`` (naming ``'ext'``, darktable/digiKam default) or ``photo.xmp``
 (naming ``'replace'``, Lightroom/Bridge/Capture One). Reading looks for both.
 
@@ -46,6 +51,8 @@ NS_DK = "http://www.digikam.org/ns/1.0/"
 # never declared, and no other prefix may be bound to it (a sidecar that does so is not well-formed).
 NS_XML = "http://www.w3.org/XML/1998/namespace"
 NS_XMLNS = "http://www.w3.org/2000/xmlns/"
+NS_DC = "http://purl.org/dc/elements/1.1/"
+NS_LR = "http://ns.adobe.com/lightroom/1.0/"
 
 KNOWN_PREFIXES = {
     NS_X: "x",
@@ -66,6 +73,9 @@ RDF_DESC = f"{{{NS_RDF}}}Description"
 RDF_RDF = f"{{{NS_RDF}}}RDF"
 RDF_ABOUT = f"{{{NS_RDF}}}about"
 RDF_SEQ = f"{{{NS_RDF}}}Seq"
+RDF_BAG = f"{{{NS_RDF}}}Bag"
+DC_SUBJECT = f"{{{NS_DC}}}subject"
+LR_HIER = f"{{{NS_LR}}}hierarchicalSubject"
 RDF_LI = f"{{{NS_RDF}}}li"
 XMP_RATING = f"{{{NS_XMP}}}Rating"
 XMP_LABEL = f"{{{NS_XMP}}}Label"
@@ -247,9 +257,57 @@ def _int(v: Optional[str]) -> Optional[int]:
     return int(round(f))
 
 
+def keywords_from_packet(doc: _Doc) -> Optional[list[str]]:
+    """Hierarchical keyword paths from ``lr:hierarchicalSubject`` plus ``dc:subject`` entries not
+    already part of one; None when the packet has neither property."""
+    hier = _get_seq(doc, LR_HIER)
+    flat = _get_seq(doc, DC_SUBJECT)
+    if hier is None and flat is None:
+        return None
+    out: list[str] = []
+    seen: set[str] = set()
+    parts: set[str] = set()
+    for h in hier or []:
+        path = "|".join(p.strip() for p in h.split("|") if p.strip())
+        if path and path.lower() not in seen:
+            seen.add(path.lower())
+            out.append(path)
+            parts.update(p.lower() for p in path.split("|"))
+    for f in flat or []:
+        # darktable writes whole paths ("places|Bretagne|lighthouse") into dc:subject too
+        f = "|".join(p.strip() for p in f.split("|") if p.strip())
+        if f and f.lower() not in parts and f.lower() not in seen:
+            seen.add(f.lower())
+            out.append(f)
+            if "|" in f:
+                parts.update(p.lower() for p in f.split("|"))
+    return out
+
+
+def _apply_keyword_delta(doc: _Doc, add, remove) -> None:
+    """Add and remove keyword paths (without case), leaving every other keyword of the packet as it is."""
+    cur = keywords_from_packet(doc) or []
+    gone = {str(k).lower() for k in remove or ()}
+    new = [k for k in cur if k.lower() not in gone]
+    have = {k.lower() for k in new}
+    for k in add or ():
+        path = "|".join(p.strip() for p in str(k).split("|") if p.strip())
+        if path and path.lower() not in have:
+            new.append(path)
+            have.add(path.lower())
+    if new != cur:
+        _set_keywords(doc, new)
+
+
 def values_from_packet(doc: _Doc) -> dict:
-    """``{'rating': 0-5|None, 'flag': -1|0|1|None, 'color_label': str|None}``; None means "not set"."""
+    """``{'rating': 0-5|None, 'flag': -1|0|1|None, 'color_label': str|None}``; None means "not set".
+
+    A packet with keywords adds ``'keywords'``: the list of keyword paths (read it with ``.get``).
+    """
     out: dict = {"rating": None, "flag": None, "color_label": None}
+    kws = keywords_from_packet(doc)
+    if kws is not None:
+        out["keywords"] = kws
     r = _int(_get_prop(doc, XMP_RATING))
     if r is not None:
         if r < 0:
@@ -353,11 +411,11 @@ def _set_prop(doc: _Doc, tag: str, value: str) -> None:
     _main_description(doc).set(tag, value)
 
 
-def _set_seq(doc: _Doc, tag: str, values: list[str]) -> None:
+def _set_seq(doc: _Doc, tag: str, values: list[str], container: str = RDF_SEQ) -> None:
     _remove_prop(doc, tag)
     d = _main_description(doc)
     el = ET.SubElement(d, tag)
-    seq = ET.SubElement(el, RDF_SEQ)
+    seq = ET.SubElement(el, container)
     for v in values:
         li = ET.SubElement(seq, RDF_LI)
         li.text = v
@@ -377,11 +435,45 @@ def _set_seq(doc: _Doc, tag: str, values: list[str]) -> None:
         el.tail = "\n  "
 
 
+def _set_keywords(doc: _Doc, keywords) -> None:
+    """``lr:hierarchicalSubject`` = the paths, ``dc:subject`` = their leaves; both removed when empty."""
+    paths: list[str] = []
+    seen: set[str] = set()
+    for k in keywords or ():
+        path = "|".join(p.strip() for p in str(k).split("|") if p.strip())
+        if path and path.lower() not in seen:
+            seen.add(path.lower())
+            paths.append(path)
+    if not paths:
+        _remove_prop(doc, LR_HIER)
+        _remove_prop(doc, DC_SUBJECT)
+        return
+    leaves: list[str] = []
+    for path in paths:
+        leaf = path.rsplit("|", 1)[-1]
+        if leaf.lower() not in {x.lower() for x in leaves}:
+            leaves.append(leaf)
+    _set_seq(doc, DC_SUBJECT, leaves, container=RDF_BAG)
+    _set_seq(doc, LR_HIER, paths, container=RDF_BAG)
+
+
 def apply_values(
-    doc: _Doc, rating: Any = UNCHANGED, flag: Any = UNCHANGED, color_label: Any = UNCHANGED
+    doc: _Doc,
+    rating: Any = UNCHANGED,
+    flag: Any = UNCHANGED,
+    color_label: Any = UNCHANGED,
+    keywords: Any = UNCHANGED,
+    keyword_delta: Optional[tuple] = None,
 ) -> None:
-    """Set our fields in a parsed packet; :data:`UNCHANGED` leaves a field as it is."""
+    """Set our fields in a parsed packet; :data:`UNCHANGED` leaves a field as it is.
+
+    ``keywords`` replaces every keyword; ``keyword_delta`` = (added, removed) changes only those, so
+    keywords another tool wrote and the catalog never saw stay."""
     current = values_from_packet(doc)
+    if keywords is not UNCHANGED:
+        _set_keywords(doc, keywords)
+    if keyword_delta is not None:
+        _apply_keyword_delta(doc, *keyword_delta)
     if rating is not UNCHANGED:
         rating = int(rating or 0)
         if not 0 <= rating <= 5:
@@ -588,6 +680,8 @@ def write_sidecar(
     flag: Any = UNCHANGED,
     color_label: Any = UNCHANGED,
     naming: str = "ext",
+    keywords: Any = UNCHANGED,
+    keyword_delta: Optional[tuple] = None,
 ) -> Path:
     """Create or update the sidecar of ``photo_path``; returns its path.
 
@@ -612,7 +706,8 @@ def write_sidecar(
         path = existing
     else:
         doc = new_packet()
-    apply_values(doc, rating=rating, flag=flag, color_label=color_label)
+    apply_values(doc, rating=rating, flag=flag, color_label=color_label, keywords=keywords,
+                 keyword_delta=keyword_delta)
     text = serialize(doc)
     try:
         mode = existing.stat().st_mode & 0o777 if existing is not None else file_mode()
@@ -628,7 +723,11 @@ def write_sidecar(
 
 
 def packet_bytes(
-    existing: Optional[bytes] = None, rating: Any = UNCHANGED, flag: Any = UNCHANGED, color_label: Any = UNCHANGED
+    existing: Optional[bytes] = None,
+    rating: Any = UNCHANGED,
+    flag: Any = UNCHANGED,
+    color_label: Any = UNCHANGED,
+    keywords: Any = UNCHANGED,
 ) -> bytes:
     """An XMP packet (for embedding in a JPEG) built from ``existing`` (preserved) with our fields set."""
     doc = None
@@ -639,7 +738,7 @@ def packet_bytes(
             doc = None
     if doc is None:
         doc = new_packet()
-    apply_values(doc, rating=rating, flag=flag, color_label=color_label)
+    apply_values(doc, rating=rating, flag=flag, color_label=color_label, keywords=keywords)
     return serialize(doc, xpacket=True).encode("utf-8")
 
 

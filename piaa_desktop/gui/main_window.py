@@ -8,6 +8,9 @@ personal, help) and use this window's public API:
     win.add_panel("develop", DevelopPanel(win), "D")          # right dock, tabbed with Info
     win.add_action(text, slot, shortcut, tip); win.menu("photo").addAction(...)
     win.add_status_widget(w); win.add_toolbar_widget(w); win.register_culling_actions([...])
+    win.add_id_filter(fn, describe)                            # narrow the grid: fn(ids) -> ids (search)
+    win.narrow_ids(ids); win.scope_text()                      # those filters; "folder "x", search kw:y"
+    win.set_folder_panel(widget, title, on_records)            # replace the folder list (library tree)
     win.jobs.submit(fn, *args, with_catalog=True, on_done=..., on_progress=...)  # gui.jobs: long jobs
     win.selectionChanged.connect(...)                          # list of photo ids
     win.selected_ids(); win.target_ids(); win.current_id(); win.refresh(keep_selection=True)
@@ -126,6 +129,9 @@ class MainWindow(QMainWindow):
         self._culling_on = True
         self.last_refresh_s = 0.0  # duration of the last refresh() (throttles refreshes during imports)
         self._closed = False
+        self._id_filters: list[Callable[[list[int]], list[int]]] = []
+        self._scope_texts: list[Callable[[], str]] = []
+        self._folder_panel_update: Optional[Callable] = None
 
         # Model, views
         self.thumbs = ThumbnailCache(self.paths.thumbnails, parent=self)
@@ -210,6 +216,34 @@ class MainWindow(QMainWindow):
             tb.insertSeparator(anchor)
         else:
             tb.insertWidget(self._toolbar_views_anchor, widget)
+
+    def add_id_filter(self, fn: Callable[[list[int]], list[int]], describe: Optional[Callable[[], str]] = None) -> None:
+        """Narrow what the grid shows: ``fn(ids)`` returns the ids (in order) that stay (a search, a
+        collection, a sub-folder). Runs on the GUI thread at every refresh: keep it in memory.
+        ``describe()`` says in words what it keeps now ('' when it keeps everything)."""
+        self._id_filters.append(fn)
+        if describe is not None:
+            self._scope_texts.append(describe)
+
+    def narrow_ids(self, ids: list[int]) -> list[int]:
+        """``ids`` narrowed to the grid's scope (folder, search, collection), whatever the rating/flag filters."""
+        if self._folder_id is not None:
+            recs = self.model.records()
+            ids = [i for i in ids if (r := recs.get(i)) is not None and r.folder_id == self._folder_id]
+        for narrow in self._id_filters:
+            ids = narrow(ids)
+        return ids
+
+    def scope_text(self) -> str:
+        """What the grid's scope is, in words: 'folder "lib", search kw:Paris' ('' for the whole library)."""
+        return ", ".join(t for t in (d() for d in self._scope_texts) if t)
+
+    def set_folder_panel(self, widget: QWidget, title: str, on_records: Callable) -> None:
+        """Show ``widget`` in the left dock instead of the folder list; ``on_records(records)`` is called
+        after each refresh with the records in memory (to update counts)."""
+        self.folder_dock.setWidget(widget)
+        self.folder_dock.setWindowTitle(title)
+        self._folder_panel_update = on_records
 
     def register_culling_actions(self, actions) -> None:
         """Actions whose shortcuts act on the grid's selection (rate, flag, loupe): a view added without
@@ -675,6 +709,8 @@ class MainWindow(QMainWindow):
         # sorted in memory from the records the refresh just loaded: no query on the GUI thread
         ids = query_ids(self.catalog, self._sort, self._folder_id, self._min_rating, flag, include_rejected,
                         technical=technical, records=self.model.records())
+        for narrow in self._id_filters:
+            ids = narrow(ids)
         if self.collapse_stacks:
             ids = self._collapse(ids)
         return ids
@@ -786,6 +822,9 @@ class MainWindow(QMainWindow):
         self.refresh(keep_selection=True, reload=False, resort=False)
 
     def _update_folders(self, records) -> None:
+        if self._folder_panel_update is not None:
+            self._folder_panel_update(records)
+            return
         counts = Counter(r.folder_id for r in records.values())
         folders = [(f["id"], f["path"]) for f in self.catalog.folders()]
         wanted = [(None, "All photos", sum(counts.values()), "")] + [

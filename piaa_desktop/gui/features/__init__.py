@@ -11,6 +11,9 @@ develop      develop panel (D), auto-enhance (E), learn my retouching style
 export       export dialog (Ctrl+E)
 personal     personal model re-trained in the background, reset, re-scoring after imports,
              the "why this score" explanation in the Info panel
+library      search bar (Ctrl+F), library tree (folders, collections, smart collections), keyword
+             panel (Ctrl+K)
+trash        move rejected to the system trash (Ctrl+Backspace), undoable; restore
 help         keyboard shortcuts (F1), about
 ===========  ====================================================================================
 
@@ -29,6 +32,8 @@ FEATURES = (
     ("develop", "DevelopFeature"),
     ("export", "ExportFeature"),
     ("personal", "PersonalFeature"),
+    ("library", "LibraryFeature"),
+    ("trash", "TrashFeature"),
     ("help", "HelpFeature"),
 )
 

@@ -143,5 +143,6 @@ def _n(ids) -> str:
 def _describe(change: Optional[Change]) -> str:
     if change is None:
         return ""
-    what = {"rating": "rating", "flag": "flag", "color_label": "colour label", "params": "edit"}.get(change.field, change.field)
+    what = {"rating": "rating", "flag": "flag", "color_label": "colour label", "params": "edit",
+            "keywords": "keywords", "trashed": "move to trash"}.get(change.field, change.field)
     return f"{what} of {_n(change.photo_ids)}"

@@ -1,0 +1,129 @@
+"""Photo > Move rejected to trash… (Ctrl+Backspace): the rejected photos of what the grid shows (its
+folder, collection or search; whatever the flag filter) go to the system trash with their sidecars,
+after a confirmation that says how many files and from where. Edit > Undo brings them back while the
+app runs (the catalog kept their records); Photo > Restore from trash… later.
+
+The files are moved by a worker job with its own catalog connection; the GUI thread then reloads the
+grid. Undo/redo of a trash move run through the window's undo stack (``core.trash.apply_change``).
+"""
+from __future__ import annotations
+
+from typing import Optional
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QMessageBox
+
+from piaa_desktop.core import trash
+from piaa_desktop.gui.features.base import Feature
+
+
+def trash_job(catalog, ids: list[int], progress=None, cancel=None):
+    return trash.move_to_trash(catalog, ids, progress=progress, cancel=cancel)
+
+
+class TrashFeature(Feature):
+    name = "trash"
+    trashFinished = Signal(object)  # TrashResult
+
+    def __init__(self, win):
+        super().__init__(win)
+        self.handle = None
+        self.last_question = ("", "")
+        win.undo_stack.handlers[trash.TRASH_FIELD] = self._replay
+        self.act_trash = win.add_action("Move rejected to trash…", self.trash_rejected, "Ctrl+Backspace",
+                                        "Move the rejected photos shown (and their XMP sidecars) to the system trash")
+        self.act_restore = win.add_action("Restore from trash…", self.restore_all, None,
+                                          "Put every photo this app moved to the trash back where it was")
+        m = win.menu("photo")
+        m.addSeparator()
+        m.addAction(self.act_trash)
+        m.addAction(self.act_restore)
+
+    # ------------------------------------------------------------------ which photos
+    def rejected_in_view(self) -> list[int]:
+        """Rejected photos of the grid's scope (folder, collection, search), whatever the flag filter."""
+        recs = self.win.model.records()
+        ids = [r.id for r in recs.values() if r.flag == -1]
+        return sorted(self.win.narrow_ids(ids), key=lambda i: recs[i].path)
+
+    def confirmation_text(self, plan: dict) -> tuple[str, str]:
+        scope = ""
+        where = self.win.scope_text()
+        if where:
+            scope = f" in {where}"
+        n, s = plan["photos"], plan["sidecars"]
+        title = f"Move {n} rejected photo{'s' if n != 1 else ''}{scope} to the trash?"
+        detail = (
+            f"{n} photo file{'s' if n != 1 else ''}"
+            + (f" and {s} XMP sidecar{'s' if s != 1 else ''}" if s else "")
+            + f" ({plan['bytes'] / 1e6:.1f} MB) go to the system trash; nothing is deleted.\n\n"
+            "Edit > Undo (Ctrl+Z) brings them back while PIAA Desktop is open; later, use "
+            "Photo > Restore from trash… or your system's trash. Their ratings, keywords and edits are kept."
+        )
+        return title, detail
+
+    # ------------------------------------------------------------------ actions
+    def shutdown(self) -> None:
+        h = self.handle
+        if h is not None and not h.done:
+            h.wait(30.0)  # files half-moved are recorded only when the job returns: let it finish
+
+    def trash_rejected(self, confirm: Optional[bool] = None):
+        """Ask, then move. ``confirm`` True/False answers the dialog (tests); returns the job or None."""
+        if self.handle is not None and not self.handle.done:
+            self.win.say("Moving to the trash already")
+            return None
+        ids = self.rejected_in_view()
+        plan = trash.plan(self.win.catalog, ids)
+        if not plan["photos"]:
+            self.win.say("No rejected photos here (reject with X)")
+            return None
+        title, detail = self.confirmation_text(plan)
+        self.last_question = (title, detail)
+        if confirm is None:
+            box = QMessageBox(QMessageBox.Icon.Warning, "Move to trash", title, parent=self.win)
+            box.setInformativeText(detail)
+            ok = box.addButton(f"Move {plan['photos']} to Trash", QMessageBox.ButtonRole.DestructiveRole)
+            box.addButton(QMessageBox.StandardButton.Cancel)
+            box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+            box.exec()
+            confirm = box.clickedButton() is ok
+        if not confirm:
+            self.win.say("Nothing moved")
+            return None
+        self.win.say(f"Moving {plan['photos']} photos to the trash…")
+        self.handle = self.win.jobs.submit(trash_job, plan["ids"], with_catalog=True, on_done=self._done,
+                                           on_error=lambda e: self.win.say(f"Not moved to the trash: {e}"),
+                                           name="trash")
+        return self.handle
+
+    def _done(self, result) -> None:
+        res, change = result
+        if self.win.is_closed:
+            return
+        if change.photo_ids:
+            self.win.undo_stack.push(change)
+        self.win.refresh(keep_selection=True, reload=True)
+        msg = res.summary() + (" · Ctrl+Z to undo" if res.trashed else "")
+        if res.failed:
+            msg += f" · first problem: {res.failed[0][0]}: {res.failed[0][1]}"
+        self.win.say(msg)
+        self.trashFinished.emit(res)
+
+    def _replay(self, change):
+        out = trash.apply_change(self.win.catalog, change)
+        self.win.refresh(keep_selection=True, reload=True)
+        return out
+
+    def restore_all(self) -> int:
+        rows = self.win.catalog.trashed()
+        if not rows:
+            self.win.say("Nothing of this library is in the trash")
+            return 0
+        res, change = trash.restore(self.win.catalog, [r["id"] for r in rows])
+        self.win.refresh(keep_selection=True, reload=True)
+        msg = f"{len(res.restored)} photo{'s' if len(res.restored) != 1 else ''} restored from the trash"
+        if res.failed:
+            msg += f"; {len(res.failed)} not: {res.failed[0][1]}"
+        self.win.say(msg)
+        return len(res.restored)
