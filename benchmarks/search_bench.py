@@ -3,7 +3,7 @@ the search bar key by key, GUI stalls measured.
 
     python benchmarks/search_bench.py [--n 100000] [--dir /tmp/piaa-search] [--reuse] [--json] [--no-write]
 
-The catalog comes from :func:`piaa_desktop.core.synthetic.make_synthetic_catalog` (no image files)
+The catalog comes from :func:`piaa_desktop.lab.synthetic.make_synthetic_catalog` (no image files)
 plus hierarchical keywords on 30 % of the photos (``Places|<country>|<city>``, ``Subjects|<subject>``)
 and two collections. Measured, in a fresh process with QT_QPA_PLATFORM=offscreen:
 
@@ -104,7 +104,7 @@ CHILD = textwrap.dedent(
 
 
 def add_keywords(db: Path, seed: int = 0) -> int:
-    """Keywords on 30 % of the photos and two collections (bulk SQL: this is a fixture, not the app path)."""
+    """Keywords on 30 % of the photos (1-3 each) and a smart collection, through the catalog's methods."""
     import numpy as np
 
     from piaa_desktop.core.catalog import Catalog
@@ -116,19 +116,19 @@ def add_keywords(db: Path, seed: int = 0) -> int:
     paths = [f"Places|{c}|{city}" for c, cs in cities.items() for city in cs] + [f"Subjects|{s}" for s in subjects]
     cat = Catalog.open(db)
     try:
-        with cat.transaction() as tx:
-            tx.executemany("INSERT OR IGNORE INTO keywords(path) VALUES (?)", [(p,) for p in paths])
-            kid = {r[1]: r[0] for r in tx.execute("SELECT id, path FROM keywords")}
-            ids = [r[0] for r in tx.execute("SELECT id FROM photos")]
-            chosen = rng.choice(ids, size=int(0.3 * len(ids)), replace=False)
-            rows = []
-            for pid in chosen.tolist():
-                for p in rng.choice(paths, size=int(rng.integers(1, 4)), replace=False).tolist():
-                    rows.append((pid, kid[p]))
-            tx.executemany("INSERT OR IGNORE INTO photo_keywords(photo_id, keyword_id) VALUES (?, ?)", rows)
-            tx.execute("INSERT OR IGNORE INTO collections(name, query, created_at) VALUES ('Paris 3+', "
-                       "'kw:Paris rating:>=3', 0)")
-        return len(rows)
+        ids = cat.query_ids(sort="added")
+        chosen = rng.choice(ids, size=int(0.3 * len(ids)), replace=False).tolist()
+        by_keyword: dict[str, list[int]] = {p: [] for p in paths}
+        n = 0
+        for pid in chosen:
+            for p in rng.choice(paths, size=int(rng.integers(1, 4)), replace=False).tolist():
+                by_keyword[p].append(int(pid))
+                n += 1
+        for p, pids in by_keyword.items():
+            cat.add_keywords(pids, [p])
+        if cat.collection_by_name("Paris 3+") is None:
+            cat.create_collection("Paris 3+", "kw:Paris rating:>=3")
+        return n
     finally:
         cat.close()
 
@@ -144,7 +144,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
 
     from piaa_desktop.core.paths import app_paths
-    from piaa_desktop.core.synthetic import make_synthetic_catalog
+    from piaa_desktop.lab.synthetic import make_synthetic_catalog
 
     paths = app_paths(args.dir).ensure()
     db = paths.catalog
