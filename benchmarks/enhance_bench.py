@@ -25,7 +25,7 @@ FIVEK = REPO.parent / "shared" / "data" / "fivek_expert_c"
 
 
 def quality(train: int, repeats: int, rounds: int, seed: int) -> tuple[str, list[dict]]:
-    from piaa_desktop.core.enhance.bench import run_bench
+    from piaa_desktop.lab.enhance_bench import run_bench
 
     t0 = time.time()
     rows = run_bench(FIVEK, train_n=train, repeats=repeats, rounds=rounds, seed=seed,

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from piaa_desktop.core import develop as D
+from piaa_desktop.core.enhance import env as E
 
 pytest.importorskip("torch")
 pytest.importorskip("onnx")
@@ -63,7 +64,7 @@ def test_train_from_catalog_then_auto_enhance(catalog, app_paths, scanned):
     sources = catalog.edit_sources()
     for i in targets:
         p = catalog.get_edit(i)
-        assert set(p) == set(D.PARAM_NAMES) and sources[i] == "auto"
+        assert set(p) >= set(E.NAMES) and sources[i] == "auto"
     # the personal regression start carries the user's style (warm, bright)
     assert np.mean([catalog.get_edit(i)["exposure"] for i in targets]) > 0.2
     undo.undo()
@@ -79,7 +80,8 @@ def test_cli_enhance_and_bench(tmp_path, app_paths, small_library, fivek_dir, ca
     photo = sorted(small_library.glob("*.jpg"))[0]
     assert main(["--data-dir", d, "enhance", "--json", str(photo)]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert len(out["enhanced"]) == 1 and set(out["enhanced"][0]["params"]) == set(D.PARAM_NAMES)
+    assert len(out["photos"]) == 1 and set(out["photos"][0]["params"]) >= set(E.NAMES)
+    assert out["model"] == "generic"  # no personal style yet: said, not silent
     assert main(["--data-dir", d, "enhance", str(tmp_path / "nope.jpg")]) == 3
     assert main(["--data-dir", d, "enhance", "--train"]) == 1  # no user edits yet: clear error
     assert "at least" in capsys.readouterr().err

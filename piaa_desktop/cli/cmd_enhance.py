@@ -31,7 +31,7 @@ def _open_catalog(args):
 
 def cmd_enhance(args) -> int:
     m = _cli()
-    from piaa_desktop.core.enhance import EnhancerError, auto_enhance_photos, train_enhancer_from_catalog
+    from piaa_desktop.core.enhance import EnhancerError, auto_enhance_photos, load_enhancer, train_enhancer_from_catalog
     from piaa_desktop.core.paths import app_paths
 
     paths = app_paths(args.data_dir).ensure()
@@ -49,15 +49,26 @@ def cmd_enhance(args) -> int:
             user = set(cat.edits(source="user"))
             ids = [i for i in cat.query_ids(sort="added") if i not in user]
         if args.train:
+            from piaa_desktop.core.jobs import Cancelled
+
             try:
                 out["training"] = train_enhancer_from_catalog(cat, paths, progress=m.ProgressBar(not args.json))
             except EnhancerError as exc:
-                raise m.CliError(str(exc))
+                raise m.CliError(f"your retouching style was not learned: {exc}")
+            except (Cancelled, KeyboardInterrupt):
+                raise
+            except Exception as exc:  # never a traceback: say what failed; nothing was changed
+                raise m.CliError(
+                    f"your retouching style was not learned: {type(exc).__name__}: {exc}. Your photos and any "
+                    "previously learned style are unchanged."
+                )
         try:
-            change = auto_enhance_photos(cat, ids, paths, progress=m.ProgressBar(not args.json))
+            model = load_enhancer(paths)
+            change = auto_enhance_photos(cat, ids, paths, progress=m.ProgressBar(not args.json), model=model)
         except EnhancerError as exc:
             raise m.CliError(str(exc))
-        out["enhanced"] = [
+        out["model"] = "personal" if model.meta.get("source") == "personal" else "generic"
+        out["photos"] = [
             {"path": cat.photo(i).path, "params": change.after[i]} for i in change.photo_ids if change.after.get(i)
         ]
     finally:
@@ -68,16 +79,19 @@ def cmd_enhance(args) -> int:
         if "training" in out:
             t = out["training"]
             print(f"personal enhancer trained on {t['n_pairs']} of your edits in {t['seconds']:.0f} s")
-        for row in out["enhanced"]:
+        for row in out["photos"]:
             changed = {k: v for k, v in row["params"].items() if v}
             print(f"{row['path']}: " + (", ".join(f"{k} {v:+g}" for k, v in changed.items()) or "no change"))
-        print(f"{len(out['enhanced'])} photos auto-enhanced (undo in the app, or re-edit them)", file=sys.stderr)
+        which = ("your learned retouching style" if out["model"] == "personal"
+                 else "the generic model (no personal style learned yet: piaa enhance --train)")
+        print(f"{len(out['photos'])} photos auto-enhanced with {which}; undo in the app, or re-edit them",
+              file=sys.stderr)
     return 0
 
 
 def cmd_bench_enhance(args) -> int:
     m = _cli()
-    from piaa_desktop.core.enhance.bench import run_bench
+    from piaa_desktop.lab.enhance_bench import run_bench
 
     if (args.train_pairs is None) != (args.test_pairs is None):
         raise m.CliError("--train-pairs and --test-pairs go together", m.EXIT_USAGE)

@@ -31,6 +31,7 @@ COMMAND_MODULES = (
     "piaa_desktop.cli.cmd_export",
     "piaa_desktop.cli.cmd_faces",
     "piaa_desktop.cli.cmd_library",
+    "piaa_desktop.cli.cmd_develop",
 )
 
 

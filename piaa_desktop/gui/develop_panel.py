@@ -431,16 +431,25 @@ class DevelopPanel(QWidget):
             name="auto-enhance",
         )
 
-    def _auto_done(self, result: dict) -> None:
+    def _auto_done(self, result: tuple) -> None:
+        from piaa_desktop.core.enhance.env import merge_params
+
         self._auto_job = None
         self._update_enabled()
+        result, source = result
         if not result:
             self.message.emit("auto-enhance: no photo could be read")
             return
-        self._write(result, source="auto")
+        # the enhancer sets tone and colour only: crop, rotation and other settings stay as they were
+        self._write({pid: merge_params(self.catalog.get_edit(pid), p) for pid, p in result.items()}, source="auto")
         self._load_params()
         self.update_preview()
-        self.message.emit(f"auto-enhanced {len(result)} photo(s): adjust the sliders to teach it your taste")
+        if source == "personal":
+            self.message.emit(f"auto-enhanced {len(result)} photo(s) with your retouching style: adjust the sliders "
+                              "to teach it your taste")
+        else:
+            self.message.emit(f"auto-enhanced {len(result)} photo(s) with the generic model: develop a few photos "
+                              "yourself, then Photo > Learn my retouching style")
 
     def _auto_failed(self, exc: BaseException) -> None:
         self._auto_job = None
@@ -478,4 +487,4 @@ def _auto_params_job(photos: list[tuple[int, str]], paths, progress=None, cancel
             continue
         out[pid] = model.enhance(rgb)
         progress(k + 1, len(photos), "auto-enhance")
-    return out
+    return out, model.meta.get("source", "shipped")

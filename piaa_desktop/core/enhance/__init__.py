@@ -5,8 +5,9 @@ onnxruntime. Public entry points:
 
 * :func:`auto_enhance` (``rgb_proxy -> params``), :func:`load_enhancer`
 * :func:`train_enhancer_from_catalog` and :func:`auto_enhance_photos` (catalog-level jobs)
-* :mod:`.pretrain` (distort-and-recover pre-training, reproduces ``models/enhancer_policy.onnx``)
-* :mod:`.bench` (``piaa bench enhance``)
+
+Pre-training, simulated styles and the benchmark live in :mod:`piaa_desktop.lab` (``lab.enhance_pretrain``,
+``lab.enhance_bench``); the core never imports the lab.
 """
 from piaa_desktop.core.enhance.model import (  # noqa: F401
     EnhancerError,

@@ -18,7 +18,56 @@ import numpy as np
 from piaa_desktop.core import develop
 from piaa_desktop.core.enhance.state import N_IMAGE_FEATURES, STATE_SIDE, image_features, image_features_batch
 
-N_PARAMS = len(develop.PARAMS)
+# The develop sliders the enhancer sets: tone and colour. Geometry (crop, straighten, rotate) and any
+# slider not listed here are never touched by auto-enhance: they keep whatever the user set.
+NAMES: tuple[str, ...] = (
+    "exposure", "contrast", "highlights", "shadows", "whites", "blacks", "temperature", "tint",
+    "saturation", "vibrance", "curve_darks", "curve_midtones", "curve_lights",
+)
+_P = [develop.PARAM_BY_NAME[n] for n in NAMES]
+SCALE = np.array([(p.max - p.min) / 2.0 for p in _P], dtype=np.float64)  # half the range: the units of z
+LO = np.array([p.min for p in _P], dtype=np.float64) / SCALE  # bounds of z
+HI = np.array([p.max for p in _P], dtype=np.float64) / SCALE
+N_PARAMS = len(NAMES)
+# develop parameters that change the framing, not the look (matched by name): outside the enhancer's
+# scope, and adding one does not make a trained enhancer stale
+GEOMETRY_HINTS = ("crop", "straighten", "rotat", "angle", "flip", "aspect", "orient")
+
+
+def is_geometry(name: str) -> bool:
+    return any(h in name for h in GEOMETRY_HINTS)
+
+
+def param_signature() -> dict:
+    """What a trained enhancer depends on: its sliders with their ranges, and the develop pipeline's
+    other non-geometric sliders. Stored beside every enhancer model; a model whose signature differs
+    from the running code's (a slider added, removed or re-ranged) must be re-trained."""
+    import hashlib
+    import json
+
+    sliders = [[p.name, p.min, p.max, p.default] for p in _P]
+    others = sorted(p.name for p in develop.PARAMS if p.name not in NAMES and not is_geometry(p.name))
+    body = {"sliders": sliders, "other_tonal": others}
+    digest = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:16]
+    return {"id": digest, "sliders": list(NAMES), "other_tonal": others}
+
+
+def signature_problem(stored: Optional[dict]) -> Optional[str]:
+    """None if ``stored`` (a model's signature) matches this version's develop sliders, else why not."""
+    cur = param_signature()
+    if not isinstance(stored, dict) or "id" not in stored:
+        return "it was trained by an older version that did not record its develop sliders"
+    if stored.get("id") == cur["id"]:
+        return None
+    old = set(stored.get("sliders", [])) | set(stored.get("other_tonal", []))
+    new = set(cur["sliders"]) | set(cur["other_tonal"])
+    added, removed = sorted(new - old), sorted(old - new)
+    parts = []
+    if added:
+        parts.append("new develop sliders " + ", ".join(added))
+    if removed:
+        parts.append("sliders no longer in develop: " + ", ".join(removed))
+    return "it was trained for other develop sliders (" + ("; ".join(parts) or "changed ranges") + ")"
 N_ACTIONS = 2 * N_PARAMS + 1  # action 2k: param k up, 2k+1: param k down, last: stop
 STOP = N_ACTIONS - 1
 STATE_DIM = N_IMAGE_FEATURES + N_PARAMS
@@ -31,7 +80,7 @@ REWARD_SIDE = 32  # long side of the proxies the reward is measured on
 def action_name(a: int) -> str:
     if a == STOP:
         return "stop"
-    return f"{develop.PARAM_NAMES[a // 2]} {'+' if a % 2 == 0 else '-'}"
+    return f"{NAMES[a // 2]} {'+' if a % 2 == 0 else '-'}"
 
 
 def apply_action(z: np.ndarray, a: int) -> np.ndarray:
@@ -39,16 +88,27 @@ def apply_action(z: np.ndarray, a: int) -> np.ndarray:
     z = z.copy()
     if a != STOP:
         k = a // 2
-        z[k] = np.clip(z[k] + (STEP if a % 2 == 0 else -STEP), develop.LO[k] / develop.PARAM_SCALE[k], develop.HI[k] / develop.PARAM_SCALE[k])
+        z[k] = np.clip(z[k] + (STEP if a % 2 == 0 else -STEP), LO[k], HI[k])
     return z
 
 
 def z_to_params(z: np.ndarray) -> dict:
-    return develop.vector_to_params(np.asarray(z, dtype=np.float64) * develop.PARAM_SCALE)
+    """The enhancer's sliders (only those) from normalised values, clamped and rounded."""
+    v = np.clip(np.asarray(z, dtype=np.float64).reshape(N_PARAMS), LO, HI) * SCALE
+    return {k: round(float(x), 3) for k, x in zip(NAMES, v)}
 
 
 def params_to_z(params) -> np.ndarray:
-    return develop.params_to_vector(params) / develop.PARAM_SCALE
+    n = develop.normalize_params(params)
+    return np.array([n[k] for k in NAMES], dtype=np.float64) / SCALE
+
+
+def merge_params(existing: Optional[dict], enhanced: dict) -> dict:
+    """A photo's new edit after auto-enhance: the enhancer's sliders replaced, everything else (crop,
+    straighten, rotation, sliders the enhancer does not know) kept as it was."""
+    out = {k: v for k, v in (existing or {}).items() if k not in NAMES}
+    out.update(enhanced)
+    return out
 
 
 def state_of(img_small: np.ndarray, z: np.ndarray) -> np.ndarray:
@@ -127,10 +187,10 @@ def random_distortion(rng: np.random.Generator, strength: float = 0.45) -> dict:
     """A random plausible edit (2 to 5 sliders moved) used to distort real photos for pre-training."""
     z = np.zeros(N_PARAMS)
     k = rng.integers(2, 6)
-    names = list(develop.PARAM_NAMES)
+    names = list(NAMES)
     # exposure, contrast and white balance are the commonest faults: pick them more often
     weights = np.array([3.0 if n in ("exposure", "contrast", "temperature", "tint", "saturation") else 1.0 for n in names])
     idx = rng.choice(N_PARAMS, size=k, replace=False, p=weights / weights.sum())
     z[idx] = rng.uniform(-strength, strength, size=k)
-    z[develop.PARAM_NAMES.index("exposure")] *= 0.7  # +-0.9 EV at most
+    z[NAMES.index("exposure")] *= 0.7  # +-0.9 EV at most
     return z_to_params(z)

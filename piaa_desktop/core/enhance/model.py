@@ -84,7 +84,7 @@ def load_weights(path: Path) -> dict:
 def load_shipped(directory: Optional[Path] = None) -> EnhancerModel:
     """The pre-trained (distort-and-recover) policy that ships in ``models/`` (checked against the manifest)."""
     from piaa_desktop.core.enhance.policy import OnnxPolicy
-    from piaa_desktop.core.models import ModelError, model_path
+    from piaa_desktop.core.models import ModelError, load_manifest, model_path
 
     try:
         onnx_path = model_path(SHIPPED_NAME, directory)
@@ -95,6 +95,14 @@ def load_shipped(directory: Optional[Path] = None) -> EnhancerModel:
         weights = load_weights(model_path(SHIPPED_WEIGHTS, directory))
     except (ModelError, OSError, ValueError):
         pass
+    entry = load_manifest(directory)["models"].get(SHIPPED_NAME, {})
+    problem = E.signature_problem(entry.get("param_signature"))
+    if problem:
+        raise EnhancerError(
+            f"the shipped enhancer policy does not fit this version: {problem}. What to do: re-train it "
+            "(python -m piaa_desktop.lab.enhance_pretrain --manifest), or learn your own style "
+            "(Photo > Learn my retouching style, or piaa enhance --train)"
+        )
     return EnhancerModel(OnnxPolicy(onnx_path), StartModel.identity(), weights, {"source": "shipped"})
 
 
@@ -102,25 +110,40 @@ def personal_dir(paths) -> Path:
     return Path(paths.personal_models) / PERSONAL_DIR
 
 
+RETRAIN_HINT = "What to do: learn your style again (Photo > Learn my retouching style, or piaa enhance --train)."
+
+
 def load_personal(paths) -> Optional[EnhancerModel]:
-    """The user's personal enhancer, or None if none was trained (or it is unreadable)."""
+    """The user's personal enhancer, or None if none was trained.
+
+    A personal model that exists but cannot be used (damaged files, or trained for other develop
+    sliders) raises :class:`EnhancerError` saying so and what to do: auto-enhance never falls back
+    to the generic model silently.
+    """
     from piaa_desktop.core.enhance.policy import OnnxPolicy
 
     d = personal_dir(paths)
+    f = d / "enhancer.json"
+    if not f.exists():
+        return None
     try:
-        meta = json.loads((d / "enhancer.json").read_text(encoding="utf-8"))
+        meta = json.loads(f.read_text(encoding="utf-8"))
+        problem = E.signature_problem(meta.get("param_signature"))
+        if problem:
+            raise EnhancerError(f"your learned retouching style cannot be used: {problem}. {RETRAIN_HINT}")
         policy = OnnxPolicy(d / meta["onnx"])
         start = StartModel.from_json(meta["start"])
         weights = load_weights(d / meta["weights"]) if meta.get("weights") else None
-    except (OSError, ValueError, KeyError):
-        return None
-    except Exception:  # onnxruntime raises its own exception types for damaged files
-        return None
+    except EnhancerError:
+        raise
+    except Exception as exc:  # OSError, ValueError, KeyError; onnxruntime raises its own types for damaged files
+        raise EnhancerError(f"your learned retouching style is damaged ({type(exc).__name__}: {exc}). {RETRAIN_HINT}") from exc
     return EnhancerModel(policy, start, weights, meta)
 
 
 def load_enhancer(paths=None, directory: Optional[Path] = None) -> EnhancerModel:
-    """The personal enhancer if there is one, else the shipped one."""
+    """The personal enhancer if one was trained, else the shipped (generic) one: ``meta["source"]``
+    says which. A personal model that exists but is unusable raises :class:`EnhancerError`."""
     if paths is not None:
         m = load_personal(paths)
         if m is not None:
@@ -137,13 +160,21 @@ def save_personal(model: EnhancerModel, net, paths) -> Path:
     d.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S") + f"-{int(time.time() * 1000) % 1000:03d}"
     onnx_name, w_name = f"policy-{stamp}.onnx", f"weights-{stamp}.npz"
-    export_onnx(net, d / onnx_name)
+    try:
+        export_onnx(net, d / onnx_name)
+    except Exception as exc:  # torch.onnx needs the onnx package; a full disk; a read-only folder
+        raise EnhancerError(
+            f"the learned style could not be saved: {type(exc).__name__}: {exc}. What to do: if a module is "
+            "missing, reinstall PIAA Desktop with its dependencies (pip install -e .); otherwise check the free "
+            f"space and permissions of {d}, then learn again. Your previous style (if any) is unchanged."
+        ) from exc
     buf = io.BytesIO()
     np.savez(buf, **state_dict_numpy(net))
     with atomic_write(d / w_name) as fh:
         fh.write(buf.getvalue())
     meta = dict(model.meta)
-    meta.update({"onnx": onnx_name, "weights": w_name, "start": model.start.to_json(), "created": time.time()})
+    meta.update({"onnx": onnx_name, "weights": w_name, "start": model.start.to_json(), "created": time.time(),
+                 "param_signature": E.param_signature()})
     old = None
     try:
         old = json.loads((d / "enhancer.json").read_text(encoding="utf-8"))

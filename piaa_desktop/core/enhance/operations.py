@@ -54,11 +54,14 @@ def train_enhancer_from_catalog(
     for pid, params in sorted(edits.items()):
         cancel.raise_if_cancelled()
         ph = catalog.photo(pid)
-        if ph is None or ph.missing or develop.is_identity(params):
+        if ph is None or ph.missing:
             continue
         try:
+            # only the sliders the enhancer learns (a crop or a rotation is not a retouching style)
+            p = E.z_to_params(E.params_to_z(params))
+            if develop.is_identity(p):
+                continue
             src = _load_proxy(ph.path, PAIR_SIDE)
-            p = develop.normalize_params(params)
         except (ImageError, OSError, ValueError) as exc:
             skipped.append(f"{ph.path}: {exc}")
             continue
@@ -74,10 +77,16 @@ def train_enhancer_from_catalog(
             init = load_shipped().weights
         except EnhancerError:
             init = None
-        model, net = train_from_pairs(
-            pairs, init_weights=init, rounds=rounds, seed=seed, progress=progress, cancel=cancel, targets_z=np.stack(zs),
-            max_steps=max_steps,
-        )
+        try:
+            model, net = train_from_pairs(
+                pairs, init_weights=init, rounds=rounds, seed=seed, progress=progress, cancel=cancel,
+                targets_z=np.stack(zs), max_steps=max_steps,
+            )
+        except ImportError as exc:  # torch missing or broken: an install problem the user can fix
+            raise EnhancerError(
+                f"learning a retouching style needs {exc.name or 'torch'}, which is not installed ({exc}). "
+                "What to do: reinstall PIAA Desktop with its dependencies (pip install -e .), then learn again."
+            ) from exc
         model.meta.update({"n_pairs": len(pairs), "trained_seconds": round(time.time() - t0, 1)})
         path = save_personal(model, net, paths)
     except BaseException as exc:
@@ -117,7 +126,7 @@ def auto_enhance_photos(
             rgb = _load_proxy(ph.path, PROXY_SIDE)
         except (ImageError, OSError):
             continue
-        results[pid] = model.enhance(rgb, rank_fn=rank_fn)
+        results[pid] = E.merge_params(catalog.get_edit(pid), model.enhance(rgb, rank_fn=rank_fn))
         progress(k + 1, len(ids), f"auto-enhance {k + 1}/{len(ids)}")
     if not results:
         return Change("edit", "params", [])

@@ -32,7 +32,7 @@ def fit_targets(
     out = np.zeros((len(pairs), E.N_PARAMS))
     for i, (src, dst) in enumerate(pairs):
         cancel.raise_if_cancelled()
-        out[i] = E.params_to_z(develop.fit_params(src, dst, max_side=FIT_SIDE, max_iter=20))
+        out[i] = E.params_to_z(develop.fit_params(src, dst, max_side=FIT_SIDE, max_iter=20, names=E.NAMES))
         progress(i + 1, len(pairs), f"fitting parameters of retouch {i + 1}/{len(pairs)}")
     return out
 
@@ -66,7 +66,7 @@ class StartModel:
 
     def predict_features(self, f: np.ndarray) -> np.ndarray:
         z = self.mean_z + self.W @ ((np.asarray(f, np.float64) - self.feat_mu) / self.feat_sd)
-        return np.clip(z, develop.LO / develop.PARAM_SCALE, develop.HI / develop.PARAM_SCALE)
+        return np.clip(z, E.LO, E.HI)
 
     def to_json(self) -> dict:
         return {k: np.asarray(getattr(self, k)).tolist() for k in ("mean_z", "W", "feat_mu", "feat_sd")}

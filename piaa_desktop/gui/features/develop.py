@@ -16,6 +16,8 @@ class DevelopFeature(Feature):
         w = self.win
         self.enhancer_handle = None
         self.last_enhancer_training = None
+        self.last_enhancer_error = None
+        self.enhancer_error_box = None
         self.panel = DevelopPanel(w.catalog, w.undo_stack, paths=w.paths, jobs=w.jobs)
         self.panel.message.connect(w.say)
         self.dock = w.add_panel("develop", self.panel, "D", title="Develop")
@@ -71,14 +73,43 @@ class DevelopFeature(Feature):
             self.win.paths,
             with_catalog=str(self.win.paths.catalog),
             on_done=self._on_enhancer_trained,
-            on_error=lambda exc: self.win.say(f"Retouching style not learned: {exc}"),
+            on_error=self._on_enhancer_failed,
             on_progress=lambda d, t, m: self.win.say(f"Learning your retouching style… {m} {d}/{t}"),
             name="train-enhancer",
             **kwargs,
         )
         return self.enhancer_handle
 
+    def _on_enhancer_failed(self, exc: BaseException) -> None:
+        """A failed (not cancelled) training is a dialog with the reason and what to do; auto-enhance keeps
+        the style learned before, if any, and says which model it uses."""
+        from PySide6.QtCore import Qt
+        from PySide6.QtWidgets import QMessageBox
+
+        from piaa_desktop.core.jobs import Cancelled
+
+        if isinstance(exc, Cancelled):
+            self.win.say("Learning your retouching style was cancelled")
+            return
+        self.last_enhancer_error = exc
+        self.win.say(f"Retouching style not learned: {exc}")
+        reason = str(exc) or type(exc).__name__
+        box = QMessageBox(QMessageBox.Icon.Warning, "Retouching style not learned",
+                          "Your retouching style could not be learned.", parent=self.win)
+        todo = "" if "What to do" in reason else (
+            "\n\nWhat to do: develop at least two photos yourself (D), then Photo > Learn my retouching style "
+            "again. If it fails again, reinstall PIAA Desktop with its dependencies (pip install -e .).")
+        box.setInformativeText(f"{reason}{todo}\n\nAuto-enhance keeps using your previous style, or the generic "
+                               "model if you have none, and says which.")
+        handle = self.enhancer_handle
+        if handle is not None and getattr(handle, "traceback", ""):
+            box.setDetailedText(handle.traceback)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.enhancer_error_box = box
+        box.open()  # non-blocking
+
     def _on_enhancer_trained(self, result) -> None:
+        self.last_enhancer_error = None
         self.last_enhancer_training = result
         self.win.say(f"Auto-enhance now follows your retouching style ({result['n_pairs']} photos): press E")
 

@@ -2,7 +2,7 @@
 
 Reproduce the shipped policy (bsds500 only, so the FiveK pairs stay held out)::
 
-    python -m piaa_desktop.core.enhance.pretrain --photos ../shared/data/bsds500 --out models/enhancer_policy.onnx
+    python -m piaa_desktop.lab.enhance_pretrain --photos ../shared/data/bsds500 --out models/enhancer_policy.onnx
 
 It writes ``enhancer_policy.onnx`` and ``enhancer_policy.npz`` (the same weights for fine-tuning) and,
 with ``--manifest``, their entries in ``models/manifest.json``.
@@ -108,7 +108,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     if args.manifest:
         from piaa_desktop.core.models import update_manifest_entry
 
-        cmd = "python -m piaa_desktop.core.enhance.pretrain " + " ".join(argv if argv is not None else sys.argv[1:])
+        cmd = "python -m piaa_desktop.lab.enhance_pretrain " + " ".join(argv if argv is not None else sys.argv[1:])
         common = {
             "data": "bsds500 (500 real photos, shared/data/bsds500); FiveK held out",
             "license": "trained here (project licence)",
