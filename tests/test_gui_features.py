@@ -192,3 +192,21 @@ def test_drag_to_reorder_records_preferences(window, qtbot):
     prefs = window.catalog.preferences()
     assert prefs[-3:] == list(zip(order, order[1:]))
     assert window.features.personal.train_timer.isActive()
+
+
+def test_failed_style_learning_is_a_dialog_with_reason_and_what_to_do(window, qtbot, monkeypatch):
+    import piaa_desktop.core.enhance as enhance
+    from piaa_desktop.core.enhance import EnhancerError
+
+    def failing(*a, **k):
+        raise EnhancerError("the learned style could not be saved: No module named 'onnx'. What to do: reinstall")
+
+    monkeypatch.setattr(enhance, "train_enhancer_from_catalog", failing)
+    feat = window.features.develop
+    feat.train_enhancer()
+    qtbot.waitUntil(lambda: feat.last_enhancer_error is not None, timeout=30_000)
+    box = feat.enhancer_error_box
+    assert box is not None and box.isVisible()
+    assert "onnx" in box.informativeText() and "What to do" in box.informativeText()
+    box.grab().save(str(window.paths.data_dir / "style_error.png"))
+    box.close()
