@@ -16,6 +16,7 @@ import csv
 import importlib
 import json
 import os
+import sqlite3
 import sys
 from typing import Optional
 
@@ -83,15 +84,27 @@ def _paths(args):
 
 def open_catalog_for(args):
     """The catalog of the chosen data dir, with XMP sidecars written after every rating/flag/label change."""
-    from piaa_desktop.core.catalog import CatalogError, open_catalog
+    from piaa_desktop.core.catalog import CatalogError, open_catalog, unchanged_since_clean_close
+    from piaa_desktop.core.recovery import check_catalog
     from piaa_desktop.core.settings import load_settings
     from piaa_desktop.core.sync import install_sidecar_hook
 
     paths = _paths(args)
+    checked = not unchanged_since_clean_close(paths.catalog)
     try:
         cat = open_catalog(paths)
     except CatalogError as exc:
         raise CliError(str(exc)) from exc
+    if checked:
+        # Like the app at start: a catalog changed since PIAA last closed it cleanly (a crash, another
+        # program, a copy) is checked before use; damaged indexes are rebuilt, other damage stops here.
+        report = check_catalog(cat, paths, mode="quick")
+        if report.ok:
+            for msg in report:
+                print(f"piaa: warning: {msg}", file=sys.stderr)
+        else:
+            cat.close()
+            raise CliError(" ".join(report) + " Open the app to see what can still be read.")
     cat.sidecars = install_sidecar_hook(cat, load_settings(paths))
     return cat
 
@@ -327,16 +340,41 @@ def build_parser() -> argparse.ArgumentParser:
     return ap
 
 
+def _environment_error(args, exc: BaseException) -> str:
+    from piaa_desktop.core.catalog import CatalogError
+    from piaa_desktop.core.fsutil import disk_full_message, is_disk_full
+    from piaa_desktop.core.paths import app_paths
+
+    if isinstance(exc, CatalogError):
+        return str(exc)
+    try:
+        data_dir = app_paths(getattr(args, "data_dir", None)).data_dir
+    except Exception:  # noqa: BLE001
+        data_dir = None
+    if is_disk_full(exc, data_dir):
+        return disk_full_message(data_dir or ".")
+    if isinstance(exc, OSError):
+        where = f": {exc.filename}" if getattr(exc, "filename", None) else ""
+        return f"{exc.strerror or exc}{where}"
+    return f"the catalog cannot be used: {exc}"
+
+
 def main(argv: Optional[list[str]] = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if not hasattr(args, "json"):
         args.json = False
+    from piaa_desktop.core.catalog import CatalogError
+
     try:
         return int(args.func(args) or 0)
     except CliError as exc:
         print(f"piaa: error: {exc}", file=sys.stderr)
         return exc.code
+    except (OSError, sqlite3.Error, CatalogError) as exc:
+        # a full disk, a damaged or unwritable catalog: one clear line, never a traceback
+        print(f"piaa: error: {_environment_error(args, exc)}", file=sys.stderr)
+        return EXIT_FAIL
     except KeyboardInterrupt:
         print("piaa: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED

@@ -210,6 +210,18 @@ class CatalogError(RuntimeError):
     """A catalog that cannot be opened or used (newer schema, corrupt file, locked)."""
 
 
+class DiskFullError(CatalogError):
+    """The disk holding the catalog is full: nothing was written (the last change was rolled back)."""
+
+
+def _disk_full(exc: BaseException, path: Path) -> Optional[DiskFullError]:
+    from piaa_desktop.core.fsutil import disk_full_message, is_disk_full
+
+    if is_disk_full(exc, path.parent):
+        return DiskFullError(disk_full_message(path.parent, "the catalog could not be written; nothing was lost"))
+    return None
+
+
 @dataclass
 class Photo:
     id: int
@@ -263,6 +275,33 @@ class Change:
         return all(self.before.get(i) == self.after.get(i) for i in self.photo_ids)
 
 
+def _refuse_empty_file(path: Path, backup_dir: Optional[os.PathLike | str]) -> None:
+    """A catalog file of 0 bytes (no write-ahead log holding its content) is not silently replaced by a
+    new, empty catalog: that would hide the loss of every rating and edit."""
+    try:
+        if path.stat().st_size != 0:
+            return
+    except OSError:
+        return  # no file yet: a new catalog
+    wal = Path(str(path) + "-wal")
+    try:
+        if wal.stat().st_size > 0:
+            return  # a new catalog whose content is still in its WAL
+    except OSError:
+        pass
+    backups = Path(backup_dir) if backup_dir else path.parent / "backups"
+    raise CatalogError(
+        f"the catalog {path} is empty (0 bytes): it was truncated or damaged. Restore the newest copy from "
+        f"{backups} (rename it to {path.name}), or delete the empty file to start a new, empty catalog."
+    )
+
+
+def _suppress_sqlite():
+    import contextlib
+
+    return contextlib.suppress(sqlite3.Error)
+
+
 class Catalog:
     """One connection to the catalog database. Use from one thread; open another for workers."""
 
@@ -277,6 +316,7 @@ class Catalog:
     def open(cls, path: os.PathLike | str, backup_dir: Optional[os.PathLike | str] = None) -> "Catalog":
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
+        _refuse_empty_file(path, backup_dir)
         try:
             conn = sqlite3.connect(str(path), timeout=30.0, check_same_thread=False, isolation_level=None)
             conn.row_factory = sqlite3.Row
@@ -286,7 +326,7 @@ class Catalog:
             conn.execute("PRAGMA busy_timeout=30000")
             version = conn.execute("PRAGMA user_version").fetchone()[0]
         except sqlite3.DatabaseError as exc:
-            raise CatalogError(f"cannot open catalog {path}: {exc}") from exc
+            raise (_disk_full(exc, path) or CatalogError(f"cannot open catalog {path}: {exc}")) from exc
         if version > SCHEMA_VERSION:
             conn.close()
             raise CatalogError(
@@ -295,9 +335,16 @@ class Catalog:
             )
         cat = cls(conn, path)
         if version < SCHEMA_VERSION:
-            if version > 0:
-                cat.backup(Path(backup_dir) if backup_dir else path.parent / "backups", reason=f"v{version}")
-            cat._migrate(version)
+            try:
+                if version > 0:
+                    cat.backup(Path(backup_dir) if backup_dir else path.parent / "backups", reason=f"v{version}")
+                cat._migrate(version)
+            except (sqlite3.Error, OSError) as exc:
+                full = _disk_full(exc, path)
+                if full is None:
+                    raise
+                conn.close()
+                raise full from exc
         return cat
 
     def _migrate(self, from_version: int) -> None:
@@ -334,7 +381,8 @@ class Catalog:
         try:
             self.conn.close()
         except sqlite3.Error:
-            pass
+            return
+        write_clean_marker(self.path)
 
     def __enter__(self) -> "Catalog":
         return self
@@ -363,17 +411,35 @@ class Catalog:
         class _Ctx:
             def __enter__(self_inner):
                 cat._lock.acquire()
-                cat.conn.execute("BEGIN IMMEDIATE")
+                try:
+                    cat.conn.execute("BEGIN IMMEDIATE")
+                except sqlite3.Error as exc:
+                    cat._lock.release()
+                    raise (_disk_full(exc, cat.path) or exc) from exc
                 return Catalog._Tx(cat.conn)
 
             def __exit__(self_inner, exc_type, exc, tb):
                 try:
                     if exc_type is None:
-                        cat.conn.execute("COMMIT")
+                        try:
+                            cat.conn.execute("COMMIT")
+                        except sqlite3.Error as err:
+                            with _suppress_sqlite():
+                                cat.conn.execute("ROLLBACK")
+                            full = _disk_full(err, cat.path)
+                            if full is not None:
+                                raise full from err
+                            raise
                     else:
-                        cat.conn.execute("ROLLBACK")
+                        with _suppress_sqlite():
+                            cat.conn.execute("ROLLBACK")
                 finally:
                     cat._lock.release()
+                # A full disk met inside the transaction is reported as such (the change was rolled back).
+                if exc is not None and isinstance(exc, sqlite3.Error):
+                    full = _disk_full(exc, cat.path)
+                    if full is not None:
+                        raise full from exc
                 return False
 
         return _Ctx()
@@ -1368,6 +1434,48 @@ def _split_sql(script: str) -> Iterator[str]:
     for stmt in script.split(";"):
         if stmt.strip():
             yield stmt
+
+
+# ------------------------------------------------------------------ closed-cleanly marker
+def _file_state(path: Path) -> Optional[list]:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return [st.st_size, st.st_mtime_ns, st.st_ino]
+
+
+def _marker(path: Path) -> Path:
+    return path.with_name(path.name + ".closed")
+
+
+def _catalog_state(path: Path) -> dict:
+    return {"db": _file_state(path), "wal": _file_state(Path(str(path) + "-wal"))}
+
+
+def write_clean_marker(path: os.PathLike | str) -> None:
+    """Record the catalog files as PIAA left them on a clean close (best effort; never raises)."""
+    path = Path(path)
+    try:
+        state = _catalog_state(path)
+        if state["db"] is None:
+            return
+        tmp = _marker(path).with_suffix(".tmp")
+        tmp.write_text(json.dumps(state))
+        os.replace(tmp, _marker(path))
+    except OSError:
+        pass
+
+
+def unchanged_since_clean_close(path: os.PathLike | str) -> bool:
+    """True when the catalog files are exactly as a clean close by PIAA left them: nothing (no crash,
+    no other program, no bad copy) touched them since, so an integrity check can be skipped."""
+    path = Path(path)
+    try:
+        recorded = json.loads(_marker(path).read_text())
+    except (OSError, ValueError):
+        return False
+    return recorded == _catalog_state(path) and recorded.get("db") is not None
 
 
 def open_catalog(paths) -> Catalog:

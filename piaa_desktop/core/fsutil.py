@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import os
+import shutil
 import stat
 import tempfile
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Optional
 
 
 @contextlib.contextmanager
@@ -96,6 +98,52 @@ def hash_fileobj(fh, hasher=None, chunk: int = 1 << 20) -> str:
             break
         h.update(block)
     return h.hexdigest()
+
+
+DISK_FULL_ERRNOS = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
+_LOW_SPACE = 1 << 20  # below 1 MB free, SQLite's "disk I/O error" (WAL index, journal) means a full disk
+
+
+def free_bytes(path: os.PathLike | str) -> Optional[int]:
+    """Free space for this user on the filesystem holding ``path`` (its nearest existing parent)."""
+    p = Path(os.path.abspath(path))
+    while not p.exists() and p.parent != p:
+        p = p.parent
+    try:
+        return shutil.disk_usage(p).free
+    except OSError:
+        return None
+
+
+def mount_point(path: os.PathLike | str) -> Path:
+    """The mount point of the filesystem holding ``path`` (what the user has to free space on)."""
+    p = Path(os.path.abspath(path))
+    while not p.exists() and p.parent != p:
+        p = p.parent
+    with contextlib.suppress(OSError):
+        while p.parent != p and not os.path.ismount(p):
+            p = p.parent
+    return p
+
+
+def is_disk_full(exc: BaseException, path: Optional[os.PathLike | str] = None) -> bool:
+    """Whether ``exc`` (an OSError or a sqlite3 error) means the disk holding ``path`` is full."""
+    if isinstance(exc, OSError) and exc.errno in DISK_FULL_ERRNOS:
+        return True
+    msg = str(exc).lower()
+    if "database or disk is full" in msg or "no space left" in msg or "disk quota" in msg:
+        return True
+    if path is not None and ("disk i/o error" in msg or "unable to open database" in msg):
+        free = free_bytes(path)
+        return free is not None and free < _LOW_SPACE
+    return False
+
+
+def disk_full_message(path: os.PathLike | str, what: str = "") -> str:
+    """``disk full: free space on <mount point> ...``: the message every disk-full error ends up as."""
+    free = free_bytes(path)
+    left = f" ({free // 1024} KB left)" if free is not None else ""
+    return f"disk full: free space on {mount_point(path)}{left} and try again" + (f"; {what}" if what else "")
 
 
 def unique_path(path: os.PathLike | str) -> Path:

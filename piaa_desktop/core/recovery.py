@@ -49,10 +49,11 @@ class RecoveryReport(list):
         self.removed_parts: list[str] = []
         self.model_problems: list[str] = []
         self.backup: Optional[str] = None
+        self.repaired: bool = False  # damaged indexes were rebuilt and the catalog checks out now
 
     @property
     def ok(self) -> bool:
-        return self.integrity == "ok"
+        return self.integrity == "ok" or self.repaired
 
 
 @dataclass
@@ -258,6 +259,77 @@ def check_integrity(catalog, full: bool = False) -> str:
     return "ok" if msgs == ["ok"] else "; ".join(msgs[:5])
 
 
+def _rebuild_indexes(catalog) -> bool:
+    """Rebuild the catalog's indexes from its tables; True if it passes ``integrity_check`` after.
+
+    ``REINDEX`` mends an index that disagrees with its table. An index whose pages are themselves
+    broken cannot be dropped normally (SQLite must read them to free them): its schema entry is removed,
+    ``VACUUM`` rewrites the file from the tables alone (the broken pages are left behind) and the index
+    is created again. A damaged table cannot be mended this way: that stays reported.
+    """
+    conn = catalog.conn
+    try:
+        conn.execute("REINDEX")
+        if check_integrity(catalog, full=True) == "ok":
+            return True
+    except sqlite3.Error:
+        pass
+    try:
+        indexes = conn.execute(
+            "SELECT name, sql FROM sqlite_master WHERE type='index' AND sql IS NOT NULL"
+        ).fetchall()
+        if not indexes:
+            return False
+        version = conn.execute("PRAGMA schema_version").fetchone()[0]
+        conn.execute("PRAGMA writable_schema=ON")
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            conn.executemany("DELETE FROM sqlite_master WHERE type='index' AND name=?", [(n,) for n, _ in indexes])
+            conn.execute(f"PRAGMA schema_version={int(version) + 1}")
+            conn.execute("COMMIT")
+        finally:
+            conn.execute("PRAGMA writable_schema=OFF")
+        conn.execute("VACUUM")
+        for _, sql in indexes:
+            conn.execute(sql)
+        return check_integrity(catalog, full=True) == "ok"
+    except sqlite3.Error:
+        with contextlib.suppress(sqlite3.Error):
+            conn.execute("ROLLBACK")
+        return False
+
+
+def check_catalog(catalog, paths, mode: str = "quick", report: Optional[RecoveryReport] = None) -> RecoveryReport:
+    """The integrity part of :func:`recover` (the CLI runs it alone before a command uses the catalog).
+
+    A damaged catalog is first copied to ``backups/`` as it is; then its indexes are rebuilt from the
+    tables (``REINDEX``): a broken index, the usual damage, is repaired that way and the catalog checks
+    out again (``report.repaired``). Anything else is reported (``report.ok`` is False).
+    """
+    report = report if report is not None else RecoveryReport()
+    report.integrity = "ok" if mode == "skip" else check_integrity(catalog, full=mode == "full")
+    if report.integrity == "ok":
+        return report
+    try:
+        report.backup = str(catalog.backup(paths.backups, reason="damaged"))
+        where = f" A copy of it as it was is in {report.backup}."
+    except (sqlite3.Error, OSError):
+        where = ""
+    report.repaired = _rebuild_indexes(catalog)
+    if report.repaired:
+        report.append(
+            f"The catalog {catalog.path} was damaged ({report.integrity[:300]}): its indexes were rebuilt from "
+            f"its tables and it checks out now; nothing was lost.{where}"
+        )
+    else:
+        report.append(
+            f"The catalog {catalog.path} is damaged ({report.integrity[:300]}).{where} "
+            "Ratings and edits that can be read are still shown; restore an earlier copy from "
+            f"{paths.backups} if photos are missing."
+        )
+    return report
+
+
 def recover(
     catalog, paths, full_check: bool = False, check_models: bool = True, integrity: Optional[str] = None
 ) -> RecoveryReport:
@@ -273,18 +345,7 @@ def recover(
     mode = integrity or ("full" if full_check else "quick")
     if mode not in ("quick", "full", "skip"):
         raise ValueError(f"integrity must be 'quick', 'full' or 'skip', not {mode!r}")
-    report.integrity = "ok" if mode == "skip" else check_integrity(catalog, full=mode == "full")
-    if report.integrity != "ok":
-        try:
-            report.backup = str(catalog.backup(paths.backups, reason="damaged"))
-            where = f" A copy was saved to {report.backup}."
-        except (sqlite3.Error, OSError):
-            where = ""
-        report.append(
-            f"The catalog {catalog.path} is damaged ({report.integrity}).{where} "
-            "Ratings and edits that can be read are still shown; restore an earlier copy from "
-            f"{paths.backups} if photos are missing."
-        )
+    check_catalog(catalog, paths, mode, report)
 
     try:
         marked, live = mark_dead_jobs(catalog)
@@ -347,6 +408,7 @@ def open_library(paths, lock: bool = True, check_models: bool = True):
 
 
 __all__ = [
+    "check_catalog",
     "open_library",
     "RecoveryReport",
     "check_integrity",

@@ -31,7 +31,7 @@ from typing import Callable, Iterator, Optional
 import numpy as np
 
 from piaa_desktop.core.catalog import Catalog
-from piaa_desktop.core.fsutil import hash_file
+from piaa_desktop.core.fsutil import disk_full_message, hash_file
 from piaa_desktop.core.imageio import (
     ImageError,
     is_candidate,
@@ -189,10 +189,8 @@ def _decode(path: str, size: int, mtime: float, cache_dir: Path) -> _Decoded:
         rec.error = "not enough memory to decode this image"
     except OSError as exc:
         if exc.errno in _DISK_FULL:  # our write (the thumbnail cache) failed, not the photo
-            rec.error = (
-                f"no space left on the disk of the thumbnail cache ({cache_dir}): free some space and "
-                "import again (the photo itself is fine)"
-            )
+            rec.error = disk_full_message(cache_dir, f"the thumbnail cache ({cache_dir}) could not be written "
+                                                     "(the photo itself is fine)")
         else:
             rec.error = f"cannot read file: {exc.strerror or exc}"
     return rec
@@ -323,6 +321,10 @@ def _commit_batch(
                                          "shutter", "aperture", "focal_length", "orientation")},
             )
             row = known.get(spath)
+            if row is None:
+                # Another scan of the same folder (a second process) may have added it since we looked:
+                # the write lock is held now, so this answer is current.
+                row = tx.execute("SELECT id, content_hash FROM photos WHERE path=?", (spath,)).fetchone()
             if row is not None:
                 pid = row["id"]
                 tx.update_photo(pid, cols)
