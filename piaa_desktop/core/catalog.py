@@ -377,6 +377,43 @@ class Catalog:
     def integrity_check(self) -> str:
         return self.conn.execute("PRAGMA integrity_check").fetchone()[0]
 
+    def rebuild_indexes(self) -> bool:
+        """Rebuild the indexes from the tables; True if the catalog passes ``integrity_check`` after.
+
+        ``REINDEX`` mends an index that disagrees with its table. An index whose pages are themselves
+        broken cannot be dropped normally (SQLite must read them to free them): its schema entry is
+        removed, ``VACUUM`` rewrites the file from the tables alone (the broken pages are left behind)
+        and the index is created again. A damaged table cannot be mended this way.
+        """
+        conn = self.conn
+        try:
+            conn.execute("REINDEX")
+            if self.integrity_check() == "ok":
+                return True
+        except sqlite3.Error:
+            pass
+        try:
+            indexes = conn.execute("SELECT name, sql FROM sqlite_master WHERE type='index' AND sql IS NOT NULL").fetchall()
+            if not indexes:
+                return False
+            version = conn.execute("PRAGMA schema_version").fetchone()[0]
+            conn.execute("PRAGMA writable_schema=ON")
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                conn.executemany("DELETE FROM sqlite_master WHERE type='index' AND name=?", [(n,) for n, _ in indexes])
+                conn.execute(f"PRAGMA schema_version={int(version) + 1}")
+                conn.execute("COMMIT")
+            finally:
+                conn.execute("PRAGMA writable_schema=OFF")
+            conn.execute("VACUUM")
+            for _, sql in indexes:
+                conn.execute(sql)
+            return self.integrity_check() == "ok"
+        except sqlite3.Error:
+            with _suppress_sqlite():
+                conn.execute("ROLLBACK")
+            return False
+
     def close(self) -> None:
         try:
             self.conn.close()
@@ -904,6 +941,10 @@ class Catalog:
         def update_photo(self, photo_id: int, cols: dict) -> None:
             sets = ", ".join(f"{k}=?" for k in cols)
             self.tx.execute(f"UPDATE photos SET {sets} WHERE id=?", [*cols.values(), photo_id])
+
+        def photo_at(self, path: str) -> Optional[sqlite3.Row]:
+            """(id, content_hash) of the photo at ``path`` as it is now (the write lock is held)."""
+            return self.tx.execute("SELECT id, content_hash FROM photos WHERE path=?", (path,)).fetchone()
 
         def insert_photo(self, cols: dict) -> int:
             return int(self.tx.execute(

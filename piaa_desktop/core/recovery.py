@@ -259,46 +259,6 @@ def check_integrity(catalog, full: bool = False) -> str:
     return "ok" if msgs == ["ok"] else "; ".join(msgs[:5])
 
 
-def _rebuild_indexes(catalog) -> bool:
-    """Rebuild the catalog's indexes from its tables; True if it passes ``integrity_check`` after.
-
-    ``REINDEX`` mends an index that disagrees with its table. An index whose pages are themselves
-    broken cannot be dropped normally (SQLite must read them to free them): its schema entry is removed,
-    ``VACUUM`` rewrites the file from the tables alone (the broken pages are left behind) and the index
-    is created again. A damaged table cannot be mended this way: that stays reported.
-    """
-    conn = catalog.conn
-    try:
-        conn.execute("REINDEX")
-        if check_integrity(catalog, full=True) == "ok":
-            return True
-    except sqlite3.Error:
-        pass
-    try:
-        indexes = conn.execute(
-            "SELECT name, sql FROM sqlite_master WHERE type='index' AND sql IS NOT NULL"
-        ).fetchall()
-        if not indexes:
-            return False
-        version = conn.execute("PRAGMA schema_version").fetchone()[0]
-        conn.execute("PRAGMA writable_schema=ON")
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-            conn.executemany("DELETE FROM sqlite_master WHERE type='index' AND name=?", [(n,) for n, _ in indexes])
-            conn.execute(f"PRAGMA schema_version={int(version) + 1}")
-            conn.execute("COMMIT")
-        finally:
-            conn.execute("PRAGMA writable_schema=OFF")
-        conn.execute("VACUUM")
-        for _, sql in indexes:
-            conn.execute(sql)
-        return check_integrity(catalog, full=True) == "ok"
-    except sqlite3.Error:
-        with contextlib.suppress(sqlite3.Error):
-            conn.execute("ROLLBACK")
-        return False
-
-
 def check_catalog(catalog, paths, mode: str = "quick", report: Optional[RecoveryReport] = None) -> RecoveryReport:
     """The integrity part of :func:`recover` (the CLI runs it alone before a command uses the catalog).
 
@@ -315,7 +275,7 @@ def check_catalog(catalog, paths, mode: str = "quick", report: Optional[Recovery
         where = f" A copy of it as it was is in {report.backup}."
     except (sqlite3.Error, OSError):
         where = ""
-    report.repaired = _rebuild_indexes(catalog)
+    report.repaired = catalog.rebuild_indexes()
     if report.repaired:
         report.append(
             f"The catalog {catalog.path} was damaged ({report.integrity[:300]}): its indexes were rebuilt from "

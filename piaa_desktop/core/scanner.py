@@ -324,7 +324,7 @@ def _commit_batch(
             if row is None:
                 # Another scan of the same folder (a second process) may have added it since we looked:
                 # the write lock is held now, so this answer is current.
-                row = tx.execute("SELECT id, content_hash FROM photos WHERE path=?", (spath,)).fetchone()
+                row = tx.photo_at(spath)
             if row is not None:
                 pid = row["id"]
                 tx.update_photo(pid, cols)

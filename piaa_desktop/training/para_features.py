@@ -70,11 +70,10 @@ def export_tap(path: Path) -> Path:
 
 
 def load_images(paths, size=224) -> np.ndarray:
-    from PIL import Image
-
     from piaa_desktop.core.embeddings import preprocess
+    from piaa_desktop.core.imageio import pil_open
 
-    ims = [Image.open(p).convert("RGB") for p in paths]
+    ims = [pil_open(p).convert("RGB") for p in paths]
     return preprocess(ims, size)
 
 
@@ -114,9 +113,8 @@ def extract_signals(data: Path, out: Path, log=print) -> Path:
     """The app's pixel signals (core.signals) of every PARA photo, as an (N, len(SIGNAL_COLUMNS)) .npy."""
     import csv
 
-    from PIL import Image
-
     from piaa_desktop.core.catalog import SIGNAL_COLUMNS
+    from piaa_desktop.core.imageio import pil_open
     from piaa_desktop.core.signals import compute_signals
 
     para = Path(data) / "para"
@@ -124,7 +122,7 @@ def extract_signals(data: Path, out: Path, log=print) -> Path:
         names = [r["image"] for r in csv.DictReader(fh)]
     arr = np.zeros((len(names), len(SIGNAL_COLUMNS)), np.float32)
     for i, n in enumerate(names):
-        s = compute_signals(np.asarray(Image.open(para / "images" / n).convert("RGB")))
+        s = compute_signals(np.asarray(pil_open(para / "images" / n).convert("RGB")))
         arr[i] = [s[c] for c in SIGNAL_COLUMNS]
         if i % 2000 == 0:
             log(f"signals {i}/{len(names)}")
