@@ -566,6 +566,19 @@ class MainWindow(QMainWindow):
         cur_row = self.model.row_of(current) if current is not None else (rows[0] if rows else None)
         self.select_rows(rows, cur_row)
 
+    def inspect_photo(self, photo_id: int) -> None:
+        """Show ``photo_id`` in the Info panel, for a view whose photos are not the grid's selection (the
+        ranking pair). A photo in the grid becomes the current, selected one, so the panel's stars and
+        flags act on it; one the filters hide is only shown."""
+        if self.model.row_of(photo_id) is not None:
+            if self.current_id() != photo_id or self.selected_ids() != [photo_id]:
+                self.select_ids([photo_id], photo_id)
+            return
+        photo = self.catalog.photo(photo_id)
+        if photo is not None:
+            self.side_panel.show_photo(photo, self.catalog.score_detail(photo_id),
+                                       self.catalog.signals([photo_id]).get(photo_id), n_selected=1)
+
     def select_none(self) -> None:
         self.grid.selectionModel().clearSelection()
 

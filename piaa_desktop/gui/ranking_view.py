@@ -1,6 +1,10 @@
 """Ranking mode: "which do you prefer?" with two photos side by side.
 
 Left/Right arrow (or a click on a photo) picks the preferred one, Down or S skips the pair. Each
+photo is captioned with its file name; the status line shows the progress ("12 answered · the model is
+73 % sure which you prefer", :func:`core.personal.operations.preference_certainty`, computed when a
+batch of pairs is fetched). ``photoInspected(id)`` names the photo the Info panel should show: the left
+one of each new pair, the other when the mouse moves onto it. Each
 answer is stored with ``catalog.add_preference(winner, loser, source='ranking')`` and announced with
 ``preferenceAdded(winner, loser)`` (the integrator debounces re-training on it). Pairs come from the
 active-learning selector (core.personal.operations.next_pairs) in small batches; call :meth:`refresh` after
@@ -20,6 +24,7 @@ BATCH = 6
 
 class _PhotoPane(QLabel):
     clicked = Signal()
+    entered = Signal()
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -54,19 +59,27 @@ class _PhotoPane(QLabel):
             self.clicked.emit()
         super().mousePressEvent(event)
 
+    def enterEvent(self, event) -> None:  # noqa: N802
+        self.entered.emit()
+        super().enterEvent(event)
+
 
 class RankingView(QWidget):
     """Self-contained ranking widget. ``image_loader(photo_id) -> QPixmap | QImage``."""
 
     preferenceAdded = Signal(int, int)  # winner, loser
     pairSkipped = Signal(int, int)
+    photoInspected = Signal(int)  # the photo the Info panel should show
 
     def __init__(self, catalog, image_loader: Callable[[int], object], parent=None,
-                 pair_source: Optional[Callable[[int, set], list]] = None):
+                 pair_source: Optional[Callable[[int, set], list]] = None,
+                 certainty_source: Optional[Callable[[], Optional[float]]] = None):
         super().__init__(parent)
         self.catalog = catalog
         self.image_loader = image_loader
         self._pair_source = pair_source or self._active_pairs
+        self._certainty_source = certainty_source or self._model_certainty
+        self.certainty: Optional[float] = None
         self._queue: list[tuple[int, int]] = []
         self._skipped: set[frozenset] = set()
         self.current: Optional[tuple[int, int]] = None
@@ -80,9 +93,19 @@ class RankingView(QWidget):
         self.right = _PhotoPane()
         self.left.clicked.connect(self.choose_left)
         self.right.clicked.connect(self.choose_right)
+        self.left.entered.connect(lambda: self._inspect(0))
+        self.right.entered.connect(lambda: self._inspect(1))
+        self.left_name = QLabel("")
+        self.right_name = QLabel("")
         row = QHBoxLayout()
-        row.addWidget(self.left)
-        row.addWidget(self.right)
+        for pane, name in ((self.left, self.left_name), (self.right, self.right_name)):
+            name.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            name.setObjectName("RankingName")
+            name.setStyleSheet("QLabel#RankingName { color: #c9ced6; font-size: 10.5pt; padding: 2px; }")
+            col = QVBoxLayout()
+            col.addWidget(pane, 1)
+            col.addWidget(name)
+            row.addLayout(col)
         self.hint = QLabel("← left   ·   → right   ·   ↓ or S skip")
         self.hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.status = QLabel("")
@@ -110,27 +133,60 @@ class RankingView(QWidget):
             pairs = [tuple(random.sample(ids, 2)) for _ in range(n)]
         return [p for p in pairs if frozenset(p) not in exclude]
 
+    def _model_certainty(self) -> Optional[float]:
+        try:
+            from piaa_desktop.core.personal.operations import preference_certainty
+
+            return preference_certainty(self.catalog)
+        except Exception:  # noqa: BLE001 - no prior or no embeddings yet: no figure
+            return None
+
+    def answered_total(self) -> int:
+        """Every "which do you prefer?" answer stored so far (this session and earlier ones)."""
+        return len(self.catalog.preferences())
+
+    def progress_text(self) -> str:
+        n = self.answered_total()
+        text = f"{n} answered"
+        if self.certainty is not None:
+            text += f" · the model is {round(self.certainty * 100)} % sure which you prefer"
+        return text
+
     def refresh(self) -> None:
         """Forget queued pairs (e.g. after re-training) and show a fresh one."""
         self._queue.clear()
         self.next_pair()
 
+    def _inspect(self, side: int) -> None:
+        if self.current:
+            self.photoInspected.emit(int(self.current[side]))
+
+    def _name(self, pid: int) -> str:
+        p = self.catalog.photo(pid)
+        return p.name if p is not None else ""
+
     def next_pair(self) -> None:
         if not self._queue:
             self._queue = list(self._pair_source(BATCH, set(self._skipped)))
+            self.certainty = self._certainty_source()
         while self._queue and frozenset(self._queue[0]) in self._skipped:
             self._queue.pop(0)
         if not self._queue:
             self.current = None
             self.left.set_image(None)
             self.right.set_image(None)
+            self.left_name.setText("")
+            self.right_name.setText("")
             self.status.setText("No pair to compare yet: scan some photos first.")
             return
         self.current = self._queue.pop(0)
         a, b = self.current
         self.left.set_image(self._load(a))
         self.right.set_image(self._load(b))
-        self.status.setText(f"{self.answered} answered this session")
+        self.left_name.setText(self._name(a))
+        self.right_name.setText(self._name(b))
+        self.status.setText(self.progress_text())
+        self.photoInspected.emit(int(a))
 
     def _load(self, pid: int):
         try:

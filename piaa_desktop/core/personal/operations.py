@@ -241,6 +241,24 @@ def _subset(catalog, prior: Prior, ids) -> _Library:
     return _Library(arr, emb, sig, prior.features(emb, sig), {i: k for k, i in enumerate(got_ids)})
 
 
+def _pair_model(catalog, prior: Prior, pool: int):
+    """What the ranking needs: a random pool of candidates (plus the rated and compared photos), the
+    current head and the posterior covariance of its weights. None before any photo has an embedding."""
+    cand = catalog.random_embedded_ids(_embedding_key(), int(pool))
+    ratings = catalog.ratings()
+    answered = catalog.preferences()
+    try:
+        lib = _subset(catalog, prior, cand + list(ratings) + [i for p in answered for i in p])
+    except PersonalError:
+        return None
+    r_rows, stars, w_rows, l_rows = _feedback(catalog, lib)
+    head = current_head(catalog, prior)
+    cov = _active.posterior_cov(prior, lib.feats[r_rows], lib.feats[w_rows], lib.feats[l_rows], head)
+    cset = set(cand)
+    keep = np.array([i in cset for i in lib.ids.tolist()])
+    return lib, head, cov, keep, answered
+
+
 def next_pairs(catalog, n: int = 1, prior: Optional[Prior] = None, rng: Optional[np.random.Generator] = None,
                exclude: tuple = (), pool: int = 200) -> list[tuple[int, int]]:
     """The next ``n`` pairs to ask about (photo ids, left/right), most informative first.
@@ -251,20 +269,24 @@ def next_pairs(catalog, n: int = 1, prior: Optional[Prior] = None, rng: Optional
     prior = prior or load_prior()
     avoid = set(int(i) for i in exclude)
     avoid |= set(catalog.flagged(-1))
-    cand = catalog.random_embedded_ids(_embedding_key(), int(pool))
-    ratings = catalog.ratings()
-    answered = catalog.preferences()
-    try:
-        lib = _subset(catalog, prior, cand + list(ratings) + [i for p in answered for i in p])
-    except PersonalError:
+    got = _pair_model(catalog, prior, pool)
+    if got is None:
         return []
-    r_rows, stars, w_rows, l_rows = _feedback(catalog, lib)
-    head = current_head(catalog, prior)
-    cov = _active.posterior_cov(prior, lib.feats[r_rows], lib.feats[w_rows], lib.feats[l_rows], head)
-    cset = set(cand)
-    keep = np.array([i in cset for i in lib.ids.tolist()])
+    lib, head, cov, keep, answered = got
     return _active.select_pairs(lib.feats[keep], lib.ids[keep], head.w, cov, n, answered, pool=pool, rng=rng,
                                 avoid=avoid)
+
+
+def preference_certainty(catalog, prior: Optional[Prior] = None, pool: int = 200) -> Optional[float]:
+    """The ranking's progress: how sure the personal model is (0.5-1.0), on average over random pairs of
+    the library, which of two photos the user prefers (:func:`core.personal.active.pair_certainty`).
+    None before any photo has an embedding."""
+    prior = prior or load_prior()
+    got = _pair_model(catalog, prior, pool)
+    if got is None:
+        return None
+    lib, head, cov, keep, _answered = got
+    return _active.pair_certainty(lib.feats[keep], head.w, cov, rng=np.random.default_rng(0))
 
 
 def record_order(catalog, ordered_ids, source: str = "reorder") -> int:

@@ -15,10 +15,16 @@ class RankingFeature(Feature):
 
         self.ranking = RankingView(win.catalog, win.image_loader)
         win.add_view("ranking", self.ranking, "R", title="Rank")
+        self.ranking.photoInspected.connect(self._inspect)
         self.reorder = ReorderView(win.catalog, win.image_loader)
         win.add_view("reorder", self.reorder, "O", title="Order")
         win.viewChanged.connect(self._on_view_changed)
         win.scoresChanged.connect(self.ranking.refresh)
+
+    def _inspect(self, photo_id: int) -> None:
+        """The Info panel follows the pair (only while the ranking is on screen)."""
+        if self.win.current_view() == "ranking":
+            self.win.inspect_photo(photo_id)
 
     def _on_view_changed(self, name: str) -> None:
         if name == "ranking":
