@@ -4,7 +4,7 @@
         --data-dir /tmp/piaa-shots [--folder FOLDER]   # default: a copy of resources/sample_library
 
 * ``loupe_filmstrip.png``: the loupe, fitted, with the histogram, the EXIF line and the filmstrip;
-* ``loupe_100.png``: the same photo at 100 % (clicked at a detail; the full resolution decoded);
+* ``loupe_100.png``: a photo at 100 % (clicked at a detail);
 * ``ranking.png``: the ranking view (names, progress, the Info panel on the pair's left photo).
 
 Written as 256-colour PNGs (UI colours exact, photos dithered) like ``main_window.png``.
@@ -28,7 +28,8 @@ def main() -> int:
     ap.add_argument("--data-dir", required=True)
     ap.add_argument("--out-dir", default=str(HERE))
     ap.add_argument("--photo", default="chelsea_the_cat.jpg", help="the photo shown in the loupe")
-    ap.add_argument("--zoom-at", default="0.42,0.38", help="where to click for 100 %%, as fractions of the photo")
+    ap.add_argument("--zoom-photo", default="hubble_deep_field.jpg", help="the photo shown at 100 %%")
+    ap.add_argument("--zoom-at", default="0.55,0.45", help="where to click for 100 %%, as fractions of the photo")
     args = ap.parse_args()
 
     from PySide6.QtCore import QPointF, Qt
@@ -52,6 +53,7 @@ def main() -> int:
     w.settings.set("first_run_done", True)
     w.resize(1280, 800)
     w.show()
+    w.info_dock.raise_()  # the Info panel in front of the other tabbed panels
 
     def wait(cond, timeout=180.0) -> None:
         end = time.monotonic() + timeout
@@ -80,19 +82,22 @@ def main() -> int:
     for k, (stars, flag) in enumerate([(4, 1), (3, 0), (5, 1), (2, -1), (3, 0), (1, -1)]):
         if k < len(ids):
             w.select_ids([ids[k]], ids[k])
-            w.set_rating(stars)
-            w.set_flag(flag)
+            w.features.culling.set_rating(stars)
+            w.features.culling.set_flag(flag)
     target = next((i for i in ids if w.model.record(i).name == args.photo), ids[0])
     w.select_ids([target], target)
     w.show_view("loupe")
     wait(lambda: w.loupe.has_preview(target))
     shot("loupe_filmstrip")
 
+    zoom_id = next((i for i in ids if w.model.record(i).name == args.zoom_photo), target)
+    w.select_ids([zoom_id], zoom_id)
+    wait(lambda: w.loupe.has_preview(zoom_id))
     fx, fy = (float(v) for v in args.zoom_at.split(","))
     r = w.loupe.view.image_rect()
     at = QPointF(r.x() + fx * r.width(), r.y() + fy * r.height())
     QTest.mouseClick(w.loupe.view, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, at.toPoint())
-    wait(lambda: w.loupe.has_full_resolution(target))
+    wait(lambda: w.loupe.view.zoom_percent() == 100)
     shot("loupe_100")
 
     w.show_view("grid")
