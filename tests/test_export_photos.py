@@ -183,7 +183,9 @@ def test_never_overwrites(catalog, lib, tmp_path):
     r2 = E.export_photos(catalog, [pid], dest, opts)
     assert (dest / f"{name}.jpg").read_bytes() == b"precious"
     assert Path(r1.rows[0].dest).name == f"{name}-1.jpg"
-    assert Path(r2.rows[0].dest).name == f"{name}-2.jpg"
+    # the same export again finds its identical file instead of adding a "-2" duplicate (issue 12)
+    assert Path(r2.rows[0].dest).name == f"{name}-1.jpg" and r2.rows[0].status == "exported"
+    assert not (dest / f"{name}-2.jpg").exists()
     # two reports, neither overwriting the other
     assert r1.csv_path != r2.csv_path and Path(r1.csv_path).exists() and Path(r2.csv_path).exists()
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import errno
 import importlib
 import json
 import os
@@ -106,6 +107,7 @@ def open_catalog_for(args):
             cat.close()
             raise CliError(" ".join(report) + " Open the app to see what can still be read.")
     cat.sidecars = install_sidecar_hook(cat, load_settings(paths))
+    cat.sidecars.quiet = True  # _report_sidecar_errors prints them, once
     return cat
 
 
@@ -353,6 +355,9 @@ def _environment_error(args, exc: BaseException) -> str:
         data_dir = None
     if is_disk_full(exc, data_dir):
         return disk_full_message(data_dir or ".")
+    if "readonly database" in str(exc) or getattr(exc, "errno", None) == errno.EROFS:
+        return (f"the data folder {data_dir} is read-only: the catalog can be read but not changed (make it "
+                "writable, or choose another with --data-dir)")
     if isinstance(exc, OSError):
         where = f": {exc.filename}" if getattr(exc, "filename", None) else ""
         return f"{exc.strerror or exc}{where}"

@@ -296,6 +296,26 @@ def _refuse_empty_file(path: Path, backup_dir: Optional[os.PathLike | str]) -> N
     )
 
 
+def _open_read_only(path: Path, exc: BaseException) -> tuple[Optional[sqlite3.Connection], int]:
+    """A read-only connection when the catalog's folder cannot be written (a read-only disk or data dir):
+    reading commands (score, errors, export) still work; writes fail with a clear error."""
+    if not path.is_file() or os.access(path.parent, os.W_OK):
+        return None, 0
+    from urllib.parse import quote
+
+    uri = "file:" + quote(str(path.resolve()))
+    for query in ("?mode=ro", "?immutable=1"):  # immutable: no -shm can be made beside a WAL catalog
+        try:
+            conn = sqlite3.connect(uri + query, uri=True, timeout=30.0, check_same_thread=False, isolation_level=None)
+            conn.row_factory = sqlite3.Row
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+            return conn, version
+        except sqlite3.Error:
+            continue
+    return None, 0
+
+
 def _suppress_sqlite():
     import contextlib
 
@@ -326,7 +346,9 @@ class Catalog:
             conn.execute("PRAGMA busy_timeout=30000")
             version = conn.execute("PRAGMA user_version").fetchone()[0]
         except sqlite3.DatabaseError as exc:
-            raise (_disk_full(exc, path) or CatalogError(f"cannot open catalog {path}: {exc}")) from exc
+            conn, version = _open_read_only(path, exc)
+            if conn is None:
+                raise (_disk_full(exc, path) or CatalogError(f"cannot open catalog {path}: {exc}")) from exc
         if version > SCHEMA_VERSION:
             conn.close()
             raise CatalogError(

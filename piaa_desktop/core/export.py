@@ -42,7 +42,15 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
-from piaa_desktop.core.fsutil import atomic_write, file_mode, is_within, open_regular, unique_path
+from piaa_desktop.core.fsutil import (
+    EXPORT_MARKER,
+    atomic_write,
+    cap_bytes,
+    file_mode,
+    is_within,
+    open_regular,
+    unique_path,
+)
 from piaa_desktop.core.jobs import CancelToken, Cancelled, ProgressCallback, ensure
 
 DEFAULT_TEMPLATE = "{date}_{rank:03d}_{name}"
@@ -64,6 +72,7 @@ TEMPLATE_FIELDS = {
 JPEG_EXTS = {".jpg", ".jpeg", ".jpe"}
 FATAL_ERRNOS = {errno.ENOSPC, errno.EROFS, errno.EACCES, errno.EPERM, getattr(errno, "EDQUOT", errno.ENOSPC)}
 PART_PREFIX = ".piaa-export-"
+NAME_BYTES = 200  # longest file or folder name an export template gives (+ extension and "-N" < 255)
 STALE_PART_SECONDS = 600
 _WINDOWS_RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(1, 10)), *(f"lpt{i}" for i in range(1, 10))}
 
@@ -237,7 +246,9 @@ def _clean_component(part: str) -> str:
         part = "_"
     if part.split(".")[0].lower() in _WINDOWS_RESERVED:
         part = "_" + part
-    return part[:200]
+    # capped in bytes, not characters (80 CJK characters are 240 bytes): room is left for the
+    # extension and a "-N" suffix within the file system's 255-byte names
+    return cap_bytes(part, NAME_BYTES).rstrip(". ") or "_"
 
 
 def _context(photo, rank: int, score: Optional[float]) -> dict:
@@ -297,6 +308,17 @@ def check_template(template: str) -> None:
 # ---------------------------------------------------------------------------------------------- files
 
 
+def _mark_export_folder(dest: Path) -> None:
+    """Leave a marker so a library scan that reaches this folder skips the exports (copies of photos
+    already in the library) instead of importing them as new photos."""
+    marker = dest / EXPORT_MARKER
+    if marker.exists():
+        return
+    with contextlib.suppress(OSError):
+        marker.write_text("Photos exported by PIAA Desktop. A library scan skips this folder (delete this file "
+                          "to import them).\n", encoding="utf-8")
+
+
 def _clean_stale_parts(dest: Path) -> None:
     """Remove temporary files a killed export left (older than a few minutes, so a running one is safe)."""
     now = time.time()
@@ -344,6 +366,46 @@ def _part_file(final: Path):
     finally:
         with contextlib.suppress(OSError):
             tmp_path.unlink()
+
+
+def _same_as_existing(final: Path, data: Optional[bytes], src_fh) -> bool:
+    """Whether ``final`` already holds exactly the bytes this export would write."""
+    try:
+        if final.is_symlink() or not final.is_file():
+            return False
+        size = final.stat().st_size
+        if data is not None:
+            if size != len(data):
+                return False
+            with open_regular(final) as fh:
+                return fh.read() == data
+        if src_fh is None or size != os.fstat(src_fh.fileno()).st_size:
+            return False
+        src_fh.seek(0)
+        with open_regular(final) as fh:
+            while True:
+                a, b = src_fh.read(1 << 20), fh.read(1 << 20)
+                if a != b:
+                    return False
+                if not a:
+                    return True
+    except OSError:
+        return False
+    finally:
+        if src_fh is not None:
+            with contextlib.suppress(OSError, ValueError):
+                src_fh.seek(0)
+
+
+def _identical_export(final: Path, data: Optional[bytes], src_fh) -> Optional[Path]:
+    """``final`` or the ``final-N`` an earlier run of the same export wrote, if it holds exactly these bytes."""
+    cand, n = final, 0
+    while n < 1000 and (cand.exists() or cand.is_symlink()):
+        if _same_as_existing(cand, data, src_fh):
+            return cand
+        n += 1
+        cand = final.with_name(f"{final.stem}-{n}{final.suffix}")
+    return None
 
 
 def _write_file(final: Path, data_writer) -> Path:
@@ -493,6 +555,7 @@ def export_photos(
     dest = dest.resolve()
     develop = _load_develop() if opts.edits else None
     _clean_stale_parts(dest)
+    _mark_export_folder(dest)
 
     personal = catalog.scores("personal")
     generic = catalog.scores("generic")
@@ -637,6 +700,15 @@ def _export_one(catalog, pid, rank, dest, opts, develop, personal, generic) -> E
                 sfh.seek(0)
                 shutil.copyfileobj(sfh, fh, 1024 * 1024)
 
+    same = _identical_export(final, data, src_fh)
+    if same is not None:
+        # a re-run (after a killed or repeated export): the identical file is already there, not "-1" again
+        if src_fh is not None:
+            src_fh.close()
+        row.dest = str(same)
+        row.status = "exported"
+        row.method += ", already there"
+        return row
     try:
         out = _write_file(final, writer)
     except OSError as exc:

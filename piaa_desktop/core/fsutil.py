@@ -12,6 +12,26 @@ from pathlib import Path
 from typing import Iterator, Optional
 
 
+# A file PIAA's export leaves in each export folder; the library scan skips folders holding it.
+EXPORT_MARKER = ".piaa-export"
+NAME_MAX = 255  # bytes of one file name on Linux/macOS file systems (and UTF-16 units on Windows)
+_TEMP_EXTRA = 8 + len(".part")  # mkstemp's random part and our suffix
+
+
+def cap_bytes(text: str, limit: int) -> str:
+    """``text`` cut to at most ``limit`` bytes of UTF-8 (and of UTF-16 on Windows), never mid-character."""
+    out = text[:limit]  # a character is at least one byte
+    while len(out.encode("utf-8", "surrogateescape")) > limit or len(out.encode("utf-16-le", "surrogatepass")) > 2 * limit:
+        out = out[:-1]
+    return out
+
+
+def temp_prefix(name: str) -> str:
+    """The prefix of the hidden temporary file written beside ``name``: the name itself when it fits,
+    shortened (by bytes) so that prefix + random part + ``.part`` stays within :data:`NAME_MAX`."""
+    return "." + cap_bytes(name, NAME_MAX - 2 - _TEMP_EXTRA) + "."
+
+
 @contextlib.contextmanager
 def atomic_write(path: os.PathLike | str, mode: str = "wb") -> Iterator:
     """Write to a temporary file beside ``path``, fsync it and rename it into place.
@@ -21,7 +41,7 @@ def atomic_write(path: os.PathLike | str, mode: str = "wb") -> Iterator:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix="." + path.name + ".", suffix=".part", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=temp_prefix(path.name), suffix=".part", dir=path.parent)
     try:
         # mkstemp makes 0600 files; give the final file the mode a plain open() would (or keep the old one).
         try:

@@ -75,7 +75,7 @@ def pil_open(fp) -> Image.Image:
 
 
 # ---------------------------------------------------------------------------------------------- memory
-_BYTES_PER_PIXEL = {"1": 1, "L": 1, "P": 1, "LA": 4, "PA": 4, "I;16": 2, "I;16B": 2, "I;16L": 2, "I": 4, "F": 4}
+_BYTES_PER_PIXEL = {"1": 1, "L": 1, "P": 1, "LA": 4, "PA": 4, "I;16": 2, "I;16B": 2, "I;16L": 2, "I": 12, "F": 12}
 
 
 def decode_bytes(im: Image.Image) -> int:
@@ -211,6 +211,9 @@ def _reason(exc: BaseException, path: Path) -> str:
             pass
         return "not a recognised image (corrupt, or the extension does not match the content)"
     msg = str(exc)
+    if "decompressed data too large" in msg.lower() or "too much memory used in text chunks" in msg.lower():
+        return ("PNG with an oversized text (metadata) block: over 1 MB of compressed text is refused as unsafe, "
+                "so this file is skipped")
     if "truncated" in msg.lower() or "premature end" in msg.lower() or "image file is truncated" in msg:
         return "file is truncated (incomplete copy or download)"
     if isinstance(exc, (SyntaxError, ValueError, EOFError, OSError)):
@@ -392,9 +395,8 @@ def load_rgb(
 def _decode_rgb(im: Image.Image, exif_orientation: Optional[int], max_size: Optional[int]) -> Image.Image:
     """The decode proper of :func:`load_rgb` (inside its memory reservation)."""
     im.load()
-    if im.mode in ("I;16", "I;16B", "I;16L", "I"):
-        arr = np.asarray(im, dtype=np.float32)
-        im = Image.fromarray(np.clip(arr / 257.0, 0, 255).astype(np.uint8)).convert("RGB")
+    if im.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        im = Image.fromarray(_high_depth_to_uint8(np.asarray(im), im.mode)).convert("RGB")
     elif im.mode == "RGBA" or im.mode == "LA" or (im.mode == "P" and "transparency" in im.info):
         rgba = im.convert("RGBA")
         bg = Image.new("RGB", rgba.size, (255, 255, 255))
@@ -418,6 +420,25 @@ def load_full_rgb(path: os.PathLike | str) -> Image.Image:
         _check_size(im)
         return im if im.mode == "RGB" else im.convert("RGB")
     return load_rgb(path)
+
+
+def _high_depth_to_uint8(arr: np.ndarray, mode: str) -> np.ndarray:
+    """16-bit, 32-bit integer and float single-channel pixels as 0-255 (a 32-bit TIFF was black)."""
+    if mode.startswith("I;16"):
+        return np.clip(arr.astype(np.float32) / 257.0, 0, 255).astype(np.uint8)
+    if mode == "I" and arr.dtype.kind == "i" and arr.size and arr.min() < 0:
+        arr = arr.view(np.uint32)  # unsigned 32-bit samples Pillow holds as signed
+    a = np.nan_to_num(arr.astype(np.float64), nan=0.0, posinf=0.0, neginf=0.0)
+    lo, hi = (float(a.min()), float(a.max())) if a.size else (0.0, 0.0)
+    if mode == "I" and lo >= 0 and hi <= 65535:
+        scale = 257.0  # 16-bit samples in a 32-bit mode (16-bit PNG)
+    elif mode == "F" and lo >= 0 and hi <= 1.0:
+        scale = 1.0 / 255.0  # the usual 0-1 float convention
+    else:
+        lo = min(lo, 0.0)
+        scale = (hi - lo) / 255.0 if hi > lo else 1.0
+        a = a - lo
+    return np.clip(a / scale, 0, 255).astype(np.uint8)
 
 
 _TRANSPOSE = {

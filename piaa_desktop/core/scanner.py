@@ -31,7 +31,7 @@ from typing import Callable, Iterator, Optional
 import numpy as np
 
 from piaa_desktop.core.catalog import Catalog
-from piaa_desktop.core.fsutil import disk_full_message, hash_file
+from piaa_desktop.core.fsutil import EXPORT_MARKER, disk_full_message, hash_file
 from piaa_desktop.core.imageio import (
     ImageError,
     is_candidate,
@@ -113,9 +113,15 @@ def file_hash(path: os.PathLike | str) -> str:
     return hash_file(path, hashlib.blake2b(digest_size=20), HASH_CHUNK)
 
 
-def walk_images(root: Path, on_error: Callable[[str, str], None]) -> Iterator[tuple[str, os.stat_result]]:
+def walk_images(
+    root: Path, on_error: Callable[[str, str], None], on_skip: Optional[Callable[[str], None]] = None
+) -> Iterator[tuple[str, os.stat_result]]:
     """Yield (path, stat) of candidate image files below ``root``, never following directory symlinks
-    (so symlink loops cannot trap the scan) and reporting unreadable folders through ``on_error``."""
+    (so symlink loops cannot trap the scan) and reporting unreadable folders through ``on_error``.
+
+    A sub-folder holding PIAA's export marker (exports saved inside the library) is skipped and named
+    through ``on_skip``: its files are copies of library photos, not new ones.
+    """
     stack = [root]
     seen_dirs: set[tuple[int, int]] = set()
     while stack:
@@ -132,6 +138,10 @@ def walk_images(root: Path, on_error: Callable[[str, str], None]) -> Iterator[tu
             continue
         except OSError as exc:
             on_error(str(d), f"folder cannot be read: {exc.strerror or exc}")
+            continue
+        if d != root and any(e.name == EXPORT_MARKER for e in entries):
+            if on_skip is not None:
+                on_skip(str(d))
             continue
         subdirs = []
         for e in entries:
@@ -223,7 +233,11 @@ def scan_folder(
     started = time.time()
     progress(0, 0, "Looking for photos")
     files: list[tuple[str, os.stat_result]] = []
-    for item in walk_images(root, on_error):
+    def on_skip(path: str) -> None:
+        result.warnings.append(f"skipped {_display(path)}: a folder of PIAA Desktop exports (copies of library "
+                               f"photos); delete its {EXPORT_MARKER} file to import it")
+
+    for item in walk_images(root, on_error, on_skip):
         files.append(item)
         if cancel.cancelled:
             result.cancelled = True

@@ -56,7 +56,9 @@ def sync_sidecar(catalog, photo_id: int, settings=None) -> Optional[Path]:
     return _sync(catalog, photo_id, settings)[0]
 
 
-def _sync(catalog, photo_id: int, settings, keyword_delta: Optional[tuple] = None) -> tuple[Optional[Path], Optional[str]]:
+def _sync(
+    catalog, photo_id: int, settings, keyword_delta: Optional[tuple] = None, quiet: bool = False
+) -> tuple[Optional[Path], Optional[str]]:
     """``keyword_delta`` = (added, removed) keyword paths: only those change in the sidecar, so keywords
     written there by another tool (and never imported) stay."""
     if not _setting(settings, "xmp_write", True):
@@ -84,7 +86,8 @@ def _sync(catalog, photo_id: int, settings, keyword_delta: Optional[tuple] = Non
         )
     except (xmp.XmpError, OSError, ValueError) as exc:
         reason = str(exc) if not isinstance(exc, OSError) else (exc.strerror or str(exc))
-        log.warning("sidecar of %s not written: %s", photo.path, reason)
+        if not quiet:
+            log.warning("sidecar of %s not written: %s", photo.path, reason)
         return None, reason
 
 
@@ -136,6 +139,8 @@ class SidecarHook:
         self.catalog = catalog
         self.settings = settings
         self.errors: list[tuple[str, str]] = []
+        # True when the caller reports ``errors`` itself (the CLI prints them): then they are not also logged
+        self.quiet = False
 
     def __call__(self, change) -> None:
         if getattr(_state, "suppress", False) or change.field not in SYNCED_FIELDS:
@@ -150,7 +155,7 @@ class SidecarHook:
                 old = {k.lower(): k for k in change.before.get(pid) or ()}
                 new = {k.lower(): k for k in change.after.get(pid) or ()}
                 delta = ([v for k, v in new.items() if k not in old], [v for k, v in old.items() if k not in new])
-            _, error = _sync(self.catalog, pid, self.settings, keyword_delta=delta)
+            _, error = _sync(self.catalog, pid, self.settings, keyword_delta=delta, quiet=self.quiet)
             if error:
                 photo = self.catalog.photo(pid)
                 self.errors.append((photo.path if photo else str(pid), error))

@@ -36,11 +36,12 @@ import contextlib
 import math
 import os
 import re
+import stat
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any, Optional
 
-from piaa_desktop.core.fsutil import atomic_write, file_mode
+from piaa_desktop.core.fsutil import atomic_write, file_mode, open_regular
 
 NS_X = "adobe:ns:meta/"
 NS_RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
@@ -695,8 +696,17 @@ def write_sidecar(
         alt = path.with_name(path.name[:-4] + ".XMP")
         existing = alt if alt.is_file() else None
     if existing is not None:
+        # A symlinked sidecar is updated where it points (the link stays a link); a read-only one is
+        # the user's "do not touch" and is left as it is.
+        if existing.is_symlink():
+            existing = Path(os.path.realpath(existing))
         try:
-            data = existing.read_bytes()
+            st = existing.stat()
+            if not st.st_mode & stat.S_IWUSR:
+                raise XmpError(f"{existing.name} is read-only: left untouched (make it writable to let "
+                               "PIAA Desktop update it)")
+            with open_regular(existing) as fh:
+                data = fh.read(MAX_SIDECAR_BYTES + 1)
         except OSError as exc:
             raise XmpError(f"cannot read {existing}: {exc.strerror or exc}") from exc
         try:
