@@ -129,13 +129,36 @@ def test_new_sidecar_round_trip_and_photo_untouched(tmp_path):
     assert root.tag == "{adobe:ns:meta/}xmpmeta"
 
 
-def test_reject_is_rating_minus_one_and_unreject_restores(tmp_path):
+def test_reject_keeps_the_stars_and_minus_one_only_without_stars(tmp_path):
     photo = _photo(tmp_path)
     xmp.write_sidecar(photo, rating=3)
-    xmp.write_sidecar(photo, flag=-1)
-    assert xmp.read_sidecar(photo) == {"rating": None, "flag": -1, "color_label": None}
+    side = xmp.write_sidecar(photo, flag=-1)
+    # a rejected 3-star photo: the stars stay in xmp:Rating, the reject in digiKam:PickLabel
+    assert xmp.read_sidecar(photo) == {"rating": 3, "flag": -1, "color_label": None}
+    assert 'Rating="3"' in side.read_text() and 'PickLabel="1"' in side.read_text()
     xmp.write_sidecar(photo, rating=2, flag=0)
     assert xmp.read_sidecar(photo) == {"rating": 2, "flag": 0, "color_label": None}
+    # a reject without stars is also xmp:Rating=-1 (how Lightroom/Bridge and darktable say rejected)
+    xmp.write_sidecar(photo, rating=0, flag=-1)
+    assert 'Rating="-1"' in side.read_text()
+    assert xmp.read_sidecar(photo) == {"rating": None, "flag": -1, "color_label": None}
+    # stars given while rejected replace the -1; un-rejecting keeps them
+    xmp.write_sidecar(photo, rating=4)
+    assert xmp.read_sidecar(photo) == {"rating": 4, "flag": -1, "color_label": None}
+    xmp.write_sidecar(photo, flag=0)
+    assert xmp.read_sidecar(photo) == {"rating": 4, "flag": 0, "color_label": None}
+
+
+def test_lightroom_minus_one_reads_as_rejected_without_stars(tmp_path):
+    photo = _photo(tmp_path)
+    side = tmp_path / (photo.name + ".xmp")
+    side.write_text('<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+                    '<rdf:Description rdf:about="" xmlns:xmp="http://ns.adobe.com/xap/1.0/" xmp:Rating="-1"/>'
+                    '</rdf:RDF></x:xmpmeta>')
+    assert xmp.read_sidecar(photo)["flag"] == -1 and not xmp.read_sidecar(photo)["rating"]
+    xmp.write_sidecar(photo, flag=0)  # un-reject in PIAA: no stars were ever known
+    got = xmp.read_sidecar(photo)
+    assert got["rating"] == 0 and got["flag"] != -1
 
 
 def test_replace_naming_and_reading_either(tmp_path):
@@ -295,7 +318,10 @@ def test_exiftool_reads_our_rating_pick_and_labels(tmp_path):
     assert got["PickLabel"] == "3"
     assert got["ColorLabel"] == "6"
     assert got["Colorlabels"] == "4"
-    xmp.write_sidecar(photo, flag=-1)
+    xmp.write_sidecar(photo, flag=-1)  # rejected, 4 stars kept
+    got = _exiftool(side, "XMP:Rating", "XMP-digiKam:PickLabel")
+    assert got["Rating"] == "4" and got["PickLabel"] == "1"
+    xmp.write_sidecar(photo, rating=0)
     assert _exiftool(side, "XMP:Rating")["Rating"] == "-1"
 
 

@@ -102,3 +102,30 @@ def test_cli_rate_leaves_sidecar_exiftool_reads(small_library, data_dir, capsys)
     side = Path(str(photo) + ".xmp")
     out = subprocess.run([EXIFTOOL, "-s3", "-XMP:Rating", str(side)], capture_output=True, text=True, timeout=60)
     assert out.stdout.strip() == "4"
+
+
+def test_rejected_photo_keeps_its_stars_through_the_sidecar_round_trip(tmp_path, catalog, app_paths):
+    """A 1-star photo rejected in PIAA comes back 1-star and rejected when imported into a fresh catalog."""
+    import numpy as np
+    from PIL import Image
+
+    from piaa_desktop.core.catalog import Catalog
+    from piaa_desktop.core.scanner import scan_folder
+
+    lib = tmp_path / "shoot"
+    lib.mkdir()
+    for k in range(3):
+        Image.fromarray(np.full((60, 80, 3), 40 + 60 * k, np.uint8)).save(lib / f"img_{k}.jpg")
+    res = scan_folder(catalog, lib, app_paths.cache_dir, workers=1)
+    a, b, c = sorted(res.new)
+    sync.install_sidecar_hook(catalog, Settings())
+    catalog.set_rating([a], 1)
+    catalog.set_flag([a, b], -1)  # a: 1 star and rejected; b: rejected, no stars
+    catalog.set_rating([c], 5)
+    fresh = Catalog.open(tmp_path / "other.sqlite3")
+    try:
+        scan_folder(fresh, lib, tmp_path / "cache2", workers=1, on_new_photo=lambda cat, pid: sync.import_sidecar(cat, pid))
+        got = {Path(p.path).name: (p.rating, p.flag) for p in fresh.photos()}
+    finally:
+        fresh.close()
+    assert got == {"img_0.jpg": (1, -1), "img_1.jpg": (0, -1), "img_2.jpg": (5, 0)}

@@ -2,10 +2,13 @@
 
 What we write (and read back), in the conventions those tools use:
 
-* **Rating**: ``xmp:Rating`` 0-5 (Adobe XMP basic schema). A **reject** is ``xmp:Rating="-1"``, the
-  Lightroom/Bridge and darktable convention (darktable reads -1 as its "rejected" flag).
-* **Pick / reject**: digiKam's ``digiKam:PickLabel`` (0 none, 1 rejected, 2 pending, 3 accepted).
-  Lightroom keeps its pick flag in its catalog only (nothing in XMP) and darktable has no pick flag.
+* **Rating**: ``xmp:Rating`` 0-5 (Adobe XMP basic schema).
+* **Pick / reject**: digiKam's ``digiKam:PickLabel`` (0 none, 1 rejected, 2 pending, 3 accepted), its
+  own field, so a rejected photo keeps its stars. ``xmp:Rating="-1"`` (the Lightroom/Bridge and
+  darktable way to say "rejected": it has no room for stars) is written only for a reject *without*
+  stars; one with stars keeps ``xmp:Rating`` = its stars (stars are never lost to a reject). Read
+  back, -1 means rejected with no stars. Lightroom keeps its pick flag in its catalog only (nothing
+  in XMP) and darktable has no pick flag.
 * **Colour label**: ``xmp:Label`` with Lightroom's names (Red, Yellow, Green, Blue, Purple), which
   darktable and digiKam both read; plus ``darktable:colorlabels`` (an ``rdf:Seq`` of 0 red, 1 yellow,
   2 green, 3 blue, 4 purple) and ``digiKam:ColorLabel`` (1 red, 3 yellow, 4 green, 5 blue, 6 magenta)
@@ -485,14 +488,15 @@ def apply_values(
             raise ValueError("flag must be -1, 0 or 1")
 
     eff_flag = current["flag"] if flag is UNCHANGED else flag
-    # xmp:Rating carries both the stars and the reject (-1).
-    if eff_flag == -1:
+    stars = (current["rating"] or 0) if rating is UNCHANGED else rating
+    rating_was_reject = (_int(_get_prop(doc, XMP_RATING)) or 0) < 0
+    # The reject lives in digiKam:PickLabel (below); xmp:Rating keeps the stars. Only a reject without
+    # stars is also xmp:Rating=-1, so that Lightroom/Bridge and darktable see it.
+    if eff_flag == -1 and not stars:
         if flag is not UNCHANGED or rating is not UNCHANGED:
             _set_prop(doc, XMP_RATING, "-1")
-    elif rating is not UNCHANGED:
-        _set_prop(doc, XMP_RATING, str(rating))
-    elif flag is not UNCHANGED and current["flag"] == -1:
-        _set_prop(doc, XMP_RATING, "0")  # un-reject; the stars were not stored while rejected
+    elif rating is not UNCHANGED or (rating_was_reject and (flag is not UNCHANGED or eff_flag == -1)):
+        _set_prop(doc, XMP_RATING, str(stars))
 
     if flag is not UNCHANGED:
         existing = _int(_get_prop(doc, DK_PICK))
