@@ -252,7 +252,7 @@ def test_skipped_files_are_shown_in_the_gui_with_their_reason(corpus, catalog, a
     errors = catalog.import_errors()
     dlg = SkippedFilesDialog(errors)
     qtbot.addWidget(dlg)
-    shown = {dlg.table.item(r, 0).text(): dlg.table.item(r, 1).text() for r in range(dlg.table.rowCount())}
+    shown = dict(dlg.rows())
     assert shown == dict(errors)
     for name in BAD:
         assert shown[str(files[name])]

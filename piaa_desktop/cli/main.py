@@ -228,11 +228,17 @@ def cmd_rate(args) -> int:
 def cmd_flag(args) -> int:
     cat = open_catalog_for(args)
     try:
-        ids = [_find_photo(cat, p).id for p in args.paths]
-        cat.set_flag(ids, FLAGS[args.flag])
+        targets = [_find_photo(cat, p) for p in args.paths]
+        before = {p.id: p.flag for p in targets}
+        cat.set_flag([p.id for p in targets], FLAGS[args.flag])
         _report_sidecar_errors(cat)
     finally:
         cat.close()
+    words = {1: "picked", -1: "rejected", 0: "unflagged"}
+    new = FLAGS[args.flag]
+    for p in targets:
+        was = before[p.id]
+        print(f"{p.path}: {words[new]}" + (" (already)" if was == new else f" (was {words[was]})" if was else ""))
     return EXIT_OK
 
 

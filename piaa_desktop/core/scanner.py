@@ -62,7 +62,8 @@ class ScanResult:
     embedded: int = 0
     scored: int = 0
     cancelled: bool = False
-    seconds: float = 0.0
+    seconds: float = 0.0  # the whole import (scan, embeddings, scores) for import_folder; the scan alone for scan_folder
+    scan_seconds: float = 0.0
 
     def summary(self) -> str:
         parts = [
@@ -93,6 +94,7 @@ class ScanResult:
             "scored": self.scored,
             "cancelled": self.cancelled,
             "seconds": round(self.seconds, 3),
+            "scan_seconds": round(self.scan_seconds or self.seconds, 3),
         }
 
 
@@ -422,10 +424,13 @@ def import_folder(
 ) -> ScanResult:
     """The whole import of a folder: scan, then embeddings, then scores. Cancellable at every stage."""
     progress, cancel = ensure(progress, cancel)
+    t0 = time.perf_counter()
     job = catalog.job_started("import", {"folder": str(folder)})
     state = "failed"
+    res: Optional[ScanResult] = None
     try:
         res = scan_folder(catalog, folder, cache_dir, progress, cancel, workers, on_new_photo)
+        res.scan_seconds = res.seconds
         if not res.cancelled and embeddings:
             from piaa_desktop.core.embeddings import extract_embeddings
             from piaa_desktop.core.models import ModelError
@@ -446,4 +451,6 @@ def import_folder(
         state = "cancelled" if res.cancelled else "done"
         return res
     finally:
+        if res is not None:
+            res.seconds = time.perf_counter() - t0  # the whole import, not only its scan
         catalog.job_finished(job, state)

@@ -463,6 +463,7 @@ class ThumbnailDelegate(QStyledItemDelegate):
         self._badge_font.setPointSizeF(8.0)
         self._badge_font.setBold(True)
         self.show_scores = True
+        self.compact = False  # the denser grid: no footer (stars drawn on the photo), thin margins
         # Thumbnails pre-scaled to the cell (a smooth scale per paint costs ~1 ms a cell; a blit ~0.05)
         self._scaled_cache: "OrderedDict[tuple, QPixmap]" = OrderedDict()
         self.scaled_cache_size = 400
@@ -479,6 +480,13 @@ class ThumbnailDelegate(QStyledItemDelegate):
         else:
             self._scaled_cache.move_to_end(key)
         return out
+
+    def set_compact(self, on: bool) -> None:
+        """The denser grid: the name and the footer go (stars and label are drawn on the photo), the
+        margins shrink; the tooltip still names the photo."""
+        self.compact = bool(on)
+        self.FOOTER, self.MARGIN, self.PAD = (0, 2, 3) if self.compact else (40, 4, 8)
+        self._scaled_cache.clear()
 
     def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex) -> QSize:
         return QSize(self.cell, self.cell + self.FOOTER)
@@ -572,6 +580,20 @@ class ThumbnailDelegate(QStyledItemDelegate):
             p.setPen(QColor("#f0a35e"))
             p.drawText(tb, Qt.AlignmentFlag.AlignCenter, fm.elidedText(text, Qt.TextElideMode.ElideRight, int(tb.width()) - 6))
 
+        if self.compact:  # stars and colour label on the photo's bottom edge, no footer
+            if rec.rating or rec.color_label:
+                strip = QRectF(img_rect.left(), img_rect.bottom() - 14, img_rect.width(), 14)
+                p.setPen(Qt.PenStyle.NoPen)
+                p.setBrush(QColor(20, 22, 26, 190))
+                p.drawRect(strip)
+                if rec.rating:
+                    paint_stars(p, strip.left() + 3, strip.center().y(), rec.rating, r=4.0, gap=1.5, dim=False)
+                if rec.color_label:
+                    p.setBrush(QColor(COLOR_LABELS.get(rec.color_label, rec.color_label)))
+                    p.drawEllipse(QPointF(strip.right() - 8, strip.center().y()), 4, 4)
+            p.restore()
+            return
+
         # Footer: name, then stars and colour label
         foot_top = card.top() + self.PAD + area.height() + 4
         p.setFont(self._font)
@@ -594,8 +616,9 @@ class ThumbnailDelegate(QStyledItemDelegate):
 class PhotoGridView(QListView):
     """The grid of thumbnails: uniform cells, extended selection, no type-ahead (letters are shortcuts)."""
 
-    MIN_CELL = 110
+    MIN_CELL = 80
     MAX_CELL = 360
+    COMPACT_CELL = 112  # the denser grid's cell: 6 columns in 700 px (a 1280x800 window with both panels)
     SINGLE_PASS_MAX = 30000
 
     def __init__(self, parent=None, cell: int = 180):
@@ -656,6 +679,23 @@ class PhotoGridView(QListView):
         mode = QListView.LayoutMode.Batched if big else QListView.LayoutMode.SinglePass
         if self.layoutMode() != mode:
             self.setLayoutMode(mode)
+
+    def set_compact(self, on: bool) -> None:
+        """The denser grid (see :meth:`ThumbnailDelegate.set_compact`), at ``COMPACT_CELL`` px; off, the
+        cell size it had before."""
+        on = bool(on)
+        if on == self.delegate.compact:
+            return
+        if on:
+            self._normal_target = self._target
+            self._target = min(self._target, self.COMPACT_CELL)
+        else:
+            self._target = max(getattr(self, "_normal_target", self._target), self._target)
+        self.delegate.set_compact(on)
+        self._fit_cells(force=True)
+
+    def is_compact(self) -> bool:
+        return self.delegate.compact
 
     def cell_size(self) -> int:
         """The thumbnail size asked for (cells are stretched a little so the columns fill the width)."""

@@ -141,6 +141,7 @@ class MainWindow(QMainWindow):
         self.grid = PhotoGridView(self, cell=cell)
         self.grid.setModel(self.model)
         self.grid.delegate.show_scores = bool(self.settings.get("grid_show_scores"))
+        self.grid.set_compact(bool(self.settings.get("grid_compact")))
         self.grid.doubleClicked.connect(lambda _i: self.show_view("loupe"))
         sm = self.grid.selectionModel()
         sm.selectionChanged.connect(self._on_selection_changed)
@@ -271,6 +272,9 @@ class MainWindow(QMainWindow):
         self.act_smaller = A("Smaller thumbnails", lambda: self.set_cell_size(self.grid.cell_size() - 20), "Ctrl+-")
         self.act_scores = A("Score badges on thumbnails", self._toggle_scores, None, checkable=True)
         self.act_scores.setChecked(self.grid.delegate.show_scores)
+        self.act_compact = A("&Compact grid", self._toggle_compact, None,
+                             "Denser grid: more, smaller photos (stars on the photo, names in the tooltip)", checkable=True)
+        self.act_compact.setChecked(self.grid.is_compact())
         self.act_filter = A("&Filter…", self._focus_filter, "F", "Filter by rating and flag")
         self.act_full_screen = A("&Full screen", self.toggle_full_screen, ["Shift+F", "F11"],
                                  "Full screen: only the photos (Shift+F / F11 again, or Esc in the loupe, to leave)",
@@ -317,6 +321,7 @@ class MainWindow(QMainWindow):
         m.addAction(self.act_bigger)
         m.addAction(self.act_smaller)
         m.addAction(self.act_scores)
+        m.addAction(self.act_compact)
         m.addAction(self.act_full_screen)
         self._panels_separator = m.addSeparator()
 
@@ -959,6 +964,11 @@ class MainWindow(QMainWindow):
             self.size_slider.blockSignals(True)
             self.size_slider.setValue(self.grid.cell_size())
             self.size_slider.blockSignals(False)
+
+    def _toggle_compact(self) -> None:
+        self.grid.set_compact(self.act_compact.isChecked())
+        self.settings.set("grid_compact", self.grid.is_compact())
+        self.set_cell_size(self.grid.cell_size())  # the size slider follows
 
     def _toggle_scores(self) -> None:
         self.grid.delegate.show_scores = self.act_scores.isChecked()

@@ -53,13 +53,17 @@ def qss_path(name: str = DEFAULT_THEME) -> Path:
 
 
 def load_qss(name: str = DEFAULT_THEME) -> str:
-    """The style sheet text of theme ``name`` ('' if the file is missing from a broken install)."""
+    """The style sheet text of theme ``name`` ('' if the file is missing from a broken install), with
+    ``@STYLE@`` replaced by the style folder (its images)."""
     if name not in THEMES:
         raise ValueError(f"unknown theme {name!r}; choose one of {', '.join(THEMES)}")
     try:
-        return qss_path(name).read_text(encoding="utf-8")
+        text = qss_path(name).read_text(encoding="utf-8")
     except OSError:
         return ""
+    # images (the check mark, the spin box arrows) live beside the style sheet: absolute URLs, so they
+    # load whatever the working directory (and inside a frozen app)
+    return text.replace("@STYLE@", style_dir().as_posix())
 
 
 def build_palette(name: str = DEFAULT_THEME) -> QPalette:

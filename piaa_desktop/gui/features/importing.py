@@ -115,6 +115,7 @@ class ImportFeature(Feature):
             return None
         self._import_folder = folder
         self._last_incremental = time.monotonic()
+        self._import_started = time.monotonic()  # the status says how long the whole import took
         token = CancelToken()
         self.import_label.setText(f"Importing {os.path.basename(folder.rstrip(os.sep)) or folder}…")
         self.import_progress.setRange(0, 0)
@@ -176,7 +177,8 @@ class ImportFeature(Feature):
             extra = ""
             if result.warnings:
                 extra = " · " + "; ".join(result.warnings)
-            self.win.say(f"Imported {name}: {result.summary()} in {result.seconds:.1f} s{extra}")
+            took = time.monotonic() - getattr(self, "_import_started", time.monotonic() - result.seconds)
+            self.win.say(f"Imported {name}: {result.summary()} in {max(took, result.seconds):.1f} s{extra}")
         was_empty = self.win.model.rowCount() == 0
         self.win.refresh(keep_selection=True, resort=False)  # new photos join at the end of a running pass
         if was_empty and self.win.model.rowCount():
