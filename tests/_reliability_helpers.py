@@ -13,7 +13,7 @@ PY = sys.executable
 
 
 def link_library(src_dir: Path, dest: Path, start: int = 0, count: int = 60) -> list[Path]:
-    """Symlinks to real BSDS photos (cheap; the originals stay untouched)."""
+    """Symlinks to photos of a folder (cheap; the originals stay untouched)."""
     dest.mkdir(parents=True, exist_ok=True)
     out = []
     for p in sorted(src_dir.glob("*.jpg"))[start : start + count]:

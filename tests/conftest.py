@@ -1,4 +1,11 @@
-"""Shared fixtures. Every test runs against a sandbox data dir; Qt runs offscreen."""
+"""Shared fixtures. Every test runs against a sandbox data dir; Qt runs offscreen.
+
+Behaviour tests run from what the repository holds: ``photos_dir`` is a folder of 500 photos generated
+from the bundled sample library (crops, flips, colour and exposure changes, seeded), ``small_library``
+12 of them, ``enhance_pairs`` before/after pairs rendered with the develop pipeline. Only benchmark and
+model-quality checks read ``../shared/data`` (``bsds_dir``, ``fivek_dir``): they carry the
+``shared_data`` marker and skip when it is absent (``pytest -m "not shared_data"`` leaves them out).
+"""
 from __future__ import annotations
 
 import os
@@ -18,6 +25,7 @@ except ImportError:  # no PySide6 (a core-only install): nothing to guard
     pass
 
 REPO = Path(__file__).resolve().parents[1]
+SAMPLES = REPO / "resources" / "sample_library"
 SHARED_DATA = REPO.parent / "shared" / "data"
 BSDS = SHARED_DATA / "bsds500"
 FIVEK = SHARED_DATA / "fivek_expert_c"
@@ -68,6 +76,13 @@ def catalog(app_paths):
     cat.close()
 
 
+def pytest_collection_modifyitems(config, items):
+    """Tests that read the shared data sets are benchmark/model-quality checks: marked ``shared_data``."""
+    for item in items:
+        if {"bsds_dir", "fivek_dir"} & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.shared_data)
+
+
 def _need(path: Path) -> Path:
     if not path.exists():
         pytest.skip(f"shared data not available: {path}")
@@ -84,11 +99,74 @@ def fivek_dir() -> Path:
     return _need(FIVEK)
 
 
+N_GENERATED = 500
+
+
+def generate_photos(dest: Path, n: int = N_GENERATED, seed: int = 0) -> Path:
+    """``n`` JPEG photos made from the sample library: photo ``i`` comes from sample ``i % 8`` (so any 8
+    consecutive ones show 8 different scenes); the first 8 are the samples themselves (long edge 480),
+    the others random crops (35-90 % of the frame), mirrored or not, with colour, contrast and exposure
+    changed, so their content and embeddings differ. Deterministic for a seed."""
+    import numpy as np
+    from PIL import Image, ImageEnhance
+
+    dest.mkdir(parents=True, exist_ok=True)
+    sources = [Image.open(p).convert("RGB") for p in sorted(SAMPLES.glob("*.jpg"))]
+    rng = np.random.default_rng(seed)
+    for i in range(n):
+        src = sources[i % len(sources)]
+        im = src
+        if i >= len(sources):
+            w, h = src.size
+            frac = float(rng.uniform(0.35, 0.9))
+            cw, ch = max(32, int(w * frac)), max(32, int(h * float(rng.uniform(0.35, 0.9))))
+            x, y = int(rng.integers(0, w - cw + 1)), int(rng.integers(0, h - ch + 1))
+            im = src.crop((x, y, x + cw, y + ch))
+            if rng.random() < 0.5:
+                im = im.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+            gains = rng.uniform(0.75, 1.25, 3)
+            a = np.asarray(im, dtype=np.float32) * gains[None, None, :]
+            im = Image.fromarray(np.clip(a, 0, 255).astype(np.uint8))
+            im = ImageEnhance.Contrast(im).enhance(float(rng.uniform(0.7, 1.4)))
+            im = ImageEnhance.Brightness(im).enhance(float(rng.uniform(0.7, 1.3)))
+        scale = 480 / max(im.size)
+        im = im.resize((max(1, round(im.width * scale)), max(1, round(im.height * scale))), Image.Resampling.BICUBIC)
+        im.save(dest / f"{i:04d}.jpg", quality=90)
+    return dest
+
+
+@pytest.fixture(scope="session")
+def photos_dir(tmp_path_factory) -> Path:
+    """500 photos generated from the bundled sample library (see :func:`generate_photos`); read-only."""
+    return generate_photos(tmp_path_factory.mktemp("photos"))
+
+
 @pytest.fixture
-def small_library(tmp_path, bsds_dir) -> Path:
-    """A folder with 12 real BSDS photos (copies: the originals stay read-only)."""
+def small_library(tmp_path, photos_dir) -> Path:
+    """A folder with 12 photos generated from the sample library (copies: the session's set stays as is)."""
     lib = tmp_path / "library"
     lib.mkdir()
-    for src in sorted(bsds_dir.glob("*.jpg"))[:12]:
+    for src in sorted(photos_dir.glob("*.jpg"))[:12]:
         shutil.copy2(src, lib / src.name)
     return lib
+
+
+@pytest.fixture(scope="session")
+def enhance_pairs(tmp_path_factory, photos_dir) -> Path:
+    """Before/after pairs in FiveK's layout (``input/``, ``expert_c/`` PNGs): 8 generated photos and the
+    same photos rendered by the develop pipeline with one consistent look (brighter, warmer, punchier)."""
+    import numpy as np
+    from PIL import Image
+
+    from piaa_desktop.core import develop
+
+    root = tmp_path_factory.mktemp("pairs")
+    (root / "input").mkdir()
+    (root / "expert_c").mkdir()
+    look = {"exposure": 0.5, "temperature": 20.0, "contrast": 15.0, "vibrance": 10.0}
+    for k, src in enumerate(sorted(photos_dir.glob("*.jpg"))[8:16]):
+        rgb = develop.to_float(Image.open(src))
+        Image.open(src).convert("RGB").save(root / "input" / f"p{k:03d}.png")
+        out = develop.render(rgb, {**look, "exposure": look["exposure"] + 0.05 * (k % 3)})
+        Image.fromarray((np.clip(out, 0, 1) * 255 + 0.5).astype(np.uint8)).save(root / "expert_c" / f"p{k:03d}.png")
+    return root

@@ -71,10 +71,10 @@ def test_models_command_reports_ok(capsys):
     assert code == 0 and all(m["ok"] for m in json.loads(out))
 
 
-def test_bench_import_prints_only_json(data_dir, bsds_dir):
+def test_bench_import_prints_only_json(data_dir, photos_dir):
     out = subprocess.run(
         [sys.executable, "-m", "piaa_desktop.cli.main", "--data-dir", str(data_dir), "bench", "import",
-         str(bsds_dir), "--limit", "8", "--json"],
+         str(photos_dir), "--limit", "8", "--json"],
         capture_output=True, text=True,
     )
     assert out.returncode == 0, out.stderr

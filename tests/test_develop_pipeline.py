@@ -9,8 +9,8 @@ from piaa_desktop.core import develop as D
 
 
 @pytest.fixture(scope="module")
-def photo(bsds_dir):
-    f = sorted(bsds_dir.glob("*.jpg"))[3]
+def photo(photos_dir):
+    f = sorted(photos_dir.glob("*.jpg"))[4]  # a colour photo (coffee)
     return D.to_float(Image.open(f))
 
 

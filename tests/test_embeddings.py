@@ -12,11 +12,11 @@ def test_shipped_models_match_manifest():
     assert all(s.ok for s in statuses), [s.problem for s in statuses if not s.ok]
 
 
-def test_onnx_backbone_matches_torch(bsds_dir):
+def test_onnx_backbone_matches_torch(photos_dir):
     torch = pytest.importorskip("torch")
     from piaa_desktop.training.export_backbone import build_torch_backbone
 
-    ims = [load_rgb(p, 512) for p in sorted(bsds_dir.glob("*.jpg"))[:4]]
+    ims = [load_rgb(p, 512) for p in sorted(photos_dir.glob("*.jpg"))[:4]]
     x = preprocess(ims)
     emb, logits = Backbone.shared().run(x)
     with torch.no_grad():
@@ -25,7 +25,7 @@ def test_onnx_backbone_matches_torch(bsds_dir):
     assert (logits.argmax(1) == tlogits.numpy().argmax(1)).all()
 
 
-def test_backbone_recognises_real_content(bsds_dir):
+def test_backbone_recognises_real_content(bsds_dir):  # a model-quality check on a real photo
     from torchvision.models._meta import _IMAGENET_CATEGORIES as classes
 
     # BSDS 100007 is a polar bear on snow
@@ -34,10 +34,10 @@ def test_backbone_recognises_real_content(bsds_dir):
     assert any("bear" in c for c in top5), top5
 
 
-def test_embed_paths_skips_bad_files(bsds_dir, tmp_path):
+def test_embed_paths_skips_bad_files(photos_dir, tmp_path):
     bad = tmp_path / "bad.jpg"
     bad.write_bytes(b"junk")
-    good = sorted(bsds_dir.glob("*.jpg"))[:3]
+    good = sorted(photos_dir.glob("*.jpg"))[:3]
     emb, ok = embed_paths([good[0], bad, good[1], good[2]], batch_size=2)
     assert ok == [0, 2, 3] and emb.shape == (3, EMBED_DIM)
     # different photos give different embeddings; the same photo the same one

@@ -71,7 +71,7 @@ def test_train_from_catalog_then_auto_enhance(catalog, app_paths, scanned):
     assert {i: catalog.get_edit(i) for i in targets} == before
 
 
-def test_cli_enhance_and_bench(tmp_path, app_paths, small_library, fivek_dir, capsys):
+def test_cli_enhance_and_bench(tmp_path, app_paths, small_library, enhance_pairs, capsys):
     from piaa_desktop.cli.main import main
 
     d = str(app_paths.data_dir)
@@ -89,7 +89,7 @@ def test_cli_enhance_and_bench(tmp_path, app_paths, small_library, fivek_dir, ca
     pairs = tmp_path / "pairs"
     for sub in ("input", "expert_c"):
         (pairs / sub).mkdir(parents=True)
-        for f in sorted((fivek_dir / sub).glob("*.png"))[:4]:
+        for f in sorted((enhance_pairs / sub).glob("*.png"))[:4]:
             shutil.copy2(f, pairs / sub / f.name)
     assert main(["bench", "enhance", "--pairs", str(pairs), "--train", "3", "--rounds", "1", "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)

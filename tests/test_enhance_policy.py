@@ -12,8 +12,8 @@ from piaa_desktop.core.enhance.regress import StartModel
 
 
 @pytest.fixture(scope="module")
-def photos(bsds_dir):
-    return [D.proxy(Image.open(f), 96) for f in sorted(bsds_dir.glob("*.jpg"))[:6]]
+def photos(photos_dir):
+    return [D.proxy(Image.open(f), 96) for f in sorted(photos_dir.glob("*.jpg"))[:6]]
 
 
 def test_features_shape_and_sense(photos):

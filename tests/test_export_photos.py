@@ -30,7 +30,7 @@ def _scan(catalog, folder, app_paths):
 
 
 def _exif_jpeg(src: Path, dest: Path, orientation=6, when="2024:05:01 10:11:12") -> bytes:
-    """A real BSDS photo re-saved with camera EXIF (rotated 90 degrees by its orientation tag) and an ICC profile."""
+    """A generated photo re-saved with camera EXIF (rotated 90 degrees by its orientation tag) and an ICC profile."""
     im = Image.open(src).convert("RGB")
     ex = Image.Exif()
     ex[0x010F] = "Canon"
@@ -49,7 +49,7 @@ def lib(catalog, small_library, app_paths):
     files = sorted(small_library.glob("*.jpg"))
     icc = _exif_jpeg(files[0], small_library / "rotated.jpg")
     for f in files[6:]:
-        f.unlink()  # 6 BSDS photos + 1 with EXIF/ICC keep the tests quick
+        f.unlink()  # 6 photos + 1 with EXIF/ICC keep the tests quick
     ids = _scan(catalog, small_library, app_paths)
     assert len(ids) == 7
     # scores: personal for some, generic for all; ranking = personal, falling back to generic
@@ -128,7 +128,7 @@ def test_resize_keeps_exif_icc_and_resets_orientation(catalog, lib, tmp_path):
         got = subprocess.run([EXIFTOOL, "-s3", "-n", "-Orientation", "-DateTimeOriginal", "-ImageWidth", row.dest],
                              capture_output=True, text=True, timeout=60).stdout.split()
         assert got[0] == "1" and "2024:05:01" in got and got[-1] == "133"
-    # without EXIF orientation the plain BSDS photos keep their aspect
+    # without EXIF orientation the plain photos keep their aspect
     other = [i for i in lib["ids"] if i != pid][0]
     rep2 = E.export_photos(catalog, [other], tmp_path / "out2", E.ExportOptions(long_edge=240))
     assert Image.open(rep2.rows[0].dest).size == (240, 160)

@@ -67,13 +67,14 @@ def test_missing_or_bad_signals_give_no_flags():
     assert F.technical_flags({"sharpness": float("nan"), "brightness": None}) == set()
 
 
-def test_flagged_ids_from_the_catalog(catalog, tmp_path, bsds_dir, app_paths):
+def test_flagged_ids_from_the_catalog(catalog, tmp_path, photos_dir, app_paths):
     from piaa_desktop.core.scanner import scan_folder
 
     lib = tmp_path / "lib"
     lib.mkdir()
     rng = np.random.default_rng(2)
-    srcs = sorted(bsds_dir.glob("*.jpg"))[100:103]
+    every = sorted(photos_dir.glob("*.jpg"))
+    srcs = [every[i] for i in (0, 4, 7)]  # sharp, well-exposed scenes: the astronaut, the coffee, the rocket
     for k, p in enumerate(srcs):
         rgb = np.asarray(Image.open(p).convert("RGB"))
         Image.fromarray(rgb).save(lib / f"ok{k}.png")

@@ -18,8 +18,8 @@ def _jpeg_bytes(w=64, h=48, exif=None):
     return buf.getvalue()
 
 
-def test_real_photo_decodes(bsds_dir):
-    p = sorted(bsds_dir.glob("*.jpg"))[0]
+def test_real_photo_decodes(photos_dir):
+    p = sorted(photos_dir.glob("*.jpg"))[0]
     im = load_rgb(p, max_size=200)
     assert im.mode == "RGB" and max(im.size) == 200
 

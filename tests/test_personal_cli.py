@@ -23,10 +23,10 @@ def _need_prior():
 
 
 @pytest.fixture
-def photos24(tmp_path, bsds_dir):
+def photos24(tmp_path, photos_dir):
     d = tmp_path / "photos"
     d.mkdir()
-    for src in sorted(bsds_dir.glob("*.jpg"))[:24]:
+    for src in sorted(photos_dir.glob("*.jpg"))[:24]:
         shutil.copy2(src, d / src.name)
     return d
 

@@ -1,4 +1,4 @@
-"""Catalog jobs of the personal score on a real scanned library (12 BSDS photos) and the shipped prior."""
+"""Catalog jobs of the personal score on a real scanned library (12 photos generated from the sample library) and the shipped prior."""
 from __future__ import annotations
 
 import json

@@ -176,9 +176,9 @@ def make_corpus(lib: Path, real_jpeg: bytes) -> dict[str, Path]:
 
 
 @pytest.fixture
-def corpus(tmp_path, bsds_dir, monkeypatch):
+def corpus(tmp_path, photos_dir, monkeypatch):
     lib = tmp_path / "bad-library"
-    real = sorted(bsds_dir.glob("*.jpg"))[7].read_bytes()
+    real = sorted(photos_dir.glob("*.jpg"))[7].read_bytes()
     files = make_corpus(lib, real)
     unreadable = str(files["unreadable.jpg"])
     real_open = builtins.open
@@ -259,10 +259,10 @@ def test_skipped_files_are_shown_in_the_gui_with_their_reason(corpus, catalog, a
     assert f"{len(errors)} files were skipped" in dlg.summary.text()
 
 
-def test_disk_read_error_mid_file_is_a_reason_not_a_crash(tmp_path, catalog, app_paths, bsds_dir, monkeypatch):
+def test_disk_read_error_mid_file_is_a_reason_not_a_crash(tmp_path, catalog, app_paths, photos_dir, monkeypatch):
     lib = tmp_path / "lib"
     lib.mkdir()
-    for k, p in enumerate(sorted(bsds_dir.glob("*.jpg"))[:3]):
+    for k, p in enumerate(sorted(photos_dir.glob("*.jpg"))[:3]):
         (lib / f"{k}.jpg").write_bytes(p.read_bytes())
     real_hash = scanner.file_hash
 

@@ -60,9 +60,9 @@ def _disk_full_on_fsync(monkeypatch):
 
 
 @pytest.mark.parametrize("where", ["write", "fsync"])
-def test_disk_full_while_caching_thumbnails(where, tmp_path, catalog, app_paths, bsds_dir, monkeypatch):
+def test_disk_full_while_caching_thumbnails(where, tmp_path, catalog, app_paths, photos_dir, monkeypatch):
     lib = tmp_path / "lib"
-    copy_library(bsds_dir, lib, 40, 6)
+    copy_library(photos_dir, lib, 40, 6)
     before = file_hashes(lib)
     with monkeypatch.context() as m:
         (_disk_full_on_write if where == "write" else _disk_full_on_fsync)(m)
@@ -83,14 +83,14 @@ def test_disk_full_while_caching_thumbnails(where, tmp_path, catalog, app_paths,
     assert not list(app_paths.thumbnails.rglob("*.part"))
 
 
-def test_disk_full_during_cli_export_is_clear_and_leaves_nothing_half_written(tmp_path, data_dir, bsds_dir, monkeypatch, capsys):
+def test_disk_full_during_cli_export_is_clear_and_leaves_nothing_half_written(tmp_path, data_dir, photos_dir, monkeypatch, capsys):
     from PIL import Image
 
     from piaa_desktop.cli.main import main
     from piaa_desktop.core import export as E
 
     lib = tmp_path / "lib"
-    copy_library(bsds_dir, lib, 60, 4)
+    copy_library(photos_dir, lib, 60, 4)
     assert main(["--data-dir", str(data_dir), "-q", "scan", "--no-embeddings", str(lib)]) == 0
     calls = {"n": 0}
     real_fsync = os.fsync

@@ -90,9 +90,9 @@ RATE_LIBRARY = textwrap.dedent(
 )
 
 
-def test_cli_rate_waits_for_another_process_write_and_succeeds(tmp_path, data_dir, bsds_dir):
+def test_cli_rate_waits_for_another_process_write_and_succeeds(tmp_path, data_dir, photos_dir):
     lib = tmp_path / "lib"
-    photos = copy_library(bsds_dir, lib, 0, 3)
+    photos = copy_library(photos_dir, lib, 0, 3)
     r = cli(data_dir, "-q", "scan", "--no-embeddings", str(lib))
     assert r.returncode == 0, r.stderr
     writer = subprocess.Popen([PY, "-c", RATE_LIBRARY, str(data_dir), str(photos[0]), "2.0"], cwd=str(REPO),
@@ -158,11 +158,11 @@ def test_recover_marks_only_dead_jobs_and_cleans_part_files(catalog, app_paths, 
     assert not part.exists() and keep.exists()
 
 
-def test_resume_interrupted_import_finishes_it(catalog, app_paths, tmp_path, bsds_dir):
+def test_resume_interrupted_import_finishes_it(catalog, app_paths, tmp_path, photos_dir):
     from piaa_desktop.core.recovery import resume_job
 
     lib = tmp_path / "lib"
-    copy_library(bsds_dir, lib, 0, 5)
+    copy_library(photos_dir, lib, 0, 5)
     job = catalog.job_started("import", {"folder": str(lib)})
     catalog.conn.execute("UPDATE jobs SET args=? WHERE id=?", (json.dumps({"folder": str(lib), "_pid": _dead_pid()}), job))
     gone = catalog.job_started("import", {"folder": str(tmp_path / "unplugged-drive")})

@@ -2,7 +2,7 @@
 and edit committed before the kill is kept, and the next start resumes (import) or cleanly restarts the job.
 
 Each kill test runs the real job in a child process (``python -m piaa_desktop.cli.main ... scan`` or a
-small ``python -c`` helper) over real BSDS photos and kills it with SIGKILL after a random delay
+small ``python -c`` helper) over generated photos and kills it with SIGKILL after a random delay
 (fixed seeds, so a failure reproduces).
 """
 from __future__ import annotations
@@ -64,7 +64,7 @@ def _pid(cat, path: Path) -> int:
 
 
 # ---------------------------------------------------------------------------------------------- import
-def test_sigkill_during_import_keeps_catalog_and_resumes(tmp_path, bsds_dir):
+def test_sigkill_during_import_keeps_catalog_and_resumes(tmp_path, photos_dir):
     from piaa_desktop.core.catalog import open_catalog
     from piaa_desktop.core.paths import app_paths
     from piaa_desktop.core.recovery import recover, resume_job
@@ -74,7 +74,7 @@ def test_sigkill_during_import_keeps_catalog_and_resumes(tmp_path, bsds_dir):
     data = tmp_path / "data"
     paths = app_paths(data).ensure()
     # 20 photos already in the catalog, rated, flagged, labelled and edited by the user ...
-    first = link_library(bsds_dir, lib, 0, 20)
+    first = link_library(photos_dir, lib, 0, 20)
     cat = open_catalog(paths)
     scan_folder(cat, lib, paths.thumbnails, workers=2)
     ids = [_pid(cat, p) for p in first]
@@ -85,7 +85,7 @@ def test_sigkill_during_import_keeps_catalog_and_resumes(tmp_path, bsds_dir):
     cat.set_edit(ids[:3], {"exposure": 0.5, "contrast": 10})
     cat.close()
     # ... then 40 more arrive and the import is killed again and again.
-    link_library(bsds_dir, lib, 20, 40)
+    link_library(photos_dir, lib, 20, 40)
     extra_rated = {}
 
     for n, seed in enumerate(KILL_SEEDS):
@@ -171,7 +171,7 @@ EXPORT_CHILD = textwrap.dedent(
 )
 
 
-def test_sigkill_during_export_leaves_no_truncated_file(tmp_path, bsds_dir):
+def test_sigkill_during_export_leaves_no_truncated_file(tmp_path, photos_dir):
     from piaa_desktop.core.catalog import open_catalog
     from piaa_desktop.core.export import ExportOptions, export_photos
     from piaa_desktop.core.paths import app_paths
@@ -180,7 +180,7 @@ def test_sigkill_during_export_leaves_no_truncated_file(tmp_path, bsds_dir):
     lib = tmp_path / "lib"
     data = tmp_path / "data"
     paths = app_paths(data).ensure()
-    link_library(bsds_dir, lib, 100, 16)
+    link_library(photos_dir, lib, 100, 16)
     cat = open_catalog(paths)
     scan_folder(cat, lib, paths.thumbnails, workers=2)
     ids = cat.query_ids()
@@ -189,7 +189,7 @@ def test_sigkill_during_export_leaves_no_truncated_file(tmp_path, bsds_dir):
     cat.set_edit(ids[:4], {"exposure": 0.3})
     before = _state(cat)
     cat.close()
-    originals = file_hashes(bsds_dir)  # symlink targets: must be untouched
+    originals = file_hashes(photos_dir)  # symlink targets: must be untouched
     dest = tmp_path / "export"
 
     for seed in KILL_SEEDS[:4]:
@@ -221,7 +221,7 @@ def test_sigkill_during_export_leaves_no_truncated_file(tmp_path, bsds_dir):
         assert not list(dest.glob("*.part"))
     finally:
         cat.close()
-    assert file_hashes(bsds_dir) == originals
+    assert file_hashes(photos_dir) == originals
 
 
 # ---------------------------------------------------------------------------------------------- training
@@ -240,7 +240,7 @@ TRAIN_CHILD = textwrap.dedent(
 )
 
 
-def test_sigkill_during_training_keeps_previous_model(tmp_path, bsds_dir):
+def test_sigkill_during_training_keeps_previous_model(tmp_path, photos_dir):
     jobs = personal_jobs()
     from piaa_desktop.core.catalog import open_catalog
     from piaa_desktop.core.paths import app_paths
@@ -250,7 +250,7 @@ def test_sigkill_during_training_keeps_previous_model(tmp_path, bsds_dir):
     lib = tmp_path / "lib"
     data = tmp_path / "data"
     paths = app_paths(data).ensure()
-    link_library(bsds_dir, lib, 200, 30)
+    link_library(photos_dir, lib, 200, 30)
     cat = open_catalog(paths)
     import_folder(cat, lib, paths.thumbnails, workers=2)
     ids = cat.query_ids()

@@ -49,7 +49,7 @@ EXPECT = {
 
 
 @pytest.mark.parametrize("how", ["missing", "truncated", "tampered", "manifest"])
-def test_bad_backbone_is_reported_and_the_library_still_works(how, tmp_path, bsds_dir):
+def test_bad_backbone_is_reported_and_the_library_still_works(how, tmp_path, photos_dir):
     models = _damaged_models(tmp_path, how)
     env = child_env(PIAA_MODELS_DIR=models)
     data = tmp_path / "data"
@@ -63,7 +63,7 @@ def test_bad_backbone_is_reported_and_the_library_still_works(how, tmp_path, bsd
         assert BACKBONE_FILE in out and "PROBLEM" in out
 
     lib = tmp_path / "lib"
-    copy_library(bsds_dir, lib, 400, 5)
+    copy_library(photos_dir, lib, 400, 5)
     r = cli(data, "scan", "--json", str(lib), env=env)
     assert r.returncode == 0, r.stderr[-2000:]
     assert "Traceback" not in r.stderr
@@ -110,12 +110,12 @@ def test_bad_backbone_is_reported_and_the_library_still_works(how, tmp_path, bsd
     assert json.loads(r.stdout)["embedded"] == 5
 
 
-def test_personal_model_trained_on_corrupt_data_is_rejected(tmp_path, catalog, app_paths, bsds_dir):
+def test_personal_model_trained_on_corrupt_data_is_rejected(tmp_path, catalog, app_paths, photos_dir):
     jobs = personal_jobs()
     from piaa_desktop.core.scanner import import_folder
 
     lib = tmp_path / "lib"
-    copy_library(bsds_dir, lib, 420, 24)
+    copy_library(photos_dir, lib, 420, 24)
     import_folder(catalog, lib, app_paths.thumbnails, workers=2)
     ids = catalog.query_ids()
     rng = np.random.default_rng(1)
@@ -159,7 +159,7 @@ w.close()
 """
 
 
-def test_gui_opens_and_imports_with_a_damaged_backbone(tmp_path, bsds_dir):
+def test_gui_opens_and_imports_with_a_damaged_backbone(tmp_path, photos_dir):
     pytest.importorskip("PySide6")
     try:
         import piaa_desktop.gui.main_window  # noqa: F401
@@ -171,7 +171,7 @@ def test_gui_opens_and_imports_with_a_damaged_backbone(tmp_path, bsds_dir):
 
     models = _damaged_models(tmp_path, "tampered")
     lib = tmp_path / "lib"
-    copy_library(bsds_dir, lib, 440, 4)
+    copy_library(photos_dir, lib, 440, 4)
     r = subprocess.run([PY, "-c", GUI_BAD_MODELS, str(tmp_path / "data"), str(lib), "4"], cwd=str(REPO),
                        env=child_env(PIAA_MODELS_DIR=models, QT_QPA_PLATFORM="offscreen"),
                        capture_output=True, text=True, timeout=150)

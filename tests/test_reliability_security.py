@@ -142,11 +142,11 @@ WORKFLOW = textwrap.dedent(
 )
 
 
-def test_workflow_never_writes_originals_and_never_uses_the_network(tmp_path, bsds_dir):
+def test_workflow_never_writes_originals_and_never_uses_the_network(tmp_path, photos_dir):
     lib = tmp_path / "library"
-    copy_library(bsds_dir, lib, 300, 8)
+    copy_library(photos_dir, lib, 300, 8)
     (lib / "nested").mkdir()
-    copy_library(bsds_dir, lib / "nested", 310, 2)
+    copy_library(photos_dir, lib / "nested", 310, 2)
     before = file_hashes(lib)
     data, dest, report = tmp_path / "data", tmp_path / "export", tmp_path / "report.json"
     r = subprocess.run([PY, "-c", WORKFLOW, str(data), str(lib), str(dest), str(report)], cwd=str(REPO),
@@ -211,14 +211,14 @@ GUI_NET = textwrap.dedent(
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
-def test_gui_opens_no_network_port(tmp_path, bsds_dir):
+def test_gui_opens_no_network_port(tmp_path, photos_dir):
     pytest.importorskip("PySide6")
     try:
         import piaa_desktop.gui.main_window  # noqa: F401
     except ImportError as exc:
         pytest.skip(f"piaa_desktop.gui.main_window not importable yet: {exc}")
     lib = tmp_path / "lib"
-    copy_library(bsds_dir, lib, 320, 4)
+    copy_library(photos_dir, lib, 320, 4)
     r = subprocess.run([PY, "-c", GUI_NET, str(tmp_path / "data"), str(lib)], cwd=str(REPO),
                        env=child_env(QT_QPA_PLATFORM="offscreen"), capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr[-3000:]
@@ -238,13 +238,13 @@ TEMPLATES = st.sampled_from([
 
 
 @pytest.fixture
-def traversal_setup(tmp_path, catalog, app_paths, bsds_dir):
+def traversal_setup(tmp_path, catalog, app_paths, photos_dir):
     from piaa_desktop.core.scanner import scan_folder
 
     root = tmp_path / "root"
     lib = root / "lib"
     (lib / "sub").mkdir(parents=True)
-    src = sorted(bsds_dir.glob("*.jpg"))[330].read_bytes()
+    src = sorted(photos_dir.glob("*.jpg"))[330].read_bytes()
     names = ["ok.jpg", "..\\..\\evil.jpg", "...jpg", "-rf.jpg", " .jpg"]
     for n in names:
         (lib / n).write_bytes(src)
@@ -284,13 +284,13 @@ def test_export_never_writes_outside_the_folder(traversal_setup, catalog, tmp_pa
         assert p.resolve().is_relative_to(dest.resolve())
 
 
-def test_hostile_xmp_sidecar_cannot_steer_writes(tmp_path, catalog, app_paths, bsds_dir):
+def test_hostile_xmp_sidecar_cannot_steer_writes(tmp_path, catalog, app_paths, photos_dir):
     from piaa_desktop.core import export as E
     from piaa_desktop.core.scanner import scan_folder
     from piaa_desktop.core.sync import import_sidecar
 
     lib = tmp_path / "lib"
-    photos = copy_library(bsds_dir, lib, 340, 1)
+    photos = copy_library(photos_dir, lib, 340, 1)
     outside = tmp_path / "outside"
     outside.mkdir()
     hostile = f"""<?xpacket begin="" id="W5M0MpCehiHzreSzNTczkc9d"?>

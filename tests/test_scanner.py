@@ -19,8 +19,8 @@ def _hashes(folder: Path) -> dict:
     return {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.rglob("*") if p.is_file() and p.suffix != ".xmp"}
 
 
-def _bad_corpus(lib: Path, bsds_dir: Path) -> None:
-    good = sorted(bsds_dir.glob("*.jpg"))[20].read_bytes()
+def _bad_corpus(lib: Path, photos_dir: Path) -> None:
+    good = sorted(photos_dir.glob("*.jpg"))[20].read_bytes()
     (lib / "truncated.jpg").write_bytes(good[: len(good) // 3])
     (lib / "zero.png").write_bytes(b"")
     (lib / "notes.tif").write_bytes(b"not a tiff at all")
@@ -35,8 +35,8 @@ def _bad_corpus(lib: Path, bsds_dir: Path) -> None:
         fh.write(good)
 
 
-def test_import_real_photos_with_bad_files(catalog, app_paths, small_library, bsds_dir):
-    _bad_corpus(small_library, bsds_dir)
+def test_import_real_photos_with_bad_files(catalog, app_paths, small_library, photos_dir):
+    _bad_corpus(small_library, photos_dir)
     before = _hashes(small_library)
     seen = []
     res = import_folder(catalog, small_library, app_paths.thumbnails, progress=lambda d, t, m="": seen.append((d, t)))
@@ -62,7 +62,7 @@ def test_import_real_photos_with_bad_files(catalog, app_paths, small_library, bs
     assert _hashes(small_library) == before
 
 
-def test_rescan_new_changed_moved_missing(catalog, app_paths, small_library, bsds_dir):
+def test_rescan_new_changed_moved_missing(catalog, app_paths, small_library, photos_dir):
     scan_folder(catalog, small_library, app_paths.thumbnails)
     files = sorted(small_library.glob("*.jpg"))
     moved_src, missing_src, changed = files[0], files[1], files[2]
@@ -76,7 +76,7 @@ def test_rescan_new_changed_moved_missing(catalog, app_paths, small_library, bsd
     missing_src.unlink()
     with Image.open(changed) as im:
         im.transpose(Image.Transpose.FLIP_LEFT_RIGHT).save(changed, quality=90)
-    shutil.copy2(sorted(bsds_dir.glob("*.jpg"))[100], small_library / "new.jpg")
+    shutil.copy2(sorted(photos_dir.glob("*.jpg"))[100], small_library / "new.jpg")
 
     res = scan_folder(catalog, small_library, app_paths.thumbnails)
     assert res.moved == [moved_id]
@@ -92,7 +92,7 @@ def test_rescan_new_changed_moved_missing(catalog, app_paths, small_library, bsd
     res2 = scan_folder(catalog, small_library, app_paths.thumbnails)
     assert res2.new == [] and res2.changed == [] and res2.moved == [] and res2.missing == []
     # the missing file comes back (drive plugged in again): same id, not new
-    shutil.copy2(sorted(bsds_dir.glob("*.jpg"))[1], missing_src)
+    shutil.copy2(sorted(photos_dir.glob("*.jpg"))[1], missing_src)
     res3 = scan_folder(catalog, small_library, app_paths.thumbnails)
     assert res3.new == [] and not catalog.photo(missing_id).missing
 
@@ -113,10 +113,10 @@ def test_unreadable_folder_is_reported(catalog, app_paths, small_library, monkey
     assert len(res.new) == 12
 
 
-def test_cancel_keeps_finished_batches(catalog, app_paths, bsds_dir, tmp_path):
+def test_cancel_keeps_finished_batches(catalog, app_paths, photos_dir, tmp_path):
     lib = tmp_path / "lib"
     lib.mkdir()
-    for p in sorted(bsds_dir.glob("*.jpg"))[:80]:
+    for p in sorted(photos_dir.glob("*.jpg"))[:80]:
         os.symlink(p, lib / p.name)
     token = CancelToken()
 

@@ -85,3 +85,45 @@ def test_register_new_entry_and_conflict():
     with pytest.raises(ValueError):
         S.register(S.Setting("test_only_bad_default", int, "six"))
     assert S.Settings().test_only_columns == 6
+
+
+def test_every_setting_the_app_reads_is_declared_in_the_core_registry():
+    """GUI settings live in the core's one registry too: a headless process (the CLI) knows them, so a
+    settings file written by the app loads without "unknown setting" warnings, and every name the code
+    reads is declared there (nowhere else)."""
+    import re
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1] / "piaa_desktop"
+    read = set()
+    for path in root.rglob("*.py"):
+        read |= set(re.findall(r"settings\.(?:get|set)\(\s*[\"']([a-z_0-9]+)[\"']", path.read_text(encoding="utf-8")))
+    code = (
+        "import sys, json; from piaa_desktop.core.settings import REGISTRY\n"
+        "print(json.dumps(sorted(REGISTRY))); sys.exit(1 if any(m.startswith('PySide6') for m in sys.modules) else 0)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root.parent)
+    assert out.returncode == 0, out.stderr
+    import json
+
+    declared = set(json.loads(out.stdout))
+    assert {"grid_sort", "grid_show_scores"} <= declared
+    assert read and read <= declared, sorted(read - declared)
+    registrations = [p.relative_to(root).as_posix() for p in root.rglob("*.py")
+                     if "register(Setting(" in p.read_text(encoding="utf-8") and p.name != "settings.py"]
+    assert registrations == [], f"settings declared outside core/settings.py: {registrations}"
+
+
+def test_settings_file_from_the_app_loads_in_the_cli_without_warnings(app_paths, caplog):
+    import json
+    import logging
+
+    from piaa_desktop.core.settings import load_settings
+
+    app_paths.settings_file.write_text(json.dumps({"grid_sort": "personal", "grid_show_scores": False}))
+    with caplog.at_level(logging.WARNING):
+        s = load_settings(app_paths)
+    assert s.get("grid_sort") == "personal" and s.get("grid_show_scores") is False
+    assert not [r for r in caplog.records if "unknown" in r.getMessage()]

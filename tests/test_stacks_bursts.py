@@ -25,12 +25,12 @@ def _shift(im: Image.Image, frac: float) -> Image.Image:
 
 
 @pytest.fixture
-def burst_lib(tmp_path, bsds_dir, catalog, app_paths):
+def burst_lib(tmp_path, photos_dir, catalog, app_paths):
     pytest.importorskip("onnxruntime")
     from piaa_desktop.core.embeddings import extract_embeddings
     from piaa_desktop.core.scanner import scan_folder
 
-    src = sorted(bsds_dir.glob("*.jpg"))
+    src = sorted(photos_dir.glob("*.jpg"))
     a, b, c, d, e = (Image.open(p).convert("RGB") for p in src[:5])
     lib = tmp_path / "burst"
     lib.mkdir()

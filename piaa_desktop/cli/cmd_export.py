@@ -4,9 +4,8 @@ from __future__ import annotations
 import json
 import sys
 
+from piaa_desktop.cli.common import EXIT_FAIL, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, open_catalog_for
 from piaa_desktop.core.export import DEFAULT_TEMPLATE, TEMPLATE_FIELDS
-
-EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
 def _positive_int(s: str) -> int:
@@ -64,7 +63,6 @@ def register(subparsers) -> None:
 
 
 def cmd_export(args) -> int:
-    from piaa_desktop.core.catalog import CatalogError, open_catalog
     from piaa_desktop.core.export import (
         ExportCancelled,
         ExportError,
@@ -73,7 +71,6 @@ def cmd_export(args) -> int:
         select_for_export,
     )
     from piaa_desktop.core.jobs import CancelToken
-    from piaa_desktop.core.paths import app_paths
 
     opts = ExportOptions(
         picks=args.picks,
@@ -97,11 +94,7 @@ def cmd_export(args) -> int:
     except ValueError as exc:
         print(f"piaa: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    try:
-        cat = open_catalog(app_paths(args.data_dir))
-    except CatalogError as exc:
-        print(f"piaa: error: {exc}", file=sys.stderr)
-        return EXIT_FAIL
+    cat = open_catalog_for(args)  # as every command: CliError on a bad catalog, sidecar hook installed
     quiet = getattr(args, "quiet", False) or args.json
     token = CancelToken()
 

@@ -23,7 +23,18 @@ from typing import Optional
 
 from piaa_desktop import __version__
 
-EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_NOT_FOUND, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+from piaa_desktop.cli.common import (  # noqa: F401 - re-exported for the command modules
+    EXIT_FAIL,
+    EXIT_INTERRUPTED,
+    EXIT_NOT_FOUND,
+    EXIT_OK,
+    EXIT_USAGE,
+    CliError,
+    ProgressBar,
+    _paths,
+    _report_sidecar_errors,
+    open_catalog_for,
+)
 
 # Feature modules that add their own commands: ``register(subparsers)`` for top-level commands and
 # ``register_bench(bench_subparsers)`` for ``piaa bench ...``.
@@ -35,85 +46,6 @@ COMMAND_MODULES = (
     "piaa_desktop.cli.cmd_library",
     "piaa_desktop.cli.cmd_develop",
 )
-
-
-class CliError(Exception):
-    def __init__(self, message: str, code: int = EXIT_FAIL):
-        super().__init__(message)
-        self.code = code
-
-
-class ProgressBar:
-    """A progress callback drawing a bar on stderr (a line per 10 % when stderr is not a terminal)."""
-
-    def __init__(self, enabled: bool = True, stream=None):
-        self.stream = stream or sys.stderr
-        self.enabled = enabled
-        self.tty = hasattr(self.stream, "isatty") and self.stream.isatty()
-        self._last = -1
-        self._last_msg = ""
-
-    def __call__(self, done: int, total: int, message: str = "") -> None:
-        if not self.enabled:
-            return
-        if total <= 0:
-            if message != self._last_msg and not self.tty:
-                print(message, file=self.stream, flush=True)
-            self._last_msg = message
-            return
-        frac = min(1.0, done / total)
-        if self.tty:
-            width = 30
-            fill = int(frac * width)
-            self.stream.write(f"\r{message[:40]:<40} [{'#' * fill}{'.' * (width - fill)}] {done}/{total}")
-            if done >= total:
-                self.stream.write("\n")
-            self.stream.flush()
-        else:
-            step = int(frac * 10)
-            if step != self._last or message != self._last_msg:
-                print(f"{message}: {done}/{total}", file=self.stream, flush=True)
-                self._last = step
-        self._last_msg = message
-
-
-def _paths(args):
-    from piaa_desktop.core.paths import app_paths
-
-    return app_paths(args.data_dir).ensure()
-
-
-def open_catalog_for(args):
-    """The catalog of the chosen data dir, with XMP sidecars written after every rating/flag/label change."""
-    from piaa_desktop.core.catalog import CatalogError, open_catalog, unchanged_since_clean_close
-    from piaa_desktop.core.recovery import check_catalog
-    from piaa_desktop.core.settings import load_settings
-    from piaa_desktop.core.sync import install_sidecar_hook
-
-    paths = _paths(args)
-    checked = not unchanged_since_clean_close(paths.catalog)
-    try:
-        cat = open_catalog(paths)
-    except CatalogError as exc:
-        raise CliError(str(exc)) from exc
-    if checked:
-        # Like the app at start: a catalog changed since PIAA last closed it cleanly (a crash, another
-        # program, a copy) is checked before use; damaged indexes are rebuilt, other damage stops here.
-        report = check_catalog(cat, paths, mode="quick")
-        if report.ok:
-            for msg in report:
-                print(f"piaa: warning: {msg}", file=sys.stderr)
-        else:
-            cat.close()
-            raise CliError(" ".join(report) + " Open the app to see what can still be read.")
-    cat.sidecars = install_sidecar_hook(cat, load_settings(paths))
-    cat.sidecars.quiet = True  # _report_sidecar_errors prints them, once
-    return cat
-
-
-def _report_sidecar_errors(cat) -> None:
-    for path, reason in cat.sidecars.errors:
-        print(f"piaa: warning: XMP sidecar of {path} not written: {reason}", file=sys.stderr)
 
 
 def _find_photo(cat, path: str):

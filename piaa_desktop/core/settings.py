@@ -1,11 +1,10 @@
 """One typed registry of user settings, saved as JSON at ``AppPaths.settings_file``.
 
-Every setting is declared once with :func:`register` (name, type, default, doc, optional choices or
-range); the GUI's preferences dialog and the CLI can list :data:`REGISTRY`. Other modules add their own
-entries at import time::
-
-    from piaa_desktop.core.settings import Setting, register
-    register(Setting("grid_columns", int, 6, "Columns in the grid", minimum=1, maximum=20))
+Every setting of the app, GUI ones included, is declared once, in the list below (name, type, default,
+doc, optional choices or range), so any process (the CLI too) knows and validates all of them; the GUI's
+preferences dialog and the CLI can list :data:`REGISTRY`. A new setting: one ``Setting(...)`` line in
+that list (a test checks that every name the code reads is declared here and nowhere else). Values are
+validated only by :meth:`Setting.validate` (on load and on ``Settings.set``).
 
 Loading never fails: a missing file gives the defaults; a value of the wrong type or out of range is
 replaced by its default with a warning; a corrupt file is kept aside as ``settings.json.corrupt-<time>``
