@@ -11,6 +11,15 @@ numpy pipeline renders it:
 2. **Colour stage** (per pixel): saturation scales chroma around luma; vibrance scales it more where
    the pixel is still dull.
 
+Geometry comes **before** the tone stage (tone is per pixel, so the order does not change the result and
+cropping first renders fewer pixels): a horizontal flip, quarter turns, straighten (a rotation about
+the centre, the canvas keeps its size) and a crop rectangle in fractions of the straightened canvas,
+automatically kept inside the rotated photo (no empty corners). See :func:`apply_geometry`.
+
+One registry (:data:`REGISTRY`) lists every parameter with its group: ``tone``, ``colour`` and
+``geometry``. Adding a slider is one line there. :data:`PARAMS` (tone and colour) is what the enhancer
+learns and fits; geometry parameters are never part of its vectors (:func:`params_to_vector`).
+
 Everything is vectorised; the screen-sized proxy renders in a few milliseconds and the full-resolution
 export runs in horizontal strips on a small thread pool straight from and to ``uint8``.
 
@@ -37,26 +46,40 @@ class Param:
     max: float
     default: float
     step: float
+    group: str = "tone"  # "tone", "colour" or "geometry" (the enhancer ignores geometry)
 
     def clamp(self, v: float) -> float:
         return float(min(self.max, max(self.min, v)))
 
 
-PARAMS: tuple[Param, ...] = (
+REGISTRY: tuple[Param, ...] = (
     Param("exposure", "Exposure", -3.0, 3.0, 0.0, 0.05),
     Param("contrast", "Contrast", -100.0, 100.0, 0.0, 1.0),
     Param("highlights", "Highlights", -100.0, 100.0, 0.0, 1.0),
     Param("shadows", "Shadows", -100.0, 100.0, 0.0, 1.0),
     Param("whites", "Whites", -100.0, 100.0, 0.0, 1.0),
     Param("blacks", "Blacks", -100.0, 100.0, 0.0, 1.0),
-    Param("temperature", "Temperature", -100.0, 100.0, 0.0, 1.0),
-    Param("tint", "Tint", -100.0, 100.0, 0.0, 1.0),
-    Param("saturation", "Saturation", -100.0, 100.0, 0.0, 1.0),
-    Param("vibrance", "Vibrance", -100.0, 100.0, 0.0, 1.0),
+    Param("temperature", "Temperature", -100.0, 100.0, 0.0, 1.0, "colour"),
+    Param("tint", "Tint", -100.0, 100.0, 0.0, 1.0, "colour"),
+    Param("saturation", "Saturation", -100.0, 100.0, 0.0, 1.0, "colour"),
+    Param("vibrance", "Vibrance", -100.0, 100.0, 0.0, 1.0, "colour"),
     Param("curve_darks", "Curve: darks", -100.0, 100.0, 0.0, 1.0),
     Param("curve_midtones", "Curve: midtones", -100.0, 100.0, 0.0, 1.0),
     Param("curve_lights", "Curve: lights", -100.0, 100.0, 0.0, 1.0),
+    # geometry: applied before tone, in this order: flip, quarter turns, straighten, crop
+    Param("flip", "Flip horizontal", 0.0, 1.0, 0.0, 1.0, "geometry"),
+    Param("rotate", "Rotate (quarter turns clockwise)", 0.0, 3.0, 0.0, 1.0, "geometry"),
+    Param("angle", "Straighten", -45.0, 45.0, 0.0, 0.1, "geometry"),  # degrees, + turns the photo clockwise
+    Param("crop_left", "Crop left", 0.0, 1.0, 0.0, 0.001, "geometry"),
+    Param("crop_top", "Crop top", 0.0, 1.0, 0.0, 0.001, "geometry"),
+    Param("crop_right", "Crop right", 0.0, 1.0, 1.0, 0.001, "geometry"),
+    Param("crop_bottom", "Crop bottom", 0.0, 1.0, 1.0, 0.001, "geometry"),
 )
+REGISTRY_BY_NAME: dict[str, Param] = {p.name: p for p in REGISTRY}
+# What the enhancer learns and fit_params fits: tone and colour, never geometry.
+PARAMS: tuple[Param, ...] = tuple(p for p in REGISTRY if p.group != "geometry")
+GEOMETRY_PARAMS: tuple[Param, ...] = tuple(p for p in REGISTRY if p.group == "geometry")
+GEOMETRY_NAMES: tuple[str, ...] = tuple(p.name for p in GEOMETRY_PARAMS)
 PARAM_NAMES: tuple[str, ...] = tuple(p.name for p in PARAMS)
 PARAM_BY_NAME: dict[str, Param] = {p.name: p for p in PARAMS}
 # A natural scale for each parameter (half its range): optimisers and the enhancer work in these units.
@@ -69,16 +92,18 @@ _LUMA = np.array([0.2126, 0.7152, 0.0722], dtype=np.float32)
 
 # ---------------------------------------------------------------------------------------------- params
 def default_params() -> dict[str, float]:
-    return {p.name: p.default for p in PARAMS}
+    """Defaults of every registered parameter (tone, colour and geometry)."""
+    return {p.name: p.default for p in REGISTRY}
 
 
 def normalize_params(params: Optional[Mapping]) -> dict[str, float]:
-    """A complete, clamped parameter dict; unknown keys are dropped, bad values raise ``ValueError``."""
+    """A complete, clamped parameter dict (every registered parameter, geometry included); unknown keys
+    are dropped, bad values raise ``ValueError``."""
     out = default_params()
     if not params:
         return out
     for k, v in params.items():
-        p = PARAM_BY_NAME.get(k)
+        p = REGISTRY_BY_NAME.get(k)
         if p is None:
             continue
         try:
@@ -88,12 +113,60 @@ def normalize_params(params: Optional[Mapping]) -> dict[str, float]:
         if not math.isfinite(f):
             raise ValueError(f"develop parameter {k!r} must be finite, got {v!r}")
         out[k] = p.clamp(f)
+    if out["crop_right"] - out["crop_left"] < MIN_CROP or out["crop_bottom"] - out["crop_top"] < MIN_CROP:
+        for k in ("crop_left", "crop_top", "crop_right", "crop_bottom"):  # an empty crop means no crop
+            out[k] = REGISTRY_BY_NAME[k].default
+    out["flip"] = float(round(out["flip"]))
+    out["rotate"] = float(round(out["rotate"]) % 4)
     return out
 
 
+MIN_CROP = 0.01  # narrowest crop, as a fraction of the canvas side
+
+
 def is_identity(params: Optional[Mapping]) -> bool:
+    """True when ``params`` change nothing at all (tone, colour and geometry at their defaults)."""
+    n = normalize_params(params)
+    return all(abs(n[p.name] - p.default) < 1e-9 for p in REGISTRY)
+
+
+def tone_is_identity(params: Optional[Mapping]) -> bool:
     n = normalize_params(params)
     return all(abs(n[p.name] - p.default) < 1e-9 for p in PARAMS)
+
+
+def geometry_is_identity(params: Optional[Mapping]) -> bool:
+    n = normalize_params(params)
+    return all(abs(n[p.name] - p.default) < 1e-9 for p in GEOMETRY_PARAMS)
+
+
+def geometry_of(params: Optional[Mapping]) -> dict[str, float]:
+    """Only the geometry parameters (normalised)."""
+    n = normalize_params(params)
+    return {k: n[k] for k in GEOMETRY_NAMES}
+
+
+def without_geometry(params: Optional[Mapping]) -> dict[str, float]:
+    """Only tone and colour (normalised): what the enhancer sees."""
+    n = normalize_params(params)
+    return {p.name: n[p.name] for p in PARAMS}
+
+
+def edit_signature(params: Optional[Mapping]) -> str:
+    """A short stable hash of an edit ("" for no edit): rendered thumbnails are cached under it."""
+    if not params:
+        return ""
+    try:
+        n = normalize_params(params)
+    except ValueError:
+        return ""
+    changed = {p.name: round(n[p.name], 4) for p in REGISTRY if abs(n[p.name] - p.default) >= 1e-9}
+    if not changed:
+        return ""
+    import hashlib
+    import json
+
+    return hashlib.sha1(json.dumps(changed, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def params_to_vector(params: Optional[Mapping]) -> np.ndarray:
@@ -209,6 +282,222 @@ def to_float(img) -> np.ndarray:
     return np.clip(a.astype(np.float32), 0.0, 1.0)
 
 
+# ---------------------------------------------------------------------------------------------- geometry
+def oriented_size(w: int, h: int, params: Optional[Mapping]) -> tuple[int, int]:
+    """Canvas size after flip and quarter turns (straighten keeps the canvas size)."""
+    n = normalize_params(params)
+    return (h, w) if int(n["rotate"]) % 2 else (w, h)
+
+
+def _inside(px: np.ndarray, py: np.ndarray, w: float, h: float, theta: float) -> bool:
+    """Are the canvas points (centred coordinates) inside the photo rotated by ``theta`` (radians)?"""
+    c, s = math.cos(theta), math.sin(theta)
+    # rotate back by -theta into the unrotated photo's frame
+    x = c * px + s * py
+    y = -s * px + c * py
+    eps = 1e-6
+    return bool(np.all(np.abs(x) <= w / 2 + eps) and np.all(np.abs(y) <= h / 2 + eps))
+
+
+def crop_box(w: int, h: int, params: Optional[Mapping]) -> tuple[float, float, float, float]:
+    """The crop rectangle in pixels (x0, y0, x1, y1) of the straightened canvas of size ``w`` x ``h``
+    (already flipped/turned), shrunk about its centre (aspect ratio kept) until it lies inside the rotated
+    photo: straightening never shows empty corners."""
+    n = normalize_params(params)
+    x0, y0 = n["crop_left"] * w, n["crop_top"] * h
+    x1, y1 = n["crop_right"] * w, n["crop_bottom"] * h
+    theta = math.radians(n["angle"])
+    if abs(theta) < 1e-9:
+        return (x0, y0, x1, y1)
+    cx, cy = (x0 + x1) / 2 - w / 2, (y0 + y1) / 2 - h / 2
+    hw, hh = (x1 - x0) / 2, (y1 - y0) / 2
+    # the centre itself must be inside: pull it towards the canvas centre if needed
+    t = 1.0
+    while not _inside(np.array([cx * t]), np.array([cy * t]), w, h, theta) and t > 0:
+        t -= 0.02
+    cx, cy = cx * max(t, 0.0), cy * max(t, 0.0)
+    sx = np.array([-1.0, 1.0, 1.0, -1.0])
+    sy = np.array([-1.0, -1.0, 1.0, 1.0])
+    if not _inside(cx + hw * sx, cy + hh * sy, w, h, theta):
+        lo, hi = 0.0, 1.0
+        for _ in range(40):
+            mid = (lo + hi) / 2
+            if _inside(cx + mid * hw * sx, cy + mid * hh * sy, w, h, theta):
+                lo = mid
+            else:
+                hi = mid
+        hw, hh = hw * lo, hh * lo
+    return (cx - hw + w / 2, cy - hh + h / 2, cx + hw + w / 2, cy + hh + h / 2)
+
+
+def geometry_output_size(w: int, h: int, params: Optional[Mapping]) -> tuple[int, int]:
+    """Pixel size of the rendered photo for a ``w`` x ``h`` (EXIF-oriented) input."""
+    W, H = oriented_size(w, h, params)
+    x0, y0, x1, y1 = crop_box(W, H, params)
+    return max(1, round(x1 - x0)), max(1, round(y1 - y0))
+
+
+_TRANSPOSE = {1: Image.Transpose.ROTATE_270, 2: Image.Transpose.ROTATE_180, 3: Image.Transpose.ROTATE_90}
+
+
+def _geometry_pil(im: Image.Image, n: Mapping, resample) -> Image.Image:
+    if n["flip"]:
+        im = im.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+    k = int(n["rotate"]) % 4
+    if k:
+        im = im.transpose(_TRANSPOSE[k])  # quarter turns clockwise
+    W, H = im.size
+    x0, y0, x1, y1 = crop_box(W, H, n)
+    theta = math.radians(n["angle"])
+    ow, oh = max(1, round(x1 - x0)), max(1, round(y1 - y0))
+    if abs(theta) < 1e-9:
+        if (ow, oh) == (W, H):
+            return im
+        return im.crop((round(x0), round(y0), round(x0) + ow, round(y0) + oh))
+    # One affine pass: output pixel (u, v) -> canvas (x0 + u, y0 + v) -> rotated back about the centre.
+    c, s = math.cos(theta), math.sin(theta)
+    ox, oy = x0 - W / 2, y0 - H / 2
+    # input = R(-theta) @ (canvas - centre) + centre, the photo turned clockwise by theta on screen
+    a, b = c, s
+    d, e = -s, c
+    cx0 = a * ox + b * oy + W / 2
+    cy0 = d * ox + e * oy + H / 2
+    return im.transform((ow, oh), Image.Transform.AFFINE, (a, b, cx0, d, e, cy0), resample=resample)
+
+
+def apply_geometry(img, params: Optional[Mapping]):
+    """Flip, quarter turns, straighten and crop a PIL image, a uint8 array or a float array (same type
+    back). Straighten resamples bicubically (bilinear for float arrays); the rest is exact."""
+    n = normalize_params(params)
+    if geometry_is_identity(n):
+        return img
+    if isinstance(img, Image.Image):
+        return _geometry_pil(img, n, Image.Resampling.BICUBIC)
+    a = np.asarray(img)
+    if a.dtype == np.uint8:
+        mode = "RGB" if a.ndim == 3 and a.shape[2] == 3 else None
+        if mode:
+            return np.asarray(_geometry_pil(Image.fromarray(a, mode), n, Image.Resampling.BICUBIC))
+    a = np.asarray(a, dtype=np.float32)
+    chans = [a] if a.ndim == 2 else [a[..., i] for i in range(a.shape[2])]
+    outs = [np.asarray(_geometry_pil(Image.fromarray(np.ascontiguousarray(ch), "F"), n, Image.Resampling.BILINEAR))
+            for ch in chans]
+    return outs[0] if a.ndim == 2 else np.stack(outs, axis=-1)
+
+
+def map_to_stored(params: Optional[Mapping], w: int, h: int) -> list[tuple[float, float]]:
+    """The crop's top-left and bottom-right corners as fractions of the unrotated, unflipped ``w`` x
+    ``h`` photo (the frame Lightroom's ``crs:CropLeft/Top/Right/Bottom`` use, with ``crs:CropAngle``).
+    ``w`` and ``h`` are the size after EXIF orientation, before our flip/turns."""
+    n = normalize_params(params)
+    W, H = oriented_size(w, h, n)
+    x0, y0, x1, y1 = crop_box(W, H, n)
+    theta = math.radians(n["angle"])
+    c, s = math.cos(theta), math.sin(theta)
+    out = []
+    for x, y in ((x0, y0), (x1, y1)):
+        px, py = x - W / 2, y - H / 2
+        ux, uy = c * px + s * py + W / 2, -s * px + c * py + H / 2  # into the turned (unstraightened) frame
+        fx, fy = ux / W, uy / H
+        k = int(n["rotate"]) % 4
+        for _ in range(k):  # undo one clockwise quarter turn: (fx, fy) -> (fy, 1 - fx)
+            fx, fy = fy, 1 - fx
+        if n["flip"]:
+            fx = 1 - fx
+        out.append((fx, fy))
+    return out
+
+
+def histogram(rgb, bins: int = 256, max_pixels: int = 200_000) -> np.ndarray:
+    """(4, bins) counts of R, G, B and luma of an image (uint8 or float in [0,1]); large images are
+    subsampled on a regular grid, so it costs a few milliseconds whatever the size."""
+    a = np.asarray(rgb)
+    if a.ndim != 3 or a.shape[2] < 3:
+        raise ValueError(f"expected an HxWx3 image, got shape {a.shape}")
+    step = max(1, int(math.sqrt(a.shape[0] * a.shape[1] / max_pixels)))
+    a = a[::step, ::step, :3]
+    if a.dtype != np.uint8:
+        a = (np.clip(a, 0, 1) * 255 + 0.5).astype(np.uint8)
+    a = a.reshape(-1, 3)
+    luma = (a.astype(np.uint16) @ np.array([54, 183, 19], np.uint16)) >> 8
+    out = np.empty((4, bins), dtype=np.int64)
+    scale = bins / 256.0
+    for i in range(3):
+        out[i] = np.bincount((a[:, i] * scale).astype(np.intp), minlength=bins)[:bins]
+    out[3] = np.bincount((luma * scale).astype(np.intp), minlength=bins)[:bins]
+    return out
+
+
+# Fixed crop ratios offered by the crop tool (width : height; "original" keeps the photo's ratio).
+ASPECT_RATIOS: tuple[tuple[str, Optional[object]], ...] = (
+    ("Free", None),
+    ("Original", "original"),
+    ("1:1", 1.0),
+    ("4:5", 4 / 5),
+    ("5:4", 5 / 4),
+    ("2:3", 2 / 3),
+    ("3:2", 3 / 2),
+    ("3:4", 3 / 4),
+    ("4:3", 4 / 3),
+    ("9:16", 9 / 16),
+    ("16:9", 16 / 9),
+)
+
+
+def crop_to_ratio(params: Optional[Mapping], w: int, h: int, ratio: Optional[float]) -> dict[str, float]:
+    """The largest crop of pixel aspect ``ratio`` (width/height) inside the current crop, centred on it;
+    ``w`` x ``h`` is the EXIF-oriented photo size. ``None`` returns the params unchanged."""
+    n = normalize_params(params)
+    if ratio is None:
+        return n
+    W, H = oriented_size(w, h, n)
+    cw = (n["crop_right"] - n["crop_left"]) * W
+    ch = (n["crop_bottom"] - n["crop_top"]) * H
+    if cw / ch > ratio:
+        nw, nh = ch * ratio, ch
+    else:
+        nw, nh = cw, cw / ratio
+    cx = (n["crop_left"] + n["crop_right"]) / 2
+    cy = (n["crop_top"] + n["crop_bottom"]) / 2
+    n["crop_left"], n["crop_right"] = cx - nw / W / 2, cx + nw / W / 2
+    n["crop_top"], n["crop_bottom"] = cy - nh / H / 2, cy + nh / H / 2
+    return n
+
+
+def turn(params: Optional[Mapping], quarter_turns: int) -> dict[str, float]:
+    """Turn the developed photo by quarter turns clockwise (negative: counter-clockwise), crop included."""
+    n = normalize_params(params)
+    for _ in range(int(quarter_turns) % 4):
+        L, T, R, B = n["crop_left"], n["crop_top"], n["crop_right"], n["crop_bottom"]
+        n["crop_left"], n["crop_top"], n["crop_right"], n["crop_bottom"] = 1 - B, L, 1 - T, R
+        n["rotate"] = float((int(n["rotate"]) + 1) % 4)
+    return n
+
+
+def flip_horizontal(params: Optional[Mapping]) -> dict[str, float]:
+    """Mirror the developed photo left-right as it is shown (crop and straighten follow)."""
+    n = normalize_params(params)
+    k = int(n["rotate"]) % 4
+    # shown = R^k F^f; mirrored = F R^k F^f = R^-k F^(f+1)
+    n["rotate"] = float((-k) % 4)
+    n["flip"] = 1.0 - n["flip"]
+    n["angle"] = -n["angle"]
+    n["crop_left"], n["crop_right"] = 1 - n["crop_right"], 1 - n["crop_left"]
+    return n
+
+
+def level_angle(x0: float, y0: float, x1: float, y1: float) -> float:
+    """The straighten angle (degrees, added to the current one) that makes the drawn line level, or
+    plumb when it is closer to vertical; points in pixels of the shown photo (y down)."""
+    dx, dy = x1 - x0, y1 - y0
+    if dx == 0 and dy == 0:
+        return 0.0
+    a = math.degrees(math.atan2(dy, dx))  # clockwise from the x axis on screen
+    # nearest multiple of 90 degrees
+    target = round(a / 90.0) * 90.0
+    return float(-(a - target))
+
+
 # ---------------------------------------------------------------------------------------------- pipeline
 def _bump(y: np.ndarray, center: float) -> np.ndarray:
     """A smooth bump on [0,1] peaking at 1 at ``center`` (1/3 or 2/3), zero at 0 and 1 and outside."""
@@ -291,9 +580,9 @@ def render(rgb: np.ndarray, params: Optional[Mapping]) -> np.ndarray:
 
     Input values are quantised to 10 bits for the tone table (invisible; the output stays float).
     """
-    a = to_float(rgb)
     p = normalize_params(params)
-    if is_identity(p):
+    a = to_float(apply_geometry(to_float(rgb), p))
+    if tone_is_identity(p):
         return a.copy()
     n = 1024
     lut = _tone_luts(tuple(p[k] for k in PARAM_NAMES), n).astype(np.float32)
@@ -311,7 +600,8 @@ def render(rgb: np.ndarray, params: Optional[Mapping]) -> np.ndarray:
 def render_batch(rgb: np.ndarray, params_list: Sequence[Mapping]) -> np.ndarray:
     """Render one small float image with K parameter sets at once: (K, H, W, 3) float32 in [0,1].
 
-    Same arithmetic as :func:`render` (the enhancer uses it to look at every action in one go).
+    Same arithmetic as :func:`render` for tone and colour (the enhancer uses it to look at every action
+    in one go); geometry parameters are ignored here.
     """
     a = to_float(rgb)
     ps = [normalize_params(p) for p in params_list]
@@ -328,7 +618,7 @@ def render_batch(rgb: np.ndarray, params_list: Sequence[Mapping]) -> np.ndarray:
     out = np.stack(planes, axis=-1)
     np.clip(out, 0.0, 1.0, out=out)
     for k, p in enumerate(ps):  # identity renders are exact copies, as in render()
-        if is_identity(p):
+        if tone_is_identity(p):
             out[k] = a
     return out
 
@@ -346,12 +636,15 @@ def _colour_planes_batch(r, g, b, sat: np.ndarray, vib: np.ndarray) -> None:
 
 
 def render_uint8(arr: np.ndarray, params: Optional[Mapping], threads: Optional[int] = None, rows: int = 64) -> np.ndarray:
-    """Full-resolution render uint8 -> uint8 (HxWx3), in strips on a thread pool (numpy releases the GIL)."""
+    """Full-resolution render uint8 -> uint8 (HxWx3), geometry first, then tone and colour in strips on a
+    thread pool (numpy releases the GIL)."""
     arr = np.asarray(arr)
     if arr.dtype != np.uint8 or arr.ndim != 3 or arr.shape[2] < 3:
         raise ValueError("render_uint8 expects a uint8 HxWx3 image")
     p = normalize_params(params)
-    if is_identity(p):
+    if not geometry_is_identity(p):
+        arr = apply_geometry(np.ascontiguousarray(arr[..., :3]), p)
+    if tone_is_identity(p):
         return np.ascontiguousarray(arr[..., :3])
     lut = _tone_luts(tuple(p[k] for k in PARAM_NAMES), 256).astype(np.float32)
     sat, vib = p["saturation"] / 100.0, p["vibrance"] / 100.0
@@ -386,10 +679,13 @@ def render_uint8(arr: np.ndarray, params: Optional[Mapping], threads: Optional[i
 
 
 def render_image(image: Image.Image, params: Optional[Mapping], threads: Optional[int] = None) -> Image.Image:
-    """Full-resolution render of a PIL image (export path). Alpha, if any, is kept."""
+    """Full-resolution render of a PIL image (export path): geometry, then tone. Alpha, if any, is kept
+    (and cropped/turned with the photo)."""
+    if not geometry_is_identity(params):
+        image = apply_geometry(image, params)
     alpha = image.getchannel("A") if image.mode in ("RGBA", "LA") else None
     arr = np.asarray(image.convert("RGB"))
-    out = Image.fromarray(render_uint8(arr, params, threads=threads), "RGB")
+    out = Image.fromarray(render_uint8(arr, without_geometry(params), threads=threads), "RGB")
     if alpha is not None:
         out.putalpha(alpha)
     return out
