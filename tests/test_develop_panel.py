@@ -34,18 +34,27 @@ def _proxy(catalog, pid):
 def test_slider_edit_persists_and_undoes(panel, catalog, qtbot):
     ids = catalog.query_ids(sort="name")[:3]
     panel.set_photos([ids[0]], _proxy(catalog, ids[0]))
+    panel.wait_for_render()
     before = panel.last_rendered.copy()
-    emitted = []
+    hist_before = panel.last_histogram.copy()
+    emitted, live = [], []
     panel.editsChanged.connect(emitted.append)
+    panel.liveEdit.connect(lambda pid, p: live.append((pid, p)))
     s = panel.sliders["exposure"]
     s.slider.setValue(s.slider.value() + 10)  # +0.5 EV
+    assert live and live[-1][0] == ids[0] and live[-1][1]["exposure"] == pytest.approx(0.5)  # for the loupe
     panel.commit()
+    panel.wait_for_render()
     assert catalog.get_edit(ids[0])["exposure"] == pytest.approx(0.5)
     assert emitted and emitted[-1] == [ids[0]]
     assert panel.last_rendered.mean() > before.mean()
+    # the live histogram moved right: more pixels in the upper half of the luminance
+    assert panel.last_histogram[3, 128:].sum() > hist_before[3, 128:].sum()
+    assert panel.histogram.counts is not None and panel.histogram.counts[3].sum() == panel.last_histogram[3].sum()
     assert panel.history.count() >= 1
     # before/after shows the original without touching the edit
     qtbot.keyClick(panel, "\\")
+    panel.wait_for_render()
     assert panel.show_before and np.allclose(panel.last_rendered, before)
     panel.set_before(False)
     panel.undo()

@@ -47,6 +47,7 @@ class Param:
     default: float
     step: float
     group: str = "tone"  # "tone", "colour" or "geometry" (the enhancer ignores geometry)
+    slider: bool = True  # the develop panel shows a slider for it (crop, turns and flip have tools)
 
     def clamp(self, v: float) -> float:
         return float(min(self.max, max(self.min, v)))
@@ -67,13 +68,13 @@ REGISTRY: tuple[Param, ...] = (
     Param("curve_midtones", "Curve: midtones", -100.0, 100.0, 0.0, 1.0),
     Param("curve_lights", "Curve: lights", -100.0, 100.0, 0.0, 1.0),
     # geometry: applied before tone, in this order: flip, quarter turns, straighten, crop
-    Param("flip", "Flip horizontal", 0.0, 1.0, 0.0, 1.0, "geometry"),
-    Param("rotate", "Rotate (quarter turns clockwise)", 0.0, 3.0, 0.0, 1.0, "geometry"),
+    Param("flip", "Flip horizontal", 0.0, 1.0, 0.0, 1.0, "geometry", slider=False),
+    Param("rotate", "Rotate (quarter turns clockwise)", 0.0, 3.0, 0.0, 1.0, "geometry", slider=False),
     Param("angle", "Straighten", -45.0, 45.0, 0.0, 0.1, "geometry"),  # degrees, + turns the photo clockwise
-    Param("crop_left", "Crop left", 0.0, 1.0, 0.0, 0.001, "geometry"),
-    Param("crop_top", "Crop top", 0.0, 1.0, 0.0, 0.001, "geometry"),
-    Param("crop_right", "Crop right", 0.0, 1.0, 1.0, 0.001, "geometry"),
-    Param("crop_bottom", "Crop bottom", 0.0, 1.0, 1.0, 0.001, "geometry"),
+    Param("crop_left", "Crop left", 0.0, 1.0, 0.0, 0.001, "geometry", slider=False),
+    Param("crop_top", "Crop top", 0.0, 1.0, 0.0, 0.001, "geometry", slider=False),
+    Param("crop_right", "Crop right", 0.0, 1.0, 1.0, 0.001, "geometry", slider=False),
+    Param("crop_bottom", "Crop bottom", 0.0, 1.0, 1.0, 0.001, "geometry", slider=False),
 )
 REGISTRY_BY_NAME: dict[str, Param] = {p.name: p for p in REGISTRY}
 # What the enhancer learns and fit_params fits: tone and colour, never geometry.
@@ -150,6 +151,12 @@ def without_geometry(params: Optional[Mapping]) -> dict[str, float]:
     """Only tone and colour (normalised): what the enhancer sees."""
     n = normalize_params(params)
     return {p.name: n[p.name] for p in PARAMS}
+
+
+def changed_params(params: Optional[Mapping]) -> dict[str, float]:
+    """Only the parameters that differ from their defaults (for history lines and summaries)."""
+    n = normalize_params(params)
+    return {p.name: n[p.name] for p in REGISTRY if abs(n[p.name] - p.default) >= 1e-9}
 
 
 def edit_signature(params: Optional[Mapping]) -> str:
@@ -340,14 +347,14 @@ def geometry_output_size(w: int, h: int, params: Optional[Mapping]) -> tuple[int
 _TRANSPOSE = {1: Image.Transpose.ROTATE_270, 2: Image.Transpose.ROTATE_180, 3: Image.Transpose.ROTATE_90}
 
 
-def _geometry_pil(im: Image.Image, n: Mapping, resample) -> Image.Image:
+def _geometry_pil(im: Image.Image, n: Mapping, resample, crop: bool = True) -> Image.Image:
     if n["flip"]:
         im = im.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
     k = int(n["rotate"]) % 4
     if k:
         im = im.transpose(_TRANSPOSE[k])  # quarter turns clockwise
     W, H = im.size
-    x0, y0, x1, y1 = crop_box(W, H, n)
+    x0, y0, x1, y1 = crop_box(W, H, n) if crop else (0.0, 0.0, float(W), float(H))
     theta = math.radians(n["angle"])
     ow, oh = max(1, round(x1 - x0)), max(1, round(y1 - y0))
     if abs(theta) < 1e-9:
@@ -365,22 +372,23 @@ def _geometry_pil(im: Image.Image, n: Mapping, resample) -> Image.Image:
     return im.transform((ow, oh), Image.Transform.AFFINE, (a, b, cx0, d, e, cy0), resample=resample)
 
 
-def apply_geometry(img, params: Optional[Mapping]):
+def apply_geometry(img, params: Optional[Mapping], crop: bool = True):
     """Flip, quarter turns, straighten and crop a PIL image, a uint8 array or a float array (same type
-    back). Straighten resamples bicubically (bilinear for float arrays); the rest is exact."""
+    back). Straighten resamples bicubically (bilinear for float arrays); the rest is exact. ``crop=False``
+    keeps the whole straightened canvas (the crop tool shows it, with the crop drawn over it)."""
     n = normalize_params(params)
     if geometry_is_identity(n):
         return img
     if isinstance(img, Image.Image):
-        return _geometry_pil(img, n, Image.Resampling.BICUBIC)
+        return _geometry_pil(img, n, Image.Resampling.BICUBIC, crop)
     a = np.asarray(img)
     if a.dtype == np.uint8:
         mode = "RGB" if a.ndim == 3 and a.shape[2] == 3 else None
         if mode:
-            return np.asarray(_geometry_pil(Image.fromarray(a, mode), n, Image.Resampling.BICUBIC))
+            return np.asarray(_geometry_pil(Image.fromarray(a, mode), n, Image.Resampling.BICUBIC, crop))
     a = np.asarray(a, dtype=np.float32)
     chans = [a] if a.ndim == 2 else [a[..., i] for i in range(a.shape[2])]
-    outs = [np.asarray(_geometry_pil(Image.fromarray(np.ascontiguousarray(ch), "F"), n, Image.Resampling.BILINEAR))
+    outs = [np.asarray(_geometry_pil(Image.fromarray(np.ascontiguousarray(ch), "F"), n, Image.Resampling.BILINEAR, crop))
             for ch in chans]
     return outs[0] if a.ndim == 2 else np.stack(outs, axis=-1)
 

@@ -56,10 +56,12 @@ class PhotoRecord:
     capture_time: Optional[str]
     generic: Optional[float] = None
     personal: Optional[float] = None
+    edit: Optional[dict] = None  # develop settings (None: unedited); thumbnails and the loupe render them
 
 
 def load_records(catalog) -> dict[int, PhotoRecord]:
-    """Every present photo as a record, with its scores: three bulk queries, whatever the library size."""
+    """Every present photo as a record, with its scores and edits: four bulk queries, whatever the
+    library size."""
     recs = {
         r[0]: PhotoRecord(r[0], r[1], os.path.basename(r[1]), r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9])
         for r in catalog.record_rows()
@@ -69,6 +71,10 @@ def load_records(catalog) -> dict[int, PhotoRecord]:
             rec = recs.get(pid)
             if rec is not None:
                 setattr(rec, kind, score)
+    for pid, params in catalog.edits().items():
+        rec = recs.get(pid)
+        if rec is not None:
+            rec.edit = params
     return recs
 
 

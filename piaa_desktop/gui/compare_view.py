@@ -14,9 +14,9 @@ the point, a drag pans, the wheel zooms (fitted) or scrolls (zoomed): the loupe'
 survey (not from the catalog), narrowing the choice.
 
 ``loader(photo_id) -> QImage`` decodes a photo (default: the loupe's EXIF-oriented preview of the
-original); the widgets cache what they loaded. Flag changes go through the catalog (so its ``on_change``
-hooks, such as XMP sidecars, run), are pushed on ``undo_stack`` when given, and are emitted as
-``changed(Change)``.
+original, with its develop edit rendered); the widgets cache what they loaded. Flag changes go through
+the catalog (so its ``on_change`` hooks, such as XMP sidecars, run), are pushed on ``undo_stack`` when
+given, and are emitted as ``changed(Change)``.
 """
 from __future__ import annotations
 
@@ -59,7 +59,7 @@ def default_loader(catalog) -> Callable[[int], QImage]:
         if photo is None:
             return QImage()
         try:
-            return load_preview_image(photo.path)
+            return load_preview_image(photo.path, edit=catalog.get_edit(pid))
         except Exception:  # noqa: BLE001 - an unreadable photo shows as empty, never crashes the view
             return QImage()
 

@@ -1,8 +1,20 @@
-"""The develop panel: global adjustments with live preview, before/after, copy/paste, history and auto-enhance.
+"""The develop panel: global adjustments, crop and straighten, a live histogram, before/after,
+copy/paste, history and auto-enhance.
 
 ``DevelopPanel(catalog, undo_stack)`` is self-contained; the main window calls :meth:`set_photos` when
-the selection changes (the first id is the active photo whose preview proxy is shown) and listens to
-:attr:`editsChanged` (a list of photo ids) to refresh thumbnails.
+the selection changes (the first id is the active photo; its cached proxy feeds the histogram) and
+listens to :attr:`editsChanged` (a list of photo ids). The photo itself is developed on the large loupe:
+:attr:`liveEdit` ``(photo id, params)`` carries every unsaved change for the loupe to render at once,
+:attr:`cropModeChanged` / :attr:`levelModeChanged` switch the loupe's crop overlay
+(:mod:`piaa_desktop.gui.crop_tool`), whose drags come back through :meth:`set_geometry` and
+:meth:`add_angle`.
+
+* Sliders come from the parameter registry (``core.develop.REGISTRY``, ``slider=True``), grouped as
+  tone, colour and geometry: a new parameter there is a new slider here.
+* Crop: free or a fixed ratio (original, 1:1, 4:5, 3:2, 16:9...), with the crop's score (personal when
+  a personal model exists, else generic) shown against the whole photo's as a hint; straighten with the
+  angle slider or by drawing a level line; rotate 90 degrees left/right and flip. Geometry changes the
+  active photo only (not the rest of a selection) and is not pasted.
 
 * Edits persist immediately: a slider change is written to the catalog (source ``user``) when the
   slider is released, or 350 ms after the last keyboard/wheel step, as one undoable Change.
@@ -21,7 +33,9 @@ import numpy as np
 from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, QTimer, Signal
 from PySide6.QtGui import QImage, QKeySequence, QPixmap, QShortcut
 from PySide6.QtWidgets import (
+    QComboBox,
     QGridLayout,
+    QGroupBox,
     QHBoxLayout,
     QLabel,
     QListWidget,
@@ -37,7 +51,7 @@ from PySide6.QtWidgets import (
 from piaa_desktop.core import develop
 from piaa_desktop.core.catalog import Change
 
-INLINE_RENDER_PIXELS = 400_000  # proxies up to this size render on the GUI thread (a few ms)
+INLINE_RENDER_PIXELS = 0  # proxies up to this size render on the GUI thread (0: every render on the pool)
 
 
 def rgb_to_qimage(rgb: np.ndarray) -> QImage:
@@ -119,6 +133,11 @@ class DevelopPanel(QWidget):
 
     editsChanged = Signal(list)
     message = Signal(str)
+    liveEdit = Signal(int, object)  # (photo id, params) not yet written: the loupe shows them at once
+    liveEnded = Signal(int)
+    cropModeChanged = Signal(bool)
+    levelModeChanged = Signal(bool)
+    geometryChanged = Signal()  # crop/turn/ratio changed: the crop overlay follows
 
     def __init__(self, catalog, undo_stack, parent: Optional[QWidget] = None, paths=None, jobs=None):
         super().__init__(parent)
@@ -139,11 +158,16 @@ class DevelopPanel(QWidget):
         self._rsig = _RenderSignals()
         self._rsig.done.connect(self._render_done)
         self._auto_job = None
+        self._hint_job = None
+        self._hint_again = False
+        self.last_hint: Optional[dict] = None
         self.last_rendered: Optional[np.ndarray] = None
+        self.last_histogram: Optional[np.ndarray] = None
 
-        self.preview = QLabel(alignment=Qt.AlignmentFlag.AlignCenter)
-        self.preview.setMinimumSize(160, 120)
-        self.preview.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        from piaa_desktop.gui.histogram import HistogramWidget
+
+        self.histogram = HistogramWidget()
+        self.histogram.setToolTip("Histogram of the developed photo (red, green, blue and luminance)")
         self.status = QLabel()
         self.status.setWordWrap(True)
 
@@ -169,7 +193,15 @@ class DevelopPanel(QWidget):
         self.sliders: dict[str, ParamSlider] = {}
         sl_host = QWidget()
         sl_lay = QVBoxLayout(sl_host)
-        for p in develop.PARAMS:
+        group = None
+        for p in develop.REGISTRY:
+            if not p.slider:
+                continue
+            if p.group != group:
+                group = p.group
+                head = QLabel(group.capitalize())
+                head.setStyleSheet("font-weight: 600; color: #9aa3b2; padding-top: 4px;")
+                sl_lay.addWidget(head)
             s = ParamSlider(p)
             s.valueChanged.connect(self._slider_moved)
             s.committed.connect(self._commit_now)
@@ -185,9 +217,52 @@ class DevelopPanel(QWidget):
         self.history.setToolTip("Edit history of the active photo: double-click a step to go back to it")
         self.history.itemDoubleClicked.connect(self._history_restore)
 
+        geo = QGroupBox("Crop and straighten")
+        g = QGridLayout(geo)
+        self.crop_btn = QPushButton("Crop (K)")
+        self.crop_btn.setCheckable(True)
+        self.crop_btn.setToolTip("Frame the photo on the loupe: drag the corners, the edges or the inside")
+        self.crop_btn.toggled.connect(self.set_crop_mode)
+        self.ratio_box = QComboBox()
+        for name, _r in develop.ASPECT_RATIOS:
+            self.ratio_box.addItem(name)
+        self.ratio_box.setToolTip("Crop ratio: free, the photo's own, or a fixed one")
+        self.ratio_box.currentIndexChanged.connect(self._ratio_changed)
+        self.level_btn = QPushButton("Level line")
+        self.level_btn.setCheckable(True)
+        self.level_btn.setToolTip("Draw a line along the horizon (or a vertical) on the loupe: the photo turns to make it level")
+        self.level_btn.toggled.connect(self.set_level_mode)
+        self.left_btn = QPushButton("⟲ 90°")
+        self.left_btn.setToolTip("Rotate left (Ctrl+[)")
+        self.left_btn.clicked.connect(lambda: self.turn(-1))
+        self.right_btn = QPushButton("⟳ 90°")
+        self.right_btn.setToolTip("Rotate right (Ctrl+])")
+        self.right_btn.clicked.connect(lambda: self.turn(1))
+        self.flip_btn = QPushButton("Flip")
+        self.flip_btn.setToolTip("Mirror left-right")
+        self.flip_btn.clicked.connect(self.flip)
+        self.geo_reset_btn = QPushButton("Reset crop")
+        self.geo_reset_btn.clicked.connect(self.reset_geometry)
+        self.hint = QLabel()
+        self.hint.setWordWrap(True)
+        self.hint.setToolTip("The aesthetic score of the cropped photo against the whole one (a hint, not a rule)")
+        g.addWidget(self.crop_btn, 0, 0)
+        g.addWidget(self.ratio_box, 0, 1)
+        g.addWidget(self.level_btn, 0, 2)
+        g.addWidget(self.left_btn, 1, 0)
+        g.addWidget(self.right_btn, 1, 1)
+        g.addWidget(self.flip_btn, 1, 2)
+        g.addWidget(self.geo_reset_btn, 2, 0)
+        g.addWidget(self.hint, 2, 1, 1, 2)
+        self._hint_timer = QTimer(self)
+        self._hint_timer.setSingleShot(True)
+        self._hint_timer.setInterval(400)
+        self._hint_timer.timeout.connect(self.update_hint)
+
         lay = QVBoxLayout(self)
-        lay.addWidget(self.preview, 3)
+        lay.addWidget(self.histogram)
         lay.addLayout(buttons)
+        lay.addWidget(geo)
         lay.addWidget(scroll, 4)
         lay.addWidget(QLabel("History"))
         lay.addWidget(self.history)
@@ -219,6 +294,11 @@ class DevelopPanel(QWidget):
         self._update_enabled()
         self._refresh_history()
         self.update_preview()
+        self.geometryChanged.emit()
+        self.last_hint = None
+        self.hint.setText("")
+        if self.crop_btn.isChecked():
+            self._hint_timer.start()
 
     def _load_params(self) -> None:
         stored = self.catalog.get_edit(self.ids[0]) if self.ids else None
@@ -229,10 +309,12 @@ class DevelopPanel(QWidget):
             self.message.emit("this photo's stored develop settings were unreadable; showing defaults")
         for name, s in self.sliders.items():
             s.set_value(self.params[name])
+        self.geometryChanged.emit()
 
     def _update_enabled(self) -> None:
         on = bool(self.ids)
-        for w in (self.reset_btn, self.copy_btn, self.auto_btn, *self.sliders.values()):
+        for w in (self.reset_btn, self.copy_btn, self.auto_btn, *self.sliders.values(), self.crop_btn,
+                  self.ratio_box, self.level_btn, self.left_btn, self.right_btn, self.flip_btn, self.geo_reset_btn):
             w.setEnabled(on)
         self.paste_btn.setEnabled(on and self.clipboard is not None)
         self.undo_btn.setEnabled(self.undo_stack.can_undo())
@@ -245,11 +327,18 @@ class DevelopPanel(QWidget):
         if self.before_btn.isChecked() != self.show_before:
             self.before_btn.setChecked(self.show_before)
         self.update_preview()
+        if self.ids:
+            if self.show_before:
+                self.liveEdit.emit(self.ids[0], {})
+            else:
+                self.liveEnded.emit(self.ids[0])
 
     def update_preview(self) -> None:
+        """Render the proxy with the current settings (off the GUI thread) for the histogram."""
         if self.preview_rgb is None:
-            self.preview.setText("No preview" if self.ids else "No photo selected")
-            self.preview.setPixmap(QPixmap())
+            self.last_rendered = None
+            self.last_histogram = None
+            self.histogram.set_counts(None)
             return
         self._gen += 1
         if self.show_before:
@@ -267,11 +356,8 @@ class DevelopPanel(QWidget):
     def _show(self, rgb: np.ndarray, gen: int) -> None:
         self._shown_gen = gen
         self.last_rendered = rgb
-        pm = QPixmap.fromImage(rgb_to_qimage(rgb))
-        size = self.preview.size()
-        if size.width() > 10 and size.height() > 10:
-            pm = pm.scaled(size, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation)
-        self.preview.setPixmap(pm)
+        self.last_histogram = develop.histogram(rgb)
+        self.histogram.set_counts(self.last_histogram)
 
     def shutdown(self, wait_ms: int = 3000) -> None:
         """Write pending edits and stop background work (call before closing the catalog)."""
@@ -286,14 +372,24 @@ class DevelopPanel(QWidget):
         super().closeEvent(event)
 
     def wait_for_render(self, ms: int = 5000) -> None:
-        """Tests: block until background previews are done and delivered."""
+        """Tests: block until background renders are done and delivered."""
+        from PySide6.QtCore import QCoreApplication
+
         self._pool.waitForDone(ms)
+        QCoreApplication.processEvents()
+        t0 = time.monotonic()
+        while self._shown_gen != self._gen and time.monotonic() - t0 < ms / 1000:
+            QCoreApplication.processEvents()
+            time.sleep(0.002)
 
     # ------------------------------------------------------------------ editing
     def _slider_moved(self, name: str, value: float) -> None:
         self.params[name] = value
         self._pending.add(name)
         self.update_preview()
+        self._emit_live()
+        if name in develop.GEOMETRY_NAMES:
+            self.geometryChanged.emit()
         if not any(s.slider.isSliderDown() for s in self.sliders.values()):
             self._commit_timer.start()
 
@@ -314,14 +410,20 @@ class DevelopPanel(QWidget):
             if pid == self.ids[0]:
                 p = dict(self.params)
             else:
+                if not names - set(develop.GEOMETRY_NAMES):
+                    continue  # geometry is the active photo's own
                 try:
                     p = develop.normalize_params(self.catalog.get_edit(pid))
                 except ValueError:
                     p = develop.default_params()
                 for n in names:
-                    p[n] = self.params[n]
+                    if n not in develop.GEOMETRY_NAMES:
+                        p[n] = self.params[n]
             after[pid] = None if develop.is_identity(p) else p
-        return self._write(after)
+        change = self._write(after)
+        if names & set(develop.GEOMETRY_NAMES) and self.crop_btn.isChecked():
+            self._hint_timer.start()
+        return change
 
     def _write(self, after: dict, source: str = "user") -> Optional[Change]:
         if source == "user":
@@ -344,8 +446,142 @@ class DevelopPanel(QWidget):
         self.params = develop.normalize_params(params)
         for name, s in self.sliders.items():
             s.set_value(self.params[name])
-        self._pending.update(develop.PARAM_NAMES)
+        self._pending.update(develop.default_params())
         self.update_preview()
+        self._emit_live()
+        self.geometryChanged.emit()
+
+    def _emit_live(self) -> None:
+        if self.ids and not self.show_before:
+            self.liveEdit.emit(self.ids[0], dict(self.params))
+
+    # ------------------------------------------------------------------ geometry
+    def set_crop_mode(self, on: bool) -> None:
+        """Crop tool on the loupe on/off (K in the main window)."""
+        if self.crop_btn.isChecked() != bool(on):
+            self.crop_btn.setChecked(bool(on))
+            return
+        if not on and self.level_btn.isChecked():
+            self.level_btn.setChecked(False)
+        self.cropModeChanged.emit(bool(on))
+        self.geometryChanged.emit()
+        if on:
+            self._hint_timer.start()
+
+    def set_level_mode(self, on: bool) -> None:
+        if on and not self.crop_btn.isChecked():
+            self.crop_btn.setChecked(True)
+        self.levelModeChanged.emit(bool(on))
+
+    def photo_size(self) -> Optional[tuple[int, int]]:
+        """(width, height) of the active photo as shown before our geometry (EXIF-oriented)."""
+        if not self.ids:
+            return None
+        ph = self.catalog.photo(self.ids[0])
+        if ph is not None and ph.width and ph.height:
+            return int(ph.width), int(ph.height)
+        if self.preview_rgb is not None:
+            return self.preview_rgb.shape[1], self.preview_rgb.shape[0]
+        return None
+
+    def ratio(self) -> Optional[float]:
+        """The crop ratio chosen (width / height in pixels of the turned photo), None for free."""
+        r = develop.ASPECT_RATIOS[max(0, self.ratio_box.currentIndex())][1]
+        if r == "original":
+            size = self.photo_size()
+            if size is None:
+                return None
+            W, H = develop.oriented_size(size[0], size[1], self.params)
+            return W / H
+        return r
+
+    def _ratio_changed(self, _index: int) -> None:
+        r = self.ratio()
+        size = self.photo_size()
+        if r is not None and size is not None and self.ids:
+            self.set_geometry(develop.crop_to_ratio(self.params, size[0], size[1], r), commit=True)
+        self.geometryChanged.emit()
+
+    def set_geometry(self, params: dict, commit: bool = True) -> None:
+        """Take the geometry parameters of ``params`` (a crop drag, a turn); write them when ``commit``."""
+        if not self.ids:
+            return
+        n = develop.normalize_params(params)
+        for k in develop.GEOMETRY_NAMES:
+            if self.params.get(k) != n[k]:
+                self.params[k] = n[k]
+                self._pending.add(k)
+        if "angle" in self.sliders:
+            self.sliders["angle"].set_value(self.params["angle"])
+        self.update_preview()
+        self._emit_live()
+        self.geometryChanged.emit()
+        if commit:
+            self.commit()
+
+    def add_angle(self, delta: float) -> None:
+        """Straighten by ``delta`` more degrees (the level-line tool)."""
+        p = dict(self.params)
+        p["angle"] = max(-45.0, min(45.0, p["angle"] + float(delta)))
+        self.set_geometry(p)
+        self.message.emit(f"straightened by {delta:+.1f}°")
+
+    def turn(self, quarter_turns: int) -> None:
+        self.set_geometry(develop.turn(self.params, quarter_turns))
+
+    def flip(self) -> None:
+        self.set_geometry(develop.flip_horizontal(self.params))
+
+    def reset_geometry(self) -> None:
+        p = dict(self.params)
+        for q in develop.GEOMETRY_PARAMS:
+            p[q.name] = q.default
+        self.ratio_box.setCurrentIndex(0)
+        self.set_geometry(p)
+
+    def update_hint(self) -> None:
+        """Score the crop against the whole photo in the background (a hint shown under the tools)."""
+        if not self.ids or self.preview_rgb is None:
+            return
+        if self._hint_job is not None:
+            self._hint_again = True
+            return
+        from piaa_desktop.core.crop_score import crop_hint
+        from piaa_desktop.gui.jobs import run_job
+
+        thumb = (np.clip(self.preview_rgb, 0, 1) * 255 + 0.5).astype(np.uint8)
+        cat_path = getattr(self.paths, "catalog", None) if self.paths is not None else None
+        pid = self.ids[0]
+        self._hint_job = run_job(
+            crop_hint, thumb, dict(self.params), cat_path,
+            on_result=lambda r, pid=pid: self._hint_done(pid, r),
+            on_error=lambda exc: self._hint_done(pid, None, exc),
+            name="crop-hint",
+        )
+
+    def _hint_done(self, pid: int, result: Optional[dict], exc: Optional[BaseException] = None) -> None:
+        self._hint_job = None
+        if result is not None and self.ids and self.ids[0] == pid:
+            self.last_hint = result
+            who = "your personal score" if result["kind"] == "personal" else "generic score"
+            d = result["crop"] - result["whole"]
+            verdict = "better" if d > 0.05 else "worse" if d < -0.05 else "about the same"
+            self.hint.setText(f"Crop {result['crop']:.2f} vs whole {result['whole']:.2f} ({who}): {verdict}")
+        elif exc is not None:
+            self.hint.setText("No score hint (the scoring model is not available)")
+        if self._hint_again:
+            self._hint_again = False
+            self.update_hint()
+
+    def wait_for_hint(self, ms: int = 60000) -> bool:
+        """Tests: process events until the crop hint job has delivered."""
+        from PySide6.QtCore import QCoreApplication
+
+        t0 = time.monotonic()
+        while (self._hint_job is not None or self._hint_timer.isActive()) and time.monotonic() - t0 < ms / 1000:
+            QCoreApplication.processEvents()
+            time.sleep(0.01)
+        return self._hint_job is None
 
     def reset(self) -> None:
         """Clear the develop settings of the selection."""
@@ -360,7 +596,7 @@ class DevelopPanel(QWidget):
         if not self.ids:
             return
         self.commit()
-        self.clipboard = dict(self.params)
+        self.clipboard = develop.without_geometry(self.params)
         self._update_enabled()
         self.message.emit("develop settings copied")
 
@@ -369,6 +605,21 @@ class DevelopPanel(QWidget):
             return
         self.commit()
         p = None if develop.is_identity(self.clipboard) else dict(self.clipboard)
+        if any(self.catalog.get_edit(pid) for pid in self.ids):  # each photo keeps its own crop/straighten
+            after = {}
+            for pid in self.ids:
+                try:
+                    mine = develop.geometry_of(self.catalog.get_edit(pid))
+                except ValueError:
+                    mine = {}
+                q = {**develop.without_geometry(self.clipboard), **mine}
+                after[pid] = None if develop.is_identity(q) else q
+            self._write(after)
+            self._load_params()
+            self.update_preview()
+            self._emit_live()
+            self.message.emit(f"develop settings pasted to {len(self.ids)} photo(s)")
+            return
         self._write({pid: p for pid in self.ids})
         self._load_params()
         self.update_preview()
@@ -395,7 +646,10 @@ class DevelopPanel(QWidget):
                 p = json.loads(params) if params else None
             except ValueError:
                 continue
-            changed = {} if not p else {k: v for k, v in develop.normalize_params(p).items() if v}
+            try:
+                changed = {} if not p else develop.changed_params(p)
+            except ValueError:
+                continue
             text = ", ".join(f"{k} {v:+g}" for k, v in list(changed.items())[:3]) or "reset"
             if len(changed) > 3:
                 text += ", ..."

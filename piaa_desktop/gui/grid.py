@@ -117,8 +117,8 @@ class PhotoListModel(QAbstractListModel):
             if self.cache is None:
                 return None
             pm = self.cache.pixmap(pid)
-            if pm is None:
-                self.cache.request(pid, rec.path, rec.content_hash)
+            if pm is None or self.cache.is_stale(pid):
+                self.cache.request(pid, rec.path, rec.content_hash, rec.edit)
             return pm
         if role == Qt.ItemDataRole.DisplayRole:
             return rec.name
@@ -200,7 +200,17 @@ class PhotoListModel(QAbstractListModel):
         return self._records
 
     def apply_change(self, change: Change) -> None:
-        """Update the records after a catalog mutation and repaint the rows it touched."""
+        """Update the records after a catalog mutation and repaint the rows it touched. A develop edit
+        re-renders the thumbnails in the background (the old one stays until the new one arrives)."""
+        if change.field == "params":
+            for pid in change.photo_ids:
+                rec = self._records.get(pid)
+                if rec is None or pid not in change.after:
+                    continue
+                rec.edit = change.after[pid]
+                if self.cache is not None:
+                    self.cache.refresh(pid, rec.path, rec.content_hash, rec.edit)
+            return
         if change.field not in ("rating", "flag", "color_label"):
             return
         rows = []
@@ -244,11 +254,14 @@ def array_to_qimage(arr: np.ndarray) -> QImage:
     return QImage(arr.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
 
 
-def load_thumbnail_image(path: str, content_hash: str, cache_dir: os.PathLike | str, max_edge: int) -> QImage:
-    """Decode (worker thread) the cached thumbnail of a photo, making it from the original if missing."""
-    from piaa_desktop.core.thumbnails import thumbnail_array
+def load_thumbnail_image(
+    path: str, content_hash: str, cache_dir: os.PathLike | str, max_edge: int, edit: Optional[dict] = None
+) -> QImage:
+    """Decode (worker thread) the cached thumbnail of a photo, making it from the original if missing;
+    with ``edit``, the thumbnail with those develop settings rendered (cached by edit signature)."""
+    from piaa_desktop.core.thumbnails import edited_thumbnail_array
 
-    img = array_to_qimage(thumbnail_array(path, content_hash, cache_dir))
+    img = array_to_qimage(edited_thumbnail_array(path, content_hash, cache_dir, edit))
     if max(img.width(), img.height()) > max_edge:
         img = img.scaled(
             max_edge, max_edge, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation
@@ -257,30 +270,36 @@ def load_thumbnail_image(path: str, content_hash: str, cache_dir: os.PathLike | 
 
 
 class _ThumbSignals(QObject):
-    done = Signal(int, int, object)  # photo id, generation, QImage or None (failed)
+    done = Signal(int, int, object, str)  # photo id, generation, QImage or None (failed), edit signature
 
 
 class _ThumbJob(QRunnable):
-    def __init__(self, signals: _ThumbSignals, pid: int, gen: int, path: str, content_hash: str, cache_dir: Path, edge: int):
+    def __init__(self, signals: _ThumbSignals, pid: int, gen: int, path: str, content_hash: str, cache_dir: Path,
+                 edge: int, edit: Optional[dict] = None, sig: str = ""):
         super().__init__()
         self.setAutoDelete(True)
         self.signals = signals
-        self.args = (pid, gen, path, content_hash, cache_dir, edge)
+        self.args = (pid, gen, path, content_hash, cache_dir, edge, edit, sig)
 
     def run(self) -> None:
-        pid, gen, path, h, cache_dir, edge = self.args
+        pid, gen, path, h, cache_dir, edge, edit, sig = self.args
         try:
-            img = load_thumbnail_image(path, h, cache_dir, edge)
+            img = load_thumbnail_image(path, h, cache_dir, edge, edit)
         except Exception:  # noqa: BLE001 - a bad file is painted as such, never crashes the grid
             img = None
         try:
-            self.signals.done.emit(pid, gen, img)
+            self.signals.done.emit(pid, gen, img, sig)
         except RuntimeError:  # cache deleted while closing
             pass
 
 
 class ThumbnailCache(QObject):
-    """LRU cache of thumbnail pixmaps keyed by photo id, bounded in bytes, filled off the GUI thread."""
+    """LRU cache of thumbnail pixmaps keyed by photo id, bounded in bytes, filled off the GUI thread.
+
+    Each pixmap shows the photo with its develop edit rendered; :meth:`refresh` re-renders one after an
+    edit (the previous pixmap stays on screen until the new one arrives; a stale rendering that arrives
+    after a newer edit is dropped).
+    """
 
     loaded = Signal(int)
     failed = Signal(int)
@@ -301,6 +320,8 @@ class ThumbnailCache(QObject):
         self._bytes = 0
         self._pending: set[int] = set()
         self._failed: set[int] = set()
+        self._sig: dict[int, str] = {}  # edit signature each photo's pixmap must show
+        self._stale: set[int] = set()  # cached pixmaps showing an older edit (a re-render is due)
         self._gen = 0
         self.pool = QThreadPool(self)
         self.pool.setObjectName("piaa-thumbnails")
@@ -308,6 +329,11 @@ class ThumbnailCache(QObject):
         self._signals = _ThumbSignals(self)
         self._signals.done.connect(self._on_done)
         self.loads = 0  # thumbnails decoded so far (for tests and benchmarks)
+        self.refreshes = 0  # re-renders asked for after an edit
+
+    def signature(self, photo_id: int) -> Optional[str]:
+        """Edit signature of the photo's cached pixmap ("" unedited), None when none is cached."""
+        return self._sig.get(photo_id) if photo_id in self._lru else None
 
     def pixmap(self, photo_id: int) -> Optional[QPixmap]:
         pm = self._lru.get(photo_id)
@@ -318,13 +344,44 @@ class ThumbnailCache(QObject):
     def has_failed(self, photo_id: int) -> bool:
         return photo_id in self._failed
 
-    def request(self, photo_id: int, path: str, content_hash: str) -> None:
-        if photo_id in self._lru or photo_id in self._pending or photo_id in self._failed:
+    def is_stale(self, photo_id: int) -> bool:
+        return photo_id in self._stale
+
+    def request(self, photo_id: int, path: str, content_hash: str, edit: Optional[dict] = None) -> None:
+        if photo_id in self._pending or photo_id in self._failed:
             return
+        if photo_id in self._lru and photo_id not in self._stale:
+            return
+        self._start(photo_id, path, content_hash, edit, priority=1 if photo_id in self._stale else 0)
+
+    def _start(self, photo_id: int, path: str, content_hash: str, edit: Optional[dict], priority: int = 0) -> None:
+        from piaa_desktop.core.develop import edit_signature
+
+        sig = edit_signature(edit)
+        self._sig[photo_id] = sig
         self._pending.add(photo_id)
         self.pool.start(
-            _ThumbJob(self._signals, photo_id, self._gen, path, content_hash, self.cache_dir, self.max_edge)
+            _ThumbJob(self._signals, photo_id, self._gen, path, content_hash, self.cache_dir, self.max_edge, edit, sig),
+            priority,
         )
+
+    def refresh(self, photo_id: int, path: str, content_hash: str, edit: Optional[dict] = None) -> None:
+        """The photo's edit changed: render its thumbnail again in the background (ahead of plain
+        loads), keeping the current pixmap until then. Photos never shown are left for later."""
+        from piaa_desktop.core.develop import edit_signature
+
+        sig = edit_signature(edit)
+        self._failed.discard(photo_id)
+        if photo_id not in self._lru and photo_id not in self._pending:
+            self._sig.pop(photo_id, None)
+            return
+        if self._sig.get(photo_id) == sig and photo_id not in self._pending:
+            self._stale.discard(photo_id)
+            return
+        self._stale.add(photo_id)
+        self._pending.discard(photo_id)
+        self._start(photo_id, path, content_hash, edit, priority=1)
+        self.refreshes += 1
 
     def drop_queued(self) -> None:
         """Forget loads that have not started (the rows scrolled out of view); visible rows ask again."""
@@ -338,12 +395,14 @@ class ThumbnailCache(QObject):
             self._lru.clear()
             self._bytes = 0
             self._failed.clear()
+            self._stale.clear()
             return
         for pid in photo_ids:
             pm = self._lru.pop(pid, None)
             if pm is not None:
                 self._bytes -= _cost(pm)
             self._failed.discard(pid)
+            self._stale.discard(pid)
 
     def put(self, photo_id: int, image: QImage) -> QPixmap:
         pm = QPixmap.fromImage(image)
@@ -357,9 +416,12 @@ class ThumbnailCache(QObject):
             self._bytes -= _cost(ev)
         return pm
 
-    def _on_done(self, photo_id: int, gen: int, image) -> None:
+    def _on_done(self, photo_id: int, gen: int, image, sig: str = "") -> None:
+        if sig != self._sig.get(photo_id, sig):
+            return  # rendered for an edit that has since changed; the newer job delivers
         if gen == self._gen:
             self._pending.discard(photo_id)
+        self._stale.discard(photo_id)
         if image is None or image.isNull():
             self._failed.add(photo_id)
             self.failed.emit(photo_id)

@@ -658,6 +658,9 @@ class MainWindow(QMainWindow):
     def _on_catalog_change(self, change: Change) -> None:
         """Every mutation of the GUI catalog (from any widget, undo/redo included) passes here."""
         self.model.apply_change(change)
+        if change.field == "params":  # develop edits: the loupe renders them (the grid already re-renders)
+            for pid in change.photo_ids:
+                self.loupe.edit_changed(pid)
         cur = self.current_id()
         if cur is not None and cur in change.photo_ids:
             rec = self.model.record(cur)
@@ -938,25 +941,33 @@ class MainWindow(QMainWindow):
         self._focus_current_view()
 
     def image_loader(self, photo_id: int) -> QImage:
-        """The photo's thumbnail as a QImage (cached pixmap, else the disk cache); null QImage if none.
+        """The photo's thumbnail with its develop edit rendered, as a QImage (cached pixmap, else the disk
+        cache); null QImage if none.
 
-        Synchronous but cheap (a ~512 px JPEG decode at worst): for other widgets (ranking, compare).
+        Synchronous but cheap (a ~512 px JPEG decode, or a render of it, at worst): for other widgets
+        (ranking, compare, survey).
         """
-        pm = self.thumbs.pixmap(photo_id)
-        if pm is not None:
-            return pm.toImage()
+        from piaa_desktop.core.develop import edit_signature
+        from piaa_desktop.core.thumbnails import edited_thumbnail_array, thumbnail_path
+
         rec = self.model.record(photo_id)
         if rec is None:
             photo = self.catalog.photo(photo_id)
             if photo is None:
                 return QImage()
-            content_hash = photo.content_hash
+            path, content_hash, edit = photo.path, photo.content_hash, self.catalog.get_edit(photo_id)
         else:
-            content_hash = rec.content_hash
-        from piaa_desktop.core.thumbnails import load_thumbnail
-
-        arr = load_thumbnail(self.paths.thumbnails, content_hash)
-        return array_to_qimage(arr) if arr is not None else QImage()
+            path, content_hash, edit = rec.path, rec.content_hash, rec.edit
+        pm = self.thumbs.pixmap(photo_id)
+        if pm is not None and not self.thumbs.is_stale(photo_id) and self.thumbs.signature(photo_id) == edit_signature(edit):
+            return pm.toImage()
+        if not thumbnail_path(self.paths.thumbnails, content_hash).is_file():
+            return QImage()
+        try:
+            arr = edited_thumbnail_array(path, content_hash, self.paths.thumbnails, edit)
+        except Exception:  # noqa: BLE001 - an unreadable thumbnail shows as empty
+            return QImage()
+        return array_to_qimage(arr)
 
     def set_cell_size(self, size: int) -> None:
         self.grid.set_cell_size(size)

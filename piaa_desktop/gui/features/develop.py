@@ -1,6 +1,10 @@
 """Develop: the develop panel (D) following the selection, auto-enhance to my taste (E, the result
 stays editable) and "learn my retouching style" (the enhancer trained on the user's own edits in the
-background)."""
+background).
+
+Developing happens on the large loupe: opening Develop shows the loupe, unsaved slider changes render
+there at once (the panel keeps the sliders and the live histogram), and the crop overlay
+(:mod:`piaa_desktop.gui.crop_tool`, K) lives there."""
 from __future__ import annotations
 
 from piaa_desktop.gui.features.base import Feature
@@ -23,17 +27,77 @@ class DevelopFeature(Feature):
         self.dock = w.add_panel("develop", self.panel, "D", title="Develop")
         w.info_dock.raise_()  # Info stays the panel shown at start; D brings Develop forward
         w.selectionChanged.connect(self._develop_follow)
-        self.dock.visibilityChanged.connect(lambda visible: visible and self._develop_follow())
+        self.dock.visibilityChanged.connect(self._develop_visible)
+        from piaa_desktop.gui.crop_tool import CropOverlay
+
+        d = self.panel
+        self.crop_overlay = CropOverlay(w.loupe)
+        w.loupe.crop_tool = self.crop_overlay
+        d.liveEdit.connect(w.loupe.set_live_edit)
+        d.liveEnded.connect(lambda _pid: w.loupe.end_live_edit())
+        d.cropModeChanged.connect(self._crop_mode)
+        d.levelModeChanged.connect(self._level_mode)
+        d.geometryChanged.connect(self._sync_crop_overlay)
+        w.loupe.previewLoaded.connect(lambda _pid: self._sync_crop_overlay())
+        self.crop_overlay.changed.connect(lambda p: d.set_geometry(p, commit=False))
+        self.crop_overlay.committed.connect(lambda p: d.set_geometry(p, commit=True))
+        self.crop_overlay.levelDrawn.connect(d.add_angle)
 
         A = w.add_action
         self.act_auto = A("&Auto-enhance to my taste", self.auto_enhance, "E",
                           "Develop settings for the selected photos from your learned retouching style")
         self.act_train_style = A("Learn my &retouching style", self.train_enhancer, None,
                                  "Train auto-enhance on the photos you developed by hand")
+        self.act_crop = A("&Crop and straighten", self.toggle_crop, "K",
+                          "Crop, straighten, rotate or flip the photo on the loupe")
         m = w.menu("photo")
         m.addSeparator()
         m.addAction(self.act_auto)
+        m.addAction(self.act_crop)
         m.addAction(self.act_train_style)
+
+    # ------------------------------------------------------------------ developing on the loupe
+    def _develop_visible(self, visible: bool) -> None:
+        if visible:
+            self._develop_follow()
+            if self.win.current_view() in ("grid", "") and self.win.current_id() is not None:
+                self.win.show_view("loupe")  # develop on the large photo
+        elif self.panel.crop_btn.isChecked():
+            self.panel.set_crop_mode(False)
+
+    def toggle_crop(self) -> None:
+        """K: the crop tool on the loupe (opens Develop and the loupe when needed)."""
+        if not self.dock.isVisible():
+            self.dock.show()
+            self.dock.raise_()
+            self._develop_follow()
+        if self.win.current_view() != "loupe" and self.win.current_id() is not None:
+            self.win.show_view("loupe")
+        self.panel.crop_btn.toggle()
+
+    def _crop_mode(self, on: bool) -> None:
+        w = self.win
+        if on and w.current_view() != "loupe" and w.current_id() is not None:
+            w.show_view("loupe")
+        self._sync_crop_overlay()
+        w.loupe.set_crop_mode(on)
+
+    def _level_mode(self, on: bool) -> None:
+        self.crop_overlay.level_mode = bool(on)
+        self.win.say("Draw a line along the horizon on the photo" if on else "")
+
+    def _sync_crop_overlay(self) -> None:
+        from piaa_desktop.core import develop as D
+
+        d = self.panel
+        pid = d.ids[0] if d.ids else None
+        size = self.win.loupe.base_size(pid) if pid is not None else None
+        if size is None:
+            size = d.photo_size()
+        if size is None:
+            return
+        self.crop_overlay.set_state(d.params, D.oriented_size(size[0], size[1], d.params), d.ratio())
+        self.win.loupe.update()
 
     def _develop_follow(self, *_args) -> None:
         if not self.dock.isVisible():
