@@ -372,20 +372,22 @@ def _geometry_pil(im: Image.Image, n: Mapping, resample, crop: bool = True) -> I
     return im.transform((ow, oh), Image.Transform.AFFINE, (a, b, cx0, d, e, cy0), resample=resample)
 
 
-def apply_geometry(img, params: Optional[Mapping], crop: bool = True):
+def apply_geometry(img, params: Optional[Mapping], crop: bool = True, fast: bool = False):
     """Flip, quarter turns, straighten and crop a PIL image, a uint8 array or a float array (same type
     back). Straighten resamples bicubically (bilinear for float arrays); the rest is exact. ``crop=False``
-    keeps the whole straightened canvas (the crop tool shows it, with the crop drawn over it)."""
+    keeps the whole straightened canvas (the crop tool shows it, with the crop drawn over it). ``fast``
+    straightens bilinearly (thumbnails and previews; export keeps bicubic)."""
     n = normalize_params(params)
     if geometry_is_identity(n):
         return img
+    rs = Image.Resampling.BILINEAR if fast else Image.Resampling.BICUBIC
     if isinstance(img, Image.Image):
-        return _geometry_pil(img, n, Image.Resampling.BICUBIC, crop)
+        return _geometry_pil(img, n, rs, crop)
     a = np.asarray(img)
     if a.dtype == np.uint8:
         mode = "RGB" if a.ndim == 3 and a.shape[2] == 3 else None
         if mode:
-            return np.asarray(_geometry_pil(Image.fromarray(a, mode), n, Image.Resampling.BICUBIC, crop))
+            return np.asarray(_geometry_pil(Image.fromarray(a, mode), n, rs, crop))
     a = np.asarray(a, dtype=np.float32)
     chans = [a] if a.ndim == 2 else [a[..., i] for i in range(a.shape[2])]
     outs = [np.asarray(_geometry_pil(Image.fromarray(np.ascontiguousarray(ch), "F"), n, Image.Resampling.BILINEAR, crop))
@@ -643,7 +645,9 @@ def _colour_planes_batch(r, g, b, sat: np.ndarray, vib: np.ndarray) -> None:
         ch += Y
 
 
-def render_uint8(arr: np.ndarray, params: Optional[Mapping], threads: Optional[int] = None, rows: int = 64) -> np.ndarray:
+def render_uint8(
+    arr: np.ndarray, params: Optional[Mapping], threads: Optional[int] = None, rows: int = 64, fast: bool = False
+) -> np.ndarray:
     """Full-resolution render uint8 -> uint8 (HxWx3), geometry first, then tone and colour in strips on a
     thread pool (numpy releases the GIL)."""
     arr = np.asarray(arr)
@@ -651,7 +655,7 @@ def render_uint8(arr: np.ndarray, params: Optional[Mapping], threads: Optional[i
         raise ValueError("render_uint8 expects a uint8 HxWx3 image")
     p = normalize_params(params)
     if not geometry_is_identity(p):
-        arr = apply_geometry(np.ascontiguousarray(arr[..., :3]), p)
+        arr = apply_geometry(np.ascontiguousarray(arr[..., :3]), p, fast=fast)
     if tone_is_identity(p):
         return np.ascontiguousarray(arr[..., :3])
     lut = _tone_luts(tuple(p[k] for k in PARAM_NAMES), 256).astype(np.float32)

@@ -71,31 +71,43 @@ def edited_thumbnail_array(
     cache_dir: os.PathLike | str,
     params: Optional[dict],
     size: int = THUMB_SIZE,
+    edge: Optional[int] = None,
     write_cache: bool = True,
 ) -> np.ndarray:
     """The thumbnail with ``params`` rendered (crop and straighten included): the cached rendering if
-    there is one, else rendered from the cached (or freshly made) thumbnail and cached. No edit: the
+    there is one, else rendered from the cached (or freshly made) thumbnail and cached. ``edge`` renders
+    (and caches) at a smaller long edge, e.g. the grid's cell size: fewer pixels, same look. No edit: the
     plain thumbnail. Raises ImageError when the photo cannot be read."""
     from piaa_desktop.core import develop
 
     sig = develop.edit_signature(params)
     if not sig:
         return thumbnail_array(src, content_hash, cache_dir, size)
-    dest = edited_thumbnail_path(cache_dir, content_hash, sig, size)
+    e = min(int(edge or size), size)
+    dest = edited_thumbnail_path(cache_dir, content_hash, sig, e)
     try:
         with Image.open(dest) as im:
             return np.asarray(im.convert("RGB"))
     except (OSError, ValueError):
         pass
     base = thumbnail_array(src, content_hash, cache_dir, size)
-    out = develop.render_uint8(base, params, threads=1)
+    if max(base.shape[:2]) > e:
+        im = Image.fromarray(base)
+        im.thumbnail((e, e), Image.Resampling.BILINEAR, reducing_gap=2.0)
+        base = np.asarray(im)
+    out = develop.render_uint8(base, params, threads=1, fast=True)
     if write_cache:
-        try:
-            with atomic_write(dest) as fh:
-                Image.fromarray(out, "RGB").save(fh, format="JPEG", quality=THUMB_QUALITY)
-        except OSError:
-            pass  # a full disk: the rendering is still shown, just not cached
+        save_edited_thumbnail(cache_dir, content_hash, sig, out, e)
     return out
 
 
-__all__ = ["THUMB_SIZE", "edited_thumbnail_array", "edited_thumbnail_path", "ImageError", "make_thumbnail", "load_thumbnail", "thumbnail_array", "thumbnail_path"]
+def save_edited_thumbnail(cache_dir: os.PathLike | str, content_hash: str, signature: str, rgb: np.ndarray, edge: int) -> None:
+    """Cache a rendered thumbnail (atomic; a full disk only means it is rendered again next time)."""
+    try:
+        with atomic_write(edited_thumbnail_path(cache_dir, content_hash, signature, edge)) as fh:
+            Image.fromarray(np.asarray(rgb, dtype=np.uint8), "RGB").save(fh, format="JPEG", quality=THUMB_QUALITY)
+    except OSError:
+        pass
+
+
+__all__ = ["THUMB_SIZE", "edited_thumbnail_array", "edited_thumbnail_path", "save_edited_thumbnail", "ImageError", "make_thumbnail", "load_thumbnail", "thumbnail_array", "thumbnail_path"]

@@ -283,14 +283,28 @@ class _ThumbJob(QRunnable):
 
     def run(self) -> None:
         pid, gen, path, h, cache_dir, edge, edit, sig = self.args
+        rendered = None
         try:
-            img = load_thumbnail_image(path, h, cache_dir, edge, edit)
+            if sig:
+                # an edit: rendered at the cell's size, shown first, cached on disk after
+                from piaa_desktop.core.thumbnails import edited_thumbnail_array
+
+                rendered = edited_thumbnail_array(path, h, cache_dir, edit, edge=edge, write_cache=False)
+                img = array_to_qimage(rendered)
+            else:
+                img = load_thumbnail_image(path, h, cache_dir, edge, edit)
         except Exception:  # noqa: BLE001 - a bad file is painted as such, never crashes the grid
             img = None
         try:
             self.signals.done.emit(pid, gen, img, sig)
         except RuntimeError:  # cache deleted while closing
             pass
+        if rendered is not None:
+            from piaa_desktop.core.thumbnails import THUMB_SIZE, edited_thumbnail_path, save_edited_thumbnail
+
+            e = min(edge, THUMB_SIZE)
+            if not edited_thumbnail_path(cache_dir, h, sig, e).exists():
+                save_edited_thumbnail(cache_dir, h, sig, rendered, e)
 
 
 class ThumbnailCache(QObject):
