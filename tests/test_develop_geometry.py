@@ -112,3 +112,25 @@ def test_histogram():
     h = D.histogram(a)
     assert h.shape == (4, 256) and (h.sum(axis=1) == 64 * 32).all()
     assert D.histogram(np.zeros((10, 10, 3), np.float32))[3, 0] == 100
+
+
+@pytest.mark.parametrize("orientation", [1, 3, 6, 8])
+def test_lightroom_crop_fields_round_trip(orientation):
+    p = {"crop_left": 0.1, "crop_top": 0.2, "crop_right": 0.7, "crop_bottom": 0.9}
+    crs = D.crs_crop(p, 300, 200, orientation)
+    assert crs["HasCrop"] and crs["CropAngle"] == 0
+    back = D.params_from_crs(crs, 300, 200, orientation)
+    for k, v in p.items():
+        assert back[k] == pytest.approx(v, abs=1e-6)
+    # straightened (no turn): corners of the crop in the unstraightened photo, angle sign as Lightroom's readers
+    p2 = {"angle": 4.0, "crop_left": 0.15, "crop_top": 0.15, "crop_right": 0.85, "crop_bottom": 0.85}
+    crs2 = D.crs_crop(p2, 300, 200)
+    assert crs2["CropAngle"] == -4.0
+    back2 = D.params_from_crs(crs2, 300, 200)
+    assert back2["angle"] == pytest.approx(4.0)
+    assert D.crop_box(300, 200, back2) == pytest.approx(D.crop_box(300, 200, p2), abs=1e-3)
+    # a turned photo: the crop still maps onto the stored pixels (no straighten)
+    crs3 = D.crs_crop({"rotate": 1, "crop_right": 0.5}, 300, 200)
+    assert (crs3["CropLeft"], crs3["CropTop"], crs3["CropRight"], crs3["CropBottom"]) == pytest.approx((0, 0.5, 1, 1))
+    assert D.crs_crop({"rotate": 1, "angle": 3}, 300, 200) is None  # only the app's own fields can say it
+    assert D.crs_crop({"exposure": 1}, 300, 200) is None

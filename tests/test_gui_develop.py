@@ -66,8 +66,8 @@ def test_edits_show_in_the_grid_thumbnail_and_the_loupe(window, qtbot):
     pm = window.loupe.preview_pixmap(pid)
     assert abs(pm.width() - pm.height()) <= 1
     # undo brings the original back everywhere
-    window.undo()
-    window.undo()
+    window.features.culling.undo()
+    window.features.culling.undo()
     qtbot.waitUntil(lambda: not thumbs.is_stale(pid) and thumbs.signature(pid) == "", timeout=20000)
     assert abs(_qimage_array(thumbs.pixmap(pid).toImage()).mean() - before.mean()) < 2
     assert window.loupe.wait_for_render(20000)

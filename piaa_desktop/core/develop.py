@@ -418,6 +418,90 @@ def map_to_stored(params: Optional[Mapping], w: int, h: int) -> list[tuple[float
     return out
 
 
+# EXIF orientation (1-8): where a point of the displayed photo (u, v in [0, 1]) lies in the stored pixels.
+_EXIF_TO_STORED = {
+    1: lambda u, v: (u, v),
+    2: lambda u, v: (1 - u, v),
+    3: lambda u, v: (1 - u, 1 - v),
+    4: lambda u, v: (u, 1 - v),
+    5: lambda u, v: (v, u),
+    6: lambda u, v: (v, 1 - u),
+    7: lambda u, v: (1 - v, 1 - u),
+    8: lambda u, v: (1 - v, u),
+}
+_STORED_TO_EXIF = {
+    1: lambda x, y: (x, y),
+    2: lambda x, y: (1 - x, y),
+    3: lambda x, y: (1 - x, 1 - y),
+    4: lambda x, y: (x, 1 - y),
+    5: lambda x, y: (y, x),
+    6: lambda x, y: (1 - y, x),
+    7: lambda x, y: (1 - y, 1 - x),
+    8: lambda x, y: (y, 1 - x),
+}
+
+
+def crs_crop(params: Optional[Mapping], w: int, h: int, exif_orientation: Optional[int] = None) -> Optional[dict]:
+    """Lightroom / Camera Raw crop fields for ``params`` on a ``w`` x ``h`` photo (size as displayed,
+    i.e. after EXIF orientation): ``{"HasCrop", "CropLeft", "CropTop", "CropRight", "CropBottom",
+    "CropAngle"}``, in the frame of the stored pixels (where Lightroom, darktable and RawTherapee read
+    them: the crop's top-left and bottom-right corners, and the straighten angle, positive
+    counter-clockwise as those readers turn it). ``None`` when the edit has no crop and no straighten, or
+    cannot be said exactly in those fields (straightened *and* turned/flipped/EXIF-rotated: the app's own
+    fields still carry it)."""
+    n = normalize_params(params)
+    crop_default = all(abs(n[k] - REGISTRY_BY_NAME[k].default) < 1e-9 for k in ("crop_left", "crop_top", "crop_right", "crop_bottom"))
+    if crop_default and abs(n["angle"]) < 1e-9:
+        return None
+    o = int(exif_orientation or 1)
+    if o not in _EXIF_TO_STORED:
+        o = 1
+    turned = bool(n["flip"]) or int(n["rotate"]) % 4 or o != 1
+    (ax, ay), (bx, by) = map_to_stored(n, w, h)
+    if abs(n["angle"]) >= 1e-9:
+        if turned:
+            return None
+        L, T, R, B = ax, ay, bx, by
+    else:
+        (ax, ay), (bx, by) = _EXIF_TO_STORED[o](ax, ay), _EXIF_TO_STORED[o](bx, by)
+        L, R = sorted((ax, bx))
+        T, B = sorted((ay, by))
+    clip = lambda v: float(min(1.0, max(0.0, round(v, 6))))  # noqa: E731
+    return {"HasCrop": True, "CropLeft": clip(L), "CropTop": clip(T), "CropRight": clip(R), "CropBottom": clip(B),
+            "CropAngle": round(-float(n["angle"]), 4)}
+
+
+def params_from_crs(crs: Mapping, w: int, h: int, exif_orientation: Optional[int] = None) -> dict[str, float]:
+    """Geometry parameters from Lightroom crop fields (the inverse of :func:`crs_crop`): the crop and
+    straighten of a photo developed in Lightroom, for a ``w`` x ``h`` photo as displayed."""
+    out = {k: REGISTRY_BY_NAME[k].default for k in GEOMETRY_NAMES}
+    if not crs or str(crs.get("HasCrop", "")).lower() not in ("true", "1"):
+        return out
+    try:
+        L, T, R, B = (float(crs.get(k, d)) for k, d in (("CropLeft", 0), ("CropTop", 0), ("CropRight", 1), ("CropBottom", 1)))
+        a = float(crs.get("CropAngle", 0) or 0)
+    except (TypeError, ValueError):
+        return out
+    if not all(math.isfinite(v) for v in (L, T, R, B, a)):
+        return out
+    o = int(exif_orientation or 1) if int(exif_orientation or 1) in _STORED_TO_EXIF else 1
+    theta = -max(-45.0, min(45.0, a))
+    if abs(theta) < 1e-9 or o == 1:
+        (ax, ay), (bx, by) = _STORED_TO_EXIF[o](L, T), _STORED_TO_EXIF[o](R, B)
+        if abs(theta) >= 1e-9:
+            # corners in the unstraightened frame -> the straightened canvas
+            c, s = math.cos(math.radians(theta)), math.sin(math.radians(theta))
+            pts = []
+            for fx, fy in ((ax, ay), (bx, by)):
+                px, py = fx * w - w / 2, fy * h - h / 2
+                pts.append(((c * px - s * py + w / 2) / w, (s * px + c * py + h / 2) / h))
+            (ax, ay), (bx, by) = pts
+        out.update(crop_left=min(ax, bx), crop_right=max(ax, bx), crop_top=min(ay, by), crop_bottom=max(ay, by),
+                   angle=theta)
+    n = normalize_params(out)
+    return {k: n[k] for k in GEOMETRY_NAMES}
+
+
 def histogram(rgb, bins: int = 256, max_pixels: int = 200_000) -> np.ndarray:
     """(4, bins) counts of R, G, B and luma of an image (uint8 or float in [0,1]); large images are
     subsampled on a regular grid, so it costs a few milliseconds whatever the size."""

@@ -6,7 +6,9 @@
   made in darktable, digiKam or Lightroom become training data (the scanner calls it for new photos).
 * :func:`import_library` is the import of a folder with its sidecars (CLI and GUI run it).
 * :func:`install_sidecar_hook` subscribes a catalog's ``on_change`` so every rating/flag/label change,
-  undo and redo included, reaches the sidecars.
+  undo and redo included, reaches the sidecars; so does every crop/straighten/turn (develop geometry,
+  :func:`sync_geometry`: Lightroom's ``crs:`` crop fields where they are exact, the app's own ``piaa:``
+  fields always; tone settings stay in the catalog).
 
 Sidecar problems (a corrupt sidecar, a read-only folder) never fail the rating itself: they are logged
 and returned, and the existing sidecar is left untouched.
@@ -143,7 +145,12 @@ class SidecarHook:
         self.quiet = False
 
     def __call__(self, change) -> None:
-        if getattr(_state, "suppress", False) or change.field not in SYNCED_FIELDS:
+        if getattr(_state, "suppress", False):
+            return
+        if change.field == "params":
+            self._geometry(change)
+            return
+        if change.field not in SYNCED_FIELDS:
             return
         if not _setting(self.settings, "xmp_write", True):
             return
@@ -161,6 +168,87 @@ class SidecarHook:
                 self.errors.append((photo.path if photo else str(pid), error))
 
 
+    def _geometry(self, change) -> None:
+        from piaa_desktop.core import develop
+
+        if not _setting(self.settings, "xmp_write", True):
+            return
+        for pid in change.photo_ids:
+            try:
+                if develop.geometry_of(change.before.get(pid)) == develop.geometry_of(change.after.get(pid)):
+                    continue  # a tone change: nothing for the sidecar
+            except ValueError:
+                pass
+            _, error = sync_geometry(self.catalog, pid, self.settings)
+            if error:
+                photo = self.catalog.photo(pid)
+                self.errors.append((photo.path if photo else str(pid), error))
+
+
+def geometry_for_sidecar(params, width: Optional[int], height: Optional[int], orientation: Optional[int]) -> Optional[dict]:
+    """What :func:`piaa_desktop.core.xmp.apply_geometry` writes for develop ``params``; None: no geometry."""
+    from piaa_desktop.core import develop
+
+    try:
+        n = develop.normalize_params(params)
+    except ValueError:
+        return None
+    if develop.geometry_is_identity(n):
+        return None
+    crs = develop.crs_crop(n, width or 1, height or 1, orientation) if width and height else None
+    return {"params": develop.geometry_of(n), "crs": crs}
+
+
+def sync_geometry(catalog, photo_id: int, settings=None) -> tuple[Optional[Path], Optional[str]]:
+    """Write the photo's crop/straighten/turn to its sidecar (cleared when it has none); (path, error)."""
+    if not _setting(settings, "xmp_write", True):
+        return None, None
+    photo = catalog.photo(int(photo_id))
+    if photo is None or photo.missing:
+        return None, None
+    naming = _setting(settings, "xmp_naming", "ext")
+    geo = geometry_for_sidecar(catalog.get_edit(photo.id), photo.width, photo.height, getattr(photo, "orientation", None))
+    if geo is None and xmp.find_sidecar(photo.path, naming) is None:
+        return None, None
+    try:
+        return xmp.write_sidecar(photo.path, naming=naming, geometry=geo), None
+    except (xmp.XmpError, OSError, ValueError) as exc:
+        reason = str(exc) if not isinstance(exc, OSError) else (exc.strerror or str(exc))
+        log.warning("sidecar of %s not written: %s", photo.path, reason)
+        return None, reason
+
+
+def import_geometry(catalog, photo_id: int, settings=None) -> Optional[dict]:
+    """A new photo's crop from its sidecar (the app's own fields, else Lightroom's ``crs:`` crop) as its
+    develop geometry, when it has no edit yet; returns the geometry applied or None."""
+    from piaa_desktop.core import develop
+
+    if not _setting(settings, "xmp_read_on_import", True):
+        return None
+    photo = catalog.photo(int(photo_id))
+    if photo is None or catalog.get_edit(photo.id):
+        return None
+    try:
+        found = xmp.read_geometry(photo.path, _setting(settings, "xmp_naming", "ext"))
+    except xmp.XmpError as exc:
+        log.warning("sidecar of %s not read: %s", photo.path, exc)
+        return None
+    if not found:
+        return None
+    if found["piaa"]:
+        geo = develop.geometry_of(found["piaa"])
+    elif found["crs"] and photo.width and photo.height:
+        geo = develop.params_from_crs(found["crs"], photo.width, photo.height, getattr(photo, "orientation", None))
+    else:
+        return None
+    if develop.geometry_is_identity(geo):
+        return None
+    with _suppressed():
+        catalog.set_edit([photo.id], {k: v for k, v in geo.items() if v != develop.REGISTRY_BY_NAME[k].default},
+                         source="sidecar")
+    return geo
+
+
 def install_sidecar_hook(catalog, settings=None) -> SidecarHook:
     """Write sidecars after every rating/flag/label change of ``catalog`` (undo/redo included)."""
     hook = SidecarHook(catalog, settings)
@@ -175,5 +263,5 @@ def import_library(catalog, folder, cache_dir, settings=None, progress=None, can
 
     return import_folder(
         catalog, folder, cache_dir, progress=progress, cancel=cancel, embeddings=embeddings,
-        on_new_photo=lambda c, pid: import_sidecar(c, pid, settings=settings),
+        on_new_photo=lambda c, pid: (import_sidecar(c, pid, settings=settings), import_geometry(c, pid, settings=settings)),
     )

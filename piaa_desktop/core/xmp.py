@@ -51,6 +51,8 @@ NS_RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 NS_XMP = "http://ns.adobe.com/xap/1.0/"
 NS_DT = "http://darktable.sf.net/"
 NS_DK = "http://www.digikam.org/ns/1.0/"
+NS_CRS = "http://ns.adobe.com/camera-raw-settings/1.0/"
+NS_PIAA = "http://ns.piaa-desktop.org/develop/1.0/"  # the app's own geometry fields (exact, lossless)
 # The XML namespace (xml:lang, xml:space, xml:base): bound to the prefix ``xml`` by definition. It is
 # never declared, and no other prefix may be bound to it (a sidecar that does so is not well-formed).
 NS_XML = "http://www.w3.org/XML/1998/namespace"
@@ -71,6 +73,7 @@ KNOWN_PREFIXES = {
     "http://ns.adobe.com/lightroom/1.0/": "lr",
     "http://ns.adobe.com/exif/1.0/": "exif",
     "http://ns.adobe.com/tiff/1.0/": "tiff",
+    NS_PIAA: "piaa",
 }
 
 RDF_DESC = f"{{{NS_RDF}}}Description"
@@ -687,6 +690,7 @@ def write_sidecar(
     naming: str = "ext",
     keywords: Any = UNCHANGED,
     keyword_delta: Optional[tuple] = None,
+    geometry: Any = UNCHANGED,
 ) -> Path:
     """Create or update the sidecar of ``photo_path``; returns its path.
 
@@ -722,6 +726,8 @@ def write_sidecar(
         doc = new_packet()
     apply_values(doc, rating=rating, flag=flag, color_label=color_label, keywords=keywords,
                  keyword_delta=keyword_delta)
+    if geometry is not UNCHANGED:
+        apply_geometry(doc, geometry)
     text = serialize(doc)
     try:
         mode = existing.stat().st_mode & 0o777 if existing is not None else file_mode()
@@ -756,3 +762,76 @@ def packet_bytes(
     return serialize(doc, xpacket=True).encode("utf-8")
 
 
+# ---------------------------------------------------------------------------------------------- geometry
+# Crop, straighten, quarter turns and flip (core.develop geometry parameters). Written twice:
+# * Lightroom / Camera Raw ``crs:HasCrop``, ``crs:CropLeft/Top/Right/Bottom``, ``crs:CropAngle`` (what
+#   Lightroom, darktable's Lightroom import and RawTherapee read), in the frame of the stored pixels, when
+#   they can say the crop exactly (see core.develop.crs_crop);
+# * the app's own ``piaa:`` fields with the exact parameters (read back first on import).
+# Quarter turns and flips are NOT written as ``tiff:Orientation``: readers disagree on whether a sidecar's
+# orientation replaces the file's EXIF orientation or adds to it (a photo could turn twice), and the
+# original file is never touched; they live in ``piaa:Rotate`` / ``piaa:Flip`` only.
+CRS_CROP_FIELDS = ("HasCrop", "CropLeft", "CropTop", "CropRight", "CropBottom", "CropAngle")
+PIAA_GEOMETRY_FIELDS = {"crop_left": "CropLeft", "crop_top": "CropTop", "crop_right": "CropRight",
+                        "crop_bottom": "CropBottom", "angle": "Angle", "rotate": "Rotate", "flip": "Flip"}
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, bool):
+        return "True" if v else "False"
+    f = float(v)
+    return str(int(f)) if f == int(f) and abs(f) < 1e9 else f"{f:.6f}".rstrip("0").rstrip(".")
+
+
+def apply_geometry(doc: _Doc, geometry: Optional[dict]) -> None:
+    """Set (or with ``None`` clear) the geometry fields. ``geometry``: ``{"params": {...app geometry...},
+    "crs": {...} or None}`` as built by :func:`piaa_desktop.core.sync.geometry_for_sidecar`."""
+    params = (geometry or {}).get("params") or {}
+    crs = (geometry or {}).get("crs")
+    if params:
+        for name, field in PIAA_GEOMETRY_FIELDS.items():
+            if name in params:
+                _set_prop(doc, f"{{{NS_PIAA}}}{field}", _fmt(params[name]))
+    else:
+        for field in PIAA_GEOMETRY_FIELDS.values():
+            _remove_prop(doc, f"{{{NS_PIAA}}}{field}")
+    if crs:
+        for k in CRS_CROP_FIELDS:
+            _set_prop(doc, f"{{{NS_CRS}}}{k}", _fmt(crs[k]))
+    elif _get_prop(doc, f"{{{NS_CRS}}}HasCrop") is not None:
+        # no crop any more (or one these fields cannot say): Lightroom must not keep showing the old one
+        _set_prop(doc, f"{{{NS_CRS}}}HasCrop", "False")
+        for k in CRS_CROP_FIELDS[1:]:
+            _remove_prop(doc, f"{{{NS_CRS}}}{k}")
+
+
+def geometry_from_packet(doc: _Doc) -> dict:
+    """``{"piaa": {param: value} (the app's own fields, exact) , "crs": {field: str} (Lightroom's)}``;
+    empty dicts when absent."""
+    own = {}
+    for name, field in PIAA_GEOMETRY_FIELDS.items():
+        v = _get_prop(doc, f"{{{NS_PIAA}}}{field}")
+        if v is not None:
+            try:
+                own[name] = float(v)
+            except ValueError:
+                pass
+    crs = {}
+    for k in CRS_CROP_FIELDS:
+        v = _get_prop(doc, f"{{{NS_CRS}}}{k}")
+        if v is not None:
+            crs[k] = v
+    return {"piaa": own, "crs": crs}
+
+
+def read_geometry(photo_path: os.PathLike | str, naming: str = "ext") -> Optional[dict]:
+    """The geometry fields of a photo's sidecar (see :func:`geometry_from_packet`), None without one."""
+    path = find_sidecar(photo_path, naming)
+    if path is None:
+        return None
+    try:
+        if path.stat().st_size > MAX_SIDECAR_BYTES:
+            raise XmpError(f"{path.name}: larger than {MAX_SIDECAR_BYTES // (1024 * 1024)} MB")
+        return geometry_from_packet(parse_packet(path.read_bytes()))
+    except OSError as exc:
+        raise XmpError(f"cannot read {path}: {exc.strerror or exc}") from exc
