@@ -75,13 +75,13 @@ def test_edits_show_in_the_grid_thumbnail_and_the_loupe(window, qtbot):
 
 
 def test_crop_tool_on_the_loupe(window, qtbot):
-    """K opens the crop overlay on the loupe; a drag crops, the level line straightens, both are stored."""
+    """Shift+R opens the crop overlay on the loupe; a drag crops, the level line straightens, both are stored."""
     from PySide6.QtCore import QPoint
 
     ids = window.model.ids()
     pid = ids[3]
     window.select_ids([pid], pid)
-    window.features.develop.toggle_crop()
+    QTest.keyClick(window, Qt.Key.Key_R, Qt.KeyboardModifier.ShiftModifier)
     panel = window.features.develop.panel
     qtbot.waitUntil(lambda: panel.ids == [pid], timeout=5000)
     assert window.current_view() == "loupe" and window.loupe.crop_mode and panel.crop_btn.isChecked()

@@ -213,13 +213,13 @@ class DevelopPanel(QWidget):
         scroll.setWidget(sl_host)
 
         self.history = QListWidget()
-        self.history.setMaximumHeight(110)
+        self.history.setMaximumHeight(80)
         self.history.setToolTip("Edit history of the active photo: double-click a step to go back to it")
         self.history.itemDoubleClicked.connect(self._history_restore)
 
         geo = QGroupBox("Crop and straighten")
         g = QGridLayout(geo)
-        self.crop_btn = QPushButton("Crop (K)")
+        self.crop_btn = QPushButton("Crop (Shift+R)")
         self.crop_btn.setCheckable(True)
         self.crop_btn.setToolTip("Frame the photo on the loupe: drag the corners, the edges or the inside")
         self.crop_btn.toggled.connect(self.set_crop_mode)
@@ -457,7 +457,7 @@ class DevelopPanel(QWidget):
 
     # ------------------------------------------------------------------ geometry
     def set_crop_mode(self, on: bool) -> None:
-        """Crop tool on the loupe on/off (K in the main window)."""
+        """Crop tool on the loupe on/off (Shift+R in the main window)."""
         if self.crop_btn.isChecked() != bool(on):
             self.crop_btn.setChecked(bool(on))
             return
@@ -640,17 +640,22 @@ class DevelopPanel(QWidget):
         self.history.clear()
         if not self.ids:
             return
-        rows = self.catalog.edit_history(self.ids[0], limit=50)
+        rows = self.catalog.edit_history(self.ids[0], limit=51)
+        parsed = []
         for params, source, created in rows:
             try:
                 p = json.loads(params) if params else None
+                parsed.append((p, source, created, develop.normalize_params(p)))
             except ValueError:
                 continue
-            try:
-                changed = {} if not p else develop.changed_params(p)
-            except ValueError:
-                continue
-            text = ", ".join(f"{k} {v:+g}" for k, v in list(changed.items())[:3]) or "reset"
+        for k, (p, source, created, n) in enumerate(parsed[:50]):
+            # each step says what it changed from the step before (newest first)
+            older = parsed[k + 1][3] if k + 1 < len(parsed) else develop.default_params()
+            changed = {q: v for q, v in n.items() if abs(v - older[q]) >= 1e-9}
+            if not p:
+                text = "reset"
+            else:
+                text = ", ".join(f"{q} {v:+.3g}" for q, v in list(changed.items())[:3]) or "no change"
             if len(changed) > 3:
                 text += ", ..."
             item = QListWidgetItem(f"{time.strftime('%H:%M:%S', time.localtime(created))} {source}: {text}")

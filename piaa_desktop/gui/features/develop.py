@@ -4,7 +4,7 @@ background).
 
 Developing happens on the large loupe: opening Develop shows the loupe, unsaved slider changes render
 there at once (the panel keeps the sliders and the live histogram), and the crop overlay
-(:mod:`piaa_desktop.gui.crop_tool`, K) lives there."""
+(:mod:`piaa_desktop.gui.crop_tool`, Shift+R) lives there."""
 from __future__ import annotations
 
 from piaa_desktop.gui.features.base import Feature
@@ -48,7 +48,7 @@ class DevelopFeature(Feature):
                           "Develop settings for the selected photos from your learned retouching style")
         self.act_train_style = A("Learn my &retouching style", self.train_enhancer, None,
                                  "Train auto-enhance on the photos you developed by hand")
-        self.act_crop = A("&Crop and straighten", self.toggle_crop, "K",
+        self.act_crop = A("&Crop and straighten", self.toggle_crop, "Shift+R",
                           "Crop, straighten, rotate or flip the photo on the loupe")
         m = w.menu("photo")
         m.addSeparator()
@@ -66,7 +66,7 @@ class DevelopFeature(Feature):
             self.panel.set_crop_mode(False)
 
     def toggle_crop(self) -> None:
-        """K: the crop tool on the loupe (opens Develop and the loupe when needed)."""
+        """Shift+R: the crop tool on the loupe (opens Develop and the loupe when needed)."""
         if not self.dock.isVisible():
             self.dock.show()
             self.dock.raise_()
