@@ -107,13 +107,6 @@ def test_crop_to_ratio_and_stored_corners():
     assert (l, t, r, b) == pytest.approx((0.1, 0.2, 0.6, 0.7))
 
 
-def test_histogram():
-    a = _img(64, 32)
-    h = D.histogram(a)
-    assert h.shape == (4, 256) and (h.sum(axis=1) == 64 * 32).all()
-    assert D.histogram(np.zeros((10, 10, 3), np.float32))[3, 0] == 100
-
-
 @pytest.mark.parametrize("orientation", [1, 3, 6, 8])
 def test_lightroom_crop_fields_round_trip(orientation):
     p = {"crop_left": 0.1, "crop_top": 0.2, "crop_right": 0.7, "crop_bottom": 0.9}

@@ -36,7 +36,6 @@ def test_slider_edit_persists_and_undoes(panel, catalog, qtbot):
     panel.set_photos([ids[0]], _proxy(catalog, ids[0]))
     panel.wait_for_render()
     before = panel.last_rendered.copy()
-    hist_before = panel.last_histogram.copy()
     emitted, live = [], []
     panel.editsChanged.connect(emitted.append)
     panel.liveEdit.connect(lambda pid, p: live.append((pid, p)))
@@ -48,9 +47,6 @@ def test_slider_edit_persists_and_undoes(panel, catalog, qtbot):
     assert catalog.get_edit(ids[0])["exposure"] == pytest.approx(0.5)
     assert emitted and emitted[-1] == [ids[0]]
     assert panel.last_rendered.mean() > before.mean()
-    # the live histogram moved right: more pixels in the upper half of the luminance
-    assert panel.last_histogram[3, 128:].sum() > hist_before[3, 128:].sum()
-    assert panel.histogram.counts is not None and panel.histogram.counts[3].sum() == panel.last_histogram[3].sum()
     assert panel.history.count() >= 1
     # before/after shows the original without touching the edit
     qtbot.keyClick(panel, "\\")

@@ -46,8 +46,21 @@ def test_edits_show_in_the_grid_thumbnail_and_the_loupe(window, qtbot):
     panel = window.features.develop.panel
     qtbot.waitUntil(lambda: panel.ids == [pid], timeout=5000)
     assert window.current_view() == "loupe"  # developing happens on the large photo
-    panel.sliders["exposure"].slider.setValue(30)  # +1.5 EV
-    panel.commit()
+    hist_before = window.loupe.view.stats.hist[3].copy()  # the loupe's luminance histogram
+    slider = panel.sliders["exposure"].slider
+    slider.setSliderDown(True)  # a drag: nothing is written until the slider is released
+    slider.setValue(30)  # +1.5 EV
+    # live: the loupe shows the slider's value at once (rendered at screen size), histogram included
+    import time
+
+    t0 = time.monotonic()
+    while window.loupe._live_pv is None and time.monotonic() - t0 < 20:
+        qtbot.wait(10)
+    assert window.loupe._live_pv is not None
+    live_hist = window.loupe.view.stats.hist[3]
+    assert (live_hist * range(256)).sum() > (hist_before * range(256)).sum() + 20  # mean luminance up
+    assert window.catalog.get_edit(pid) is None
+    slider.setSliderDown(False)  # released: written
     # the grid's thumbnail is re-rendered (old pixmap kept until then), not decoded from the original
     qtbot.waitUntil(lambda: not thumbs.is_stale(pid) and bool(thumbs.signature(pid)), timeout=20000)
     after = _qimage_array(thumbs.pixmap(pid).toImage())
@@ -87,15 +100,16 @@ def test_crop_tool_on_the_loupe(window, qtbot):
     assert window.current_view() == "loupe" and window.loupe.crop_mode and panel.crop_btn.isChecked()
     assert window.loupe.wait_for_render(20000)
     loupe = window.loupe
-    r = loupe.image_rect()
+    view = loupe.view  # the crop overlay is drawn on the loupe's photo view and takes its mouse
+    r = view.image_rect()
     crop = window.features.develop.crop_overlay.crop_rect(r)
     assert abs(crop.width() - r.width()) < 1  # nothing cropped yet: the overlay frames the whole photo
     # drag the top-left corner to the middle of the photo's first quarter
     start = QPoint(int(crop.left()) + 1, int(crop.top()) + 1)
     end = QPoint(int(r.left() + r.width() / 4), int(r.top() + r.height() / 4))
-    QTest.mousePress(loupe, Qt.MouseButton.LeftButton, pos=start)
-    QTest.mouseMove(loupe, end)
-    QTest.mouseRelease(loupe, Qt.MouseButton.LeftButton, pos=end)
+    QTest.mousePress(view, Qt.MouseButton.LeftButton, pos=start)
+    QTest.mouseMove(view, end)
+    QTest.mouseRelease(view, Qt.MouseButton.LeftButton, pos=end)
     e = window.catalog.get_edit(pid)
     assert e["crop_left"] == pytest.approx(0.25, abs=0.03) and e["crop_top"] == pytest.approx(0.25, abs=0.03)
     assert e["crop_right"] == 1.0 and e["crop_bottom"] == 1.0
@@ -103,9 +117,9 @@ def test_crop_tool_on_the_loupe(window, qtbot):
     panel.level_btn.setChecked(True)
     a = QPoint(int(r.left() + 20), int(r.center().y()))
     b = QPoint(int(r.left() + 220), int(r.center().y() + 200 * math.tan(math.radians(5))))
-    QTest.mousePress(loupe, Qt.MouseButton.LeftButton, pos=a)
-    QTest.mouseMove(loupe, b)
-    QTest.mouseRelease(loupe, Qt.MouseButton.LeftButton, pos=b)
+    QTest.mousePress(view, Qt.MouseButton.LeftButton, pos=a)
+    QTest.mouseMove(view, b)
+    QTest.mouseRelease(view, Qt.MouseButton.LeftButton, pos=b)
     assert window.catalog.get_edit(pid)["angle"] == pytest.approx(-5, abs=0.6)
     assert panel.sliders["angle"].value() == pytest.approx(window.catalog.get_edit(pid)["angle"], abs=0.05)
     panel.level_btn.setChecked(False)

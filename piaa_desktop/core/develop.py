@@ -502,26 +502,6 @@ def params_from_crs(crs: Mapping, w: int, h: int, exif_orientation: Optional[int
     return {k: n[k] for k in GEOMETRY_NAMES}
 
 
-def histogram(rgb, bins: int = 256, max_pixels: int = 200_000) -> np.ndarray:
-    """(4, bins) counts of R, G, B and luma of an image (uint8 or float in [0,1]); large images are
-    subsampled on a regular grid, so it costs a few milliseconds whatever the size."""
-    a = np.asarray(rgb)
-    if a.ndim != 3 or a.shape[2] < 3:
-        raise ValueError(f"expected an HxWx3 image, got shape {a.shape}")
-    step = max(1, int(math.sqrt(a.shape[0] * a.shape[1] / max_pixels)))
-    a = a[::step, ::step, :3]
-    if a.dtype != np.uint8:
-        a = (np.clip(a, 0, 1) * 255 + 0.5).astype(np.uint8)
-    a = a.reshape(-1, 3)
-    luma = (a.astype(np.uint16) @ np.array([54, 183, 19], np.uint16)) >> 8
-    out = np.empty((4, bins), dtype=np.int64)
-    scale = bins / 256.0
-    for i in range(3):
-        out[i] = np.bincount((a[:, i] * scale).astype(np.intp), minlength=bins)[:bins]
-    out[3] = np.bincount((luma * scale).astype(np.intp), minlength=bins)[:bins]
-    return out
-
-
 # Fixed crop ratios offered by the crop tool (width : height; "original" keeps the photo's ratio).
 ASPECT_RATIOS: tuple[tuple[str, Optional[object]], ...] = (
     ("Free", None),

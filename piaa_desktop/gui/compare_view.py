@@ -254,6 +254,14 @@ class CompareView(_CullingBase):
         p = self.catalog.photo(pid) if pid is not None else None
         if p is None or not p.width or not p.height:
             return None
+        edit = self.catalog.get_edit(pid)
+        if edit:  # the developed photo's own size (after its crop and turns)
+            from piaa_desktop.core import develop
+
+            try:
+                return QSize(*develop.geometry_output_size(int(p.width), int(p.height), edit))
+            except ValueError:
+                pass
         return QSize(int(p.width), int(p.height))
 
     def _load_sharper(self, k: int, level: int) -> None:
@@ -270,7 +278,7 @@ class CompareView(_CullingBase):
             return
         self._sharp_loading.add((pid, level))
         fn = load_full_image if level == 2 else load_preview_image
-        run_job(fn, photo.path, name=f"compare-{level}-{pid}",
+        run_job(fn, photo.path, edit=self.catalog.get_edit(pid), name=f"compare-{level}-{pid}",
                 on_result=lambda img, pid=pid, level=level: self._on_sharper(pid, level, img),
                 on_error=lambda _exc, pid=pid, level=level: self._sharp_loading.discard((pid, level)))
 

@@ -1,9 +1,10 @@
-"""The develop panel: global adjustments, crop and straighten, a live histogram, before/after,
-copy/paste, history and auto-enhance.
+"""The develop panel: global adjustments, crop and straighten, before/after, copy/paste, history and
+auto-enhance.
 
 ``DevelopPanel(catalog, undo_stack)`` is self-contained; the main window calls :meth:`set_photos` when
-the selection changes (the first id is the active photo; its cached proxy feeds the histogram) and
-listens to :attr:`editsChanged` (a list of photo ids). The photo itself is developed on the large loupe:
+the selection changes (the first id is the active photo; its cached proxy is rendered off the GUI thread
+for :attr:`last_rendered` and the crop's score hint) and listens to :attr:`editsChanged` (a list of photo
+ids). The photo itself is developed on the large loupe, whose histogram follows every change:
 :attr:`liveEdit` ``(photo id, params)`` carries every unsaved change for the loupe to render at once,
 :attr:`cropModeChanged` / :attr:`levelModeChanged` switch the loupe's crop overlay
 (:mod:`piaa_desktop.gui.crop_tool`), whose drags come back through :meth:`set_geometry` and
@@ -162,12 +163,6 @@ class DevelopPanel(QWidget):
         self._hint_again = False
         self.last_hint: Optional[dict] = None
         self.last_rendered: Optional[np.ndarray] = None
-        self.last_histogram: Optional[np.ndarray] = None
-
-        from piaa_desktop.gui.histogram import HistogramWidget
-
-        self.histogram = HistogramWidget()
-        self.histogram.setToolTip("Histogram of the developed photo (red, green, blue and luminance)")
         self.status = QLabel()
         self.status.setWordWrap(True)
 
@@ -260,7 +255,6 @@ class DevelopPanel(QWidget):
         self._hint_timer.timeout.connect(self.update_hint)
 
         lay = QVBoxLayout(self)
-        lay.addWidget(self.histogram)
         lay.addLayout(buttons)
         lay.addWidget(geo)
         lay.addWidget(scroll, 4)
@@ -334,11 +328,9 @@ class DevelopPanel(QWidget):
                 self.liveEnded.emit(self.ids[0])
 
     def update_preview(self) -> None:
-        """Render the proxy with the current settings (off the GUI thread) for the histogram."""
+        """Render the proxy with the current settings (off the GUI thread)."""
         if self.preview_rgb is None:
             self.last_rendered = None
-            self.last_histogram = None
-            self.histogram.set_counts(None)
             return
         self._gen += 1
         if self.show_before:
@@ -356,8 +348,6 @@ class DevelopPanel(QWidget):
     def _show(self, rgb: np.ndarray, gen: int) -> None:
         self._shown_gen = gen
         self.last_rendered = rgb
-        self.last_histogram = develop.histogram(rgb)
-        self.histogram.set_counts(self.last_histogram)
 
     def shutdown(self, wait_ms: int = 3000) -> None:
         """Write pending edits and stop background work (call before closing the catalog)."""

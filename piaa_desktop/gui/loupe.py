@@ -11,6 +11,13 @@ file's embedded preview) together with its histogram and clipping mask, and repl
 The neighbours are decoded ahead. Zooming past the preview's pixels decodes the full-resolution photo
 (a RAW file demosaiced) on a worker too; only the photo on screen keeps it.
 
+Edits: the decoded preview is kept unedited; the photo's develop settings (``PhotoRecord.edit``, crop
+and straighten included) are rendered on a worker, histogram and clipping mask included, so the
+histogram is the developed photo's. While a slider moves, :meth:`LoupeView.set_live_edit` renders at
+the size shown (newest request wins); the full-size rendering follows when the edit is written. The
+full-resolution decode (100 %) is rendered with the edit too. In crop mode the whole straightened photo
+is shown, fitted, with the crop drawn over it (:mod:`piaa_desktop.gui.crop_tool`).
+
 Keys (the loupe has the focus): Left/Right (Up/Down, PageUp/PageDown) previous/next photo, ``Z`` fit /
 100 %, ``J`` clipping overlay (blown highlights red, crushed shadows blue), ``H`` histogram on/off,
 ``Esc`` leaves full screen. Mouse: click to zoom at the point, drag to pan, the wheel zooms (fitted)
@@ -83,21 +90,60 @@ def load_preview(path: str, max_size: int = PREVIEW_MAX) -> Preview:
     return Preview(array_to_qimage(arr), histogram_stats(arr), _mask_image(clipping_mask(arr)))
 
 
-def load_preview_image(path: str, max_size: int = PREVIEW_MAX) -> QImage:
-    """Decode a photo for display (worker thread): EXIF-oriented, at most ``max_size`` px."""
+def load_preview_array(path: str, max_size: int = PREVIEW_MAX) -> np.ndarray:
+    """Decode a photo for the loupe (worker thread): EXIF-oriented uint8 RGB, at most ``max_size`` px."""
     from piaa_desktop.core.imageio import load_rgb
 
     im = load_rgb(path, max_size=max_size)
     if max(im.size) > max_size:
         im.thumbnail((max_size, max_size))
-    return array_to_qimage(np.asarray(im))
+    return np.asarray(im.convert("RGB"))
 
 
-def load_full_image(path: str) -> QImage:
-    """The photo at full resolution for a 100 % view (worker thread; a RAW file is demosaiced)."""
+def render_array(base: np.ndarray, params: Optional[dict], max_side: Optional[int] = None, crop: bool = True) -> np.ndarray:
+    """``base`` (uint8 RGB) with the develop ``params`` rendered, first reduced to ``max_side`` (the size
+    shown) when given; ``crop=False`` keeps the whole straightened canvas (crop tool)."""
+    from PIL import Image
+
+    from piaa_desktop.core import develop
+
+    a = np.asarray(base)
+    if max_side and max(a.shape[:2]) > max_side:
+        im = Image.fromarray(a)
+        im.thumbnail((max_side, max_side), Image.Resampling.BILINEAR, reducing_gap=2.0)
+        a = np.asarray(im)
+    if params:
+        fast = bool(max_side)
+        if not crop:
+            a = develop.apply_geometry(a, params, crop=False, fast=fast)
+            params = develop.without_geometry(params)
+        a = develop.render_uint8(a, params, threads=2, fast=fast)
+    return a
+
+
+def render_preview(base: np.ndarray, params: Optional[dict], max_side: Optional[int] = None, crop: bool = True) -> Preview:
+    """Worker thread: the rendering of ``base`` with ``params`` with its histogram and clipping mask."""
+    a = render_array(base, params, max_side, crop)
+    return Preview(array_to_qimage(a), histogram_stats(a), _mask_image(clipping_mask(a)))
+
+
+def load_preview_image(path: str, max_size: int = PREVIEW_MAX, edit: Optional[dict] = None) -> QImage:
+    """Decode a photo for display (worker thread): EXIF-oriented, at most ``max_size`` px, with its
+    develop ``edit`` rendered."""
+    return array_to_qimage(render_array(load_preview_array(path, max_size), edit))
+
+
+def load_full_image(path: str, edit: Optional[dict] = None) -> QImage:
+    """The photo at full resolution for a 100 % view (worker thread; a RAW file is demosaiced), with its
+    develop ``edit`` rendered."""
     from piaa_desktop.core.imageio import load_full_rgb
 
-    return array_to_qimage(np.asarray(load_full_rgb(path)))
+    a = np.asarray(load_full_rgb(path))
+    if edit:
+        from piaa_desktop.core import develop
+
+        a = develop.render_uint8(np.ascontiguousarray(a[..., :3]), edit)
+    return array_to_qimage(a)
 
 
 def _shutter_text(s: Optional[float]) -> Optional[str]:
@@ -145,6 +191,8 @@ class LoupeImageView(ZoomImageView):
         self.message_color = QColor("#6b7280")
         self._font = QFont()
         self._font.setPointSizeF(9.0)
+        self.crop_tool = None  # a CropOverlay (gui/crop_tool.py), drawn and fed the mouse in crop mode
+        self.crop_active = False
 
     def histogram_rect(self) -> QRectF:
         return QRectF(self.width() - 16 - 220, 22, 220, 84)
@@ -163,8 +211,33 @@ class LoupeImageView(ZoomImageView):
             p.drawRoundedRect(r, 4, 4)
             p.setPen(QColor("#e3e6eb"))
             p.drawText(r, Qt.AlignmentFlag.AlignCenter, text)
+        if self.crop_active and self.crop_tool is not None and self.has_image():
+            self.crop_tool.paint(p, self.image_rect())
         if self.show_histogram and self.stats is not None and self.width() > 420:
             self._paint_histogram(p, self.histogram_rect(), self.stats)
+
+    def _cropping(self) -> bool:
+        return self.crop_active and self.crop_tool is not None and self.has_image()
+
+    def mousePressEvent(self, event) -> None:  # noqa: N802 - the crop tool takes the mouse in crop mode
+        if self._cropping() and self.crop_tool.press(event, self.image_rect()):
+            event.accept()
+            return
+        super().mousePressEvent(event)
+
+    def mouseMoveEvent(self, event) -> None:  # noqa: N802
+        if self._cropping() and self.crop_tool.move(event, self.image_rect()):
+            self.update()
+            event.accept()
+            return
+        super().mouseMoveEvent(event)
+
+    def mouseReleaseEvent(self, event) -> None:  # noqa: N802
+        if self._cropping() and self.crop_tool.release(event, self.image_rect()):
+            self.update()
+            event.accept()
+            return
+        super().mouseReleaseEvent(event)
 
     def _paint_histogram(self, p: QPainter, r: QRectF, st: HistogramStats) -> None:
         p.save()
@@ -359,12 +432,25 @@ class LoupeView(QWidget):
         self.full_pool = QThreadPool(self)  # full-resolution decodes never wait behind prefetches
         self.full_pool.setMaxThreadCount(1)
         self.cache_size = cache_size
-        self._previews: "OrderedDict[int, Preview]" = OrderedDict()
+        self._previews: "OrderedDict[int, Preview]" = OrderedDict()  # renderings (edit applied)
+        self._preview_key: dict[int, tuple] = {}  # (edit signature, crop mode) each rendering shows
+        self._bases: "OrderedDict[int, np.ndarray]" = OrderedDict()  # decoded, unedited previews
+        self._render_gen: dict[int, int] = {}
+        self._prefetched: dict[int, PhotoRecord] = {}
+        self._live: Optional[tuple[int, dict]] = None  # (photo id, params) while a slider moves
+        self._live_pv: Optional[Preview] = None
+        self._live_busy = False
+        self._live_sig: Optional[str] = None
+        self._live_next: Optional[tuple[int, dict]] = None
+        self.crop_mode = False
+        self.render_pool = QThreadPool(self)
+        self.render_pool.setMaxThreadCount(1)
         self._loading: set[int] = set()
         self._errors: dict[int, str] = {}
         self._record: Optional[PhotoRecord] = None
         self._placeholder: Optional[QPixmap] = None
         self._full: Optional[tuple[int, QPixmap]] = None  # (photo id, full-resolution pixmap)
+        self._full_sig = ""  # edit signature the full-resolution pixmap was rendered with
         self._full_loading: Optional[int] = None
         self._shown_key: tuple = ()
         self.show_clipping = False
@@ -423,6 +509,9 @@ class LoupeView(QWidget):
             if self._full is not None and (record is None or self._full[0] != record.id):
                 self._full = None  # only the photo on screen keeps its full resolution
             self.view.reset_full_request()
+            self._live = None
+            self._live_pv = None
+            self._live_sig = None
         elif placeholder is not None and self._placeholder is None:
             self._placeholder = placeholder
         if record is not None:
@@ -445,10 +534,191 @@ class LoupeView(QWidget):
     def prefetch(self, records: list[PhotoRecord]) -> None:
         for r in records:
             if r is not None:
+                self._prefetched[r.id] = r
                 self._ensure_loaded(r)
+        while len(self._prefetched) > 4 * self.cache_size:
+            self._prefetched.pop(next(iter(self._prefetched)))
 
     def has_preview(self, photo_id: int) -> bool:
-        return photo_id in self._previews
+        """A rendering with the photo's current edit is ready."""
+        return photo_id in self._previews and self._preview_key.get(photo_id) == self._wanted_key(photo_id)
+
+    def base_size(self, photo_id: int) -> Optional[tuple[int, int]]:
+        """(width, height) of the decoded, unedited preview (EXIF-oriented), if decoded."""
+        b = self._bases.get(photo_id)
+        return None if b is None else (b.shape[1], b.shape[0])
+
+    # ------------------------------------------------------------------ edits
+    def _record_of(self, pid: int) -> Optional[PhotoRecord]:
+        if self._record is not None and self._record.id == pid:
+            return self._record
+        return self._prefetched.get(pid)
+
+    def params_for(self, pid: int) -> Optional[dict]:
+        """The edit shown for ``pid``: the live one while a slider moves, else the record's."""
+        if self._live is not None and self._live[0] == pid:
+            return self._live[1]
+        rec = self._record_of(pid)
+        return getattr(rec, "edit", None) if rec is not None else None
+
+    @staticmethod
+    def _signature(params: Optional[dict], crop_mode: bool) -> str:
+        """What a rendering depends on: the whole edit, or the edit without its crop in crop mode (the
+        crop is drawn over the whole photo, so moving it needs no new rendering)."""
+        from piaa_desktop.core import develop
+
+        if crop_mode and params:
+            try:
+                params = {k: v for k, v in develop.normalize_params(params).items() if not k.startswith("crop_")}
+            except ValueError:
+                params = None
+        return develop.edit_signature(params)
+
+    def _wanted_key(self, pid: int) -> tuple:
+        rec = self._record_of(pid)
+        crop = self.crop_mode and self._record is not None and self._record.id == pid
+        return (self._signature(getattr(rec, "edit", None) if rec is not None else None, crop), crop)
+
+    def edit_changed(self, pid: int) -> None:
+        """The record's edit changed (written to the catalog): render it at full size."""
+        if self._live is not None and self._live[0] == pid:
+            self._live = None  # the live rendering stays on screen until the full one arrives
+        if self._full is not None and self._full[0] == pid:
+            self._full = None
+            self.view.reset_full_request()
+        if pid in self._bases:
+            self._ensure_rendered(pid)
+        self._show()
+
+    def set_live_edit(self, pid: int, params: Optional[dict]) -> None:
+        """Show ``params`` on the photo at once (a slider is moving; nothing is written)."""
+        if self._record is None or self._record.id != pid or pid not in self._bases:
+            return
+        sig = self._signature(params, self.crop_mode)
+        self._live = (pid, dict(params or {}))
+        if self.crop_mode and self._live_pv is None and self._preview_key.get(pid) == (sig, True):
+            self.view.update()  # only the crop moved: the overlay repaints, the photo is already rendered
+            return
+        if self.crop_mode and self._live_sig == sig and self._live_pv is not None:
+            self.view.update()
+            return
+        self._live_sig = sig
+        if self._live_busy:
+            self._live_next = self._live
+            return
+        self._start_live(self._live)
+
+    def end_live_edit(self) -> None:
+        if self._live is not None:
+            pid = self._live[0]
+            self._live = None
+            self._live_pv = None
+            self._live_sig = None
+            if pid in self._bases:
+                self._ensure_rendered(pid)
+            self._show()
+
+    def _start_live(self, live: tuple[int, dict]) -> None:
+        pid, params = live
+        r = self.view.image_rect()
+        side = int(max(min(r.width(), self.view.width()), min(r.height(), self.view.height())) * self.devicePixelRatioF()) if r.isValid() else 1200
+        self._live_busy = True
+        run_job(
+            render_preview,
+            self._bases[pid],
+            params,
+            max(64, side),
+            not self.crop_mode,
+            pool=self.render_pool,
+            name=f"live-{pid}",
+            on_result=lambda pv, pid=pid, live=live: self._on_live(pid, live, pv),
+            on_error=lambda exc, pid=pid, live=live: self._on_live(pid, live, None),
+        )
+
+    def _on_live(self, pid: int, live: tuple, pv: Optional[Preview]) -> None:
+        self._live_busy = False
+        if pv is not None and self._live is live and self._record is not None and self._record.id == pid:
+            self._live_pv = pv
+            self._show()
+        nxt, self._live_next = self._live_next, None
+        if nxt is not None and nxt is self._live and pid in self._bases:
+            self._start_live(nxt)
+
+    def set_crop_mode(self, on: bool) -> None:
+        """Show the whole straightened photo, fitted, with the crop tool over it (or the cropped result)."""
+        self.crop_mode = bool(on)
+        self.view.crop_active = self.crop_mode
+        self._live = None
+        self._live_pv = None
+        self._live_sig = None
+        if self.crop_mode:
+            self.view.set_fit()
+        if self._record is not None and self._record.id in self._bases:
+            self._ensure_rendered(self._record.id)
+        self._show()
+
+    @property
+    def crop_tool(self):
+        return self.view.crop_tool
+
+    @crop_tool.setter
+    def crop_tool(self, tool) -> None:
+        self.view.crop_tool = tool
+
+    def _ensure_rendered(self, pid: int) -> None:
+        key = self._wanted_key(pid)
+        if self._preview_key.get(pid) == key and pid in self._previews:
+            return
+        gen = self._render_gen.get(pid, 0) + 1
+        self._render_gen[pid] = gen
+        rec = self._record_of(pid)
+        run_job(
+            render_preview,
+            self._bases[pid],
+            getattr(rec, "edit", None) if rec is not None else None,
+            None,
+            not key[1],
+            pool=self.render_pool,
+            name=f"render-{pid}",
+            on_result=lambda pv, pid=pid, gen=gen, key=key: self._on_rendered(pid, gen, key, pv),
+            on_error=lambda exc, pid=pid: self._on_failed(pid, exc),
+        )
+
+    def _on_rendered(self, pid: int, gen: int, key: tuple, preview: Preview) -> None:
+        if self._render_gen.get(pid) != gen:
+            return  # a newer edit is being rendered
+        self._previews[pid] = preview
+        self._preview_key[pid] = key
+        self._previews.move_to_end(pid)
+        shown = self._record.id if self._record is not None else None
+        while len(self._previews) > self.cache_size:
+            victim = next((k for k in self._previews if k != shown), None)  # never the one on screen
+            if victim is None:
+                break
+            del self._previews[victim]
+            self._preview_key.pop(victim, None)
+        if shown == pid:
+            if self._live is None or self._signature(self._live[1], self.crop_mode) == key[0]:
+                self._live_pv = None
+                self._live_sig = None
+            self._show()
+            self.info.update()
+        self.previewLoaded.emit(pid)
+
+    def wait_for_render(self, ms: int = 10000) -> bool:
+        """Tests: process events until the shown photo's rendering matches its edit."""
+        import time
+
+        from PySide6.QtCore import QCoreApplication
+
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < ms / 1000:
+            QCoreApplication.processEvents()
+            rec = self._record
+            if rec is None or rec.id in self._errors or (self.has_preview(rec.id) and self._live is None):
+                return True
+            time.sleep(0.005)
+        return False
 
     def preview_pixmap(self, photo_id: int) -> Optional[QPixmap]:
         pv = self._previews.get(photo_id)
@@ -459,6 +729,8 @@ class LoupeView(QWidget):
 
     def clear_cache(self) -> None:
         self._previews.clear()
+        self._preview_key.clear()
+        self._bases.clear()
         self._errors.clear()
         self._full = None
         self._shown_key = ()
@@ -468,8 +740,20 @@ class LoupeView(QWidget):
         r = self.view.image_rect()
         return r.translated(QPointF(self.view.pos())) if r.isValid() else r
 
-    def _photo_size(self, rec: PhotoRecord) -> Optional[QSize]:
+    def _photo_size(self, rec: PhotoRecord, params: Optional[dict] = None) -> Optional[QSize]:
+        """The photo's own size (100 % zoom), after its crop and turns (the whole canvas in crop mode)."""
         if rec.width and rec.height:
+            if params:
+                from piaa_desktop.core import develop
+
+                try:
+                    if self.crop_mode:
+                        w, h = develop.oriented_size(int(rec.width), int(rec.height), params)
+                    else:
+                        w, h = develop.geometry_output_size(int(rec.width), int(rec.height), params)
+                    return QSize(int(w), int(h))
+                except ValueError:
+                    pass
             return QSize(int(rec.width), int(rec.height))
         return None
 
@@ -483,14 +767,16 @@ class LoupeView(QWidget):
             v.set_image(None, keep_view=True)
             self._shown_key = ()
             return
-        pv = self._previews.get(rec.id)
-        full = self._full[1] if self._full is not None and self._full[0] == rec.id else None
-        if full is not None:
+        pv = self._live_pv or self._previews.get(rec.id)
+        if pv is not None and pv is not self._live_pv and self._preview_key.get(rec.id, ("", False))[1] != self.crop_mode:
+            pv = None  # a cropped rendering while the crop tool wants the whole photo (or the reverse)
+        full = self._full[1] if self._full is not None and self._full[0] == rec.id and not self.crop_mode else None
+        if full is not None and self._live_pv is None:
             pic, kind = full, "full"
         elif pv is not None:
             pic, kind = pv.image, "preview"
         else:
-            pic, kind = self._placeholder, "thumb"
+            pic, kind = (None if self.crop_mode else self._placeholder), "thumb"
         v.dim = rec.flag < 0
         v.stats = pv.stats if pv is not None else None
         v.overlay = QPixmap.fromImage(pv.clip_mask) if (self.show_clipping and pv is not None and pv.clip_mask is not None) else None
@@ -501,7 +787,7 @@ class LoupeView(QWidget):
         self.info.loading = rec.id in self._loading and pv is None
         key = (rec.id, kind, id(pic), self.show_clipping)
         if key != self._shown_key:
-            size = self._photo_size(rec)
+            size = self._photo_size(rec, self.params_for(rec.id))
             if kind == "full" and isinstance(pic, QPixmap):
                 size = pic.size()  # the decode knows best (a RAW file's real size)
             v.set_image(pic, size, keep_view=True)
@@ -510,36 +796,35 @@ class LoupeView(QWidget):
 
     def _ensure_loaded(self, record: PhotoRecord) -> None:
         pid = record.id
-        if pid in self._previews:
-            self._previews.move_to_end(pid)
+        if pid in self._bases:
+            self._bases.move_to_end(pid)
+            self._ensure_rendered(pid)
             return
         if pid in self._loading or pid in self._errors:
             return
         self._loading.add(pid)
         run_job(
-            load_preview,
+            load_preview_array,
             record.path,
             self.max_size,
             pool=self.pool,
             name=f"preview-{pid}",
-            on_result=lambda pv, pid=pid: self._on_loaded(pid, pv),
+            on_result=lambda arr, pid=pid: self._on_loaded(pid, arr),
             on_error=lambda exc, pid=pid: self._on_failed(pid, exc),
         )
 
-    def _on_loaded(self, pid: int, preview: Preview) -> None:
+    def _on_loaded(self, pid: int, base: np.ndarray) -> None:
         self._loading.discard(pid)
-        self._previews[pid] = preview
-        self._previews.move_to_end(pid)
+        self._bases[pid] = base
+        self._bases.move_to_end(pid)
         shown = self._record.id if self._record is not None else None
-        while len(self._previews) > self.cache_size:
-            victim = next((k for k in self._previews if k != shown), None)  # never the one on screen
+        while len(self._bases) > self.cache_size:
+            victim = next((k for k in self._bases if k != shown), None)  # never the one on screen
             if victim is None:
                 break
-            del self._previews[victim]
-        if shown == pid:
-            self._show()
-            self.info.update()
-        self.previewLoaded.emit(pid)
+            del self._bases[victim]
+        if self._record_of(pid) is not None:
+            self._ensure_rendered(pid)
 
     def _on_failed(self, pid: int, exc: BaseException) -> None:
         self._loading.discard(pid)
@@ -551,24 +836,28 @@ class LoupeView(QWidget):
 
     def _load_full(self) -> None:
         rec = self._record
-        if rec is None or self.has_full_resolution(rec.id) or self._full_loading == rec.id:
+        if rec is None or self.crop_mode or self.has_full_resolution(rec.id) or self._full_loading == rec.id:
             return
         self._full_loading = rec.id
         pid = rec.id
         run_job(
             load_full_image,
             rec.path,
+            getattr(rec, "edit", None),
             pool=self.full_pool,
             name=f"full-{pid}",
-            on_result=lambda img, pid=pid: self._on_full(pid, img),
+            on_result=lambda img, pid=pid, sig=self._signature(getattr(rec, "edit", None), False): self._on_full(pid, img, sig),
             on_error=lambda exc, pid=pid: self._on_full_failed(pid, exc),
         )
 
-    def _on_full(self, pid: int, image: QImage) -> None:
+    def _on_full(self, pid: int, image: QImage, sig: str = "") -> None:
         if self._full_loading == pid:
             self._full_loading = None
         if self._record is None or self._record.id != pid or image.isNull():
             return  # the user moved on: a full-resolution photo is only kept while on screen
+        if sig != self._signature(getattr(self._record, "edit", None), False):
+            self.view.reset_full_request()  # the edit changed meanwhile: ask again
+            return
         self._full = (pid, QPixmap.fromImage(image))
         self._show()
         self.fullResolutionLoaded.emit(pid)
@@ -582,7 +871,7 @@ class LoupeView(QWidget):
             self.info.update()
 
     def shutdown(self, wait_ms: int = 3000) -> None:
-        for pool in (self.pool, self.full_pool):
+        for pool in (self.pool, self.full_pool, self.render_pool):
             pool.clear()
             pool.waitForDone(wait_ms)
 

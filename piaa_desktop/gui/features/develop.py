@@ -31,7 +31,7 @@ class DevelopFeature(Feature):
         from piaa_desktop.gui.crop_tool import CropOverlay
 
         d = self.panel
-        self.crop_overlay = CropOverlay(w.loupe)
+        self.crop_overlay = CropOverlay(w.loupe.view)
         w.loupe.crop_tool = self.crop_overlay
         d.liveEdit.connect(w.loupe.set_live_edit)
         d.liveEnded.connect(lambda _pid: w.loupe.end_live_edit())
@@ -97,7 +97,7 @@ class DevelopFeature(Feature):
         if size is None:
             return
         self.crop_overlay.set_state(d.params, D.oriented_size(size[0], size[1], d.params), d.ratio())
-        self.win.loupe.update()
+        self.win.loupe.view.update()
 
     def _develop_follow(self, *_args) -> None:
         if not self.dock.isVisible():
