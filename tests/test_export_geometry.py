@@ -1,4 +1,5 @@
-"""Crop and straighten reach the export (``piaa export --edits``), rendered at full resolution."""
+"""Crop and straighten reach the export (``piaa export --edits``), rendered at full resolution; geometry is
+set headless with ``piaa develop --set``."""
 from __future__ import annotations
 
 import numpy as np
@@ -20,11 +21,16 @@ def test_cli_export_applies_crop_and_straighten(small_library, data_dir, tmp_pat
     try:
         pid = cat.query_ids(sort="name")[0]
         photo = cat.photo(pid)
-        edit = {"exposure": 0.3, "angle": -4.0, "crop_left": 0.1, "crop_top": 0.2, "crop_right": 0.75, "crop_bottom": 0.95,
-                "rotate": 1}
-        cat.set_edit([pid], edit)
     finally:
         cat.close()
+    edit = {"exposure": 0.3, "angle": -4.0, "crop_left": 0.1, "crop_top": 0.2, "crop_right": 0.75, "crop_bottom": 0.95,
+            "rotate": 1}
+    sets = [x for k, v in edit.items() for x in ("--set", f"{k}={v}")]
+    assert main(["--data-dir", str(data_dir), "develop", photo.path, *sets]) == 0
+    out = capsys.readouterr().out
+    assert "angle -4" in out and "crop_left +0.1" in out and "rotate +1" in out
+    assert main(["--data-dir", str(data_dir), "develop", photo.path, "--set", "angle=60"]) == 2  # outside -45..45
+    capsys.readouterr()
     dest = tmp_path / "out"
     assert main(["--data-dir", str(data_dir), "-q", "export", str(dest), "--all", "--edits"]) == 0
     outs = sorted(dest.rglob("*.jpg"))

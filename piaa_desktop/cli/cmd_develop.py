@@ -2,6 +2,9 @@
 
     piaa --data-dir D develop PHOTO... [--set NAME=VALUE ...] [--reset] [--copy-from PHOTO] [--json]
 
+Every registered parameter can be set, geometry included (``core.develop.REGISTRY``): e.g.
+``--set angle=2.5 --set crop_left=0.1 --set crop_right=0.9 --set rotate=1 --set flip=1``.
+
 Order of operations per photo: start from its current settings (nothing with ``--reset``, the other
 photo's with ``--copy-from``), then apply every ``--set``. Without any option the current settings are
 printed. The result is stored as the user's own edit (what *Learn my retouching style* learns from),
@@ -30,10 +33,10 @@ def parse_assignments(items) -> dict[str, float]:
         name = name.strip()
         if not sep or not name:
             raise m.CliError(f"--set expects NAME=VALUE, got {item!r}", m.EXIT_USAGE)
-        p = develop.PARAM_BY_NAME.get(name)
+        p = develop.REGISTRY_BY_NAME.get(name)
         if p is None:
             raise m.CliError(
-                f"unknown develop setting {name!r}; known: {', '.join(develop.PARAM_NAMES)}", m.EXIT_USAGE
+                f"unknown develop setting {name!r}; known: {', '.join(q.name for q in develop.REGISTRY)}", m.EXIT_USAGE
             )
         try:
             v = float(value)
@@ -79,7 +82,7 @@ def cmd_develop(args) -> int:
         print(json.dumps({"photos": rows}, sort_keys=True))
     else:
         for r in rows:
-            changed = {k: v for k, v in r["params"].items() if v != develop.PARAM_BY_NAME[k].default}
+            changed = develop.changed_params(r["params"])
             print(f"{r['path']}: " + (", ".join(f"{k} {v:+g}" for k, v in changed.items()) or "as shot"))
     return m.EXIT_OK
 

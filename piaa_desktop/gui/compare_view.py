@@ -250,11 +250,18 @@ class CompareView(_CullingBase):
         for cell in self.cells:
             cell.caption.setText(self.caption_text(cell.photo_id))
 
+    def _edit(self, pid: int) -> Optional[dict]:
+        """The photo's develop edit (None when unedited, or when the catalog is already closed)."""
+        try:
+            return self.catalog.get_edit(pid)
+        except Exception:  # noqa: BLE001 - a late callback after the window closed its catalog
+            return None
+
     def _photo_size(self, pid: Optional[int]) -> Optional[QSize]:
         p = self.catalog.photo(pid) if pid is not None else None
         if p is None or not p.width or not p.height:
             return None
-        edit = self.catalog.get_edit(pid)
+        edit = self._edit(pid)
         if edit:  # the developed photo's own size (after its crop and turns)
             from piaa_desktop.core import develop
 
@@ -278,7 +285,7 @@ class CompareView(_CullingBase):
             return
         self._sharp_loading.add((pid, level))
         fn = load_full_image if level == 2 else load_preview_image
-        run_job(fn, photo.path, edit=self.catalog.get_edit(pid), name=f"compare-{level}-{pid}",
+        run_job(fn, photo.path, edit=self._edit(pid), name=f"compare-{level}-{pid}",
                 on_result=lambda img, pid=pid, level=level: self._on_sharper(pid, level, img),
                 on_error=lambda _exc, pid=pid, level=level: self._sharp_loading.discard((pid, level)))
 

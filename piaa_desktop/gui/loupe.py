@@ -840,10 +840,11 @@ class LoupeView(QWidget):
             return
         self._full_loading = rec.id
         pid = rec.id
+        edit = getattr(rec, "edit", None)
         run_job(
             load_full_image,
             rec.path,
-            getattr(rec, "edit", None),
+            **({"edit": edit} if edit else {}),
             pool=self.full_pool,
             name=f"full-{pid}",
             on_result=lambda img, pid=pid, sig=self._signature(getattr(rec, "edit", None), False): self._on_full(pid, img, sig),
