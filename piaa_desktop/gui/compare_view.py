@@ -258,7 +258,10 @@ class CompareView(_CullingBase):
             return None
 
     def _photo_size(self, pid: Optional[int]) -> Optional[QSize]:
-        p = self.catalog.photo(pid) if pid is not None else None
+        try:
+            p = self.catalog.photo(pid) if pid is not None else None
+        except Exception:  # noqa: BLE001 - a late decode after the window closed its catalog
+            return None
         if p is None or not p.width or not p.height:
             return None
         edit = self._edit(pid)
