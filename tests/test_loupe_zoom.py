@@ -214,3 +214,27 @@ def test_compare_zooms_to_the_photos_own_pixels(window, qtbot):
     qtbot.waitUntil(lambda: a.pixmap() is not None and a.pixmap().width() == 3000, timeout=30_000)
     QTest.keyClick(cv, Qt.Key.Key_Z)
     assert a.is_fit() and cv.panes[1].is_fit()
+
+
+def test_loupe_raw_preview_then_full_demosaic_at_100(qtbot, tmp_path):
+    pytest.importorskip("rawpy")
+    from _raw_fixtures import make_dng
+
+    from piaa_desktop.core.library import PhotoRecord
+    from piaa_desktop.gui.loupe import LoupeView
+
+    p = make_dng(tmp_path / "shot.dng", size=(600, 900), preview="jpeg", preview_size=(200, 300))
+    rec = PhotoRecord(1, str(p), p.name, "h", 1, 0, 0, None, 900, 600, None)
+    lp = LoupeView()
+    qtbot.addWidget(lp)
+    lp.resize(900, 650)
+    lp.show()
+    qtbot.waitExposed(lp)
+    lp.set_photo(rec)
+    qtbot.waitUntil(lambda: lp.has_preview(1), timeout=30_000)
+    assert lp.view.pixmap().width() == 450  # the 300 px preview is too small for the loupe: a half decode
+    lp.setFocus()
+    QTest.keyClick(lp, Qt.Key.Key_Z)
+    qtbot.waitUntil(lambda: lp.has_full_resolution(1), timeout=30_000)
+    assert lp.view.pixmap().width() == 900 and lp.view.zoom_percent() == 100
+    lp.shutdown()

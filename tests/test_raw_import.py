@@ -112,3 +112,16 @@ def test_cli_scan_of_raw_folder_reports_reasons_not_tracebacks(tmp_path):
     assert "Traceback" not in out.stderr
     res = json.loads(out.stdout[out.stdout.index("{"):])
     assert res["new"] == 1 and [Path(e["path"]).name for e in res["errors"]] == ["b_cut.dng"]
+
+
+def test_the_loupe_decodes_a_raw_whose_preview_is_too_small_for_a_screen(tmp_path):
+    from piaa_desktop.gui.loupe import LOUPE_RAW_MIN_EDGE  # noqa: F401 - the loupe's threshold exists
+
+    # a 900x600 preview of a 2000x1300 photo: enough for thumbnails, not for the loupe
+    p = make_dng(tmp_path / "big.dng", size=(1300, 2000), preview="jpeg", preview_size=BIG)
+    assert open_image(p).info["raw_source"] == "preview"
+    im = open_image(p, raw_min_edge=1600)
+    assert im.info["raw_source"] == "half" and im.size == (1000, 650)
+    # a preview as large as a half-size decode would be is kept
+    q = make_dng(tmp_path / "small.dng", size=(300, 450), preview="jpeg", preview_size=BIG)
+    assert open_image(q, raw_min_edge=1600).info["raw_source"] == "preview"

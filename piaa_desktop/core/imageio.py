@@ -229,12 +229,12 @@ def _check_size(im: Image.Image) -> None:
         raise ImageError(f"image too large to decode safely ({w}x{h}, over {MAX_PIXELS // 1_000_000} megapixels)")
 
 
-def open_image(path: os.PathLike | str) -> Image.Image:
+def open_image(path: os.PathLike | str, raw_min_edge: Optional[int] = None) -> Image.Image:
     """Open (header only, lazily) a raster image; raises :class:`ImageError` with a clear reason."""
     path = Path(path)
     ext = path.suffix.lower()
     if ext in RAW_EXTENSIONS:
-        return _open_raw_preview(path)
+        return _open_raw_preview(path, min_edge=raw_min_edge or RAW_PREVIEW_MIN_EDGE)
     if ext in HEIF_EXTENSIONS and not _heif_available():
         raise ImageError("HEIC/HEIF needs the optional 'pillow-heif' package")
     fh = None
@@ -316,9 +316,10 @@ def _raw_embedded_preview(raw, rawpy) -> Optional[Image.Image]:
     return None
 
 
-def _open_raw_preview(path: Path, full: bool = False) -> Image.Image:
-    """A camera RAW file as a Pillow image: its embedded preview when it is large enough
-    (``RAW_PREVIEW_MIN_EDGE``), else a half-size decode; ``full`` demosaics at full size.
+def _open_raw_preview(path: Path, full: bool = False, min_edge: int = RAW_PREVIEW_MIN_EDGE) -> Image.Image:
+    """A camera RAW file as a Pillow image: its embedded preview when it is large enough (long edge
+    ``min_edge``, or at least what a half-size decode would give), else a half-size decode; ``full``
+    demosaics at full size.
 
     A file whose raw data cannot be decoded (truncated, damaged) but whose preview can is returned from
     its preview (``info["raw_note"]`` says so); one with neither raises :class:`ImageError` with a plain
@@ -341,7 +342,7 @@ def _open_raw_preview(path: Path, full: bool = False) -> Image.Image:
             w = h = 0
         fmt = path.suffix.lstrip(".").upper() or "RAW"
         preview = None if full else _raw_embedded_preview(raw, rawpy)
-        if preview is not None and max(preview.size) >= RAW_PREVIEW_MIN_EDGE:
+        if preview is not None and (max(preview.size) >= min_edge or (w and h and 2 * max(preview.size) >= max(w, h))):
             preview.info.update(raw_size=(w, h) if w and h else preview.size, raw_format=fmt, raw_source="preview")
             return preview
         if w * h > MAX_PIXELS:
@@ -367,14 +368,17 @@ def _open_raw_preview(path: Path, full: bool = False) -> Image.Image:
 
 
 def load_rgb(
-    path: os.PathLike | str, max_size: Optional[int] = None, orient: bool = True
+    path: os.PathLike | str, max_size: Optional[int] = None, orient: bool = True,
+    raw_min_edge: Optional[int] = None,
 ) -> Image.Image:
     """Decode to an RGB Pillow image, EXIF-oriented, at most ``max_size`` px on the long edge.
 
     JPEGs use Pillow's draft mode, so a thumbnail of a 24 MP file decodes at 1/2, 1/4 or 1/8 scale.
+    A camera RAW file gives its embedded preview when its long edge reaches ``raw_min_edge`` (default
+    ``RAW_PREVIEW_MIN_EDGE``: enough for thumbnails; the loupe asks for more), else a half-size decode.
     """
     path = Path(path)
-    im = open_image(path)
+    im = open_image(path, raw_min_edge=raw_min_edge)
     try:
         if max_size and im.format == "JPEG":
             im.draft("RGB", (max_size, max_size))

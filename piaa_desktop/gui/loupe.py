@@ -59,6 +59,7 @@ from piaa_desktop.gui.zoom_view import ZoomImageView
 
 PREVIEW_MAX = 2560  # long edge of the loupe preview (sharp on a 1440p screen at 1x, a 4K one at ~1.5x)
 FILMSTRIP_HEIGHT = 92
+LOUPE_RAW_MIN_EDGE = 1600  # a RAW preview smaller than this is replaced by a half-size decode in the loupe
 
 
 @dataclass
@@ -83,7 +84,8 @@ def load_preview(path: str, max_size: int = PREVIEW_MAX) -> Preview:
     histogram and clipping mask."""
     from piaa_desktop.core.imageio import load_rgb
 
-    im = load_rgb(path, max_size=max_size)
+    # a RAW file's embedded preview only when it is big enough for a large screen, else a half-size decode
+    im = load_rgb(path, max_size=max_size, raw_min_edge=min(max_size, LOUPE_RAW_MIN_EDGE))
     if max(im.size) > max_size:
         im.thumbnail((max_size, max_size))
     arr = np.asarray(im)
