@@ -106,7 +106,7 @@ def test_personalisation_learns_a_consistent_style(photos):
     p = model.enhance(held_out)
     target = D.render(held_out, style)
     assert D.delta_e2000(D.render(held_out, p), target) < D.delta_e2000(held_out, target)
-    assert isinstance(model.meta["refine"], bool) and "policy_gain_de2000" in model.meta
+    assert isinstance(model.meta["refine"], bool) and "policy_gain_db" in model.meta
     # a rank_fn chooses among the versions the policy passed through (when refinement is on)
     model.meta["refine"] = True
     p = model.enhance(held_out)
@@ -135,3 +135,55 @@ def test_shipped_policy(tmp_path):
     img = rng.random((40, 60, 3)).astype(np.float32)
     p = auto_enhance((img * 255).astype(np.uint8), model=m)
     assert set(p) == set(D.PARAM_NAMES)
+
+
+def test_training_device_is_cuda_when_torch_sees_a_gpu(photos, monkeypatch):
+    """The CUDA path: the device comes from torch.cuda.is_available(); the same code trains on the CPU
+    (this machine has no GPU) with the network and targets on the chosen device, init weights included."""
+    torch = pytest.importorskip("torch")
+    from piaa_desktop.core.enhance import policy
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert policy.device().type == "cuda"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert policy.device().type == "cpu"
+
+    def make(rng):
+        o = photos[int(rng.integers(len(photos)))]
+        ep = E.Episode.make(D.render(o, {"exposure": -0.5}), o)
+        ep.max_steps = 2
+        return ep
+
+    logs = []
+    net = policy.train_q(make, rounds=1, episodes_per_round=1, updates_per_round=2, log=logs.append)
+    assert "on cpu" in logs[0]
+    # fine-tuning from numpy weights (the personal path) moves them to the device too
+    init = {k: v.clone() for k, v in net.state_dict().items()}
+    logs.clear()
+    net2 = policy.train_q(make, rounds=1, episodes_per_round=1, updates_per_round=2, init_state=init,
+                          device_name="cpu", log=logs.append)
+    assert next(net2.parameters()).device.type == "cpu" and "on cpu" in logs[0]
+
+
+def test_regression_penalty_is_chosen_by_leave_one_out_on_the_users_pairs():
+    """A style that follows the photo (brighten dark photos more) is learned with little shrinkage and
+    predicted out of sample. Generated photos: no shared data needed."""
+    from piaa_desktop.core.enhance.regress import LAMBDAS, StartModel, loo_predictions
+    from piaa_desktop.core.enhance.state import image_features
+
+    rng = np.random.default_rng(3)
+    imgs = []
+    for k in range(12):
+        base = rng.uniform(0.15, 0.7)
+        imgs.append(np.clip(base + rng.normal(0, 0.08, (24, 32, 3)), 0, 1).astype(np.float32))
+    feats = np.stack([image_features(im) for im in imgs])
+    ex = E.NAMES.index("exposure")
+
+    Z = np.zeros((len(imgs), E.N_PARAMS))
+    Z[:, ex] = [(0.45 - float(im.mean())) * 1.5 for im in imgs]
+    tg = [D.render(im, E.z_to_params(z)) for im, z in zip(imgs, Z)]
+    model, lam, loo = StartModel.fit_cv(feats, Z, imgs, tg)
+    assert lam in LAMBDAS and lam < max(LAMBDAS) and loo.shape == Z.shape
+    assert np.allclose(loo, loo_predictions(feats, Z, lam))
+    # out-of-sample exposure follows the photo's brightness
+    assert np.corrcoef(loo[:, ex], Z[:, ex])[0, 1] > 0.8

@@ -3,7 +3,7 @@
     piaa --data-dir D enhance [--train] [--json] [PHOTO_PATH ...]
         auto-enhance the named photos (all photos without a user edit when none is named);
         --train first fine-tunes the personal enhancer on the photos you edited yourself
-    piaa bench enhance --pairs DIR [--train N] [--repeats R] [--rounds K] [--seed S] [--json]
+    piaa bench enhance --pairs DIR [--train N] [--repeats R | --folds K] [--rounds K] [--seed S] [--json]
     piaa bench enhance --train-pairs DIR1 --test-pairs DIR2 [--json]
 """
 from __future__ import annotations
@@ -111,6 +111,7 @@ def cmd_bench_enhance(args) -> int:
             rounds=args.rounds,
             seed=args.seed,
             log=log,
+            folds=args.folds,
         )
     except (FileNotFoundError, ValueError) as exc:
         raise m.CliError(str(exc), m.EXIT_USAGE)
@@ -137,6 +138,8 @@ def register_bench(bench_subparsers) -> None:
     p.add_argument("--pairs", help="folder with input/ and a target folder of the same file names")
     p.add_argument("--train", type=int, default=15, help="pairs to learn from per split (default 15)")
     p.add_argument("--repeats", type=int, default=1, help="random splits (default 1)")
+    p.add_argument("--folds", type=int, default=0,
+                   help="K disjoint test folds instead (every pair tested once; overrides --train/--repeats)")
     p.add_argument("--train-pairs", help="learn from all pairs of this folder ...")
     p.add_argument("--test-pairs", help="... and evaluate on all pairs of this one")
     p.add_argument("--rounds", type=int, default=10, help="policy training rounds per split (default 10)")

@@ -39,11 +39,37 @@ def find_pairs(root: Path) -> list[tuple[Path, Path]]:
     return [(inp / n, best / n) for n in sorted(names) if (best / n).exists()]
 
 
-def load_pair(src: Path, dst: Path, side: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def _load_srgb(path: Path, side: int = 0) -> np.ndarray:
+    """An image as sRGB floats: an embedded ICC profile (e.g. FiveK a4576's ProPhoto input) is converted
+    to sRGB first, so input and target are compared in the same colour space."""
+    from PIL import Image
+
     from piaa_desktop.core.imageio import load_rgb
 
-    a = develop.to_float(load_rgb(src, max_size=side or None))
-    b = develop.to_float(load_rgb(dst, max_size=side or None))
+    with Image.open(path) as im:
+        icc = im.info.get("icc_profile")
+        if icc:
+            import io
+
+            from PIL import ImageCms
+
+            try:
+                rgb = ImageCms.profileToProfile(
+                    im.convert("RGB"), ImageCms.ImageCmsProfile(io.BytesIO(icc)), ImageCms.createProfile("sRGB"),
+                    outputMode="RGB",
+                )
+            except (ImageCms.PyCMSError, OSError, ValueError):
+                rgb = None
+            if rgb is not None:
+                if side and max(rgb.size) > side:
+                    rgb.thumbnail((side, side), Image.Resampling.LANCZOS)
+                return develop.to_float(rgb)
+    return develop.to_float(load_rgb(path, max_size=side or None))
+
+
+def load_pair(src: Path, dst: Path, side: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    a = _load_srgb(src, side)
+    b = _load_srgb(dst, side)
     if a.shape != b.shape:
         from PIL import Image
 
@@ -60,11 +86,14 @@ def evaluate_split(
     seed: int = 0,
     cancel: Optional[CancelToken] = None,
     log: Optional[Callable[[str], None]] = None,
+    targets_z: Optional[np.ndarray] = None,
 ) -> dict[str, list[tuple[float, float]]]:
-    """Per-method list of (psnr, de2000) over ``test`` after learning from ``train``."""
+    """Per-method list of (psnr, de2000) over ``test`` after learning from ``train`` (``targets_z``: the
+    parameters fitted to the training pairs, when already known; else they are fitted here)."""
     from piaa_desktop.core.enhance.model import EnhancerModel, train_from_pairs
 
-    model, _net = train_from_pairs(train, init_weights=init_weights, rounds=rounds, seed=seed, cancel=cancel, log=log)
+    model, _net = train_from_pairs(train, init_weights=init_weights, rounds=rounds, seed=seed, cancel=cancel, log=log,
+                                   targets_z=targets_z)
     start = model.start
     res: dict[str, list] = {}
 
@@ -100,6 +129,7 @@ def run_bench(
     progress: Optional[ProgressCallback] = None,
     cancel: Optional[CancelToken] = None,
     log: Optional[Callable[[str], None]] = None,
+    folds: int = 0,
 ) -> list[dict]:
     """Rows of {method, train, test, repeats, psnr_mean, de2000_mean, ...} (means over all held-out photos)."""
     progress, cancel = ensure(progress, cancel)
@@ -122,17 +152,42 @@ def run_bench(
             raise ValueError(f"--train must be between 1 and {len(allp) - 1} for {len(allp)} pairs")
         n_train = train_n
         rng = np.random.default_rng(seed)
-        for r in range(repeats):
+        if folds:
+            # disjoint test sets: every pair is tested exactly once (train on the other folds)
+            order = rng.permutation(len(allp))
+            parts = np.array_split(order, folds)
+            n_train = len(allp) - len(parts[0])
+            for part in parts:
+                test_set = set(int(i) for i in part)
+                splits.append(([allp[i] for i in order if int(i) not in test_set], [allp[i] for i in part]))
+        for r in range(0 if folds else repeats):
             order = rng.permutation(len(allp))
             splits.append(([allp[i] for i in order[:train_n]], [allp[i] for i in order[train_n:]]))
+    # the develop parameters of each training retouch are fitted once (the same fit every split would redo)
+    from piaa_desktop.core.enhance.model import PAIR_SIDE
+    from piaa_desktop.core.enhance.regress import fit_targets
+
+    fitted: dict[int, np.ndarray] = {}
+    need = {id(p): p for tr, _te in splits for p in tr}
+    t_fit = time.time()
+    Zs = fit_targets([(develop.proxy(a, PAIR_SIDE), develop.proxy(b, PAIR_SIDE)) for a, b in need.values()], cancel=cancel)
+    fitted = {k: Zs[i] for i, k in enumerate(need)}
+    if log:
+        log(f"fitted the develop parameters of {len(need)} training retouches in {time.time() - t_fit:.0f} s")
     agg: dict[str, list] = {}
+    per_split: dict[str, list] = {}
+    seconds: list[float] = []
     t0 = time.time()
     for k, (tr, te) in enumerate(splits):
         cancel.raise_if_cancelled()
         progress(k, len(splits), f"split {k + 1}/{len(splits)}")
-        res = evaluate_split(tr, te, init, shipped, rounds=rounds, seed=seed + k, cancel=cancel, log=log)
+        t1 = time.time()
+        res = evaluate_split(tr, te, init, shipped, rounds=rounds, seed=seed + k, cancel=cancel, log=log,
+                             targets_z=np.stack([fitted[id(p)] for p in tr]))
+        seconds.append(time.time() - t1)
         for m, v in res.items():
             agg.setdefault(m, []).extend(v)
+            per_split.setdefault(m, []).append(round(float(np.mean([x[0] for x in v])), 2))
         if log:
             log(f"split {k + 1}/{len(splits)} done in {time.time() - t0:.0f}s: "
                 + ", ".join(f"{m} {np.mean([x[0] for x in v]):.2f}" for m, v in res.items()))
@@ -148,5 +203,7 @@ def run_bench(
             "psnr_mean": round(float(a[:, 0].mean()), 3),
             "psnr_std": round(float(a[:, 0].std()), 3),
             "de2000_mean": round(float(a[:, 1].mean()), 3),
+            "psnr_per_split": per_split[m],
+            "seconds_per_split": [round(x, 1) for x in seconds],
         })
     return rows

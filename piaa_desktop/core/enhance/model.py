@@ -20,12 +20,18 @@ import numpy as np
 from piaa_desktop.core import develop
 from piaa_desktop.core.enhance import env as E
 from piaa_desktop.core.enhance.state import STATE_SIDE
-from piaa_desktop.core.enhance.regress import StartModel, fit_targets
+from piaa_desktop.core.enhance.regress import StartModel, fit_targets, loo_predictions
 from piaa_desktop.core.jobs import CancelToken, ProgressCallback, ensure
 
 SHIPPED_NAME = "enhancer_policy"  # manifest key of the ONNX policy
 SHIPPED_WEIGHTS = "enhancer_policy_weights"  # manifest key of its numpy weights (fine-tuning start)
 PERSONAL_DIR = "enhancer"
+EVAL_SIDE = 64  # the gate and the ridge penalty are measured on proxies of this size
+# The policy's refinement ships only if it gains at least GATE_MIN_GAIN_DB on the user's held-out pairs
+# with the best of these rollout settings (a margin, as the best of 9 is chosen on few pairs).
+GATE_MIN_GAIN_DB = 0.1
+GATE_STEPS = (1, 2, 4)
+GATE_MIN_GAINS = (0.03, 0.1, 0.25)
 PAIR_SIDE = 256  # training pairs are kept at this size (policy states and rewards use smaller proxies)
 
 RankFn = Callable[[list], Sequence[float]]
@@ -51,7 +57,7 @@ class EnhancerModel:
             # personalisation found that policy steps from the regression start did not help on the
             # user's own pairs: keep the regression's parameters
             return z0
-        z, traj = run_policy(self.policy, small, z0, return_trajectory=True)
+        z, traj = run_policy(self.policy, small, z0, return_trajectory=True, **self.rollout())
         if rank_fn is not None and len(traj) > 1:
             # let the personal scorer choose among the versions the policy passed through
             cand_src = develop.proxy(rgb, 224)
@@ -60,6 +66,16 @@ class EnhancerModel:
             if scores.shape == (len(traj),) and np.all(np.isfinite(scores)):
                 z = traj[int(np.argmax(scores))]
         return z
+
+    def rollout(self) -> dict:
+        """How far the policy may move from the start: steps and confidence threshold chosen on the
+        user's held-out pairs at training time (defaults for the shipped model)."""
+        out = {}
+        if "infer_steps" in self.meta:
+            out["max_steps"] = int(self.meta["infer_steps"])
+        if "min_gain" in self.meta:
+            out["min_gain"] = float(self.meta["min_gain"])
+        return out
 
     def enhance(self, rgb: np.ndarray, use_start: bool = True, rank_fn: Optional[RankFn] = None) -> dict:
         return E.z_to_params(self.enhance_z(rgb, use_start, rank_fn))
@@ -208,7 +224,7 @@ def train_from_pairs(
     cancel: Optional[CancelToken] = None,
     log: Optional[Callable[[str], None]] = None,
     targets_z: Optional[np.ndarray] = None,
-    max_steps: int = 12,
+    max_steps: int = 6,
 ):
     """Personalise: fit the start model and fine-tune the policy on (input, target) pairs.
 
@@ -241,26 +257,33 @@ def train_from_pairs(
     from piaa_desktop.core.enhance.state import image_features
 
     feats = np.stack([image_features(develop.proxy(s, STATE_SIDE)) for s, _ in small])
-    start = StartModel.fit(feats, Z)
-    # Validation split for the gate: with 6+ pairs the policy is fine-tuned on about two thirds of them
-    # and its refinement of an out-of-sample regression start is measured on the rest.
     n = len(small)
+    ev = [(develop.proxy(s, EVAL_SIDE), develop.proxy(t, EVAL_SIDE)) for s, t in small]
+    # the regression (start model): ridge penalty chosen by leave-one-out on the user's own pairs
+    start, lam, _loo = StartModel.fit_cv(feats, Z, [s for s, _ in ev], [t for _, t in ev])
+    # Validation split for the gate: with 6+ pairs the policy is fine-tuned on about two thirds of them
+    # and its refinement of an out-of-sample regression start is measured (in dB) on the rest.
     rng0 = np.random.default_rng(seed + 7919)
     order = rng0.permutation(n)
     n_val = n // 3 if n >= 6 else 0
     val, fit_idx = order[:n_val], order[n_val:]
-    start_fit = StartModel.fit(feats[fit_idx], Z[fit_idx]) if n_val else start
+    start_fit = StartModel.fit(feats[fit_idx], Z[fit_idx], lam=lam) if n_val else start
+    # Episodes start where auto-enhance will start on a new photo: an out-of-sample regression
+    # prediction (leave-one-out within the policy's training pairs), not an in-sample one.
     starts = {i: start_fit.predict_features(feats[i]) for i in range(n)}
+    if len(fit_idx) >= 4:
+        loo = loo_predictions(feats[fit_idx], Z[fit_idx], lam)
+        starts.update({int(i): loo[k] for k, i in enumerate(fit_idx)})
 
     def make_episode(rng: np.random.Generator) -> E.Episode:
         i = int(fit_idx[int(rng.integers(len(fit_idx)))])
         src, tgt = small[i]
         u = rng.random()
-        if u < 0.35:
+        if u < 0.2:
             ep = E.Episode.make(src, tgt)
-        elif u < 0.7:
-            z0 = starts[i] + rng.normal(0, 0.12, E.N_PARAMS)
-            ep = E.Episode.make(src, tgt, np.clip(z0, -1, 1))
+        elif u < 0.8:
+            z0 = starts[i] + rng.normal(0, 0.06, E.N_PARAMS) * (rng.random() < 0.5)
+            ep = E.Episode.make(src, tgt, np.clip(z0, E.LO, E.HI))
         else:
             ep = E.Episode.make(develop.render(tgt, E.random_distortion(rng, 0.35)), tgt)
         ep.max_steps = max_steps
@@ -282,26 +305,36 @@ def train_from_pairs(
     )
     from piaa_desktop.core.enhance.policy import run_policy, state_dict_numpy
 
-    # gate the hybrid: does refining the regression's start with the policy help on pairs it did not see?
+    # Gate the hybrid: does the policy's refinement of an out-of-sample regression start gain dB on
+    # pairs it never saw? Only then does auto-enhance use it (a refinement that costs dB is not shipped).
     pol = TorchPolicy(net)
-    before, after = [], []
-    for i in (val if n_val else range(n)):
-        src, tgt = small[i]
-        z0 = starts[i]
-        ep = E.Episode.make(src, tgt, z0)
-        before.append(ep.distance())
-        after.append(ep.distance(run_policy(pol, develop.proxy(src, STATE_SIDE), z0)))
-    gain = float(np.mean(before) - np.mean(after))
+    eval_idx = val if n_val else range(n)
+    before = [develop.psnr(develop.render(ev[i][0], E.z_to_params(starts[i])), ev[i][1]) for i in eval_idx]
+    best = (-np.inf, None, None)
+    for steps in GATE_STEPS:
+        for min_gain in GATE_MIN_GAINS:
+            after = []
+            for i in eval_idx:
+                z1 = run_policy(pol, develop.proxy(small[i][0], STATE_SIDE), starts[i], max_steps=steps, min_gain=min_gain)
+                after.append(develop.psnr(develop.render(ev[i][0], E.z_to_params(z1)), ev[i][1]))
+            g = float(np.mean(after) - np.mean(before)) if before else 0.0
+            if g > best[0]:
+                best = (g, steps, min_gain)
+    gain, steps, min_gain = best
+    refine = bool(n_val) and gain > GATE_MIN_GAIN_DB
     meta = {
         "source": "personal",
         "n_pairs": len(pairs),
-        "refine": gain > 0,
-        "policy_gain_de2000": round(gain, 4),
-        "gate": "validation" if n_val else "training pairs",
+        "refine": refine,
+        "policy_gain_db": round(gain, 3),
+        "infer_steps": steps,
+        "min_gain": min_gain,
+        "ridge_lambda": lam,
+        "gate": "validation" if n_val else "too few pairs to validate: regression only",
     }
     if log:
-        log(f"policy refinement on {'held-out' if n_val else 'training'} pairs: mean CIEDE2000 "
-            f"{np.mean(before):.3f} -> {np.mean(after):.3f} ({'kept' if gain > 0 else 'switched off'})")
+        log(f"policy refinement on {'held-out' if n_val else 'training'} pairs: best {steps} steps, min gain "
+            f"{min_gain}: {gain:+.2f} dB ({'kept' if refine else 'switched off'}); ridge lambda {lam:g}")
     model = EnhancerModel(pol, start, state_dict_numpy(net), meta)
     return model, net
 

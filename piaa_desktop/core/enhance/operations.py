@@ -37,7 +37,7 @@ def train_enhancer_from_catalog(
     cancel: Optional[CancelToken] = None,
     rounds: int = 10,
     seed: int = 0,
-    max_steps: int = 12,
+    max_steps: int = 6,
 ) -> dict:
     """Fine-tune the enhancer on the photos the user edited (edits with source 'user').
 

@@ -57,8 +57,11 @@ def build_qnet(mu: Optional[np.ndarray] = None, sd: Optional[np.ndarray] = None)
     return net
 
 
-def device():
+def device(prefer: Optional[str] = None):
+    """The training device: ``prefer`` if given, else CUDA when torch sees a GPU, else the CPU."""
     torch = _torch()
+    if prefer:
+        return torch.device(prefer)
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
@@ -90,11 +93,12 @@ class Replay:
         )
 
 
-def greedy_action(q: np.ndarray, z: np.ndarray, visited: set) -> int:
-    """Best action whose resulting parameters were not visited yet (prevents up/down oscillation)."""
+def greedy_action(q: np.ndarray, z: np.ndarray, visited: set, min_gain: float = MIN_GAIN) -> int:
+    """Best action whose resulting parameters were not visited yet (prevents up/down oscillation);
+    ``stop`` unless some action's predicted gain beats ``min_gain``."""
     for a in np.argsort(-q):
         a = int(a)
-        if a == E.STOP or q[a] <= MIN_GAIN:
+        if a == E.STOP or q[a] <= min_gain:
             return E.STOP
         key = tuple(np.round(E.apply_action(z, a), 4))
         if key not in visited:
@@ -115,31 +119,38 @@ def train_q(
     progress: Optional[ProgressCallback] = None,
     cancel: Optional[CancelToken] = None,
     log: Optional[Callable[[str], None]] = None,
+    device_name: Optional[str] = None,
 ):
-    """Deep Q-learning on episodes from ``make_episode(rng)``; returns the trained network (on CPU)."""
+    """Deep Q-learning on episodes from ``make_episode(rng)``; returns the trained network (on CPU).
+
+    The network learns on :func:`device` (CUDA when available; ``device_name`` forces one); episodes
+    (numpy renders) always run on the CPU."""
     torch = _torch()
     # the network is tiny: one CPU thread is faster than several fighting over a busy machine
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
         return _train_q(torch, make_episode, rounds, episodes_per_round, updates_per_round, epsilon, init_state,
-                        seed, lr, weight_decay, progress, cancel, log)
+                        seed, lr, weight_decay, progress, cancel, log, device_name)
     finally:
         torch.set_num_threads(threads)
 
 
 def _train_q(torch, make_episode, rounds, episodes_per_round, updates_per_round, epsilon, init_state, seed, lr,
-             weight_decay, progress, cancel, log):
+             weight_decay, progress, cancel, log, device_name=None):
     progress, cancel = ensure(progress, cancel)
     rng = np.random.default_rng(seed)
     torch.manual_seed(seed)
-    dev = device()
+    dev = device(device_name)
+    if log:
+        log(f"training the enhancer policy on {dev}")
     replay = Replay()
 
     net = None
     if init_state is not None:
         net = build_qnet()
         net.load_state_dict(init_state)
+        net = net.to(dev)
     target = None
     opt = None
 
@@ -268,6 +279,7 @@ def run_policy(
     z0: Optional[np.ndarray] = None,
     max_steps: int = INFER_STEPS,
     return_trajectory: bool = False,
+    min_gain: float = MIN_GAIN,
 ):
     """Greedy rollout of ``policy`` on a photo proxy; returns the final normalised parameters
     (and, with ``return_trajectory``, every parameter vector visited, start included)."""
@@ -276,7 +288,7 @@ def run_policy(
     visited = {tuple(np.round(z, 4))}
     for _ in range(max_steps):
         q = policy.q(E.state_of(src_small, z)[None])[0]
-        a = greedy_action(q, z, visited)
+        a = greedy_action(q, z, visited, min_gain)
         if a == E.STOP:
             break
         z = E.apply_action(z, a)

@@ -37,6 +37,22 @@ def fit_targets(
     return out
 
 
+# Ridge penalties tried by leave-one-out on the user's pairs (StartModel.fit_cv). On FiveK Expert C
+# (leave-one-out over the 20 pairs, inner LOO choosing) 100 was chosen in every fold.
+LAMBDAS = (10.0, 30.0, 100.0, 300.0, 1000.0)
+DEFAULT_LAMBDA = 100.0
+
+
+def loo_predictions(feats: np.ndarray, Z: np.ndarray, lam: float) -> np.ndarray:
+    """(n, N_PARAMS) leave-one-out predictions of the ridge start model."""
+    n = len(feats)
+    out = np.zeros((n, E.N_PARAMS))
+    for i in range(n):
+        keep = np.arange(n) != i
+        out[i] = StartModel.fit(feats[keep], Z[keep], lam=lam).predict_features(feats[i])
+    return out
+
+
 @dataclass
 class StartModel:
     mean_z: np.ndarray
@@ -50,7 +66,7 @@ class StartModel:
         return cls(np.zeros(E.N_PARAMS), np.zeros((E.N_PARAMS, d)), np.zeros(d), np.ones(d))
 
     @classmethod
-    def fit(cls, feats: np.ndarray, Z: np.ndarray, lam: float = 30.0) -> "StartModel":
+    def fit(cls, feats: np.ndarray, Z: np.ndarray, lam: float = DEFAULT_LAMBDA) -> "StartModel":
         """Ridge regression of ``Z`` on ``feats``; ``lam`` is large because users give few examples."""
         feats = np.asarray(feats, np.float64)
         mu = feats.mean(0)
@@ -60,6 +76,30 @@ class StartModel:
         Y = Z - mean_z
         W = np.linalg.solve(X.T @ X + lam * np.eye(X.shape[1]), X.T @ Y).T
         return cls(mean_z, W, mu, sd)
+
+    @classmethod
+    def fit_cv(
+        cls,
+        feats: np.ndarray,
+        Z: np.ndarray,
+        srcs: Sequence[np.ndarray],
+        targets: Sequence[np.ndarray],
+        lams: Sequence[float] = LAMBDAS,
+    ) -> tuple["StartModel", float, Optional[np.ndarray]]:
+        """Ridge with its penalty chosen by leave-one-out on the user's own pairs (mean PSNR of the LOO
+        prediction rendered on small proxies ``srcs`` vs ``targets``). Returns the model fitted on all
+        pairs, the penalty, and the out-of-sample (LOO) parameters of every pair (None with < 4 pairs)."""
+        feats = np.asarray(feats, np.float64)
+        n = len(feats)
+        if n < 4:
+            return cls.fit(feats, Z, lam=DEFAULT_LAMBDA), DEFAULT_LAMBDA, None
+        best = (-np.inf, DEFAULT_LAMBDA, None)
+        for lam in lams:
+            loo = loo_predictions(feats, Z, lam)
+            score = float(np.mean([develop.psnr(develop.render(srcs[i], E.z_to_params(loo[i])), targets[i]) for i in range(n)]))
+            if score > best[0] + 1e-9:
+                best = (score, lam, loo)
+        return cls.fit(feats, Z, lam=best[1]), float(best[1]), best[2]
 
     def predict(self, img_small: np.ndarray) -> np.ndarray:
         return self.predict_features(image_features(img_small))
