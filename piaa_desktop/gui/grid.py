@@ -649,7 +649,8 @@ class ThumbnailDelegate(QStyledItemDelegate):
             p.setFont(self._badge_font)
             fm = QFontMetrics(self._badge_font)
             bw, bh = fm.horizontalAdvance(text) + 10, fm.height() + 2
-            tb = QRectF(img_rect.left() + 4, img_rect.bottom() - bh - 4, min(bw, img_rect.width() - 8), bh)
+            lift = 14 if self.compact and (rec.rating or rec.color_label) else 0  # above the compact star strip
+            tb = QRectF(img_rect.left() + 4, img_rect.bottom() - bh - 4 - lift, min(bw, img_rect.width() - 8), bh)
             p.setPen(Qt.PenStyle.NoPen)
             p.setBrush(QColor(20, 22, 26, 210))
             p.drawRoundedRect(tb, 4, 4)
