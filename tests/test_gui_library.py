@@ -96,6 +96,7 @@ def test_keyword_panel_search_smart_collection_exiftool_and_fresh_import(qtbot, 
     QTest.keyClick(panel.entry, Qt.Key.Key_Return)
     assert w.catalog.photo_keywords(target) == ["Places|France|Paris"]
     qtbot.waitUntil(lambda: panel.assigned.count() == 1, timeout=3000)
+    qtbot.waitUntil(lambda: panel.tree.topLevelItemCount() == 1, timeout=5000)  # counted off the GUI thread
     assert panel.tree.topLevelItem(0).text(0) == "Places"
     path = Path(w.catalog.photo(target).path)
     assert xmp.read_sidecar(path)["keywords"] == ["Places|France|Paris"]

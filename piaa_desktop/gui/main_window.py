@@ -131,6 +131,10 @@ class MainWindow(QMainWindow):
         self._closed = False
         self._id_filters: list[Callable[[list[int]], list[int]]] = []
         self._scope_texts: list[Callable[[], str]] = []
+        # the sorted, filtered ids before the id filters, kept while nothing they depend on changes: a new
+        # search narrows them without re-sorting 100,000 records (benchmarks/search_bench.py)
+        self._records_version = 0
+        self._sorted_cache: Optional[tuple[tuple, list[int]]] = None
         self._folder_panel_update: Optional[Callable] = None
 
         # Model, views
@@ -657,6 +661,7 @@ class MainWindow(QMainWindow):
     # ================================================================== catalog changes
     def _on_catalog_change(self, change: Change) -> None:
         """Every mutation of the GUI catalog (from any widget, undo/redo included) passes here."""
+        self._records_version += 1
         self.model.apply_change(change)
         if change.field == "params":  # develop edits: the loupe renders them (the grid already re-renders)
             for pid in change.photo_ids:
@@ -727,9 +732,16 @@ class MainWindow(QMainWindow):
     def query_ids(self) -> list[int]:
         _label, flag, include_rejected = FLAG_FILTERS[self._flag_filter]
         technical = self._flag_filter[5:] if self._flag_filter.startswith("tech:") else None
-        # sorted in memory from the records the refresh just loaded: no query on the GUI thread
-        ids = query_ids(self.catalog, self._sort, self._folder_id, self._min_rating, flag, include_rejected,
-                        technical=technical, records=self.model.records())
+        records = self.model.records()
+        key = (id(records), len(records), self._records_version, self._sort, self._folder_id, self._min_rating,
+               self._flag_filter)
+        if self._sorted_cache is not None and self._sorted_cache[0] == key:
+            ids = list(self._sorted_cache[1])
+        else:
+            # sorted in memory from the records the refresh just loaded: no query on the GUI thread
+            ids = query_ids(self.catalog, self._sort, self._folder_id, self._min_rating, flag, include_rejected,
+                            technical=technical, records=records)
+            self._sorted_cache = (key, list(ids))
         for narrow in self._id_filters:
             ids = narrow(ids)
         if self.collapse_stacks:
@@ -772,7 +784,11 @@ class MainWindow(QMainWindow):
         old = self.model.records()
         # A new sort or filter reuses the records in memory (kept current by catalog changes).
         records = load_records(self.catalog) if reload or not old else old
-        changed = [pid for pid, r in records.items() if pid in old and old[pid].content_hash != r.content_hash]
+        if records is not old:
+            self._records_version += 1
+        changed = [] if records is old else [
+            pid for pid, r in records.items() if pid in old and old[pid].content_hash != r.content_hash
+        ]
         if changed:
             self.thumbs.invalidate(changed)
             self.loupe.clear_cache()
@@ -840,6 +856,7 @@ class MainWindow(QMainWindow):
             scores = self.catalog.scores(kind)
             for pid, rec in records.items():
                 setattr(rec, kind, scores.get(pid))
+        self._records_version += 1
         self.refresh(keep_selection=True, reload=False, resort=False)
 
     def _update_folders(self, records) -> None:

@@ -39,6 +39,10 @@ from piaa_desktop.gui.library_nav import (
 )
 
 
+def _keyword_counts_job(catalog) -> dict[str, int]:
+    return catalog.keyword_counts()
+
+
 def ids_job(catalog, kind: str, arg) -> tuple[str, object, list[int]]:
     """Worker thread: the ids of a search (``kind`` 'search', arg = query text) or a collection."""
     ids = catalog.search_ids(arg) if kind == "search" else catalog.collection_ids(int(arg))
@@ -96,9 +100,14 @@ class LibraryFeature(Feature):
         self._sel_timer.timeout.connect(self.update_keyword_panel)
         win.selectionChanged.connect(lambda _ids: self._sel_timer.start())
         win.catalogChanged.connect(self._on_catalog_change)
-        win.importFinished.connect(lambda _r: self._rerun())
+        win.importFinished.connect(lambda _r: (self._rerun(), self._counts_timer.start()))
+        self._counts_timer = QTimer(self)
+        self._counts_timer.setSingleShot(True)
+        self._counts_timer.setInterval(300)
+        self._counts_timer.timeout.connect(self.update_keyword_counts)
         win.add_id_filter(self.filter_ids, self.describe_scope)
         self.update_keyword_panel()
+        self._counts_timer.start()
 
     # ------------------------------------------------------------------ the filter the grid applies
     def filter_ids(self, ids: list[int]) -> list[int]:
@@ -342,16 +351,24 @@ class LibraryFeature(Feature):
         return change
 
     def update_keyword_panel(self) -> None:
+        """The selection's keywords (a quick indexed read of at most a few thousand photos)."""
         if self.win.is_closed:
             return
         ids = self.win.selected_ids() or ([self.win.current_id()] if self.win.current_id() is not None else [])
         per = self.win.catalog.keywords_of(ids) if 0 < len(ids) <= KEYWORD_LIST_MAX_SELECTION else {}
         self.keywords.show_assigned(per, len(ids))
-        self.keywords.show_all({k: n for k, n in self.win.catalog.keyword_counts().items() if n})
+
+    def update_keyword_counts(self) -> None:
+        """Every keyword with its count, counted off the GUI thread (100,000 photos: a join over all)."""
+        if self.win.is_closed:
+            return
+        self.win.jobs.submit(_keyword_counts_job, with_catalog=True, name="keyword counts",
+                             on_done=lambda counts: self.keywords.show_all({k: n for k, n in counts.items() if n}))
 
     def _on_catalog_change(self, change) -> None:
         if change.field == "keywords":
             self._sel_timer.start()
+            self._counts_timer.start()
         if change.field in ("keywords", "rating", "flag", "color_label", "collection", "scores"):
             if self.search_set is not None or (self.collection is not None and self.collection["query"]):
                 self._rerun_timer().start()
