@@ -62,13 +62,15 @@ CHILD = textwrap.dedent(
     w.resize(1280, 800); w.show()
     app.processEvents()
     out["window_open_s"] = round(time.perf_counter() - t, 2)
-    gaps = {"max": 0.0, "last": None}
+    gaps = {"max": 0.0, "last": None, "cpu_max": 0.0, "cpu_last": None}
     clock = QElapsedTimer(); clock.start()
     def beat():
         now = clock.nsecsElapsed() / 1e6
+        cpu = time.thread_time() * 1000.0  # the GUI thread's own CPU time: blind to other processes
         if gaps["last"] is not None:
             gaps["max"] = max(gaps["max"], now - gaps["last"])
-        gaps["last"] = now
+            gaps["cpu_max"] = max(gaps["cpu_max"], cpu - gaps["cpu_last"])
+        gaps["last"], gaps["cpu_last"] = now, cpu
     hb = QTimer(); hb.setInterval(5); hb.timeout.connect(beat); hb.start()
     def pump(ms):
         end = time.perf_counter() + ms / 1000
@@ -82,6 +84,7 @@ CHILD = textwrap.dedent(
         edit.clear(); pump(600)  # clearing runs its own (empty) search; not measured
         done.clear()
         gaps["max"], gaps["last"] = 0.0, clock.nsecsElapsed() / 1e6
+        gaps["cpu_max"], gaps["cpu_last"] = 0.0, time.thread_time() * 1000.0
         t = time.perf_counter()
         for ch in q:
             QTest.keyClicks(edit, ch)
@@ -91,7 +94,7 @@ CHILD = textwrap.dedent(
             app.processEvents(); time.sleep(0.001)
         t_shown = time.perf_counter()
         pump(100)
-        out["gui"][q] = {"max_stall_ms": round(gaps["max"], 1), "typed_to_shown_ms": round((t_shown - t_typed) * 1000),
+        out["gui"][q] = {"max_stall_ms": round(gaps["max"], 1), "max_busy_ms": round(gaps["cpu_max"], 1), "typed_to_shown_ms": round((t_shown - t_typed) * 1000),
                          "shown": w.model.rowCount(), "found": done.get(q)}
     hb.stop()
     for line in open("/proc/self/status"):
@@ -164,20 +167,23 @@ def main(argv=None) -> int:
     else:
         print(json.dumps(res, indent=2), file=sys.stderr)
     worst = max(v["max_stall_ms"] for v in res["gui"].values())
+    worst_busy = max(v["max_busy_ms"] for v in res["gui"].values())
     lines = [
         f"Machine: {os.cpu_count()} CPU cores ({platform.processor() or platform.machine()}), Python "
         f"{platform.python_version()}; synthetic catalog of {res['n']:,} photos, keywords on 30 % of them. "
         "Each query typed into the real window's search bar one key every 60 ms.",
         "",
-        "| query | catalog.search_ids (worker) | photos found | longest GUI stall while typing + showing | last key to grid shown |",
-        "|---|---|---|---|---|",
+        "| query | catalog.search_ids (worker) | photos found | longest GUI-thread work between two ticks (CPU) | longest tick gap (wall, includes waiting for a core) | last key to grid shown |",
+        "|---|---|---|---|---|---|",
     ]
     for q in QUERIES:
         c, g = res["core_ms"][q], res["gui"][q]
-        lines.append(f"| `{q}` | {c['ms']:.0f} ms | {c['found']:,} | {g['max_stall_ms']:.0f} ms | {g['typed_to_shown_ms']} ms |")
+        lines.append(f"| `{q}` | {c['ms']:.0f} ms | {c['found']:,} | {g['max_busy_ms']:.0f} ms | {g['max_stall_ms']:.0f} ms | "
+                     f"{g['typed_to_shown_ms']} ms |")
     lines += [
         "",
-        f"Longest GUI stall over all queries: **{worst:.0f} ms**; window opened in {res['window_open_s']} s; "
+        f"Longest GUI-thread work between two 5 ms ticks over all queries: **{worst_busy:.0f} ms** of CPU "
+        f"(wall-clock tick gap {worst:.0f} ms, which also counts time the process waited for a core); window opened in {res['window_open_s']} s; "
         f"peak RSS {res.get('rss_peak_mb', 0):.0f} MB. Typing is debounced (250 ms), the query runs on a worker "
         "thread with its own connection, the GUI thread filters the records in memory and resets the model.",
     ]

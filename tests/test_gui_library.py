@@ -188,3 +188,38 @@ def test_move_rejected_of_the_folder_to_trash_and_undo(qtbot, app_paths, nested_
     assert all(p.exists() and Path(str(p) + ".xmp").exists() for p in nature_photos)
     assert w.model.rowCount() == len(sample_photos())
     assert "move to trash" in w.status_text()
+
+
+def test_folder_scoped_export_exports_only_from_that_folder(qtbot, app_paths, nested_library, tmp_path):
+    w = _window(qtbot, app_paths)
+    _import(qtbot, w, nested_library)
+    # the library's best photos (generic score) are outside "nature"
+    nature = str((nested_library / "nature").resolve())
+    ids = w.model.ids()
+    scores = [(pid, 4.9 if not w.model.record(pid).path.startswith(nature) else 2.0 + 0.1 * k, None)
+              for k, pid in enumerate(ids)]
+    w.catalog.set_scores("generic", scores)
+    w.refresh_scores()
+    w.features.library.tree.setCurrentItem(w.features.library.tree.item_for("folder", nature))
+    shown = set(w.model.ids())
+    assert shown and all(w.model.record(i).path.startswith(nature) for i in shown)
+    dlg = w.features.export.show_export()
+    qtbot.addWidget(dlg)
+    dlg.dest_edit.setText(str(tmp_path / "exported"))
+    dlg.rb_top.setChecked(True)
+    dlg.top_spin.setValue(50)
+    assert dlg.from_combo.currentData() == "view"  # what the user sees is the default
+    assert 'folder "nature"' in dlg.from_combo.currentText()
+    assert dlg.count_label.text().startswith(f"{len(shown)} photo")
+    assert "the best 50 by your personal score" in dlg.count_label.text()
+    assert 'from folder "nature"' in dlg.count_label.text()
+    with qtbot.waitSignal(dlg.exportFinished, timeout=60_000) as blocker:
+        assert dlg.start_export() is not None
+    report = blocker.args[0]
+    assert report.exported == len(shown)
+    assert {r.photo_id for r in report.rows} == shown
+    assert all(Path(r.source).parent == Path(nature) for r in report.rows)
+    # the whole library, on request, ranks the others first
+    dlg.from_combo.setCurrentIndex(dlg.from_combo.findData("library"))
+    dlg.top_spin.setValue(2)
+    assert not set(dlg.selected_ids()) & shown

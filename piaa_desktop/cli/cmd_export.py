@@ -52,8 +52,21 @@ def register(subparsers) -> None:
     p.add_argument("--include-rejected", action="store_true", help="do not leave rejected photos out")
     p.add_argument("--edits", action="store_true", help="apply each photo's edits (rendered at full resolution)")
     p.add_argument("--long-edge", type=_positive_int, metavar="PX", help="resize so the long edge is at most PX")
-    p.add_argument("--quality", type=int, default=92, choices=range(1, 101), metavar="Q", help="JPEG quality 1-100")
-    p.add_argument("--template", default=DEFAULT_TEMPLATE, metavar="T",
+    p.add_argument("--quality", type=int, default=None, choices=range(1, 101), metavar="Q",
+                   help="JPEG quality 1-100 (default 92)")
+    p.add_argument("--format", choices=("original", "jpeg", "png", "tiff16"), default=None,
+                   help="original (default: copy when nothing changes, else JPEG), jpeg, png (8-bit), tiff16 (16-bit TIFF)")
+    p.add_argument("--color-space", choices=("original", "srgb", "display-p3", "adobe-rgb"), default=None,
+                   help="convert to sRGB, Display P3 or Adobe RGB (ICC profile embedded); default: as the original")
+    p.add_argument("--sharpen", choices=("none", "screen", "print"), default=None, help="output sharpening")
+    p.add_argument("--preset", metavar="NAME", default=None,
+                   help="start from an export preset (built-in or saved); options given here override it")
+    p.add_argument("--list-presets", action="store_true", help="list the presets and exit")
+    p.add_argument("--save-preset", metavar="NAME", default=None, help="save these output options as a preset")
+    p.add_argument("--folder", metavar="DIR", default=None, help="choose only among photos inside DIR (sub-folders too)")
+    p.add_argument("--search", metavar="QUERY", default=None, help="choose only among photos matching a search")
+    p.add_argument("--collection", metavar="NAME", default=None, help="choose only among a collection's photos")
+    p.add_argument("--template", default=None, metavar="T",
                    help=f"file name template (default {DEFAULT_TEMPLATE!r}; fields: {fields})")
     p.add_argument("--embed-xmp", action="store_true", help="write rating and labels into exported JPEGs' XMP")
     p.add_argument("--no-report", action="store_true", help="do not write the CSV/JSON report")
@@ -67,11 +80,28 @@ def cmd_export(args) -> int:
         ExportCancelled,
         ExportError,
         ExportOptions,
+        apply_preset,
+        describe_selection,
         export_photos,
+        preset_of,
+        presets,
         select_for_export,
     )
     from piaa_desktop.core.jobs import CancelToken
+    from piaa_desktop.core.paths import app_paths
+    from piaa_desktop.core.settings import load_settings
 
+    paths = app_paths(args.data_dir)
+    settings = load_settings(paths.ensure())
+    user_presets = settings.get("export_presets") or {}
+    all_presets = presets(user_presets)
+    if args.list_presets:
+        if args.json:
+            print(json.dumps(all_presets, indent=2))
+        else:
+            for name, p in all_presets.items():
+                print(f"{name}: " + ", ".join(f"{k}={v}" for k, v in p.items()))
+        return EXIT_OK
     opts = ExportOptions(
         picks=args.picks,
         min_stars=args.min_stars,
@@ -80,19 +110,37 @@ def cmd_export(args) -> int:
         include_rejected=args.include_rejected,
         edits=args.edits,
         long_edge=args.long_edge,
-        quality=args.quality,
-        template=args.template,
         embed_xmp=args.embed_xmp,
         write_report=not args.no_report,
     )
-    if not opts.has_selection and not args.all:
-        print("piaa: error: choose what to export: --picks, --min-stars K, --top N, --top-percent P or --all",
-              file=sys.stderr)
-        return EXIT_USAGE
     try:
+        if args.preset:
+            if args.preset not in all_presets:
+                print(f"piaa: error: no preset named {args.preset!r} (piaa export --list-presets DEST)", file=sys.stderr)
+                return EXIT_USAGE
+            opts = apply_preset(opts, all_presets[args.preset])
+            if args.edits:
+                opts.edits = True
+            if args.long_edge:
+                opts.long_edge = args.long_edge
+        for name, value in (("quality", args.quality), ("format", args.format), ("sharpening", args.sharpen),
+                            ("template", args.template)):
+            if value is not None:
+                setattr(opts, name, value)
+        if args.color_space is not None:
+            opts.color_space = None if args.color_space == "original" else args.color_space
         opts.validate()
     except ValueError as exc:
         print(f"piaa: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.save_preset:
+        user_presets = dict(user_presets)
+        user_presets[args.save_preset] = preset_of(opts)
+        settings.set("export_presets", user_presets)
+        settings.save()
+    if not opts.has_selection and not args.all:
+        print("piaa: error: choose what to export: --picks, --min-stars K, --top N, --top-percent P or --all",
+              file=sys.stderr)
         return EXIT_USAGE
     cat = open_catalog_for(args)  # as every command: CliError on a bad catalog, sidecar hook installed
     quiet = getattr(args, "quiet", False) or args.json
@@ -103,7 +151,33 @@ def cmd_export(args) -> int:
             print(f"\r{message} [{done}/{total}]", end="" if done < total else "\n", file=sys.stderr, flush=True)
 
     try:
-        ids = select_for_export(cat, opts)
+        within, scope = None, []
+        if args.folder:
+            within = set(cat.photo_ids_under(args.folder))
+            scope.append(f'folder "{args.folder}"')
+        if args.search:
+            from piaa_desktop.core.search import SearchError
+
+            try:
+                found = set(cat.search_ids(args.search))
+            except SearchError as exc:
+                print(f"piaa: error: {exc}", file=sys.stderr)
+                return EXIT_USAGE
+            within = found if within is None else within & found
+            scope.append(f"search {args.search}")
+        if args.collection:
+            c = cat.collection_by_name(args.collection)
+            if c is None:
+                print(f"piaa: error: no collection named {args.collection!r}", file=sys.stderr)
+                return 3
+            members = set(cat.collection_ids(c["id"]))
+            within = members if within is None else within & members
+            scope.append(f'collection "{c["name"]}"')
+        opts.scope = ", ".join(scope)
+        ids = select_for_export(cat, opts, within=within)
+        selection = describe_selection(opts, opts.scope)
+        if not quiet:
+            print(f"exporting {selection}: {len(ids)} photo{'s' if len(ids) != 1 else ''}", file=sys.stderr)
         if args.dry_run:
             rows = [{"rank": k, "photo_id": pid, "path": cat.photo(pid).path} for k, pid in enumerate(ids, 1)]
             if args.json:
@@ -131,7 +205,7 @@ def cmd_export(args) -> int:
     finally:
         cat.close()
     if args.json:
-        print(json.dumps(rep.summary(), indent=2))
+        print(json.dumps({**rep.summary(), "selection": selection}, indent=2))
     else:
         print(f"exported {rep.exported} of {len(rep.rows)} photos to {rep.dest} in {rep.seconds:.1f} s"
               + (f" ({rep.failed} failed, {rep.skipped} skipped)" if rep.failed or rep.skipped else ""))

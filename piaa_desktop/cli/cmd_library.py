@@ -15,7 +15,15 @@ import json
 import os
 import sys
 
-from piaa_desktop.cli.main import EXIT_NOT_FOUND, EXIT_OK, EXIT_USAGE, CliError, _find_photo, _report_sidecar_errors, open_catalog_for
+from piaa_desktop.cli.common import (
+    EXIT_NOT_FOUND,
+    EXIT_OK,
+    EXIT_USAGE,
+    CliError,
+    _report_sidecar_errors,
+    open_catalog_for,
+)
+from piaa_desktop.cli.main import _find_photo
 
 
 def cmd_keyword(args) -> int:

@@ -63,6 +63,7 @@ TEMPLATE_FIELDS = {
     "month": "capture month (two digits)",
     "day": "capture day (two digits)",
     "rank": "position in the export, best first, from 1 (use {rank:03d} for 001)",
+    "seq": "sequence number in the export, from 1 (the same as rank; {seq:04d} for 0001)",
     "id": "catalog id of the photo",
     "rating": "stars 0-5",
     "score": "personal score (generic when no personal model), e.g. {score:.2f}",
@@ -109,6 +110,21 @@ class ExportOptions:
     template: str = DEFAULT_TEMPLATE
     embed_xmp: bool = False
     write_report: bool = True
+    # output (core.output): 'original' copies unchanged photos and writes JPEG otherwise
+    format: str = "original"  # original | jpeg | png | tiff16
+    color_space: Optional[str] = None  # None keeps the original's profile; srgb | display-p3 | adobe-rgb
+    sharpening: str = "none"  # none | screen | print
+    scope: str = ""  # what the photos were chosen from, in words ("folder "lib"", a search), for the report
+
+    @property
+    def output_format(self) -> str:
+        """The format of re-encoded files ('jpeg' when ``format`` is 'original')."""
+        return "jpeg" if self.format == "original" else self.format
+
+    @property
+    def reencodes(self) -> bool:
+        """True when even an unedited, full-size photo must be re-encoded (format, colour, sharpening)."""
+        return self.format != "original" or self.color_space is not None or self.sharpening != "none"
 
     def validate(self) -> None:
         if self.min_stars is None or not 0 <= int(self.min_stars) <= 5:
@@ -125,6 +141,14 @@ class ExportOptions:
             raise ValueError("JPEG quality must be between 1 and 100")
         if self.score_kind not in ("personal", "generic"):
             raise ValueError("score kind must be 'personal' or 'generic'")
+        from piaa_desktop.core.output import COLOR_SPACES, FORMATS, SHARPEN
+
+        if self.format != "original" and self.format not in FORMATS:
+            raise ValueError(f"format must be original, {', '.join(FORMATS)}")
+        if self.color_space is not None and self.color_space not in COLOR_SPACES:
+            raise ValueError(f"colour space must be one of {', '.join(COLOR_SPACES)} (or none: as the original)")
+        if self.sharpening not in SHARPEN:
+            raise ValueError(f"sharpening must be one of {', '.join(SHARPEN)}")
         check_template(self.template)
 
     @property
@@ -193,12 +217,14 @@ class ExportReport:
 
 
 # ---------------------------------------------------------------------------------------------- selection
-def select_for_export(catalog, opts: ExportOptions) -> list[int]:
+def select_for_export(catalog, opts: ExportOptions, within: Optional[Sequence[int]] = None) -> list[int]:
     """Photo ids to export, best first (personal score, generic when none, then id).
 
-    Filters (picks, at least ``min_stars``) combine; then ``top_n`` and ``top_percent`` (of the filtered
-    set, rounded up) cut the ranking; with both, the smaller wins. Rejected photos are left out unless
-    ``include_rejected``. With no criterion at all every non-rejected photo is returned.
+    ``within`` limits the choice to those photos (what the user sees: a folder, a search, a selection);
+    None means the whole library. Filters (picks, at least ``min_stars``) combine; then ``top_n`` and
+    ``top_percent`` (of the filtered set, rounded up) cut the ranking; with both, the smaller wins.
+    Rejected photos are left out unless ``include_rejected``. With no criterion at all every
+    non-rejected photo is returned.
     """
     opts.validate()
     ids = catalog.query_ids(
@@ -207,12 +233,85 @@ def select_for_export(catalog, opts: ExportOptions) -> list[int]:
         flag=1 if opts.picks else None,
         include_rejected=opts.include_rejected,
     )
+    if within is not None:
+        keep = {int(i) for i in within}
+        ids = [i for i in ids if i in keep]
     n = len(ids)
     if opts.top_percent:
         n = min(n, max(1, math.ceil(len(ids) * float(opts.top_percent) / 100.0))) if ids else 0
     if opts.top_n:
         n = min(n, int(opts.top_n))
     return ids[:n]
+
+
+# Presets: the "how" of an export (never the "which photos"). Users' own presets live in the setting
+# ``export_presets`` (name -> these fields); a user preset with a built-in's name replaces it.
+PRESET_FIELDS = ("format", "quality", "long_edge", "color_space", "sharpening", "edits", "template", "embed_xmp")
+BUILTIN_PRESETS: dict[str, dict] = {
+    "Web: sRGB JPEG, 2048 px, screen sharpening": {
+        "format": "jpeg", "quality": 85, "long_edge": 2048, "color_space": "srgb", "sharpening": "screen",
+        "edits": True},
+    "Wide-gamut screens: Display P3 JPEG, 3840 px": {
+        "format": "jpeg", "quality": 92, "long_edge": 3840, "color_space": "display-p3", "sharpening": "screen",
+        "edits": True},
+    "Print: Adobe RGB 16-bit TIFF, print sharpening": {
+        "format": "tiff16", "long_edge": 0, "color_space": "adobe-rgb", "sharpening": "print", "edits": True},
+    "Full size: sRGB JPEG, quality 95": {
+        "format": "jpeg", "quality": 95, "long_edge": 0, "color_space": "srgb", "sharpening": "none", "edits": True},
+    "Originals: copies, untouched": {
+        "format": "original", "long_edge": 0, "color_space": None, "sharpening": "none", "edits": False},
+}
+
+
+def presets(user: Optional[dict] = None) -> dict[str, dict]:
+    """Built-in presets, then the user's (from the ``export_presets`` setting)."""
+    out = {k: dict(v) for k, v in BUILTIN_PRESETS.items()}
+    for name, p in (user or {}).items():
+        if isinstance(p, dict):
+            out[str(name)] = {k: v for k, v in p.items() if k in PRESET_FIELDS}
+    return out
+
+
+def apply_preset(opts: ExportOptions, preset: dict) -> ExportOptions:
+    """``opts`` with the preset's output fields set (what to export is kept); validated."""
+    import dataclasses
+
+    new = dataclasses.replace(opts, **{k: v for k, v in preset.items() if k in PRESET_FIELDS})
+    new.validate()
+    return new
+
+
+def preset_of(opts: ExportOptions) -> dict:
+    """The output fields of ``opts``, to save as a preset."""
+    return {k: getattr(opts, k) for k in PRESET_FIELDS}
+
+
+def describe_selection(opts: ExportOptions, scope: str = "") -> str:
+    """What an export takes, in words: 'the best 10 by your personal score, picks only, from folder "lib"'."""
+    by = "your personal score" if opts.score_kind == "personal" else "the generic score"
+    if opts.top_n and opts.top_percent:
+        what = f"the best {opts.top_n} (at most {opts.top_percent:g} %) by {by}"
+    elif opts.top_n:
+        what = f"the best {opts.top_n} by {by}"
+    elif opts.top_percent:
+        what = f"the best {opts.top_percent:g} % by {by}"
+    else:
+        what = f"all, ordered by {by}"
+    conds = []
+    if opts.picks:
+        conds.append("picks only")
+    if opts.min_stars:
+        conds.append(f"{opts.min_stars} stars and up")
+    if not opts.include_rejected and not opts.picks:
+        conds.append("rejects left out")
+    text = what + (", " + ", ".join(conds) if conds else "")
+    if scope:
+        text += f", from {scope}"
+    else:
+        text += ", from the whole library"
+    if opts.score_kind == "personal":
+        text += " (the generic score where there is no personal model yet)"
+    return text
 
 
 # ---------------------------------------------------------------------------------------------- names
@@ -268,6 +367,7 @@ def _context(photo, rank: int, score: Optional[float]) -> dict:
         "month": ts.strftime("%m"),
         "day": ts.strftime("%d"),
         "rank": int(rank),
+        "seq": int(rank),
         "id": int(photo.id),
         "rating": int(photo.rating or 0),
         "score": float(score) if score is not None else 0.0,
@@ -625,8 +725,10 @@ def _export_one(catalog, pid, rank, dest, opts, develop, personal, generic) -> E
     long_edge = int(opts.long_edge or 0)
     src_long = max(photo.width or 0, photo.height or 0)
     needs_resize = bool(long_edge) and (src_long == 0 or src_long > long_edge)
-    render = params is not None or needs_resize
-    ext = ".jpg" if render else src.suffix
+    render = params is not None or needs_resize or opts.reencodes
+    from piaa_desktop.core import output
+
+    ext = output.FORMATS[opts.output_format] if render else src.suffix
     final = dest / (rel + ext)
     if not is_within(final, dest):
         row.error = "the file name would fall outside the export folder; refused"
@@ -638,6 +740,8 @@ def _export_one(catalog, pid, rank, dest, opts, develop, personal, generic) -> E
         from piaa_desktop.core import xmp
 
         xmp_args = dict(rating=photo.rating, flag=photo.flag, color_label=photo.color_label)
+        if hasattr(catalog, "photo_keywords"):
+            xmp_args["keywords"] = catalog.photo_keywords(pid) or xmp.UNCHANGED
 
     try:
         if render:
@@ -647,27 +751,16 @@ def _export_one(catalog, pid, rank, dest, opts, develop, personal, generic) -> E
             if params is not None:
                 im = develop.render_image(im, params)
                 row.edited = True
-            if long_edge and max(im.size) > long_edge:
-                from PIL import Image
-
-                scale = long_edge / max(im.size)
-                size = (max(1, round(im.size[0] * scale)), max(1, round(im.size[1] * scale)))
-                im = im.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
-            if im.mode != "RGB":
-                im = im.convert("RGB")
-            q = int(opts.quality)
-            save_kw: dict = {"quality": q, "subsampling": 0 if q >= 90 else 2}
-            eb = _exif_bytes(exif, im.size)
-            if eb:
-                save_kw["exif"] = eb
-            if icc:
-                save_kw["icc_profile"] = icc
-            if opts.embed_xmp:
-                save_kw["xmp"] = xmp.packet_bytes(None, **xmp_args)
-            buf = io.BytesIO()
-            im.save(buf, "JPEG", **save_kw)
-            data = buf.getvalue()
-            row.width, row.height = im.size
+            size = output.target_size(im.size, long_edge)
+            enc = output.encode(
+                im, opts.output_format, quality=int(opts.quality), color_space=opts.color_space,
+                sharpening=opts.sharpening, long_edge=long_edge, src_icc=icc,
+                exif=_exif_bytes(exif, size) if opts.output_format != "tiff16" else None,
+                xmp=xmp.packet_bytes(None, **xmp_args) if opts.embed_xmp and opts.output_format == "jpeg" else None,
+            )
+            data = enc.data
+            im_size = enc.size
+            row.width, row.height = im_size
         else:
             row.method = "copy"
             data = None

@@ -117,6 +117,12 @@ for _s in (
             minimum=0, maximum=100000),
     Setting("export_edits", bool, True, "Apply the photo's edits when exporting"),
     Setting("export_embed_xmp", bool, False, "Write rating and labels into the XMP of exported JPEGs"),
+    Setting("export_format", str, "original", "Exported file format", choices=("original", "jpeg", "png", "tiff16")),
+    Setting("export_color_space", str, "original", "Colour space of exported photos",
+            choices=("original", "srgb", "display-p3", "adobe-rgb")),
+    Setting("export_sharpening", str, "none", "Output sharpening of exported photos",
+            choices=("none", "screen", "print")),
+    Setting("export_presets", dict, {}, "The user's own export presets: name -> options"),
 ):
     register(_s)
 

@@ -1,8 +1,14 @@
 """File › Export: choose what and how, then run :func:`piaa_desktop.core.export.export_photos` on the
 job pool with a progress bar and a Cancel button.
 
-``ExportDialog(catalog, photo_ids=None, settings=None, parent=None)``: with ``photo_ids`` (the grid's
-selection) the dialog offers "the selected photos" besides picks / top N / top % / at least K stars.
+``ExportDialog(catalog, photo_ids=None, settings=None, parent=None, view_ids=None, scope="")``: with
+``photo_ids`` (the grid's selection) the dialog offers "the selected photos" besides picks / top N /
+top % / at least K stars. With ``view_ids`` (the photos the grid shows: its folder, search or collection
+and filters, described by ``scope``) those choices are made among the photos shown, unless the user
+picks "the whole library". The dialog says which ranking "best" means ("the best 10 by your personal
+score, from folder "lib""). Output: format (JPEG, PNG, 16-bit TIFF or the original file), quality,
+colour space (as the original, sRGB, Display P3, Adobe RGB), output sharpening, file-name template and
+presets (built-in and the user's own, saved in the settings).
 The export runs through the jobs manager on a catalog connection of its own (``with_catalog``). When a
 :class:`~piaa_desktop.core.settings.Settings` is given, the export settings are read from it and the
 last choices written back (``settings.save()`` is left to the caller).
@@ -17,6 +23,8 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QButtonGroup,
     QCheckBox,
+    QComboBox,
+    QInputDialog,
     QDialog,
     QFileDialog,
     QFormLayout,
@@ -35,6 +43,10 @@ from PySide6.QtWidgets import (
 from piaa_desktop.core.export import (
     DEFAULT_TEMPLATE,
     TEMPLATE_FIELDS,
+    apply_preset,
+    describe_selection,
+    preset_of,
+    presets,
     ExportCancelled,
     ExportError,
     ExportOptions,
@@ -50,13 +62,15 @@ class ExportDialog(QDialog):
     exportFinished = Signal(object)  # ExportReport (also for a cancelled export), or the exception
 
     def __init__(self, catalog, photo_ids: Optional[Sequence[int]] = None, settings=None, parent: Optional[QWidget] = None,
-                 jobs=None):
+                 jobs=None, view_ids: Optional[Sequence[int]] = None, scope: str = ""):
         super().__init__(parent)
         self.jobs = jobs or default_jobs()  # the window's JobsManager
         self.setObjectName("ExportDialog")
         self.setWindowTitle("Export photos")
         self.catalog = catalog
         self.photo_ids = list(photo_ids or [])
+        self.view_ids = list(view_ids) if view_ids is not None else None
+        self.scope = scope or ""
         self.settings = settings
         self.handle = None
         self.report: Optional[ExportReport] = None
@@ -80,6 +94,16 @@ class ExportDialog(QDialog):
 
         what = QGroupBox("Which photos")
         wl = QVBoxLayout(what)
+        r = QHBoxLayout()
+        r.addWidget(QLabel("From:"))
+        self.from_combo = QComboBox()
+        self.from_combo.setObjectName("exportFrom")
+        if self.view_ids is not None:
+            shown = f"the photos shown ({len(self.view_ids)})" + (f": {self.scope}" if self.scope else "")
+            self.from_combo.addItem(shown, "view")
+        self.from_combo.addItem("the whole library", "library")
+        r.addWidget(self.from_combo, 1)
+        wl.addLayout(r)
         self.mode_group = QButtonGroup(self)
         self.rb_selected = QRadioButton(f"The selected photos ({len(self.photo_ids)})")
         self.rb_picks = QRadioButton("Picks")
@@ -140,10 +164,36 @@ class ExportDialog(QDialog):
         r.addWidget(self.long_edge_spin)
         r.addStretch(1)
         form.addRow(r)
+        r = QHBoxLayout()
+        self.preset_combo = QComboBox()
+        self.preset_combo.setObjectName("exportPreset")
+        self.preset_combo.addItem("Presets…", None)
+        self.preset_combo.activated.connect(self._preset_chosen)
+        self.save_preset_btn = QPushButton("Save as preset…")
+        self.save_preset_btn.clicked.connect(self._save_preset)
+        r.addWidget(self.preset_combo, 1)
+        r.addWidget(self.save_preset_btn)
+        form.addRow("Preset:", r)
+        from piaa_desktop.core.output import COLOR_SPACES, FORMAT_LABELS, SHARPEN
+
+        self.format_combo = QComboBox()
+        for key, label in FORMAT_LABELS.items():
+            self.format_combo.addItem(label, key)
+        form.addRow("Format:", self.format_combo)
         self.quality_spin = QSpinBox()
         self.quality_spin.setRange(1, 100)
         self.quality_spin.setValue(92)
         form.addRow("JPEG quality:", self.quality_spin)
+        self.color_combo = QComboBox()
+        self.color_combo.addItem("As the original (its profile kept)", None)
+        for key, label in COLOR_SPACES.items():
+            self.color_combo.addItem(label, key)
+        form.addRow("Colour space:", self.color_combo)
+        self.sharpen_combo = QComboBox()
+        for key, label in (("none", "None"), ("screen", "For screen"), ("print", "For print")):
+            if key in SHARPEN:
+                self.sharpen_combo.addItem(label, key)
+        form.addRow("Output sharpening:", self.sharpen_combo)
         self.template_edit = QLineEdit(DEFAULT_TEMPLATE)
         self.template_edit.setToolTip("Fields: " + ", ".join("{" + k + "} " + v for k, v in TEMPLATE_FIELDS.items()))
         form.addRow("File names:", self.template_edit)
@@ -181,6 +231,9 @@ class ExportDialog(QDialog):
         self.resize_cb.toggled.connect(self._update)
         self.template_edit.textChanged.connect(self._update)
         self.dest_edit.textChanged.connect(self._update)
+        for combo in (self.from_combo, self.format_combo, self.color_combo, self.sharpen_combo):
+            combo.currentIndexChanged.connect(lambda *_: self._update())
+        self._fill_presets()
 
     def _load_settings(self) -> None:
         s = self.settings
@@ -196,6 +249,10 @@ class ExportDialog(QDialog):
                 self.long_edge_spin.setValue(le)
             self.edits_cb.setChecked(bool(s.get("export_edits")))
             self.xmp_cb.setChecked(bool(s.get("export_embed_xmp")))
+            self._set_combo(self.format_combo, s.get("export_format"))
+            cs = s.get("export_color_space")
+            self._set_combo(self.color_combo, None if cs == "original" else cs)
+            self._set_combo(self.sharpen_combo, s.get("export_sharpening"))
         except (KeyError, ValueError):
             pass
 
@@ -210,8 +267,70 @@ class ExportDialog(QDialog):
             s.set("export_long_edge", self.long_edge_spin.value() if self.resize_cb.isChecked() else 0)
             s.set("export_edits", self.edits_cb.isChecked())
             s.set("export_embed_xmp", self.xmp_cb.isChecked())
+            s.set("export_format", self.format_combo.currentData())
+            s.set("export_color_space", self.color_combo.currentData() or "original")
+            s.set("export_sharpening", self.sharpen_combo.currentData())
         except (KeyError, ValueError):
             pass
+
+    @staticmethod
+    def _set_combo(combo: QComboBox, value) -> None:
+        k = combo.findData(value)
+        if k >= 0:
+            combo.setCurrentIndex(k)
+
+    # ------------------------------------------------------------------------------------------ presets
+    def _user_presets(self) -> dict:
+        try:
+            return dict(self.settings.get("export_presets")) if self.settings is not None else {}
+        except (KeyError, ValueError, TypeError):
+            return {}
+
+    def _fill_presets(self) -> None:
+        self.preset_combo.blockSignals(True)
+        while self.preset_combo.count() > 1:
+            self.preset_combo.removeItem(1)
+        for name in presets(self._user_presets()):
+            self.preset_combo.addItem(name, name)
+        self.preset_combo.setCurrentIndex(0)
+        self.preset_combo.blockSignals(False)
+
+    def apply_preset(self, name: str) -> None:
+        """Set the output controls from a preset (what to export stays as chosen)."""
+        p = presets(self._user_presets())[name]
+        o = apply_preset(self.options(), p)
+        self._set_combo(self.format_combo, o.format)
+        self.quality_spin.setValue(int(o.quality))
+        self._set_combo(self.color_combo, o.color_space)
+        self._set_combo(self.sharpen_combo, o.sharpening)
+        self.resize_cb.setChecked(bool(o.long_edge))
+        if o.long_edge:
+            self.long_edge_spin.setValue(int(o.long_edge))
+        self.edits_cb.setChecked(bool(o.edits))
+        self.template_edit.setText(o.template)
+        self.xmp_cb.setChecked(bool(o.embed_xmp))
+        self.status.setText(f"Preset: {name}")
+        self._update()
+
+    def _preset_chosen(self, index: int) -> None:
+        name = self.preset_combo.itemData(index)
+        if name:
+            self.apply_preset(name)
+        self.preset_combo.setCurrentIndex(0)
+
+    def save_preset(self, name: str) -> None:
+        if self.settings is None or not name.strip():
+            return
+        user = self._user_presets()
+        user[name.strip()] = preset_of(self.options())
+        self.settings.set("export_presets", user)
+        self._fill_presets()
+        self.status.setText(f"Preset “{name.strip()}” saved")
+
+    def _save_preset(self) -> None:
+        name, ok = QInputDialog.getText(self, "Save preset", "Name of the preset:")
+        if ok and name.strip():
+            self.save_preset(name)
 
     # ------------------------------------------------------------------------------------------ state
     def options(self) -> ExportOptions:
@@ -227,7 +346,26 @@ class ExportDialog(QDialog):
             quality=self.quality_spin.value(),
             template=self.template_edit.text(),
             embed_xmp=self.xmp_cb.isChecked(),
+            format=self.format_combo.currentData(),
+            color_space=self.color_combo.currentData(),
+            sharpening=self.sharpen_combo.currentData(),
+            scope=self.scope_text(),
         )
+
+    def within(self) -> Optional[list[int]]:
+        """The photos the choice is made among: those shown, or None for the whole library."""
+        return self.view_ids if self.from_combo.currentData() == "view" else None
+
+    def scope_text(self) -> str:
+        if self.from_combo.currentData() != "view":
+            return ""
+        return self.scope or f"the {len(self.view_ids or [])} photos shown"
+
+    def describe(self) -> str:
+        """What the export takes, in words (the ranking named)."""
+        if self.mode_group.checkedId() == 0:
+            return f"the {len(self.photo_ids)} selected photos, in grid order"
+        return describe_selection(self.options(), self.scope_text())
 
     def selected_ids(self) -> list[int]:
         opts = self.options()
@@ -241,11 +379,12 @@ class ExportDialog(QDialog):
                     and (opts.include_rejected or photos[i].flag >= 0)
                 ]
             return ids
-        return select_for_export(self.catalog, opts)
+        return select_for_export(self.catalog, opts, within=self.within())
 
     def _update(self) -> None:
         running = self.handle is not None
         self.long_edge_spin.setEnabled(self.resize_cb.isChecked())
+        self.quality_spin.setEnabled(self.format_combo.currentData() in ("jpeg", "original"))
         self.top_spin.setEnabled(self.rb_top.isChecked())
         self.percent_spin.setEnabled(self.rb_percent.isChecked())
         ok = True
@@ -263,7 +402,7 @@ class ExportDialog(QDialog):
             ok = False
         try:
             n = len(self.selected_ids())
-            self.count_label.setText(f"{n} photo{'s' if n != 1 else ''} will be exported")
+            self.count_label.setText(f"{n} photo{'s' if n != 1 else ''} will be exported: {self.describe()}")
         except ValueError as exc:
             n = 0
             self.count_label.setText(str(exc))

@@ -1,5 +1,6 @@
-"""Export (Ctrl+E): picks, top N / top % or K stars and up, optionally with edits, resized, in a
-dialog that runs :func:`piaa_desktop.core.export.export_photos` through the window's jobs manager."""
+"""Export (Ctrl+E): picks, top N / top % or K stars and up among the photos shown (the grid's folder,
+search, collection and filters) or the whole library, optionally with edits, resized, as JPEG, PNG or
+16-bit TIFF in sRGB, Display P3 or Adobe RGB with output sharpening, in a dialog that runs :func:`piaa_desktop.core.export.export_photos` through the window's jobs manager."""
 from __future__ import annotations
 
 from piaa_desktop.gui.features.base import Feature
@@ -18,6 +19,7 @@ class ExportFeature(Feature):
     def show_export(self):
         from piaa_desktop.gui.export_dialog import ExportDialog
 
-        dlg = ExportDialog(self.win.catalog, self.win.selected_ids(), self.win.settings, self.win, jobs=self.win.jobs)
+        dlg = ExportDialog(self.win.catalog, self.win.selected_ids(), self.win.settings, self.win, jobs=self.win.jobs,
+                           view_ids=self.win.model.ids(), scope=self.win.scope_text())
         dlg.open()
         return dlg
