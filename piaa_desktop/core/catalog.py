@@ -1091,7 +1091,8 @@ class Catalog:
 
     # ------------------------------------------------------------------ search (core.search parses)
     def search_where(self, query) -> tuple[str, list]:
-        """The SQL condition on ``photos p`` for a :class:`~piaa_desktop.core.search.Query` (or its text)."""
+        """The SQL condition on ``photos p`` (with the scores joined as ``sp`` personal and ``sg`` generic,
+        as :meth:`search_ids` does) for a :class:`~piaa_desktop.core.search.Query` (or its text)."""
         from piaa_desktop.core import search as S
 
         if isinstance(query, str):
@@ -1099,11 +1100,9 @@ class Catalog:
         sep = os.sep.replace("'", "''")
         dir_expr = f"rtrim(p.path, replace(p.path, '{sep}', ''))"
         name_expr = f"substr(p.path, length({dir_expr}) + 1)"
-        score_expr = (
-            "COALESCE((SELECT score FROM scores WHERE photo_id=p.id AND kind='personal'), "
-            "(SELECT score FROM scores WHERE photo_id=p.id AND kind='generic'))"
-        )
-        generic_expr = "(SELECT score FROM scores WHERE photo_id=p.id AND kind='generic')"
+        # search_ids joins the personal (sp) and generic (sg) scores
+        score_expr = "COALESCE(sp.score, sg.score)"
+        generic_expr = "sg.score"
         date_expr = (
             "COALESCE(p.capture_time, strftime('%Y-%m-%dT%H:%M:%S', p.mtime, 'unixepoch', 'localtime'))"
         )
@@ -1126,10 +1125,13 @@ class Catalog:
                 sql, ps = kw_sql, [S.keyword_like(t.value)]
             elif t.field == "text":
                 pat = S.like_contains(t.value)
-                sql = f"({name_expr} LIKE ? ESCAPE '\\' OR {kw_contains_sql} OR p.camera LIKE ? ESCAPE '\\')"
-                ps = [pat, pat, pat]
+                # the cheap whole-path LIKE first: the file-name expression runs only where it matched
+                sql = (f"((p.path LIKE ? ESCAPE '\\' AND {name_expr} LIKE ? ESCAPE '\\') OR {kw_contains_sql} "
+                       "OR p.camera LIKE ? ESCAPE '\\')")
+                ps = [pat, pat, pat, pat]
             elif t.field == "name":
-                sql, ps = f"{name_expr} LIKE ? ESCAPE '\\'", [S.like_contains(t.value)]
+                pat = S.like_contains(t.value)
+                sql, ps = f"(p.path LIKE ? ESCAPE '\\' AND {name_expr} LIKE ? ESCAPE '\\')", [pat, pat]
             elif t.field == "folder":
                 sql, ps = f"{dir_expr} LIKE ? ESCAPE '\\'", [S.like_contains(t.value)]
             elif t.field in ("camera", "lens"):
@@ -1166,7 +1168,12 @@ class Catalog:
     def search_ids(self, query, within: Optional[Sequence[int]] = None) -> list[int]:
         """Ids of present photos matching a search query (text or parsed), in id order."""
         where, params = self.search_where(query)
-        sql = f"SELECT p.id FROM photos p WHERE p.missing=0 AND {where}"
+        sql = (
+            "SELECT p.id FROM photos p "
+            "LEFT JOIN scores sp ON sp.photo_id=p.id AND sp.kind='personal' "
+            "LEFT JOIN scores sg ON sg.photo_id=p.id AND sg.kind='generic' "
+            f"WHERE p.missing=0 AND {where}"
+        )
         if within is not None:
             ids = [int(i) for i in within]
             sql += f" AND p.id IN ({','.join('?' * len(ids))})"

@@ -736,12 +736,13 @@ class MainWindow(QMainWindow):
         key = (id(records), len(records), self._records_version, self._sort, self._folder_id, self._min_rating,
                self._flag_filter)
         if self._sorted_cache is not None and self._sorted_cache[0] == key:
-            ids = list(self._sorted_cache[1])
+            ids = self._sorted_cache[1]  # the filters return new lists; nobody changes this one
         else:
             # sorted in memory from the records the refresh just loaded: no query on the GUI thread
             ids = query_ids(self.catalog, self._sort, self._folder_id, self._min_rating, flag, include_rejected,
                             technical=technical, records=records)
-            self._sorted_cache = (key, list(ids))
+            self._sorted_cache = (key, ids)
+            ids = list(ids)
         for narrow in self._id_filters:
             ids = narrow(ids)
         if self.collapse_stacks:

@@ -68,6 +68,7 @@ class LibraryFeature(Feature):
         self._seq = {"search": 0, "collection": 0}
         self._dir_counts_key = None
         self._dir_counts: Counter = Counter()
+        self._rank: Optional[tuple[list, dict]] = None
 
         # search bar in the toolbar, left of the spacer
         self.search_bar = SearchBar(win)
@@ -111,13 +112,24 @@ class LibraryFeature(Feature):
 
     # ------------------------------------------------------------------ the filter the grid applies
     def filter_ids(self, ids: list[int]) -> list[int]:
+        sets = [s for s in (self.collection_set, self.search_set) if s is not None]
+        if sets and min(len(s) for s in sets) * 8 < len(ids):
+            # a small result in a large library: order the result by its rank in ``ids`` instead of testing
+            # every id (the rank table is kept while the window passes the same sorted list)
+            if self._rank is None or self._rank[0] is not ids:
+                self._rank = (ids, {pid: k for k, pid in enumerate(ids)})
+            rank = self._rank[1]
+            small = min(sets, key=len)
+            keep = [i for i in small if i in rank and all(i in s for s in sets if s is not small)]
+            keep.sort(key=rank.__getitem__)
+            ids = keep
+            sets = []
         if self.folder_prefix:
             recs = self.win.model.records()
             pre = self.folder_prefix.rstrip(os.sep) + os.sep
             ids = [i for i in ids if (r := recs.get(i)) is not None and r.path.startswith(pre)]
-        for s in (self.collection_set, self.search_set):
-            if s is not None:
-                ids = [i for i in ids if i in s]
+        for s in sets:
+            ids = [i for i in ids if i in s]
         return ids
 
     def describe_scope(self) -> str:
