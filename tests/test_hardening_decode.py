@@ -248,3 +248,30 @@ def test_item7_concurrent_huge_decodes_wait_for_the_budget(tmp_path, catalog, ap
     res = scan_folder(catalog, lib, app_paths.cache_dir, workers=6)
     assert res.errors == [] and len(res.new) == 6
     assert 2400 * 2400 * 12 <= budget.peak <= budget.total and budget.used == 0
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs on this platform")
+def test_item5_variation_fifo_named_like_a_raw_file(tmp_path):
+    fifo = tmp_path / "IMG_0001.CR2"
+    os.mkfifo(fifo)
+    out = _within(10, open_image, fifo)
+    assert isinstance(out.get("error"), ImageError) and "not a regular file" in str(out["error"])
+
+
+def test_item6_variation_valid_header_then_garbage_is_refused_before_hashing(tmp_path, catalog, app_paths,
+                                                                             monkeypatch):
+    import io
+
+    buf = io.BytesIO()
+    Image.fromarray(np.random.default_rng(5).integers(0, 255, (64, 64, 3), np.uint8)).save(buf, "JPEG")
+    data = buf.getvalue()
+    sos = data.index(b"\xff\xda")  # keep every header segment up to the start of the scan
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    (lib / "x.jpg").write_bytes(data[: sos + 20] + os.urandom(8 << 20))
+    hashed = []
+    real_hash = scanner.file_hash
+    monkeypatch.setattr(scanner, "file_hash", lambda p: hashed.append(p) or real_hash(p))
+    res = scan_folder(catalog, lib, app_paths.cache_dir, workers=1)
+    assert res.new == [] and len(res.errors) == 1, res
+    assert hashed == []

@@ -248,3 +248,49 @@ def test_item9_deeply_nested_sidecar_is_written_without_recursion_error(tmp_path
     text = side.read_text()
     assert text.count("<rdf:Bag>") == depth and ">deep<" in text
     assert xmp.read_sidecar(photo)["rating"] == 5
+
+
+def test_item1_variation_prefix_rebound_in_a_nested_scope_keeps_each_namespace():
+    text = (
+        '<x:xmpmeta xmlns:x="adobe:ns:meta/" xmlns:a="urn:one">'
+        '<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+        '<rdf:Description rdf:about="" xmlns:a="urn:two" a:p="two">'
+        '<a:q>two-q</a:q><b:r xmlns:b="urn:one">one-r</b:r>'
+        '</rdf:Description></rdf:RDF><a:s>one-s</a:s></x:xmpmeta>'
+    )
+    before = _canon(ET.fromstring(text))
+    doc = xmp.parse_packet(text)
+    xmp.apply_values(doc, rating=2)
+    after = _canon(_strict_parse(xmp.serialize(doc).encode()))
+    assert after == before
+
+
+def test_item1_variation_characters_xml_cannot_hold_are_dropped_not_written(tmp_path):
+    p = tmp_path / "a.jpg"
+    p.write_bytes(b"x")
+    xmp.write_sidecar(p, rating=3, color_label="Client\x01 pick\x0b")
+    data = xmp.sidecar_path(p).read_bytes()
+    _strict_parse(data)
+    assert xmp.read_sidecar(p)["rating"] == 3
+    xmp.write_sidecar(p, rating=4)  # and it stays writable
+    assert xmp.read_sidecar(p)["rating"] == 4
+
+
+def test_item9_variation_very_deep_sidecar_is_handled_quickly(tmp_path):
+    import time
+
+    photo = tmp_path / "a.jpg"
+    photo.write_bytes(b"x")
+    depth = 30_000
+    inner = "<rdf:Bag><rdf:li>" * depth + "deep" + "</rdf:li></rdf:Bag>" * depth
+    xmp.sidecar_path(photo).write_text(
+        '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+        '<rdf:Description rdf:about="" xmlns:xmp="http://ns.adobe.com/xap/1.0/" '
+        f'xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:subject>{inner}</dc:subject>'
+        "</rdf:Description></rdf:RDF></x:xmpmeta>"
+    )
+    t = time.perf_counter()
+    xmp.read_sidecar(photo)
+    xmp.write_sidecar(photo, rating=1)
+    assert xmp.read_sidecar(photo)["rating"] == 1
+    assert time.perf_counter() - t < 60

@@ -229,11 +229,23 @@ def _check_size(im: Image.Image) -> None:
         raise ImageError(f"image too large to decode safely ({w}x{h}, over {MAX_PIXELS // 1_000_000} megapixels)")
 
 
+def _require_regular_file(path: Path) -> None:
+    """Refuse (at once, never blocking) a FIFO, device or socket before a decoder that opens paths itself."""
+    try:
+        with open_regular(path):
+            pass
+    except NotRegularFile as exc:
+        raise ImageError(str(exc)) from exc
+    except OSError as exc:
+        raise ImageError(_reason(exc, path)) from exc
+
+
 def open_image(path: os.PathLike | str, raw_min_edge: Optional[int] = None) -> Image.Image:
     """Open (header only, lazily) a raster image; raises :class:`ImageError` with a clear reason."""
     path = Path(path)
     ext = path.suffix.lower()
     if ext in RAW_EXTENSIONS:
+        _require_regular_file(path)
         return _open_raw_preview(path, min_edge=raw_min_edge or RAW_PREVIEW_MIN_EDGE)
     if ext in HEIF_EXTENSIONS and not _heif_available():
         raise ImageError("HEIC/HEIF needs the optional 'pillow-heif' package")

@@ -35,13 +35,14 @@ from piaa_desktop.core.fsutil import EXPORT_MARKER, disk_full_message, hash_file
 from piaa_desktop.core.imageio import (
     ImageError,
     is_candidate,
+    load_rgb,
     oriented_size,
     open_image,
     read_exif,
 )
 from piaa_desktop.core.jobs import CancelToken, Cancelled, ProgressCallback, ensure
 from piaa_desktop.core.signals import compute_signals
-from piaa_desktop.core.thumbnails import make_thumbnail
+from piaa_desktop.core.thumbnails import THUMB_SIZE, save_thumbnail
 
 HASH_CHUNK = 1 << 20
 _DISK_FULL = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
@@ -187,8 +188,10 @@ def _decode(path: str, size: int, mtime: float, cache_dir: Path) -> _Decoded:
             rec.note = im.info.get("raw_note")
         finally:
             im.close()
+        # Decode before hashing: a file whose pixels cannot be read is refused without reading it all.
+        thumb = load_rgb(path, max_size=THUMB_SIZE)
         rec.content_hash = file_hash(path)
-        thumb = make_thumbnail(path, rec.content_hash, cache_dir)
+        save_thumbnail(thumb, rec.content_hash, cache_dir)
         rec.signals = compute_signals(np.asarray(thumb))
         rec.meta = {"width": w, "height": h, "format": fmt, **exif.as_dict()}
     except ImageError as exc:

@@ -32,11 +32,16 @@ def make_thumbnail(
 ) -> Image.Image:
     """Decode ``src`` (EXIF-oriented, JPEG draft mode) and cache a thumbnail; returns the RGB image."""
     im = load_rgb(src, max_size=size)
+    save_thumbnail(im, content_hash, cache_dir, size)
+    return im
+
+
+def save_thumbnail(im: Image.Image, content_hash: str, cache_dir: os.PathLike | str, size: int = THUMB_SIZE) -> None:
+    """Cache an already decoded thumbnail (``load_rgb(src, max_size=size)``) under its content hash."""
     dest = thumbnail_path(cache_dir, content_hash, size)
     if not dest.exists():
         with atomic_write(dest) as fh:
             im.save(fh, format="JPEG", quality=THUMB_QUALITY)
-    return im
 
 
 def load_thumbnail(cache_dir: os.PathLike | str, content_hash: str, size: int = THUMB_SIZE) -> Optional[np.ndarray]:
@@ -86,7 +91,7 @@ def edited_thumbnail_array(
     e = min(int(edge or size), size)
     dest = edited_thumbnail_path(cache_dir, content_hash, sig, e)
     try:
-        with Image.open(dest) as im:
+        with Image.open(dest, formats=("JPEG",)) as im:  # our own cache: JPEG only
             return np.asarray(im.convert("RGB"))
     except (OSError, ValueError):
         pass
@@ -110,4 +115,4 @@ def save_edited_thumbnail(cache_dir: os.PathLike | str, content_hash: str, signa
         pass
 
 
-__all__ = ["THUMB_SIZE", "edited_thumbnail_array", "edited_thumbnail_path", "save_edited_thumbnail", "ImageError", "make_thumbnail", "load_thumbnail", "thumbnail_array", "thumbnail_path"]
+__all__ = ["THUMB_SIZE", "edited_thumbnail_array", "edited_thumbnail_path", "save_edited_thumbnail", "ImageError", "make_thumbnail", "save_thumbnail", "load_thumbnail", "thumbnail_array", "thumbnail_path"]

@@ -545,7 +545,13 @@ def new_packet() -> _Doc:
 
 
 # ---------------------------------------------------------------------------------------------- writing
+# Characters XML 1.0 cannot carry at all (control characters, lone surrogates, U+FFFE/U+FFFF): written,
+# they would make the sidecar unreadable for every tool, so they are dropped.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
 def _esc_text(s: str) -> str:
+    s = _NOT_XML.sub("", s)
     return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
@@ -599,6 +605,8 @@ def serialize(doc: _Doc, xpacket: Optional[bool] = None) -> str:
                     scope[uri] = p
                     new_decls.append((p, uri))
                 continue
+            for other in [u for u, p in scope.items() if p == prefix and u != uri]:
+                del scope[other]  # the prefix now means ``uri`` here: the other namespace needs a new one
             scope[uri] = prefix
             new_decls.append((prefix, uri))
 
