@@ -150,7 +150,7 @@ def test_learn_retouching_style_then_auto_enhance(window, qtbot):
     # the user brightens and warms four photos by hand
     for pid in ids[:4]:
         cat.set_edit([pid], {"exposure": 0.6, "temperature": 25.0, "contrast": 15.0}, source="user")
-    handle = window.features.develop.train_enhancer(rounds=2)  # small: the behaviour, not the quality
+    handle = window.features.develop.train_enhancer(rounds=1, max_steps=4)  # small: the behaviour, not the quality
     qtbot.waitUntil(lambda: window.features.develop.last_enhancer_training is not None, timeout=180_000)
     assert window.features.develop.last_enhancer_training["n_pairs"] == 4
     target = ids[6]
