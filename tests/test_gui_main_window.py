@@ -64,9 +64,15 @@ def fresh(app_paths) -> Catalog:
 def test_import_then_keyboard_culling_persists(qtbot, window, small_library, app_paths):
     w = window
     assert w.model.rowCount() == 0
+    # what a listener of importFinished sees: the import is over in the status bar too (the job's own
+    # `finished` signal may come in a later event-loop pass, under load)
+    seen_at_finish = []
+    w.importFinished.connect(lambda _r: seen_at_finish.append(
+        (w.features.importing.import_progress.isVisible(), w.features.importing.import_cancel.isVisible())))
     res = import_and_wait(qtbot, w, small_library)
     assert not res.cancelled and len(res.new) == 12 and not res.errors
     assert w.model.rowCount() == 12
+    assert seen_at_finish == [(False, False)]
     assert not w.features.importing.import_progress.isVisible()
     # library tree: "All photos" and the imported folder with its count
     tree = w.features.library.tree

@@ -186,6 +186,7 @@ class ImportFeature(Feature):
         self._update_skipped_button()
         if self._import_folder:
             self.win.settings.set("last_library", self._import_folder)
+        self._hide_import_widgets()
         self.win.importFinished.emit(result)
 
     def _on_import_error(self, exc: BaseException) -> None:
@@ -204,18 +205,27 @@ class ImportFeature(Feature):
             box.open()  # non-blocking
         self.win.refresh(keep_selection=True)
         self._update_skipped_button()
+        self._hide_import_widgets()
         self.win.importFinished.emit(exc)
 
     def _on_import_finished(self) -> None:
         if self.win.is_closed:  # a late signal after the window closed its catalog
             return
         self._import_handle = None
-        for w in (self.import_label, self.import_progress, self.import_cancel):
-            w.setVisible(False)
-        self.act_cancel_import.setEnabled(False)
+        self._hide_import_widgets()
         if self._import_queue:
             nxt = self._import_queue.pop(0)
             QTimer.singleShot(0, lambda: self.import_folder(nxt))
+
+    def _hide_import_widgets(self) -> None:
+        """The status bar stops showing an import. Done when the result (or error) is handled, before
+        ``importFinished`` is emitted: the job's ``finished`` signal comes in a separate queued event that
+        the worker may post only after the GUI thread began handling the result, so a listener (or a test)
+        woken by ``importFinished`` would otherwise still see the progress bar. ``finished`` hides them again
+        (a job with no result) and starts the next queued import, which shows them again."""
+        for w in (self.import_label, self.import_progress, self.import_cancel):
+            w.setVisible(False)
+        self.act_cancel_import.setEnabled(False)
 
     def _update_skipped_button(self) -> None:
         n = len(self.win.catalog.import_errors())
