@@ -44,9 +44,9 @@ def _load_srgb(path: Path, side: int = 0) -> np.ndarray:
     to sRGB first, so input and target are compared in the same colour space."""
     from PIL import Image
 
-    from piaa_desktop.core.imageio import load_rgb
+    from piaa_desktop.core.imageio import load_rgb, pil_open
 
-    with Image.open(path) as im:
+    with pil_open(path) as im:
         icc = im.info.get("icc_profile")
         if icc:
             import io
