@@ -275,3 +275,32 @@ def test_keep_best_prefers_open_eyes_and_sharp_faces():
     pen = F.keep_best_penalty
     assert pen(open_sharp) == 0 < pen(soft) < pen(closed)
     assert pen([]) == 0 and pen(tiny_closed) == 0  # too small to judge: not held against the photo
+
+
+def test_keep_best_of_stack_prefers_open_eyes(tmp_path, data_dir, analyzer):
+    """A burst where the shot with closed eyes has the higher score: after the faces pass, the open one wins."""
+    from piaa_desktop.core import stacks as S
+    from piaa_desktop.core.catalog import open_catalog
+    from piaa_desktop.core.paths import app_paths
+    from piaa_desktop.core.scanner import scan_folder
+
+    lib = tmp_path / "burst"
+    lib.mkdir()
+    rgb = F.load_rgb(ASTRONAUT)
+    pts, _ = analyzer.landmarks(rgb, analyzer.detect(rgb)[0])
+    Image.fromarray(rgb).save(lib / "open.jpg", quality=95)
+    Image.fromarray(close_eyes(rgb, pts)).save(lib / "shut.jpg", quality=95)
+    paths = app_paths(data_dir).ensure()
+    cat = open_catalog(paths)
+    try:
+        scan_folder(cat, lib, paths.cache_dir, workers=1)
+        ids = {p.name: p.id for p in cat.photos()}
+        stack = [[ids["open.jpg"], ids["shut.jpg"]]]
+        cat.set_scores("personal", [(ids["shut.jpg"], 0.9, None), (ids["open.jpg"], 0.2, None)])
+        assert S.best_of_stacks(cat, stack) == [ids["shut.jpg"]]  # no faces known yet: the score decides
+        F.analyze_catalog(cat, analyzer=analyzer)
+        assert S.best_of_stacks(cat, stack) == [ids["open.jpg"]]
+        S.keep_best_of_each_stack(cat, stack)
+        assert cat.photo(ids["open.jpg"]).flag == 1 and cat.photo(ids["shut.jpg"]).flag == -1
+    finally:
+        cat.close()

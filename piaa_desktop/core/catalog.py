@@ -918,6 +918,21 @@ class Catalog:
             )
         }
 
+    FACE_FILTERS = {
+        "closed": "closed_eyes > 0",
+        "soft": "soft_faces > 0",
+        "none": "n_faces = 0",
+        "any": "n_faces > 0",
+    }
+
+    def face_filter_ids(self, model: str, kind: str) -> list[int]:
+        """Photos analysed with ``model`` that have closed eyes, a soft face, no face or any face (``kind``
+        a key of :attr:`FACE_FILTERS`)."""
+        cond = self.FACE_FILTERS.get(kind)
+        if cond is None:
+            raise ValueError(f"unknown faces filter {kind!r}; choose one of {', '.join(self.FACE_FILTERS)}")
+        return [r[0] for r in self.conn.execute(f"SELECT photo_id FROM faces WHERE model=? AND {cond}", (model,))]
+
     def set_scores(self, kind: str, rows: Iterable[tuple[int, float, Optional[Sequence[float]]]], model_version: str = "") -> int:
         """Replace all scores of ``kind`` with rows of (photo_id, score, distribution or None)."""
         data = [(int(pid), float(s), _dist_json(d), kind, model_version) for pid, s, d in rows]

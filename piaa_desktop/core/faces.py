@@ -77,6 +77,11 @@ _EYE_A = (33, 160, 158, 133, 153, 144)
 _EYE_B = (362, 385, 387, 263, 373, 380)
 
 
+#: The grid's face tags (gui/faces_feature.py) and their long labels (tooltips).
+FACE_TAG_LABELS = {"closed_eyes": "Closed eyes", "soft_face": "Soft (out of focus) face"}
+FACE_TAG_BADGES = {"closed_eyes": "eyes closed", "soft_face": "soft face"}
+
+
 class FacesUnavailable(RuntimeError):
     """A face model is missing or damaged (the message says which)."""
 

@@ -34,6 +34,10 @@ FLAG_FILTERS: dict[str, tuple[str, Optional[int], bool]] = {
     "rejected": ("Rejects", -1, True),
     "not_rejected": ("Hide rejects", None, False),
     **{f"tech:{name}": (label, None, True) for name, label in FLAG_LABELS.items()},
+    # faces and eyes (core.faces; the faces pass runs after import): "faces:<kind>" of Catalog.FACE_FILTERS
+    "faces:closed": ("Closed eyes", None, True),
+    "faces:soft": ("Soft faces", None, True),
+    "faces:none": ("No faces", None, True),
 }
 RATING_FILTERS = ((0, "Any rating"), (1, "★ and up"), (2, "★★ and up"), (3, "★★★ and up"),
                   (4, "★★★★ and up"), (5, "★★★★★"))
@@ -137,9 +141,12 @@ def query_ids(
     include_rejected: bool = True,
     technical: Optional[str] = None,
     records: Optional[dict[int, PhotoRecord]] = None,
+    faces: Optional[str] = None,
 ) -> list[int]:
     """Present photos passing the filters, sorted by ``sort``. ``technical`` keeps only photos with that
-    technical problem (a name of ``core.flags.FLAG_NAMES``). ``records`` (already loaded) saves the read."""
+    technical problem (a name of ``core.flags.FLAG_NAMES``); ``faces`` only photos with closed eyes, a soft
+    face or no face (a key of ``Catalog.FACE_FILTERS``, from the current face models). ``records`` (already
+    loaded) saves the read."""
     if sort not in SORTS:
         raise ValueError(f"unknown sort {sort!r}; choose one of {', '.join(SORTS)}")
     if records is None:
@@ -148,5 +155,10 @@ def query_ids(
         from piaa_desktop.core.flags import flagged_ids
 
         keep = set(flagged_ids(catalog, technical, ids=list(records)))
+        records = {pid: r for pid, r in records.items() if pid in keep}
+    if faces is not None:
+        from piaa_desktop.core.faces import model_signature
+
+        keep = set(catalog.face_filter_ids(model_signature(), faces))
         records = {pid: r for pid, r in records.items() if pid in keep}
     return sort_and_filter(records, sort, folder_id, min_rating, flag, include_rejected)

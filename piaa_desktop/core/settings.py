@@ -97,6 +97,7 @@ for _s in (
     Setting("grid_sort", str, "capture_time", "Sort order of the grid", choices=_GRID_SORTS),
     Setting("grid_show_scores", bool, True, "Show the score badge on thumbnails"),
     Setting("grid_compact", bool, False, "Denser grid: small cells, stars on the photo, no file names"),
+    Setting("faces_after_import", bool, True, "Find faces and closed eyes after each import (background)"),
     # interoperability
     Setting("xmp_write", bool, True, "Write ratings, picks and colour labels to XMP sidecars next to photos"),
     Setting(

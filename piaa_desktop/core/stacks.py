@@ -132,15 +132,28 @@ def find_stacks(
     return stacks
 
 
+def _faces_by_photo(catalog) -> dict[int, float]:
+    """Photo id -> face penalty (closed eyes, soft faces) from the current face models; {} when none ran."""
+    try:
+        from piaa_desktop.core.faces import keep_best_penalty, model_signature
+
+        rows = catalog.faces(model_signature())
+    except Exception:  # noqa: BLE001 - no face models or no faces table: rank without faces
+        return {}
+    return {pid: keep_best_penalty(r) for pid, r in rows.items()}
+
+
 def _rank_key(catalog, kind: str = "personal"):
     personal = catalog.scores("personal") if kind == "personal" else {}
     generic = catalog.scores("generic")
     signals = catalog.signals()
+    faces = _faces_by_photo(catalog)
 
     def key(photo) -> tuple:
         s = personal.get(photo.id, generic.get(photo.id))
         sharp = (signals.get(photo.id) or {}).get("sharpness")
         return (
+            -faces.get(photo.id, 0.0),  # closed eyes and soft faces lose first (core.faces.keep_best_penalty)
             s if s is not None else -math.inf,
             photo.rating or 0,
             sharp if sharp is not None else -math.inf,
@@ -151,8 +164,9 @@ def _rank_key(catalog, kind: str = "personal"):
 
 
 def best_of_stacks(catalog, stacks: Sequence[Sequence[int]], kind: str = "personal") -> list[int]:
-    """The best photo id of each stack (same order): highest personal score (generic without a personal
-    model; ``kind='generic'`` forces generic), then most stars, then sharpest, then the earliest id."""
+    """The best photo id of each stack (same order): fewest closed eyes and soft faces (when the faces pass
+    ran), then highest personal score (generic without a personal model; ``kind='generic'`` forces
+    generic), then most stars, then sharpest, then the earliest id."""
     key = _rank_key(catalog, kind)
     out = []
     for s in stacks:

@@ -50,7 +50,10 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QAbstractItemView, QListView, QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
 from piaa_desktop.core.catalog import Change
+from piaa_desktop.core.faces import FACE_TAG_BADGES
 from piaa_desktop.core.flags import FLAG_BADGES
+
+TAG_BADGES = {**FLAG_BADGES, **FACE_TAG_BADGES}  # technical problems + faces (gui/features/faces.py)
 from piaa_desktop.core.library import PhotoRecord
 
 # ---------------------------------------------------------------------------------------------- roles
@@ -150,7 +153,9 @@ class PhotoListModel(QAbstractListModel):
                 parts.append(f"personal score {rec.personal:.2f}")
             from piaa_desktop.core.flags import FLAG_LABELS
 
-            parts.extend(FLAG_LABELS[f] for f in sorted(self.tech_flags(pid)))
+            from piaa_desktop.core.faces import FACE_TAG_LABELS
+
+            parts.extend(FLAG_LABELS.get(f) or FACE_TAG_LABELS.get(f, f) for f in sorted(self.tech_flags(pid)))
             return "\n".join(parts)
         return None
 
@@ -645,7 +650,7 @@ class ThumbnailDelegate(QStyledItemDelegate):
         # Technical problems (bottom left of the image): short orange tags
         tech = index.data(TechFlagsRole)
         if tech:
-            text = " · ".join(FLAG_BADGES[f] for f in sorted(tech) if f in FLAG_BADGES)
+            text = " · ".join(TAG_BADGES[f] for f in sorted(tech) if f in TAG_BADGES)
             p.setFont(self._badge_font)
             fm = QFontMetrics(self._badge_font)
             bw, bh = fm.horizontalAdvance(text) + 10, fm.height() + 2

@@ -732,15 +732,17 @@ class MainWindow(QMainWindow):
     def query_ids(self) -> list[int]:
         _label, flag, include_rejected = FLAG_FILTERS[self._flag_filter]
         technical = self._flag_filter[5:] if self._flag_filter.startswith("tech:") else None
+        faces = self._flag_filter[6:] if self._flag_filter.startswith("faces:") else None
         records = self.model.records()
         key = (id(records), len(records), self._records_version, self._sort, self._folder_id, self._min_rating,
                self._flag_filter)
-        if self._sorted_cache is not None and self._sorted_cache[0] == key:
+        if self._sorted_cache is not None and self._sorted_cache[0] == key and faces is None:
             ids = self._sorted_cache[1]  # the filters return new lists; nobody changes this one
         else:
             # sorted in memory from the records the refresh just loaded: no query on the GUI thread
+            # (a faces filter reads the faces table, which the background faces pass fills: never cached)
             ids = query_ids(self.catalog, self._sort, self._folder_id, self._min_rating, flag, include_rejected,
-                            technical=technical, records=records)
+                            technical=technical, records=records, faces=faces)
             self._sorted_cache = (key, ids)
             ids = list(ids)
         for narrow in self._id_filters:

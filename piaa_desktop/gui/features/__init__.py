@@ -11,6 +11,7 @@ develop      develop panel (D), auto-enhance (E), learn my retouching style
 export       export dialog (Ctrl+E)
 personal     personal model re-trained in the background, reset, re-scoring after imports,
              the "why this score" explanation in the Info panel
+faces        faces pass after import (closed eyes, soft faces): grid badges, Info panel's faces
 library      search bar (Ctrl+F), library tree (folders, collections, smart collections), keyword
              panel (Ctrl+K)
 trash        move rejected to the system trash (Ctrl+Backspace), undoable; restore
@@ -32,6 +33,7 @@ FEATURES = (
     ("develop", "DevelopFeature"),
     ("export", "ExportFeature"),
     ("personal", "PersonalFeature"),
+    ("faces", "FacesFeature"),
     ("library", "LibraryFeature"),
     ("trash", "TrashFeature"),
     ("help", "HelpFeature"),
