@@ -304,3 +304,36 @@ def test_keep_best_of_stack_prefers_open_eyes(tmp_path, data_dir, analyzer):
         assert cat.photo(ids["open.jpg"]).flag == 1 and cat.photo(ids["shut.jpg"]).flag == -1
     finally:
         cat.close()
+
+
+def test_label_file_is_well_formed():
+    import csv
+
+    from benchmarks.faces_eval import LABELS
+
+    with open(LABELS, newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) >= 300
+    assert {r["label"] for r in rows} == {"open", "closed", "unsure", "not_face"}
+    assert {r["source"] for r in rows} <= {"bsds500", "para", "fivek"}
+    for r in rows:
+        box = [int(v) for v in r["box"].split()]
+        assert len(box) == 4 and min(box[2:]) >= 40
+
+
+@pytest.mark.parametrize("name,box,eyes", [
+    ("14085.jpg", (263, 123, 138, 160), "closed"),  # real closed eyes (labelled by eye)
+    ("189003.jpg", (298, 49, 122, 151), "open"),
+    ("189003.jpg", (35, 98, 124, 163), "open"),
+])
+def test_real_bsds_faces(analyzer, name, box, eyes):
+    from tests.conftest import BSDS
+
+    path = BSDS / name
+    if not path.exists():
+        pytest.skip("BSDS500 not available")
+    from benchmarks.faces_eval import iou
+
+    faces = analyzer.analyze_path(path)
+    best = max(faces, key=lambda f: iou(f.box, box))
+    assert iou(best.box, box) > 0.5 and best.eyes == eyes
