@@ -35,8 +35,8 @@ def window(qtbot, app_paths, face_library):
     qtbot.addWidget(win)
     win.resize(1280, 800)
     win.show()
-    win.import_folder(face_library)
-    qtbot.waitUntil(lambda: not win.import_running() and win.model.rowCount() == 5, timeout=120_000)
+    win.features.importing.import_folder(face_library)
+    qtbot.waitUntil(lambda: not win.features.importing.import_running() and win.model.rowCount() == 5, timeout=120_000)
     # the faces pass starts by itself after the import, in the background
     qtbot.waitUntil(lambda: win.features.faces.last_result is not None, timeout=120_000)
     yield win
