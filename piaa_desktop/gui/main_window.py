@@ -744,7 +744,6 @@ class MainWindow(QMainWindow):
             ids = query_ids(self.catalog, self._sort, self._folder_id, self._min_rating, flag, include_rejected,
                             technical=technical, records=records, faces=faces)
             self._sorted_cache = (key, ids)
-            ids = list(ids)
         for narrow in self._id_filters:
             ids = narrow(ids)
         if self.collapse_stacks:
