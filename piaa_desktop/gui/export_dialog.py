@@ -147,6 +147,7 @@ class ExportDialog(QDialog):
         wl.addWidget(self.rejected_cb)
         self.count_label = QLabel()
         self.count_label.setObjectName("exportCount")
+        self.count_label.setWordWrap(True)
         wl.addWidget(self.count_label)
         lay.addWidget(what)
 
@@ -396,7 +397,10 @@ class ExportDialog(QDialog):
             class _P:
                 id, path, capture_time, mtime, rating, camera = 42, "/p/IMG_0042.jpg", "2024-05-01T10:11:12", 0.0, 4, "Camera"
 
-            self.template_status.setText("e.g. " + render_name(example, _context(_P, 1, 0.87)) + ".jpg")
+            from piaa_desktop.core.output import FORMATS
+
+            ext = FORMATS.get(self.format_combo.currentData(), ".jpg")
+            self.template_status.setText("e.g. " + render_name(example, _context(_P, 1, 0.87)) + ext)
         except ValueError as exc:
             self.template_status.setText(str(exc))
             ok = False
