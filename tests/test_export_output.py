@@ -192,3 +192,45 @@ def test_cli_export_folder_format_colour_and_presets(lib_catalog, data_dir, tmp_
     assert main(["--data-dir", d, "export", str(dest2), "--top", "1", "--preset", "p3-small", "--format", "png"]) == 0
     assert [p.suffix for p in dest2.iterdir() if p.suffix in (".png", ".jpg")] == [".png"]
     assert main(["--data-dir", d, "export", str(dest2), "--top", "1", "--preset", "nope"]) == 2
+
+
+def test_export_dialog_presets_and_output_options(lib_catalog, tmp_path, qtbot):
+    pytest.importorskip("pytestqt")
+    from piaa_desktop.core.settings import Settings
+    from piaa_desktop.gui.export_dialog import ExportDialog
+
+    cat, lib, ids = lib_catalog
+    settings = Settings()
+    inside = cat.photo_ids_under(lib / "sub")
+    dlg = ExportDialog(cat, [], settings, view_ids=inside, scope='folder "sub"')
+    qtbot.addWidget(dlg)
+    dlg.apply_preset("Print: Adobe RGB 16-bit TIFF, print sharpening")
+    o = dlg.options()
+    assert (o.format, o.color_space, o.sharpening, o.scope) == ("tiff16", "adobe-rgb", "print", 'folder "sub"')
+    assert not dlg.quality_spin.isEnabled() and dlg.template_status.text().endswith(".tif")
+    dlg.format_combo.setCurrentIndex(dlg.format_combo.findData("png"))
+    dlg.save_preset("my png")
+    assert settings.get("export_presets")["my png"]["format"] == "png"
+    dlg.apply_preset("Originals: copies, untouched")
+    assert dlg.options().format == "original" and dlg.options().color_space is None
+    dlg.apply_preset("my png")
+    assert (dlg.options().format, dlg.options().color_space) == ("png", "adobe-rgb")
+    dlg.rb_all.setChecked(True)
+    assert set(dlg.selected_ids()) == set(inside)
+
+
+def test_cli_export_search_and_collection_scopes(lib_catalog, data_dir, tmp_path, capsys):
+    from piaa_desktop.cli.main import main
+
+    cat, lib, ids = lib_catalog
+    cat.add_keywords(ids[:2], ["Trip|Rome"])
+    cid = cat.create_collection("Two")
+    cat.add_to_collection(cid, ids[1:3])
+    d = str(data_dir)
+    assert main(["--data-dir", d, "export", str(tmp_path / "a"), "--all", "--search", "kw:Rome", "--dry-run",
+                 "--json"]) == 0
+    assert sorted(r["photo_id"] for r in json.loads(capsys.readouterr().out)) == sorted(ids[:2])
+    assert main(["--data-dir", d, "export", str(tmp_path / "b"), "--all", "--search", "kw:Rome",
+                 "--collection", "Two", "--dry-run", "--json"]) == 0
+    assert [r["photo_id"] for r in json.loads(capsys.readouterr().out)] == [ids[1]]
+    assert main(["--data-dir", d, "export", str(tmp_path / "c"), "--all", "--search", "nope:1"]) == 2

@@ -104,6 +104,8 @@ def test_keyword_panel_search_smart_collection_exiftool_and_fresh_import(qtbot, 
     # search finds it (typed into the bar, debounced, run off the GUI thread)
     _search(qtbot, w, "kw:paris")
     assert [w.model.id_at(r) for r in range(w.model.rowCount())] == [target]
+    assert w.catalog.photo(target).flag == 0  # the "p" typed into the search bar did not pick the photo
+    assert w.current_view() == "grid"
     assert "1 found" in w.features.library.search_bar.hint.text()
     # a mistake keeps the last result and says why
     w.features.library.search_bar.set_text("kw:paris rating:9")
