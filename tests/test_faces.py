@@ -326,13 +326,11 @@ def test_label_file_is_well_formed():
     ("189003.jpg", (298, 49, 122, 151), "open"),
     ("189003.jpg", (35, 98, 124, 163), "open"),
 ])
-def test_real_bsds_faces(analyzer, name, box, eyes):
-    from tests.conftest import BSDS
-
-    path = BSDS / name
-    if not path.exists():
-        pytest.skip("BSDS500 not available")
+def test_real_bsds_faces(analyzer, bsds_dir, name, box, eyes):
+    """Model-quality check on real faces labelled by eye (benchmarks/data/faces_eyes_labels.csv)."""
     from benchmarks.faces_eval import iou
+
+    path = bsds_dir / name
 
     faces = analyzer.analyze_path(path)
     best = max(faces, key=lambda f: iou(f.box, box))
