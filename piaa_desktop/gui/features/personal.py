@@ -12,6 +12,22 @@ from PySide6.QtCore import QTimer
 from piaa_desktop.gui.features.base import Feature
 
 TRAIN_DEBOUNCE_MS = 1500
+EXPLAIN_DEBOUNCE_MS = 120
+
+
+def _explain_job(catalog, photo_id: int):
+    """Worker: (photo id, reasons, confidence words, signals) for the Info panel."""
+    from piaa_desktop.core.personal.operations import explain, taste_confidence
+
+    try:
+        reasons = explain(catalog, int(photo_id), top=4)  # [] while no personal model exists
+    except Exception:  # noqa: BLE001 - no embedding or no prior: nothing to explain
+        reasons = []
+    try:
+        confidence = taste_confidence(catalog)
+    except Exception:  # noqa: BLE001 - a damaged metrics row: say nothing rather than fail
+        confidence = ""
+    return int(photo_id), reasons, confidence, catalog.signals([int(photo_id)]).get(int(photo_id))
 
 
 def rescore_job(catalog, progress=None, cancel=None) -> int:
@@ -46,11 +62,21 @@ class PersonalFeature(Feature):
         self.train_timer.timeout.connect(self.train_now)
         win.catalogChanged.connect(self._on_catalog_change)
         win.importFinished.connect(self._on_import_finished)
-        win.currentPhotoChanged.connect(self._explain_current)
+        # the "why this score" of the current photo, computed off the GUI thread (explain() reads every
+        # embedding of the library: seconds at 100,000 photos), once the current photo stays 120 ms
+        self._explain_pid = None
+        self._explain_handle = None
+        self._explain_seq = 0  # a result older than the last explanation shown is dropped
+        self._explain_timer = QTimer(self)
+        self._explain_timer.setSingleShot(True)
+        self._explain_timer.setInterval(EXPLAIN_DEBOUNCE_MS)
+        self._explain_timer.timeout.connect(self._explain_start)
+        win.currentPhotoChanged.connect(self.explain_later)
 
     def shutdown(self) -> None:
-        """Before the catalog closes: stop the timer and the training."""
+        """Before the catalog closes: stop the timers and the training."""
         self.train_timer.stop()
+        self._explain_timer.stop()
         h = self.train_handle
         if h is not None and not h.done:
             h.cancel()
@@ -94,7 +120,7 @@ class PersonalFeature(Feature):
             msg = f"Personal model kept as it was: {getattr(result, 'message', result)}"
         self.win.refresh_scores()
         self.win.say(msg + (" · new order ready: F5" if self.win.order_is_stale() else ""))
-        self._explain_current(self.win.current_id())
+        self.explain_later(self.win.current_id())
 
     def _on_train_error(self, exc) -> None:
         self.last_training = exc
@@ -119,7 +145,43 @@ class PersonalFeature(Feature):
         self.win.jobs.submit(rescore_job, with_catalog=str(self.win.paths.catalog),
                              on_done=lambda n: n and self.win.refresh_scores(), name="rescore")
 
+    def explain_later(self, photo_id) -> None:
+        """Explain ``photo_id``'s score in the Info panel soon, on a worker (the GUI thread never waits)."""
+        self._explain_pid = photo_id
+        if photo_id is None:
+            self._explain_timer.stop()
+            self._explain_current(None)
+            return
+        self._explain_timer.start()
+
+    def _explain_start(self) -> None:
+        if self._explain_handle is not None and not self._explain_handle.done:
+            self._explain_timer.start()  # one at a time: the latest photo is explained after this one
+            return
+        pid = self._explain_pid
+        if pid is None or self.win.is_closed:
+            return
+        self._explain_seq += 1
+        seq = self._explain_seq
+        self._explain_handle = self.win.jobs.submit(_explain_job, int(pid), with_catalog=True, name="explain",
+                                                    on_done=lambda r, s=seq: self._explained(s, r))
+
+    def _explained(self, seq: int, result) -> None:
+        pid, reasons, confidence, sig = result
+        if seq != self._explain_seq or pid != self.win.current_id():
+            return  # the user moved on (or it was explained since): the newer explanation stands
+        from piaa_desktop.core.flags import technical_flags
+
+        panel = self.win.side_panel
+        if not hasattr(panel, "set_explanation"):
+            return
+        if hasattr(panel, "set_confidence"):
+            panel.set_confidence(confidence)
+        panel.set_explanation(reasons, technical_flags(sig) if sig else set())
+
     def _explain_current(self, photo_id) -> None:
+        """Explain now, on the calling thread (tests; :meth:`explain_later` is what the window uses)."""
+        self._explain_seq += 1
         panel = self.win.side_panel
         if not hasattr(panel, "set_explanation"):
             return
