@@ -37,7 +37,7 @@ LANDMARKS = "face_landmarks"
 BLENDSHAPES = "face_blendshapes"
 MODEL_NAMES = (DETECTOR, LANDMARKS, BLENDSHAPES)
 #: Bump when the pre/post-processing changes results (part of :func:`model_signature`).
-ALGO_VERSION = 2
+ALGO_VERSION = 3
 
 DETECT_MAX = 960  # long edge (px) the detector sees
 #: RetinaFace confidence a face needs. 0.95 keeps 146 of 150 open and 18 of 19 closed labelled faces and drops 39 of
@@ -54,10 +54,11 @@ ROI_SCALE = 1.5
 BLINK_THRESHOLD = 0.32
 #: Faces smaller than this (box side, px in the photo) get eyes/sharpness but are not badged.
 BADGE_MIN_FACE_PX = 48
-#: Face sharpness (0-1) below which a face counts as soft.
-SOFT_THRESHOLD = 0.30
+#: Face sharpness (0-1) below which a face counts as soft: best balanced accuracy between real labelled faces and
+#: the same photos blurred by 1.5 px per 128 px of face (benchmarks/faces_eval.py, cross-validated there).
+SOFT_THRESHOLD = 0.35
 SHARP_SIZE = 128
-SHARP_SCALE = 0.05  # ratio at which the 0-1 sharpness is 0.5
+SHARP_SCALE = 0.25  # Laplacian/grey variance ratio at which the 0-1 sharpness is 0.5 (a display scale)
 
 # RetinaFace anchors (biubug6/Pytorch_Retinaface, mobilenet0.25 config)
 _STRIDES = (8, 16, 32)
@@ -393,10 +394,11 @@ def eye_aspect_ratio(pts: np.ndarray) -> float:
 
 
 def face_sharpness(rgb: np.ndarray, box: Sequence[int]) -> float:
-    """0-1: Laplacian variance of the face box (grey, 128x128) over its grey variance, squashed.
+    """0-1: Laplacian variance of the face's centre (grey, at most 128 px) over its grey variance, squashed.
 
-    Dividing by the grey variance makes it independent of the face's contrast and exposure; resampling to
-    a fixed size makes it comparable across face sizes (a tiny face upscaled reads as soft, as it looks).
+    Dividing by the grey variance makes it independent of the face's contrast and exposure; a large face is
+    box-filtered to 128 px (so the measure means the same at any photo size), a small one is measured on its
+    own pixels (upscaling would make every small face read as soft).
     """
     x, y, w, h = [int(v) for v in box]
     # the central part of the box (eyes, nose, mouth), not the background at its corners
@@ -404,7 +406,10 @@ def face_sharpness(rgb: np.ndarray, box: Sequence[int]) -> float:
     sub = rgb[max(0, y + my): y + h - my, max(0, x + mx): x + w - mx]
     if sub.size == 0 or min(sub.shape[:2]) < 4:
         return 0.0
-    g = Image.fromarray(sub).convert("L").resize((SHARP_SIZE, SHARP_SIZE), Image.BILINEAR if min(sub.shape[:2]) < SHARP_SIZE else Image.BOX)
+    g = Image.fromarray(sub).convert("L")
+    if max(g.size) > SHARP_SIZE:  # large faces are box-filtered down; small ones keep their own pixels
+        k = SHARP_SIZE / max(g.size)
+        g = g.resize((max(4, round(g.size[0] * k)), max(4, round(g.size[1] * k))), Image.BOX)
     y_ = np.asarray(g, dtype=np.float64)
     lap = y_[1:-1, :-2] + y_[1:-1, 2:] + y_[:-2, 1:-1] + y_[2:, 1:-1] - 4.0 * y_[1:-1, 1:-1]
     var = float(y_.var())
