@@ -234,3 +234,14 @@ def test_cli_export_search_and_collection_scopes(lib_catalog, data_dir, tmp_path
                  "--collection", "Two", "--dry-run", "--json"]) == 0
     assert [r["photo_id"] for r in json.loads(capsys.readouterr().out)] == [ids[1]]
     assert main(["--data-dir", d, "export", str(tmp_path / "c"), "--all", "--search", "nope:1"]) == 2
+
+
+def test_exported_jpegs_carry_keywords_in_their_xmp(lib_catalog, tmp_path):
+    from piaa_desktop.core import xmp
+
+    cat, lib, ids = lib_catalog
+    cat.add_keywords([ids[0]], ["Places|France|Paris"])
+    for fmt in ("original", "jpeg"):  # copied with the packet spliced in, and re-encoded
+        opts = ExportOptions(embed_xmp=True, format=fmt, template="{name}")
+        rep = export_photos(cat, [ids[0]], tmp_path / fmt, opts)
+        assert xmp.read_embedded_keywords(rep.rows[0].dest) == ["Places|France|Paris"], fmt

@@ -313,3 +313,19 @@ def test_real_world_sidecar_keywords_imported_and_foreign_ones_kept(catalog, lib
                          ("capture_one", ["marathon", "sport", "Oslo"])):
         got = xmp.read_packet_file(fixture.with_name(f"{tool}.xmp"))["keywords"]
         assert got == expect, tool
+
+
+def test_keywords_embedded_in_a_jpeg_are_read_on_import(catalog, lib, app_paths, tmp_path):
+    """A JPEG exported by Lightroom carries its keywords in its own XMP: with no sidecar, import reads them."""
+    from piaa_desktop.core.export import jpeg_with_xmp
+
+    photo = sorted(lib.glob("*.jpg"))[0]
+    packet = xmp.packet_bytes(None, keywords=["Places|Norway|Oslo", "winter"])
+    photo.write_bytes(jpeg_with_xmp(photo.read_bytes(), packet))
+    assert xmp.read_embedded_keywords(photo) == ["Places|Norway|Oslo", "winter"]
+    ids = _scan(catalog, lib, app_paths, hook=lambda cat, pid: sync.import_sidecar(cat, pid))
+    pid = catalog.photo_by_path(photo).id
+    assert pid in ids and catalog.photo_keywords(pid) == ["Places|Norway|Oslo", "winter"]
+    assert catalog.photo(pid).rating == 0  # only keywords come from inside the file
+    assert xmp.embedded_packet(b"not a jpeg") is None
+    assert xmp.read_embedded_keywords(sorted(lib.glob("*.jpg"))[1]) is None

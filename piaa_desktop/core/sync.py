@@ -97,7 +97,8 @@ def import_sidecar(catalog, photo_id: int, overwrite: bool = False, settings=Non
     """Copy rating/flag/label/keywords from an existing sidecar into the catalog; returns what was applied.
 
     Without ``overwrite`` only fields still at their default in the catalog are set (a new photo has
-    all defaults). Returns None when there is no readable sidecar.
+    all defaults). Without a sidecar, a JPEG's own embedded XMP keywords are read (only the keywords:
+    ratings inside exported files describe someone else's copy). Returns None when there is nothing.
     """
     if not _setting(settings, "xmp_read_on_import", True):
         return None
@@ -110,7 +111,11 @@ def import_sidecar(catalog, photo_id: int, overwrite: bool = False, settings=Non
         log.warning("sidecar of %s not read: %s", photo.path, exc)
         return None
     if not vals:
-        return None
+        # no sidecar: keywords a JPEG carries in its own XMP (exported from Lightroom or digiKam) still count
+        kws = xmp.read_embedded_keywords(photo.path)
+        if not kws:
+            return None
+        vals = {"rating": None, "flag": None, "color_label": None, "keywords": kws}
     applied: dict = {}
     with _suppressed():
         if vals["rating"] is not None and (overwrite or not photo.rating) and vals["rating"] != photo.rating:

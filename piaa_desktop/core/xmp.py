@@ -354,6 +354,47 @@ def read_sidecar(photo_path: os.PathLike | str, naming: str = "ext") -> Optional
     return read_packet_file(path)
 
 
+EMBEDDED_SCAN_BYTES = 1024 * 1024  # where a JPEG's XMP segment lives (APP1, before the image data)
+_XMP_APP1_HEADER = b"http://ns.adobe.com/xap/1.0/\x00"
+
+
+def embedded_packet(data: bytes) -> Optional[bytes]:
+    """The XMP packet of a JPEG's APP1 segment in ``data`` (the file's first bytes), or None."""
+    if not data.startswith(b"\xff\xd8"):
+        return None
+    i = 2
+    while i + 4 <= len(data) and data[i] == 0xFF:
+        marker = data[i + 1]
+        if marker in (0xD9, 0xDA):  # end of image, start of scan: no more metadata segments
+            return None
+        length = int.from_bytes(data[i + 2 : i + 4], "big")
+        if length < 2:
+            return None
+        if marker == 0xE1 and data[i + 4 : i + 4 + len(_XMP_APP1_HEADER)] == _XMP_APP1_HEADER:
+            return data[i + 4 + len(_XMP_APP1_HEADER) : i + 2 + length]
+        i += 2 + length
+    return None
+
+
+def read_embedded_keywords(photo_path: os.PathLike | str) -> Optional[list[str]]:
+    """Keywords in a JPEG's own XMP (Lightroom and digiKam write them into exported files); None if none."""
+    path = Path(photo_path)
+    if path.suffix.lower() not in (".jpg", ".jpeg", ".jpe"):
+        return None
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read(EMBEDDED_SCAN_BYTES)
+    except OSError:
+        return None
+    packet = embedded_packet(data)
+    if not packet:
+        return None
+    try:
+        return keywords_from_packet(parse_packet(packet))
+    except XmpError:
+        return None
+
+
 def read_packet_file(path: os.PathLike | str) -> dict:
     path = Path(path)
     try:
