@@ -99,3 +99,29 @@ def test_auto_enhance_button(panel, catalog):
         assert src.get(i) == "auto" or catalog.get_edit(i) is None
     if catalog.get_edit(ids[0]):
         assert panel.sliders["exposure"].value() == pytest.approx(catalog.get_edit(ids[0])["exposure"], abs=0.05)
+
+
+def test_crop_ratio_turn_and_score_hint(panel, catalog):
+    """A fixed ratio crops the active photo only; turns follow; the crop's score is shown as a hint."""
+    ids = catalog.query_ids(sort="name")[:2]
+    catalog.set_edit([ids[1]], {"contrast": 30})
+    panel.set_photos([ids[0], ids[1]], _proxy(catalog, ids[0]))
+    panel.ratio_box.setCurrentText("1:1")
+    e = catalog.get_edit(ids[0])
+    ph = catalog.photo(ids[0])
+    w, h = D.geometry_output_size(ph.width, ph.height, e)
+    assert abs(w - h) <= 1
+    assert catalog.get_edit(ids[1]) == {"contrast": 30} or D.geometry_is_identity(catalog.get_edit(ids[1]))
+    panel.wait_for_render()
+    assert abs(panel.last_rendered.shape[0] - panel.last_rendered.shape[1]) <= 1  # the proxy is cropped too
+    panel.turn(1)
+    assert catalog.get_edit(ids[0])["rotate"] == 1
+    panel.flip()
+    assert catalog.get_edit(ids[0])["flip"] == 1 and catalog.get_edit(ids[0])["rotate"] == 3
+    panel.crop_btn.setChecked(True)
+    assert panel.wait_for_hint(120000)
+    hint = panel.last_hint
+    assert hint is not None and 1 <= hint["crop"] <= 5 and 1 <= hint["whole"] <= 5
+    assert hint["kind"] in ("generic", "personal") and "vs whole" in panel.hint.text()
+    panel.reset_geometry()
+    assert D.geometry_is_identity(catalog.get_edit(ids[0]))

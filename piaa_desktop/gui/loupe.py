@@ -124,9 +124,18 @@ def render_array(base: np.ndarray, params: Optional[dict], max_side: Optional[in
 
 
 def render_preview(base: np.ndarray, params: Optional[dict], max_side: Optional[int] = None, crop: bool = True) -> Preview:
-    """Worker thread: the rendering of ``base`` with ``params`` with its histogram and clipping mask."""
+    """Worker thread: the rendering of ``base`` with ``params`` with its histogram and clipping mask. In
+    crop mode (``crop=False``) the histogram is the crop's, not the whole canvas with its empty corners."""
     a = render_array(base, params, max_side, crop)
-    return Preview(array_to_qimage(a), histogram_stats(a), _mask_image(clipping_mask(a)))
+    counted = a
+    if not crop and params:
+        from piaa_desktop.core import develop
+
+        x0, y0, x1, y1 = develop.crop_box(a.shape[1], a.shape[0], params)
+        inner = a[int(round(y0)):int(round(y1)), int(round(x0)):int(round(x1))]
+        if inner.size:
+            counted = inner
+    return Preview(array_to_qimage(a), histogram_stats(counted), _mask_image(clipping_mask(a)))
 
 
 def load_preview_image(path: str, max_size: int = PREVIEW_MAX, edit: Optional[dict] = None) -> QImage:
