@@ -33,11 +33,12 @@ def temp_prefix(name: str) -> str:
 
 
 @contextlib.contextmanager
-def atomic_write(path: os.PathLike | str, mode: str = "wb") -> Iterator:
+def atomic_write(path: os.PathLike | str, mode: str = "wb", durable: bool = True) -> Iterator:
     """Write to a temporary file beside ``path``, fsync it and rename it into place.
 
     If the body raises (disk full, cancelled, killed mid-way) the temporary file is removed and
-    ``path`` is untouched: a reader sees either the old file or the complete new one.
+    ``path`` is untouched: a reader sees either the old file or the complete new one. ``durable=False``
+    skips the fsync (caches that are rebuilt when unreadable: a crash may leave a truncated file there).
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -51,7 +52,8 @@ def atomic_write(path: os.PathLike | str, mode: str = "wb") -> Iterator:
         with os.fdopen(fd, mode) as fh:
             yield fh
             fh.flush()
-            os.fsync(fh.fileno())
+            if durable:
+                os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):

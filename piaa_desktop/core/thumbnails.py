@@ -107,9 +107,10 @@ def edited_thumbnail_array(
 
 
 def save_edited_thumbnail(cache_dir: os.PathLike | str, content_hash: str, signature: str, rgb: np.ndarray, edge: int) -> None:
-    """Cache a rendered thumbnail (atomic; a full disk only means it is rendered again next time)."""
+    """Cache a rendered thumbnail (atomic, not fsynced: it is a cache, and an unreadable file is simply
+    rendered again, as after a full disk)."""
     try:
-        with atomic_write(edited_thumbnail_path(cache_dir, content_hash, signature, edge)) as fh:
+        with atomic_write(edited_thumbnail_path(cache_dir, content_hash, signature, edge), durable=False) as fh:
             Image.fromarray(np.asarray(rgb, dtype=np.uint8), "RGB").save(fh, format="JPEG", quality=THUMB_QUALITY)
     except OSError:
         pass

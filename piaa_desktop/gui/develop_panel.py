@@ -354,6 +354,9 @@ class DevelopPanel(QWidget):
         self.commit()
         self._commit_timer.stop()
         self._pool.waitForDone(wait_ms)
+        self._hint_timer.stop()
+        if self._hint_job is not None:
+            self._hint_job.cancel()
         if self._auto_job is not None:
             self._auto_job.cancel()
 
@@ -537,20 +540,25 @@ class DevelopPanel(QWidget):
             self._hint_again = True
             return
         from piaa_desktop.core.crop_score import crop_hint
-        from piaa_desktop.gui.jobs import run_job
+        from piaa_desktop.gui.jobs import default_jobs
 
         thumb = (np.clip(self.preview_rgb, 0, 1) * 255 + 0.5).astype(np.uint8)
         cat_path = getattr(self.paths, "catalog", None) if self.paths is not None else None
         pid = self.ids[0]
-        self._hint_job = run_job(
+        # through the jobs manager: a result arriving after the window closed is dropped
+        self._hint_job = (self.jobs or default_jobs()).submit(
             crop_hint, thumb, dict(self.params), cat_path,
-            on_result=lambda r, pid=pid: self._hint_done(pid, r),
-            on_error=lambda exc: self._hint_done(pid, None, exc),
+            on_done=lambda r, pid=pid: self._hint_done(pid, r),
+            on_error=lambda exc, pid=pid: self._hint_done(pid, None, exc),
             name="crop-hint",
         )
 
     def _hint_done(self, pid: int, result: Optional[dict], exc: Optional[BaseException] = None) -> None:
+        from piaa_desktop.gui.compare_view import shiboken_valid
+
         self._hint_job = None
+        if not shiboken_valid(self) or not shiboken_valid(self.hint):
+            return
         if result is not None and self.ids and self.ids[0] == pid:
             self.last_hint = result
             who = "your personal score" if result["kind"] == "personal" else "generic score"

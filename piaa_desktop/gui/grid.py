@@ -341,6 +341,8 @@ class ThumbnailCache(QObject):
         self._failed: set[int] = set()
         self._sig: dict[int, str] = {}  # edit signature each photo's pixmap must show
         self._stale: set[int] = set()  # cached pixmaps showing an older edit (a re-render is due)
+        self._shown_sig: dict[int, str] = {}  # edit signature each cached pixmap shows
+        self._valid_from = 0  # results of load generations before this one are dropped (invalidate())
         self._gen = 0
         self.pool = QThreadPool(self)
         self.pool.setObjectName("piaa-thumbnails")
@@ -352,7 +354,7 @@ class ThumbnailCache(QObject):
 
     def signature(self, photo_id: int) -> Optional[str]:
         """Edit signature of the photo's cached pixmap ("" unedited), None when none is cached."""
-        return self._sig.get(photo_id) if photo_id in self._lru else None
+        return self._shown_sig.get(photo_id) if photo_id in self._lru else None
 
     def pixmap(self, photo_id: int) -> Optional[QPixmap]:
         pm = self._lru.get(photo_id)
@@ -415,6 +417,11 @@ class ThumbnailCache(QObject):
             self._bytes = 0
             self._failed.clear()
             self._stale.clear()
+            # loads already under way decode what is now out of date: their results are dropped
+            self.pool.clear()
+            self._gen += 1
+            self._pending.clear()
+            self._valid_from = self._gen
             return
         for pid in photo_ids:
             pm = self._lru.pop(pid, None)
@@ -436,6 +443,8 @@ class ThumbnailCache(QObject):
         return pm
 
     def _on_done(self, photo_id: int, gen: int, image, sig: str = "") -> None:
+        if gen < self._valid_from:
+            return  # decoded before the cache was invalidated
         if sig != self._sig.get(photo_id, sig):
             return  # rendered for an edit that has since changed; the newer job delivers
         if gen == self._gen:
@@ -447,6 +456,7 @@ class ThumbnailCache(QObject):
             return
         self.loads += 1
         self.put(photo_id, image)
+        self._shown_sig[photo_id] = sig
         self.loaded.emit(photo_id)
 
     @property
