@@ -135,3 +135,13 @@ def test_cli_trash_rejects_asks_then_moves_and_restores(lib, data_dir, home_tras
     assert sorted(t["path"] for t in json.loads(capsys.readouterr().out)) == [str(p.resolve()) for p in photos[:2]]
     assert main(["--data-dir", d, "trash", "restore", "--all"]) == 0
     assert photos[0].exists() and xmp.read_sidecar(photos[0])["flag"] == -1
+
+
+def test_a_photo_restored_outside_the_app_is_found_by_the_next_scan(catalog, lib, app_paths, home_trash):
+    ids = _scan(catalog, lib, app_paths)
+    p = Path(catalog.photo(ids[0]).path)
+    trash.move_to_trash(catalog, [ids[0]])
+    assert [t["id"] for t in catalog.trashed()] == [ids[0]]
+    (home_trash / "files" / p.name).rename(p)  # the user restores it from the system trash
+    _scan(catalog, lib, app_paths)
+    assert catalog.photo(ids[0]).missing == 0 and catalog.trashed() == []

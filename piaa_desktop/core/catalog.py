@@ -976,6 +976,9 @@ class Catalog:
             self.tx.execute("DELETE FROM import_errors WHERE path=?", (path,))
 
         def update_photo(self, photo_id: int, cols: dict) -> None:
+            if cols.get("missing") == 0:
+                # a photo found on disk again is not in the trash any more (restored outside the app)
+                cols = {**cols, "trashed_at": None, "trash_path": None}
             sets = ", ".join(f"{k}=?" for k in cols)
             self.tx.execute(f"UPDATE photos SET {sets} WHERE id=?", [*cols.values(), photo_id])
 
