@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import sys
 import threading
 import warnings
 from dataclasses import dataclass
@@ -75,17 +76,27 @@ def pil_open(fp) -> Image.Image:
 
 
 # ---------------------------------------------------------------------------------------------- memory
-_BYTES_PER_PIXEL = {"1": 1, "L": 1, "P": 1, "LA": 4, "PA": 4, "I;16": 2, "I;16B": 2, "I;16L": 2, "I": 12, "F": 12}
+# Bytes a pixel takes in Pillow's own storage, by mode (RGB, RGBA, CMYK, YCbCr... use 4).
+_BYTES_PER_PIXEL = {"1": 1, "L": 1, "P": 1, "LA": 4, "PA": 4, "I;16": 2, "I;16B": 2, "I;16L": 2, "I": 4, "F": 4}
 
 
-def decode_bytes(im: Image.Image) -> int:
-    """Memory a full decode of ``im`` to RGB takes at its peak, from the header alone (bytes).
-
-    Pillow holds RGB/RGBA/CMYK in 4 bytes a pixel; the RGB result (4 bytes a pixel) and a conversion
-    buffer (a 16-bit or alpha image goes through a float or RGBA copy) come on top.
-    """
+def decode_bytes(im: Image.Image, orientation: Optional[int] = None) -> int:
+    """Memory a full decode of ``im`` to RGB takes at its peak, from the header alone (bytes): the
+    decoded pixels, plus the copies :func:`load_rgb` makes on the way (a 16-bit or float image goes
+    through float64 and uint8 arrays, an alpha image through RGBA and a white background, any other
+    mode through an RGB copy, a rotation through one more RGB image)."""
     w, h = im.size
-    return int(w) * int(h) * (_BYTES_PER_PIXEL.get(im.mode, 4) + 8)
+    mode = im.mode
+    per = _BYTES_PER_PIXEL.get(mode, 4)
+    if mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        per += 8 + 1 + 4
+    elif mode in ("RGBA", "LA", "PA") or (mode == "P" and "transparency" in im.info):
+        per += 4 + 4
+    elif mode != "RGB":
+        per += 4
+    if orientation and orientation != 1:
+        per += 4
+    return int(w) * int(h) * per
 
 
 def _physical_memory() -> int:
@@ -105,6 +116,25 @@ def _default_budget() -> int:
 
 def _fmt_bytes(n: int) -> str:
     return f"{n / (1 << 30):.1f} GB" if n >= 1 << 30 else f"{max(1, round(n / (1 << 20)))} MB"
+
+
+def _load_trim():
+    """glibc's ``malloc_trim`` (None elsewhere): memory freed by one decode thread otherwise stays in that
+    thread's malloc arena, so with 8 workers the process keeps 8 decodes' worth of memory."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        import ctypes
+
+        fn = ctypes.CDLL("libc.so.6").malloc_trim
+        fn.argtypes, fn.restype = [ctypes.c_size_t], ctypes.c_int
+        return fn
+    except (OSError, AttributeError):
+        return None
+
+
+_MALLOC_TRIM = _load_trim()
+_TRIM_ABOVE = 32 << 20  # give memory back to the system after decodes larger than this
 
 
 class MemoryBudget:
@@ -134,6 +164,8 @@ class MemoryBudget:
         try:
             yield
         finally:
+            if nbytes > _TRIM_ABOVE and _MALLOC_TRIM is not None:
+                _MALLOC_TRIM(0)  # the decode's buffers are free now: return them, not only to this thread
             with self._cond:
                 self.used -= nbytes
                 self._cond.notify_all()
@@ -394,14 +426,18 @@ def load_rgb(
     try:
         if max_size and im.format == "JPEG":
             im.draft("RGB", (max_size, max_size))
-        exif_orientation = None
-        if orient:
-            try:
-                exif_orientation = _valid_orientation(im.getexif().get(0x0112))
-            except Exception:  # noqa: BLE001 - broken EXIF must not lose the photo
-                exif_orientation = None
-        with DECODE_BUDGET.reserve(decode_bytes(im)):
-            return _decode_rgb(im, exif_orientation, max_size)
+        # Reserved before the EXIF is read: Pillow decodes a whole PNG to look for its eXIf chunk.
+        with DECODE_BUDGET.reserve(decode_bytes(im, 6 if orient else None)):
+            exif_orientation = None
+            if orient:
+                try:
+                    exif_orientation = _valid_orientation(im.getexif().get(0x0112))
+                except Exception:  # noqa: BLE001 - broken EXIF must not lose the photo
+                    exif_orientation = None
+            out = _decode_rgb(im, exif_orientation, max_size)
+            if out is not im:
+                im.close()  # the full-size pixels are freed inside the reservation, not after it
+            return out
     except ImageError:
         raise
     except Exception as exc:  # noqa: BLE001
@@ -501,6 +537,8 @@ def _text(v) -> Optional[str]:
 def read_exif(im: Image.Image) -> ExifInfo:
     """The EXIF fields the catalog keeps. Broken EXIF gives empty fields, never an exception."""
     info = ExifInfo()
+    if im.format == "PNG" and "exif" not in im.info:
+        return info  # no eXIf chunk before the pixels: looking further means decoding the whole image
     try:
         exif = im.getexif()
     except Exception:  # noqa: BLE001
