@@ -86,6 +86,11 @@ class FacesFeature(Feature):
         self._install_grid()
         self._install_panel()
         self._install_actions()
+        self._quiet = False
+        self.progress_label = QLabel("")
+        self.progress_label.setProperty("role", "dim")
+        self.progress_label.hide()
+        win.add_status_widget(self.progress_label)
         win.importFinished.connect(self._on_import_finished)
         win.currentPhotoChanged.connect(self.show_faces)
 
@@ -158,16 +163,21 @@ class FacesFeature(Feature):
     def running(self) -> bool:
         return self.handle is not None and not self.handle.done
 
-    def run_pass(self):
+    def run_pass(self, quiet: bool = False):
+        """Find faces in the photos not analysed yet, in the background. Progress shows in a small status-bar
+        label; ``quiet`` (the pass after an import) leaves the status message to the import and only speaks up
+        at the end when it found closed eyes or soft faces."""
         if not self.enabled or self.running():
             return self.handle
-        self.win.say("Finding faces and closed eyes…")
+        self._quiet = quiet
+        if not quiet:
+            self.win.say("Finding faces and closed eyes…")
         self._shown_done = 0
         self.handle = self.win.jobs.submit(
             faces_job,
             with_catalog=str(self.win.paths.catalog),
             on_done=self._on_done,
-            on_error=lambda exc: self.win.say(f"Faces not analysed: {exc}"),
+            on_error=self._on_error,
             on_progress=self._on_progress,
             name="faces",
         )
@@ -175,24 +185,36 @@ class FacesFeature(Feature):
 
     def _on_progress(self, done: int, total: int, message: str) -> None:
         if total:
-            self.win.say(f"{message}… {done}/{total}")
+            self.progress_label.setText(f"Faces {done}/{total}")
+            self.progress_label.setVisible(done < total)
         if done - self._shown_done >= 16:  # batches were committed: show what is known so far
             self._shown_done = done
             self.repaint()
 
+    def _on_error(self, exc) -> None:
+        from piaa_desktop.core.jobs import Cancelled
+
+        self.progress_label.hide()
+        if not isinstance(exc, Cancelled):
+            self.win.say(f"Faces not analysed: {exc}")
+
     def _on_done(self, n: int) -> None:
         self.last_result = n
+        self.progress_label.hide()
         counts = self.win.catalog.face_counts(self.signature)
         closed = sum(1 for c in counts.values() if c[1])
         soft = sum(1 for c in counts.values() if c[2])
-        self.win.say(f"Faces: {n} photos analysed; {closed} with closed eyes, {soft} with a soft face "
-                      "(filter: Closed eyes / Soft faces)")
+        if not self._quiet or (n and (closed or soft)):
+            self.win.say(f"Faces: {n} photos analysed; {closed} with closed eyes, {soft} with a soft face "
+                         "(filter: Closed eyes / Soft faces)")
         self.repaint()
 
     def _on_import_finished(self, result) -> None:
-        if isinstance(result, BaseException) or not self.win.settings.get("faces_after_import"):
+        if isinstance(result, BaseException) or getattr(result, "cancelled", False):
+            return  # a cancelled import: the user wants the machine back
+        if not self.win.settings.get("faces_after_import"):
             return
-        self.run_pass()
+        self.run_pass(quiet=True)
 
     def shutdown(self) -> None:
         if self.running():
