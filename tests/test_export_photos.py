@@ -47,7 +47,7 @@ def _exif_jpeg(src: Path, dest: Path, orientation=6, when="2024:05:01 10:11:12")
 @pytest.fixture
 def lib(catalog, small_library, app_paths):
     files = sorted(small_library.glob("*.jpg"))
-    icc = _exif_jpeg(files[0], small_library / "rotated.jpg")
+    icc = _exif_jpeg(files[4], small_library / "rotated.jpg")  # 0004.jpg: 480x320 (3:2)
     for f in files[6:]:
         f.unlink()  # 6 photos + 1 with EXIF/ICC keep the tests quick
     ids = _scan(catalog, small_library, app_paths)
@@ -114,7 +114,7 @@ def test_resize_keeps_exif_icc_and_resets_orientation(catalog, lib, tmp_path):
     row = rep.rows[0]
     assert row.status == "exported", row.error
     out = Image.open(row.dest)
-    # the source is 481x321 stored, orientation 6: upright it is 321x481 -> 133x200
+    # the source is 480x320 stored, orientation 6: upright it is 320x480 -> 133x200
     assert out.size == (133, 200)
     assert (row.width, row.height) == (133, 200)
     ex = out.getexif()
@@ -129,7 +129,7 @@ def test_resize_keeps_exif_icc_and_resets_orientation(catalog, lib, tmp_path):
                              capture_output=True, text=True, timeout=60).stdout.split()
         assert got[0] == "1" and "2024:05:01" in got and got[-1] == "133"
     # without EXIF orientation the plain photos keep their aspect
-    other = [i for i in lib["ids"] if i != pid][0]
+    other = catalog.photo_by_path(lib["dir"] / "0004.jpg").id  # the same 480x320 photo, no orientation tag
     rep2 = E.export_photos(catalog, [other], tmp_path / "out2", E.ExportOptions(long_edge=240))
     assert Image.open(rep2.rows[0].dest).size == (240, 160)
 
