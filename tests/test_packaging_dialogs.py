@@ -122,13 +122,16 @@ def test_about_with_missing_and_broken_manifests(qtbot, tmp_path):
     from piaa_desktop.gui.about import AboutDialog, shipped_models
 
     (tmp_path / "manifest.json").write_text(json.dumps({"models": {"scorer": {
-        "file": "scorer.onnx", "sha256": "ab" * 32, "metric": "SRCC 0.61 on held-out pairs"}}}))
+        "file": "scorer.onnx", "sha256": "ab" * 32, "metric": "SRCC 0.61 on held-out pairs",
+        "data": "PARA (research use)"}}}))
     rows = shipped_models(tmp_path)
     assert rows == [dict(name="scorer", file="scorer.onnx", sha256="abababababab",
-                         metric="SRCC 0.61 on held-out pairs", license="", present=False)]
+                         metric="SRCC 0.61 on held-out pairs", license="", data="PARA (research use)",
+                         present=False)]
     dlg = AboutDialog(models_directory=tmp_path)
     qtbot.addWidget(dlg)
     assert "scorer.onnx (missing)" in dlg.text() and "SRCC 0.61" in dlg.text()
+    assert "trained on: PARA (research use)" in dlg.text() and "not commercially" in dlg.text()
 
     (tmp_path / "manifest.json").write_text("{not json")
     assert "unreadable" in shipped_models(tmp_path)[0]["name"]
