@@ -35,7 +35,7 @@ GEOMETRY_HINTS = ("crop", "straighten", "rotat", "angle", "flip", "aspect", "ori
 
 
 def is_geometry(name: str) -> bool:
-    return any(h in name for h in GEOMETRY_HINTS)
+    return name in getattr(develop, "GEOMETRY_NAMES", ()) or any(h in name for h in GEOMETRY_HINTS)
 
 
 def param_signature() -> dict:
