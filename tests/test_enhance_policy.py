@@ -106,7 +106,7 @@ def test_personalisation_learns_a_consistent_style(photos):
     p = model.enhance(held_out)
     target = D.render(held_out, style)
     assert D.delta_e2000(D.render(held_out, p), target) < D.delta_e2000(held_out, target)
-    assert isinstance(model.meta["refine"], bool) and "policy_gain_db" in model.meta
+    assert isinstance(model.meta["refine"], bool) and "policy_gain_lcb_db" in model.meta
     # a rank_fn chooses among the versions the policy passed through (when refinement is on)
     model.meta["refine"] = True
     p = model.enhance(held_out)
