@@ -110,6 +110,10 @@ def evaluate_split(
             add("drl_pretrained", develop.render(src, shipped.enhance(src, use_start=False)), tgt)
         add("drl", develop.render(src, model.enhance(src, use_start=False)), tgt)
         add("drl_hybrid", develop.render(src, model.enhance(src, use_start=True)), tgt)
+        # what the gate-validated refinement gives (auto-enhance applies it only if REFINE_ENABLED)
+        validated = EnhancerModel(model.policy, model.start, None,
+                                  dict(model.meta, refine=bool(model.meta.get("refine_validated", model.meta.get("refine")))))
+        add("drl_hybrid_validated", develop.render(src, validated.enhance(src, use_start=True)), tgt)
         if not model.meta.get("refine", True):  # what the ungated refinement would have given
             ungated = EnhancerModel(model.policy, model.start, None, {})
             add("drl_hybrid_ungated", develop.render(src, ungated.enhance(src, use_start=True)), tgt)
