@@ -79,7 +79,7 @@ def catalog(app_paths):
 def pytest_collection_modifyitems(config, items):
     """Tests that read the shared data sets are benchmark/model-quality checks: marked ``shared_data``."""
     for item in items:
-        if {"bsds_dir", "fivek_dir"} & set(getattr(item, "fixturenames", ())):
+        if {"bsds_dir", "fivek_dir", "raw_library"} & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.shared_data)
 
 
