@@ -338,19 +338,101 @@ def test_para_prior_training_pipeline_on_a_small_generated_dataset(tmp_path):
     out = tmp_path / "prior.npz"
     args = ap.parse_args(["--data", str(data), "--cache", str(cache), "--out", str(out), "--iterations", "6",
                           "--meta-batch", "3", "--steps", "3", "--train-raters", "6", "--eval-raters", "3",
-                          "--eval-repeats", "1", "--pca", "8", "--tune-tasks", "4", "--split-file", str(tmp_path / "split.json"),
+                          "--eval-repeats", "1", "--pca", "8", "--tune-tasks", "4", "--mlp-hidden", "8", "--mlp-seeds", "2",
+                          "--mlp-epochs", "2", "--split-file", str(tmp_path / "split.json"),
                           "--no-manifest"])
     logs = []
     assert run(args, log=logs.append) == 0
     prior = Prior.load(out)
     assert prior.dim == len(HEAD_NAMES) + 8 + 10
+    assert "aesthetic_mlp" in prior.info["generic"]["report"]
     assert prior.info["head_names"] == HEAD_NAMES
     assert prior.info["default_method"] in METHODS
     np.testing.assert_allclose(prior.w0, prior.avg_w)  # adaptation starts from the generic head
     g = prior.info["generic"]["val"]
     assert {"srocc", "plcc", "emd"} <= set(g) and np.isfinite(g["srocc"])
-    assert {"para_raters", "old_simulator"} == set(prior.info["heldout"])
+    assert {"para_raters", "para_raters_pairs", "old_simulator"} == set(prior.info["heldout"])
     # the generic head reproduces the aesthetic head's prediction on the 1-5 scale
     emb = np.load(cache / "para_feats.npz")["head_mean"][:5]
     stars = prior.generic_head().stars(prior.features(emb))
     assert np.all((stars > 1) & (stars < 5))
+
+
+def test_transform_with_an_mlp_column_scores_like_its_features_and_round_trips(tmp_path):
+    from piaa_desktop.core.personal.heads import score_library
+
+    rng = np.random.default_rng(9)
+    prior = make_prior()
+    tf = prior.transform
+    E = tf.emb_mean.shape[0]
+    tf.mlp_w1 = rng.normal(size=(E, 5)).astype(np.float32) * 0.3
+    tf.mlp_b1 = rng.normal(size=5).astype(np.float32)
+    tf.mlp_w2 = rng.normal(size=5).astype(np.float32)
+    tf.mlp_b2 = np.float32(3.0)
+    tf.mlp_out = np.array([3.0, 0.5], np.float32)
+    assert tf.n_mlp == 1 and tf.dim == 1 + 6 + 10 and tf.k == 7
+    d = tf.dim
+    prior.w0 = prior.avg_w = rng.normal(size=d).astype(np.float32)
+    prior.lr = np.full(d + 1, 0.05, np.float32)
+    prior.rho = np.full(d + 1, 1e-3, np.float32)
+    prior.base_w = np.eye(d, dtype=np.float32)[1:3]
+    emb = rng.normal(size=(40, E)).astype(np.float32)
+    sig = rng.normal(size=(40, 10)).astype(np.float32)
+    f = tf(emb, sig)
+    assert f.shape == (40, d)
+    head = prior.generic_head()
+    stars, dist = score_library(head, tf, emb, sig)
+    np.testing.assert_allclose(stars, head.stars(f), rtol=1e-4, atol=1e-4)
+    stars2, _ = score_library(head, tf, emb, sig, mlp_column=f[:, 0])
+    np.testing.assert_allclose(stars2, stars, rtol=1e-5, atol=1e-5)
+    prior.save(tmp_path / "p.npz")
+    back = Prior.load(tmp_path / "p.npz")
+    assert back.transform.n_mlp == 1
+    np.testing.assert_allclose(back.features(emb, sig), f, rtol=1e-5, atol=1e-5)
+    prior.transform.mlp_w1 = None  # without the MLP the transform is the plain linear one
+    assert prior.transform.n_mlp == 0 and prior.transform.dim == d - 1
+
+
+def test_mlp_column_cache_reuses_known_photos_and_recomputes_changed_ones():
+    from piaa_desktop.core.personal.heads import MlpCache
+
+    rng = np.random.default_rng(10)
+    tf = make_prior().transform
+    E = tf.emb_mean.shape[0]
+    tf.mlp_w1 = rng.normal(size=(E, 4)).astype(np.float32)
+    tf.mlp_b1 = np.zeros(4, np.float32)
+    tf.mlp_w2 = np.ones(4, np.float32)
+    tf.mlp_b2 = np.float32(0)
+    tf.mlp_out = np.array([0, 1], np.float32)
+    calls = []
+    orig = tf.mlp_column
+    tf.mlp_column = lambda e: (calls.append(len(e)), orig(e))[1]
+    cache = MlpCache()
+    emb = rng.normal(size=(30, E)).astype(np.float32)
+    ids = np.arange(100, 130)
+    a = cache.column(tf, "k", ids, emb)
+    b = cache.column(tf, "k", ids[::-1], emb[::-1])
+    np.testing.assert_allclose(b, a[::-1])
+    emb2 = emb.copy()
+    emb2[3] += 1.0  # photo 103 changed
+    c = cache.column(tf, "k", np.append(ids, 500), np.vstack([emb2, emb[:1]]))
+    assert calls == [30, 2]  # the first call, then only the changed and the new photo
+    np.testing.assert_allclose(c[:30], orig(emb2), rtol=1e-5)
+    cache.column(tf, "other model", ids, emb)
+    assert calls[-1] == 30
+
+
+def test_shipped_prior_names_para_and_its_terms_everywhere():
+    from pathlib import Path
+
+    from piaa_desktop.core.models import load_manifest
+
+    entry = load_manifest()["models"]["personal_prior"]
+    assert "PARA" in entry["data"] and "research and learning use only" in entry["license"]
+    readme = (Path(__file__).resolve().parents[1] / "models" / "README.md").read_text()
+    assert "PARA" in readme and "research and learning use only" in readme
+    pytest.importorskip("PySide6")
+    from piaa_desktop.gui.about import about_html
+
+    html = about_html()
+    assert "PARA" in html and "research and learning only" in html

@@ -213,15 +213,14 @@ def predict_pairs(method: str, prior: Prior, u: PairUserData, tr: np.ndarray, ev
         return d_ev @ prior.avg_w
     if method.startswith("base:"):
         return d_ev @ prior.base_w[prior.base_names.index(method[5:])]
-    if method == "ridge":  # pairwise logistic on the embeddings from scratch (no prior)
+    if method == "ridge":  # L2 pairwise logistic regression from scratch (no prior) on the same features
         if len(tr) == 0:
             return np.zeros(len(ev))
-        dx = u.win_emb[tr] - u.lose_emb[tr]
-        return (u.win_emb[ev] - u.lose_emb[ev]) @ _pairwise_logistic(dx, l2=10.0)
+        return d_ev @ _pairwise_logistic(u.win[tr] - u.lose[tr], l2=1.0)
     empty = np.zeros(0)
     if method in APP_METHODS:
-        return personal_head(prior, _zero(prior), empty, u.win[tr], u.lose[tr], method=method).z(u.win[ev]) - \
-            personal_head(prior, _zero(prior), empty, u.win[tr], u.lose[tr], method=method).z(u.lose[ev])
+        h = personal_head(prior, _zero(prior), empty, u.win[tr], u.lose[tr], method=method)
+        return h.z(u.win[ev]) - h.z(u.lose[ev])
     if method.startswith("meta+tv:"):
         name = method[8:]
         heads = None if name == "mix" else [prior.base_names.index(name)]

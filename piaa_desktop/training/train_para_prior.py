@@ -46,7 +46,7 @@ SHOT_CHOICES = np.array([0, 1, 3, 5, 10, 10, 20, 30, 50, 100])
 PAIR_CHOICES = np.array([0, 0, 0, 5, 10, 30])
 S_MAX, P_MAX, Q = 100, 30, 100
 N0 = 3.0
-LAMBDAS = (30.0, 100.0, 300.0, 1000.0, 3000.0, 10000.0)
+LAMBDAS = (1000.0, 3000.0, 10000.0, 20000.0, 40000.0)
 
 
 # ---------------------------------------------------------------- generic heads
@@ -97,7 +97,8 @@ def fit_width(pred: np.ndarray, hist5: np.ndarray) -> float:
     return best[1]
 
 
-def train_generic(emb, emb_flip, para, split, log=print) -> dict:
+def train_generic(emb, emb_flip, para, split, log=print, mlp_hidden: int = 0, mlp_seeds: int = 3,
+                  mlp_epochs: int = 20) -> dict:
     """Fit every head (penalty chosen on val), report val metrics, return weights and predictions."""
     bank = RidgeBank(emb, emb_flip)
     tr, va = split == "train", split == "val"
@@ -123,9 +124,24 @@ def train_generic(emb, emb_flip, para, split, log=print) -> dict:
     w, b = heads["aesthetic"]
     pred = emb @ w + b
     pred_tta = 0.5 * (pred + emb_flip @ w + b)
+    mlp = None
+    if mlp_hidden > 0:
+        rows = np.flatnonzero(tr)
+        mlp = train_mlp(emb, emb_flip, para.aesthetic, rows, hidden=mlp_hidden, seeds=mlp_seeds,
+                        epochs=mlp_epochs, log=log)
+        p_m = mlp_predict(mlp, emb)
+        s_m, s_r = srocc(p_m[va], para.aesthetic[va]), srocc(pred[va], para.aesthetic[va])
+        report["aesthetic_mlp"] = {"val_srocc": round(s_m, 4), "hidden": mlp_hidden, "seeds": mlp_seeds,
+                                   "epochs": mlp_epochs, "ridge_val_srocc": round(s_r, 4)}
+        log(f"aesthetic MLP ensemble: val SROCC {s_m:.4f} (ridge {s_r:.4f})")
+        if s_m > s_r:
+            pred = p_m
+            pred_tta = 0.5 * (p_m + mlp_predict(mlp, emb_flip))
+        else:
+            mlp = None
     hist = para.has_attr
     width = fit_width(pred[tr & hist], para.hist5[tr & hist])
-    out = {"heads": heads, "report": report, "width": width, "lambda": report["aesthetic"]["lambda"]}
+    out = {"heads": heads, "report": report, "width": width, "lambda": report["aesthetic"]["lambda"], "mlp": mlp}
     for part in ("val", "test"):
         m = split == part
         mh = m & hist
@@ -141,6 +157,63 @@ def train_generic(emb, emb_flip, para, split, log=print) -> dict:
     log(f"generic aesthetic: val SROCC {out['val']['srocc']} PLCC {out['val']['plcc']} EMD {out['val']['emd']} "
         f"(flip TTA {out['val']['srocc_flip_tta']}); distribution sd {width:.2f} stars")
     return out
+
+
+def train_mlp(emb, emb_flip, y, rows, hidden: int = 128, seeds: int = 3, epochs: int = 20, pca: int = 256,
+              log=print) -> dict:
+    """An ensemble of small MLPs (whitened PCA -> hidden GELU -> 1) predicting ``y`` from the embedding,
+    trained on ``rows`` and their mirror images (CUDA when torch sees it). Returned folded into plain
+    arrays for :class:`core.personal.heads.FeatureTransform`: ``gelu((emb - mean) @ w1 + b1) @ w2 + b2``."""
+    import torch
+
+    dev = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    x = np.asarray(emb, np.float64)
+    mean = x[rows].mean(0)
+    sd = x[rows].std(0) + 1e-6
+    _, s_, vt = np.linalg.svd((x[rows] - mean) / sd, full_matrices=False)
+    pca = min(pca, int((s_ > 1e-6 * s_[0]).sum()))
+    pj = vt[:pca].T / (s_[:pca] / np.sqrt(len(rows)))  # whitened PCA of the standardised embedding
+    z = (((x - mean) / sd) @ pj).astype(np.float32)
+    zf = (((np.asarray(emb_flip, np.float64) - mean) / sd) @ pj).astype(np.float32)
+    a = torch.tensor(np.concatenate([z[rows], zf[rows]]), device=dev)
+    t = torch.tensor(np.concatenate([y[rows], y[rows]]).astype(np.float32), device=dev)
+    ym = float(t.mean())
+    w1s, b1s, w2s, b2s = [], [], [], []
+    n = len(a)
+    for seed in range(seeds):
+        torch.manual_seed(seed)
+        net = torch.nn.Sequential(torch.nn.Dropout(0.1), torch.nn.Linear(pca, hidden),
+                                  torch.nn.GELU(approximate="tanh"), torch.nn.Dropout(0.3),
+                                  torch.nn.Linear(hidden, 1)).to(dev)
+        opt = torch.optim.AdamW(net.parameters(), lr=2e-3, weight_decay=0.05)
+        steps = epochs * ((n + 127) // 128)
+        sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=2e-3, total_steps=steps)
+        g = torch.Generator(device="cpu").manual_seed(seed)
+        for _ in range(epochs):
+            net.train()
+            perm = torch.randperm(n, generator=g).to(dev)
+            for i in range(0, n, 128):
+                b = perm[i:i + 128]
+                loss = ((net(a[b]).squeeze(1) + ym - t[b]) ** 2).mean()
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+                sched.step()
+        l1, l2 = net[1], net[4]
+        w1s.append(pj @ l1.weight.detach().cpu().double().numpy().T / 1.0)
+        b1s.append(l1.bias.detach().cpu().double().numpy())
+        w2s.append(l2.weight.detach().cpu().double().numpy()[0] / seeds)
+        b2s.append(float(l2.bias.detach().cpu()) / seeds)
+        log(f"MLP seed {seed} trained on {dev}")
+    w1 = np.concatenate(w1s, axis=1) / sd[:, None]  # acts on (emb - mean)
+    return {"mean": mean, "w1": w1, "b1": np.concatenate(b1s), "w2": np.concatenate(w2s), "b2": sum(b2s) + ym,
+            "device": str(dev)}
+
+
+def mlp_predict(m: dict, emb: np.ndarray) -> np.ndarray:
+    from piaa_desktop.core.personal.heads import gelu
+
+    return gelu((np.asarray(emb, np.float64) - m["mean"]) @ m["w1"] + m["b1"]) @ m["w2"] + m["b2"]
 
 
 def cross_fitted_columns(emb, emb_flip, para, split, lambdas: dict, folds: int = 5, seed: int = 0) -> np.ndarray:
@@ -163,16 +236,27 @@ def cross_fitted_columns(emb, emb_flip, para, split, lambdas: dict, folds: int =
     return out
 
 
-def build_transform(emb_tr, sig_tr, heads: dict, k: int) -> tuple[FeatureTransform, np.ndarray, np.ndarray]:
-    """phi = [standardised head predictions, whitened PCA(k), signals]; returns also the heads' mean/sd."""
+def build_transform(emb_tr, sig_tr, heads: dict, k: int, mlp: dict | None = None):
+    """phi = [standardised head predictions, whitened PCA(k), signals]; returns also the heads' mean/sd.
+    With ``mlp`` the aesthetic column is the MLP's prediction (the transform's MLP column)."""
     base = FeatureTransform.fit(emb_tr, sig_tr, k=k)
     W = np.stack([heads[n][0] for n in HEAD_NAMES], axis=1)  # (E, H)
     B = np.array([heads[n][1] for n in HEAD_NAMES])
     pred = emb_tr @ W + B
+    if mlp is not None:
+        pred[:, 0] = mlp_predict(mlp, emb_tr)
     mean, sd = pred.mean(0), pred.std(0) + 1e-9
     # (emb - emb_mean) @ (W / sd) = (pred - mean_pred) / sd, since mean_pred = emb_mean @ W + B
-    proj = np.concatenate([W / sd, base.proj], axis=1).astype(np.float32)
+    lin = W / sd if mlp is None else W[:, 1:] / sd[1:]
+    proj = np.concatenate([lin, base.proj], axis=1).astype(np.float32)
     tf = FeatureTransform(base.emb_mean, proj, base.sig_mean, base.sig_std)
+    if mlp is not None:
+        f32 = lambda a: np.asarray(a, np.float32)  # noqa: E731
+        tf.mlp_w1 = f32(mlp["w1"])
+        tf.mlp_b1 = f32(mlp["b1"] + (base.emb_mean.astype(np.float64) - mlp["mean"]) @ mlp["w1"])
+        tf.mlp_w2 = f32(mlp["w2"])
+        tf.mlp_b2 = f32(mlp["b2"])
+        tf.mlp_out = f32([mean[0], sd[0]])
     return tf, mean, sd
 
 
@@ -288,14 +372,17 @@ def add_arguments(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--cache", type=Path, default=Path(os.environ.get("PIAA_PARA_CACHE", "/tmp/piaa-para-cache")),
                     help="folder of the feature caches (built once when missing)")
     ap.add_argument("--out", type=Path, default=None, help="output .npz (default models/personal_prior.npz)")
-    ap.add_argument("--iterations", type=int, default=400)
+    ap.add_argument("--iterations", type=int, default=250)
     ap.add_argument("--meta-batch", type=int, default=16)
     ap.add_argument("--steps", type=int, default=15)
-    ap.add_argument("--train-raters", type=int, default=600)
-    ap.add_argument("--eval-raters", type=int, default=60)
-    ap.add_argument("--eval-repeats", type=int, default=3)
+    ap.add_argument("--train-raters", type=int, default=400)
+    ap.add_argument("--eval-raters", type=int, default=40)
+    ap.add_argument("--eval-repeats", type=int, default=2)
     ap.add_argument("--pca", type=int, default=48)
-    ap.add_argument("--tune-tasks", type=int, default=120, help="simulated tasks for the baselines' grid searches")
+    ap.add_argument("--mlp-hidden", type=int, default=128, help="hidden units of the aesthetic MLP (0: ridge only)")
+    ap.add_argument("--mlp-seeds", type=int, default=3)
+    ap.add_argument("--mlp-epochs", type=int, default=15)
+    ap.add_argument("--tune-tasks", type=int, default=60, help="simulated tasks for the baselines' grid searches")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--split-file", type=Path, default=None, help="session split (default training/para_split.json)")
     ap.add_argument("--no-manifest", action="store_true", help="do not update models/manifest.json")
@@ -338,8 +425,8 @@ def run(args, progress=None, cancel=None, log=None) -> int:
     tr, va = split == "train", split == "val"
     log(f"PARA: {tr.sum()} train / {va.sum()} val / {(split == 'test').sum()} test photos (split by session)")
 
-    gen = train_generic(emb, emb_flip, para, split, log)
-    tf, h_mean, h_sd = build_transform(emb[tr], sig[tr], gen["heads"], args.pca)
+    gen = train_generic(emb, emb_flip, para, split, log, args.mlp_hidden, args.mlp_seeds, args.mlp_epochs)
+    tf, h_mean, h_sd = build_transform(emb[tr], sig[tr], gen["heads"], args.pca, gen["mlp"])
     H = len(HEAD_NAMES)
     pop_mu = float(h_mean[0])
     hist_tr = tr & para.has_attr
@@ -400,6 +487,19 @@ def run(args, progress=None, cancel=None, log=None) -> int:
              for k, r in enumerate(real_pool.raters)]
     results["para_raters"] = bench.evaluate(prior, users, (0, 10, 100), args.eval_repeats, args.seed, methods)
     log("held-out realistic raters (val photos):\n" + bench.format_table(results["para_raters"]))
+    # the same kind of raters answering "which do you prefer?" pairs (300 each)
+    pusers = []
+    for k, r in enumerate(real_pool.raters):
+        _, lat = real_pool.draw(k, erng)
+        pr = erng.choice(len(lat), (300, 2))
+        pr = pr[pr[:, 0] != pr[:, 1]]
+        first = real_pool.pop.preferences(lat, pr, erng) > 0.5
+        win, lose = np.where(first, pr[:, 0], pr[:, 1]), np.where(first, pr[:, 1], pr[:, 0])
+        fa = phi_all[hist_va]
+        pusers.append(bench.PairUserData(r.rid, fa[win], fa[lose], ez[win], ez[lose]))
+    results["para_raters_pairs"] = bench.evaluate_pairs(prior, pusers, (0, 10, 50), args.eval_repeats, args.seed,
+                                                        methods)
+    log("held-out realistic raters answering pairs (val photos):\n" + bench.format_table(results["para_raters_pairs"]))
     logits = f.get("logits")
     if logits is None:
         logits = imagenet_logits(emb)
@@ -419,37 +519,49 @@ def run(args, progress=None, cancel=None, log=None) -> int:
     prior.info.update({
         "default_method": default, "trained_at": time.strftime("%Y-%m-%d %H:%M:%S"),
         "seconds": round(time.time() - t0, 1), "device": res["device"], "generic": {
-            k: gen[k] for k in ("val", "test", "report", "width", "lambda")},
+            k: gen[k] for k in ("val", "test", "report", "width", "lambda")}, "generic_model": (
+                "MLP ensemble + ridge heads" if gen["mlp"] is not None else "ridge heads"),
         "train_raters": args.train_raters, "eval_raters": args.eval_raters, "iterations": args.iterations,
         "heldout": results, "terms": PARA_TERMS,
         "final_query_loss": float(np.mean(res["history"][-50:])), "first_query_loss": float(np.mean(res["history"][:20])),
     })
+    for rows in results.values():  # the rows were written before the default was known
+        for r in rows:
+            r.pop("default", None)
+            if r["method"] == default:
+                r["default"] = True
     log(f"default adaptation method (val, realistic raters): {default}")
     out = args.out or (models_dir() / "personal_prior.npz")
     prior.save(out)
     log(f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB) in {time.time() - t0:.0f}s")
     if not args.no_manifest and args.out is None:
-        g = gen["val"]
-        gt = gen["test"]
-        r10 = {m: get.get((m, 10)) for m in ("generic", "meta", "residual")}
-        update_manifest_entry("personal_prior", {
-            "file": out.name,
-            "kind": "aesthetic prior: generic PARA heads (aesthetic, quality, 7 human attributes; linear in the "
-                    "backbone embedding) + personal adaptation (meta-learned step sizes/pulls from the generic head); "
-                    "numpy inference",
-            "license": "trained here; inherits the PARA terms: research and learning use only, no commercial use",
-            "data": f"PARA (8,000 photos, ~25 raters each; {PARA_TERMS}): sessions split 70/15/15 "
-                    "(piaa_desktop/training/para_split.json); simulated raters from PARA histograms "
-                    "(piaa_desktop/lab/para_raters.py)",
-            "trained": "piaa train-prior --data ../shared/data (piaa_desktop/training/train_para_prior.py"
-                       + (f", --iterations {args.iterations}" if args.iterations != 400 else "") + ")",
-            "metric": f"generic on PARA val sessions ({g['photos']} photos): SROCC {g['srocc']}, PLCC {g['plcc']}, "
-                      f"EMD {g['emd']}; test sessions ({gt['photos']}): SROCC {gt['srocc']}, PLCC {gt['plcc']}, "
-                      f"EMD {gt['emd']}; held-out simulated raters on val photos, SROCC @10: "
-                      + ", ".join(f"{k} {v:.3f}" for k, v in r10.items() if v is not None)
-                      + f"; default adaptation: {default}",
-        })
+        update_manifest_entry("personal_prior", manifest_entry(prior.info, out.name, args.iterations))
     return 0
+
+
+def manifest_entry(info: dict, file: str, iterations: int = 250) -> dict:
+    """The manifest entry of a trained prior, from the evaluation stored in it."""
+    g = info["generic"].get("val_train_only_model", info["generic"]["val"])  # val of the model chosen there
+    gt = info["generic"]["test"]
+    get = {(r["method"], r["shots"]): r["srocc_mean"] for r in info["heldout"]["para_raters"]}
+    default = info["default_method"]
+    shots = "; ".join(f"{m} " + "/".join(f"{get[(m, k)]:.3f}" for k in (0, 10, 100) if (m, k) in get)
+                      for m in ("generic", "ridge", "residual", "avg_finetune", "meta", "meta+tv:mix"))
+    return {
+        "file": file,
+        "kind": "aesthetic prior: generic PARA heads (aesthetic, quality, 7 human attributes; linear in the backbone "
+                "embedding) and personal adaptation from the generic head (default: " + default + "); numpy inference",
+        "license": "trained here; inherits the PARA terms: research and learning use only, no commercial use",
+        "data": f"PARA (8,000 photos, ~25 raters each; {PARA_TERMS}); sessions split 70/15/15 "
+                "(piaa_desktop/training/para_split.json); simulated raters built from PARA histograms and attributes "
+                "(piaa_desktop/lab/para_raters.py)",
+        "trained": "piaa train-prior --data ../shared/data (piaa_desktop/training/train_para_prior.py"
+                   + (f", --iterations {iterations}" if iterations != 250 else "") + ")",
+        "metric": f"generic on PARA val sessions ({g['photos']} photos): SROCC {g['srocc']}, PLCC {g['plcc']}, "
+                  f"EMD {g['emd']}; test sessions ({gt['photos']} photos, reported only): SROCC {gt['srocc']}, "
+                  f"PLCC {gt['plcc']}, EMD {gt['emd']}; held-out realistic simulated raters on val photos, SROCC "
+                  f"@0/10/100: {shots}; default adaptation: {default}",
+    }
 
 
 def imagenet_logits(emb: np.ndarray) -> np.ndarray:

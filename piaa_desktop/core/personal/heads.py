@@ -30,20 +30,40 @@ N_BINS = 5
 _LOGISTIC = 1.702
 
 
+_MLP_KEYS = ("mlp_w1", "mlp_b1", "mlp_w2", "mlp_b2", "mlp_out")
+
+
+def gelu(x: np.ndarray) -> np.ndarray:
+    """GELU, tanh form (the one torch's ``GELU(approximate="tanh")`` computes)."""
+    return 0.5 * x * (1.0 + np.tanh(0.7978845608028654 * (x + 0.044715 * x**3)))
+
+
 @dataclass
 class FeatureTransform:
     emb_mean: np.ndarray  # (E,)
     proj: np.ndarray  # (E, k)
     sig_mean: np.ndarray  # (S,)
     sig_std: np.ndarray  # (S,)
+    # optional first column: a small MLP of the embedding (the generic aesthetic score), standardised:
+    # col0 = (gelu((emb - emb_mean) @ w1 + b1) @ w2 + b2 - out[0]) / out[1]
+    mlp_w1: Optional[np.ndarray] = None  # (E, h)
+    mlp_b1: Optional[np.ndarray] = None  # (h,)
+    mlp_w2: Optional[np.ndarray] = None  # (h,)
+    mlp_b2: Optional[np.ndarray] = None  # ()
+    mlp_out: Optional[np.ndarray] = None  # (2,) mean and sd of the raw output over the training photos
+
+    @property
+    def n_mlp(self) -> int:
+        return 0 if self.mlp_w1 is None else 1
 
     @property
     def dim(self) -> int:
-        return self.proj.shape[1] + self.sig_mean.shape[0]
+        return self.n_mlp + self.proj.shape[1] + self.sig_mean.shape[0]
 
     @property
     def k(self) -> int:
-        return self.proj.shape[1]
+        """Number of columns computed from the embedding (MLP column + linear projections)."""
+        return self.n_mlp + self.proj.shape[1]
 
     def signals_z(self, signals: np.ndarray) -> np.ndarray:
         s = np.asarray(signals, dtype=np.float32)
@@ -51,22 +71,47 @@ class FeatureTransform:
         z = np.where(np.isfinite(z), z, 0.0)  # photos without signals sit at the mean
         return np.clip(z, -5.0, 5.0).astype(np.float32)
 
-    def __call__(self, emb: np.ndarray, signals: Optional[np.ndarray] = None) -> np.ndarray:
-        """(N,E) embeddings and (N,S) signals -> (N, k+S) features (float32)."""
+    def mlp_raw(self, emb: np.ndarray, chunk: int = 8192) -> np.ndarray:
+        """The MLP's raw output (N,) on the 1-5 scale (chunked: bounded memory on big libraries)."""
+        out = np.empty(len(emb), np.float32)
+        for i in range(0, len(emb), chunk):
+            x = np.asarray(emb[i:i + chunk], dtype=np.float32) - self.emb_mean
+            out[i:i + chunk] = gelu(x @ self.mlp_w1 + self.mlp_b1) @ self.mlp_w2 + self.mlp_b2
+        return out
+
+    def mlp_column(self, emb: np.ndarray) -> np.ndarray:
+        return ((self.mlp_raw(emb) - self.mlp_out[0]) / self.mlp_out[1]).astype(np.float32)
+
+    def __call__(self, emb: np.ndarray, signals: Optional[np.ndarray] = None,
+                 mlp_column: Optional[np.ndarray] = None) -> np.ndarray:
+        """(N,E) embeddings and (N,S) signals -> (N, dim) features (float32). ``mlp_column`` passes the
+        MLP column when it is already known (see :class:`MlpCache`)."""
         emb = np.asarray(emb, dtype=np.float32)
         if emb.ndim != 2 or emb.shape[1] != self.emb_mean.shape[0]:
             raise ValueError(f"embeddings must be (N, {self.emb_mean.shape[0]}), got {emb.shape}")
         if signals is None:
             signals = np.full((len(emb), len(self.sig_mean)), np.nan, np.float32)
-        return np.concatenate([(emb - self.emb_mean) @ self.proj, self.signals_z(signals)], axis=1).astype(np.float32)
+        if self.n_mlp:
+            col = self.mlp_column(emb) if mlp_column is None else np.asarray(mlp_column, np.float32)
+            parts = [col[:, None]]
+        else:
+            parts = []
+        parts += [(emb - self.emb_mean) @ self.proj, self.signals_z(signals)]
+        return np.concatenate(parts, axis=1).astype(np.float32)
 
     def arrays(self, prefix: str = "") -> dict:
-        return {prefix + "emb_mean": self.emb_mean, prefix + "proj": self.proj,
-                prefix + "sig_mean": self.sig_mean, prefix + "sig_std": self.sig_std}
+        out = {prefix + "emb_mean": self.emb_mean, prefix + "proj": self.proj,
+               prefix + "sig_mean": self.sig_mean, prefix + "sig_std": self.sig_std}
+        if self.n_mlp:
+            out.update({prefix + k: getattr(self, k) for k in _MLP_KEYS})
+        return out
 
     @classmethod
     def from_arrays(cls, d, prefix: str = "") -> "FeatureTransform":
-        return cls(*(np.asarray(d[prefix + k], dtype=np.float32) for k in ("emb_mean", "proj", "sig_mean", "sig_std")))
+        base = [np.asarray(d[prefix + k], dtype=np.float32) for k in ("emb_mean", "proj", "sig_mean", "sig_std")]
+        files = set(getattr(d, "files", None) or d.keys())
+        mlp = [np.asarray(d[prefix + k], dtype=np.float32) if prefix + k in files else None for k in _MLP_KEYS]
+        return cls(*base, *mlp)
 
     @classmethod
     def fit(cls, emb: np.ndarray, signals: np.ndarray, k: int = 64) -> "FeatureTransform":
@@ -82,6 +127,41 @@ class FeatureTransform:
         ss = np.nanstd(sig, axis=0)
         ss = np.where(ss > 1e-9, ss, 1.0)
         return cls(mean.astype(np.float32), proj.astype(np.float32), sm.astype(np.float32), ss.astype(np.float32))
+
+
+class MlpCache:
+    """The MLP column of photos already seen, by photo id (checked against the first embedding values, so
+    a photo whose content changed is recomputed): re-training on a 100,000-photo library then computes
+    the MLP only for new photos."""
+
+    def __init__(self):
+        import threading
+
+        self._lock = threading.Lock()
+        self._key = None
+        self._ids = np.zeros(0, np.int64)
+        self._check = np.zeros((0, 8), np.float32)
+        self._vals = np.zeros(0, np.float32)
+
+    def column(self, transform: FeatureTransform, key, ids: np.ndarray, emb: np.ndarray) -> np.ndarray:
+        with self._lock:  # jobs may run on two worker threads
+            return self._column(transform, key, ids, emb)
+
+    def _column(self, transform: FeatureTransform, key, ids: np.ndarray, emb: np.ndarray) -> np.ndarray:
+        ids = np.asarray(ids, np.int64)
+        emb = np.asarray(emb, np.float32)
+        check = emb[:, :8]
+        out = np.empty(len(ids), np.float32)
+        known = np.zeros(len(ids), bool)
+        if self._key == key and len(self._ids):
+            pos = np.clip(np.searchsorted(self._ids, ids), 0, len(self._ids) - 1)
+            known = (self._ids[pos] == ids) & np.all(self._check[pos] == check, axis=1)
+            out[known] = self._vals[pos[known]]
+        if (~known).any():
+            out[~known] = transform.mlp_column(emb[~known])
+        order = np.argsort(ids, kind="stable")
+        self._key, self._ids, self._check, self._vals = key, ids[order], check[order].copy(), out[order].copy()
+        return out
 
 
 @dataclass
@@ -140,12 +220,17 @@ class Prior:
     base_w: np.ndarray  # (m, d) base heads, each scaled to unit sd of score over the training photos
     base_b: np.ndarray  # (m,)
     info: dict = field(default_factory=dict)
+    _mlp_cache: MlpCache = field(default_factory=MlpCache, repr=False, compare=False)
 
     @property
     def dim(self) -> int:
         return self.transform.dim
 
-    def features(self, emb: np.ndarray, signals: Optional[np.ndarray] = None) -> np.ndarray:
+    def features(self, emb: np.ndarray, signals: Optional[np.ndarray] = None, ids: Optional[np.ndarray] = None) -> np.ndarray:
+        """Features of photos; with their ``ids`` the MLP column of photos seen before is reused."""
+        if ids is not None and self.transform.n_mlp:
+            col = self._mlp_cache.column(self.transform, id(self), ids, emb)
+            return self.transform(emb, signals, mlp_column=col)
         return self.transform(emb, signals)
 
     def prior_head(self) -> Head:
@@ -203,19 +288,26 @@ def load_prior(path: Optional[Path] = None) -> Prior:
 
 
 def fold(head: Head, transform: FeatureTransform) -> tuple[np.ndarray, np.ndarray, float]:
-    """(w_emb (E,), w_sig (S,), const) such that z = emb @ w_emb + signals_z @ w_sig + const."""
+    """(w_emb (E,), w_sig (S,), const) such that z = emb @ w_emb + signals_z @ w_sig + const
+    (+ ``head.w[0] * transform.mlp_column(emb)`` when the transform has an MLP column)."""
+    m = transform.n_mlp
     k = transform.k
-    w_emb = transform.proj @ head.w[:k]
+    w_emb = transform.proj @ head.w[m:k]
     const = float(head.b - transform.emb_mean @ w_emb)
     return w_emb.astype(np.float32), head.w[k:].astype(np.float32), const
 
 
-def score_library(head: Head, transform: FeatureTransform, emb: np.ndarray, signals: Optional[np.ndarray] = None) -> tuple[np.ndarray, np.ndarray]:
-    """Stars (N,) and 1-5 distributions (N,5) for cached embeddings: one matrix-vector product."""
+def score_library(head: Head, transform: FeatureTransform, emb: np.ndarray, signals: Optional[np.ndarray] = None,
+                  mlp_column: Optional[np.ndarray] = None) -> tuple[np.ndarray, np.ndarray]:
+    """Stars (N,) and 1-5 distributions (N,5) for cached embeddings: one matrix-vector product (plus the
+    MLP column, computed here unless ``mlp_column`` gives it already)."""
     w_emb, w_sig, c = fold(head, transform)
     z = np.asarray(emb, dtype=np.float32) @ w_emb + c
     if signals is not None:
         z = z + transform.signals_z(signals) @ w_sig
+    if transform.n_mlp:
+        col = transform.mlp_column(emb) if mlp_column is None else np.asarray(mlp_column, np.float32)
+        z = z + head.w[0] * col
     stars = head.mu + head.sd * z
     return stars.astype(np.float32), star_distribution(stars, head.sd * head.resid)
 

@@ -73,7 +73,7 @@ def _library(catalog, prior: Prior) -> _Library:
     if len(ids) == 0:
         raise PersonalError("no photo has an embedding yet: scan a folder first")
     sig = catalog.signal_matrix([int(i) for i in ids])
-    return _Library(ids, emb, sig, prior.features(emb, sig), {int(i): k for k, i in enumerate(ids)})
+    return _Library(ids, emb, sig, prior.features(emb, sig, ids=ids), {int(i): k for k, i in enumerate(ids)})
 
 
 def _feedback(catalog, lib: _Library):
@@ -134,7 +134,8 @@ def _store(catalog, head: Head, metrics: dict, n_r: int, n_p: int) -> int:
 
 
 def _write_scores(catalog, lib: _Library, head: Head, prior: Prior, version: str) -> int:
-    _stars, dists = score_library(head, prior.transform, lib.emb, lib.sig)
+    mlp = lib.feats[:, 0] if prior.transform.n_mlp else None  # computed once with the library's features
+    _stars, dists = score_library(head, prior.transform, lib.emb, lib.sig, mlp_column=mlp)
     rows = [(int(i), float(s), d.tolist()) for i, s, d in zip(lib.ids, expected_stars(dists), dists)]
     return catalog.set_scores(SCORE_KIND, rows, model_version=version)
 
