@@ -27,7 +27,7 @@ from piaa_desktop.core.personal import active as _active
 from piaa_desktop.core.personal import confidence
 from piaa_desktop.core.personal.adapt import personal_head
 from piaa_desktop.core.personal.metrics import srocc
-from piaa_desktop.core.personal.heads import Head, Prior, expected_stars, load_prior, score_library
+from piaa_desktop.core.personal.heads import Head, Prior, expected_stars, load_prior, score_library, star_distribution
 
 MODEL_KIND = "aesthetic"
 SCORE_KIND = "personal"
@@ -135,7 +135,16 @@ def _store(catalog, head: Head, metrics: dict, n_r: int, n_p: int) -> int:
 
 def _write_scores(catalog, lib: _Library, head: Head, prior: Prior, version: str) -> int:
     mlp = lib.feats[:, 0] if prior.transform.n_mlp else None  # computed once with the library's features
-    _stars, dists = score_library(head, prior.transform, lib.emb, lib.sig, mlp_column=mlp)
+    stars, dists = score_library(head, prior.transform, lib.emb, lib.sig, mlp_column=mlp)
+    if version != "prior":
+        # a photo the user rated is scored by the user's own rating: the personal head is shrunk toward
+        # the generic score (few answers move it little), but "your taste" of a photo you rated is known
+        ratings = {i: s for i, s in catalog.ratings().items() if i in lib.row}
+        if ratings:
+            rows_r = np.array([lib.row[i] for i in ratings], dtype=np.int64)
+            own = np.array(list(ratings.values()), dtype=np.float64)
+            stars[rows_r] = own
+            dists[rows_r] = star_distribution(own, 0.35)
     rows = [(int(i), float(s), d.tolist()) for i, s, d in zip(lib.ids, expected_stars(dists), dists)]
     return catalog.set_scores(SCORE_KIND, rows, model_version=version)
 
