@@ -65,28 +65,37 @@ def main() -> int:
     w.show()
     raw = Path(args.out).with_suffix(".raw.png")
 
+    culling, personal = w.features.culling, w.features.personal
+
     def cull(result) -> None:
         w.set_sort("generic")
         ids = w.model.ids()
         for row, (stars, flag, label) in CULL.items():
             if row < len(ids):
                 w.select_ids([ids[row]], ids[row])
-                w.set_rating(stars)
-                w.set_flag(flag)
+                culling.set_rating(stars)
+                culling.set_flag(flag)
                 if label:
-                    w.set_color_label(label)
+                    culling.set_color_label(label)
         w.select_ids([ids[3]], ids[3])
-        w.features.train_now()  # learn this taste from the ratings, then show the library sorted by it
+        personal.train_now()  # learn this taste from the ratings, then show the library sorted by it
         QTimer.singleShot(200, wait_for_training)
 
     def wait_for_training() -> None:
-        if w.features.training_running():
+        if personal.training_running():
             QTimer.singleShot(200, wait_for_training)
             return
         w.set_sort("personal")
-        res = w.features.last_training
+        res = personal.last_training
         if getattr(res, "accepted", False):
-            w._say(f"Personal model updated from {res.n_ratings} ratings: the library is sorted by your taste")
+            w.say(f"Personal model updated from {res.n_ratings} ratings: the library is sorted by your taste")
+        QTimer.singleShot(1500, settle)
+
+    def settle() -> None:
+        # the re-scoring that follows training lands after the sort: a culling pass holds its order until
+        # F5, so show the library the way F5 leaves it, with the Info panel on the current photo
+        w.refresh_order()
+        w.info_dock.raise_()
         QTimer.singleShot(2500, shoot)  # thumbnails of the visible rows load meanwhile
 
     def shoot() -> None:
@@ -101,7 +110,7 @@ def main() -> int:
     if w.model.rowCount():
         QTimer.singleShot(100, lambda: cull(None))
     else:
-        w.import_folder(args.folder)
+        w.features.importing.import_folder(args.folder)
     return app.exec()
 
 
