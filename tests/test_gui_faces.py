@@ -71,6 +71,9 @@ def test_faces_pass_badges_filter_and_info(window, qtbot):
 
 
 def test_faces_pass_on_demand_finds_nothing_new(window, qtbot):
-    h = window.features.faces.run_pass()
-    qtbot.waitUntil(lambda: h.done, timeout=60_000)
+    # h.done is set on the worker right after it posts the result, before the GUI thread handled it:
+    # wait for the jobs manager's jobFinished (emitted on the GUI thread after the job's callbacks ran)
+    with qtbot.waitSignal(window.jobs.jobFinished, timeout=60_000, check_params_cb=lambda hh: hh is h):
+        h = window.features.faces.run_pass()
+    assert h.done
     assert window.features.faces.last_result == 0
