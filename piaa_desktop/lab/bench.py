@@ -150,32 +150,40 @@ def evaluate(
     cancel=None,
 ) -> list[dict]:
     """Aggregated results: one dict per (method, shots)."""
+    methods = list(methods or method_names(prior))
+    acc: dict[tuple[str, int], dict[str, list]] = {}
+    for u, k, sup, ev in _splits(users, lambda u: len(u.stars), shots, repeats, seed, min_eval, progress, cancel):
+        for m in methods:
+            p = predict(m, prior, u, sup, ev)
+            a = acc.setdefault((m, k), {"srocc": [], "plcc": [], "pair": [], "users": set()})
+            a["srocc"].append(srocc(p, u.stars[ev]))
+            a["plcc"].append(plcc(p, u.stars[ev]))
+            a["pair"].append(pair_accuracy(p, u.stars[ev]))
+            a["users"].add(u.user)
+    return _aggregate(acc, shots, methods, default_method(prior))
+
+
+def _splits(users, size, shots, repeats, seed, min_eval, progress, cancel):
+    """(user, k, support indices, evaluation indices) for every user and k: ``repeats`` random splits of the
+    user's ``size(u)`` items (one for k = 0: zero-shot has nothing to resample); users with fewer than
+    ``k + min_eval`` items are passed over. One seeded generator, so every method sees the same splits."""
     from piaa_desktop.core.jobs import ensure
 
     progress, cancel = ensure(progress, cancel)
-    methods = list(methods or method_names(prior))
     rng = np.random.default_rng(seed)
-    acc: dict[tuple[str, int], dict[str, list]] = {}
     total = len(users) * len(shots)
     done = 0
     for u in users:
         for k in shots:
             done += 1
-            if len(u.stars) < k + min_eval:
+            n = size(u)
+            if n < k + min_eval:
                 continue
-            for _ in range(repeats if k > 0 else 1):  # zero-shot has nothing to resample
+            for _ in range(repeats if k > 0 else 1):
                 cancel.raise_if_cancelled()
-                perm = rng.permutation(len(u.stars))
-                sup, ev = perm[:k], perm[k:]
-                for m in methods:
-                    p = predict(m, prior, u, sup, ev)
-                    a = acc.setdefault((m, k), {"srocc": [], "plcc": [], "pair": [], "users": set()})
-                    a["srocc"].append(srocc(p, u.stars[ev]))
-                    a["plcc"].append(plcc(p, u.stars[ev]))
-                    a["pair"].append(pair_accuracy(p, u.stars[ev]))
-                    a["users"].add(u.user)
+                perm = rng.permutation(n)
+                yield u, k, perm[:k], perm[k:]
             progress(done, total, "benchmark")
-    return _aggregate(acc, shots, methods, default_method(prior))
 
 
 @dataclass
@@ -242,29 +250,14 @@ def evaluate_pairs(
     cancel=None,
 ) -> list[dict]:
     """Pairwise accuracy on each user's other pairs after k training pairs; one dict per (method, shots)."""
-    from piaa_desktop.core.jobs import ensure
-
-    progress, cancel = ensure(progress, cancel)
     methods = list(methods or method_names(prior))
-    rng = np.random.default_rng(seed)
     acc: dict[tuple[str, int], dict[str, list]] = {}
-    total = len(users) * len(shots)
-    done = 0
-    for u in users:
-        for k in shots:
-            done += 1
-            if len(u.win) < k + min_eval:
-                continue
-            for _ in range(repeats if k > 0 else 1):
-                cancel.raise_if_cancelled()
-                perm = rng.permutation(len(u.win))
-                tr, ev = perm[:k], perm[k:]
-                for m in methods:
-                    margin = predict_pairs(m, prior, u, tr, ev)
-                    a = acc.setdefault((m, k), {"srocc": [], "plcc": [], "pair": [], "users": set()})
-                    a["pair"].append(margin_accuracy(margin))
-                    a["users"].add(u.user)
-            progress(done, total, "benchmark")
+    for u, k, tr, ev in _splits(users, lambda u: len(u.win), shots, repeats, seed, min_eval, progress, cancel):
+        for m in methods:
+            margin = predict_pairs(m, prior, u, tr, ev)
+            a = acc.setdefault((m, k), {"srocc": [], "plcc": [], "pair": [], "users": set()})
+            a["pair"].append(margin_accuracy(margin))
+            a["users"].add(u.user)
     return _aggregate(acc, shots, methods, default_method(prior))
 
 
