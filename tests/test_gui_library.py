@@ -99,6 +99,7 @@ def test_keyword_panel_search_smart_collection_exiftool_and_fresh_import(qtbot, 
     qtbot.waitUntil(lambda: panel.tree.topLevelItemCount() == 1, timeout=5000)  # counted off the GUI thread
     assert panel.tree.topLevelItem(0).text(0) == "Places"
     path = Path(w.catalog.photo(target).path)
+    assert w.features.culling.flush_sidecars(10)  # written by the background writer
     assert xmp.read_sidecar(path)["keywords"] == ["Places|France|Paris"]
 
     # search finds it (typed into the bar, debounced, run off the GUI thread)
@@ -123,6 +124,7 @@ def test_keyword_panel_search_smart_collection_exiftool_and_fresh_import(qtbot, 
     w.features.culling.undo()
     assert w.catalog.photo_keywords(second) == []
     second_path = Path(w.catalog.photo(second).path)
+    assert w.features.culling.flush_sidecars(10)
     assert "keywords" not in (xmp.read_sidecar(second_path) or {})
 
     if EXIFTOOL:
@@ -186,7 +188,8 @@ def test_move_rejected_of_the_folder_to_trash_and_undo(qtbot, app_paths, nested_
     assert w.model.rowCount() == 0
     w.features.library.tree.setCurrentItem(w.features.library.tree.item_for("all", None))
     assert w.model.rowCount() == len(sample_photos()) - n
-    w.features.culling.undo()
+    with qtbot.waitSignal(w.features.trash.replayFinished, timeout=30_000):  # the files move on a worker
+        w.features.culling.undo()
     assert all(p.exists() and Path(str(p) + ".xmp").exists() for p in nature_photos)
     assert w.model.rowCount() == len(sample_photos())
     assert "move to trash" in w.status_text()

@@ -25,7 +25,7 @@ from typing import Any, Iterable, Iterator, Optional, Sequence
 
 import numpy as np
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 # Named photo attributes measured from pixels (see core.signals). Also the interpretable inputs of the
 # aesthetic heads and the taste dimensions of the simulated raters.
@@ -186,7 +186,7 @@ ALTER TABLE photos ADD COLUMN trashed_at REAL;
 ALTER TABLE photos ADD COLUMN trash_path TEXT;
 """
 
-# Migrations from version N to N+1. Add ``MIGRATIONS[4] = "ALTER TABLE ..."`` when the schema grows.
+# Migrations from version N to N+1. Add ``MIGRATIONS[5] = "ALTER TABLE ..."`` when the schema grows.
 MIGRATIONS: dict[int, str] = {1: _SCHEMA_V1}
 
 # v2: faces and eyes per photo (core/faces.py), one row per photo and face-model signature: the faces as
@@ -204,6 +204,24 @@ CREATE TABLE IF NOT EXISTS faces (
 );
 """
 MIGRATIONS[3] = _SCHEMA_V3
+
+# v4: sidecars still to write (core/sync.py's background writer). A row is put in the same transaction as
+# the rating/flag/label/keyword/crop change it stands for and deleted once the sidecar is written, so a
+# killed process loses no sidecar: the next start writes what is left. ``what``: bits 1 rating/flag/label,
+# 2 keywords (``keywords_added``/``keywords_removed``: JSON lists, the change since the sidecar was last
+# written), 4 crop/straighten/turn. ``seq`` grows with every mark: a row is cleared only if not marked again
+# while its sidecar was being written.
+MIGRATIONS[4] = """
+CREATE TABLE IF NOT EXISTS sidecar_pending (
+    photo_id INTEGER PRIMARY KEY REFERENCES photos(id) ON DELETE CASCADE,
+    what INTEGER NOT NULL,
+    keywords_added TEXT,
+    keywords_removed TEXT,
+    seq INTEGER NOT NULL,
+    marked_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS sidecar_pending_seq ON sidecar_pending(seq);
+"""
 
 
 class CatalogError(RuntimeError):
@@ -330,6 +348,9 @@ class Catalog:
         self.path = path
         self._lock = threading.RLock()
         self.on_change: list = []  # callables receiving a Change after each committed mutation
+        # callables ``(tx, change)`` run inside the transaction of a rating/flag/label, keyword or edit
+        # change, before its commit (core.sync marks the sidecars to write in the same transaction)
+        self.in_transaction: list = []
 
     # ------------------------------------------------------------------ opening and schema
     @classmethod
@@ -503,6 +524,10 @@ class Catalog:
 
         return _Ctx()
 
+    def _in_transaction(self, tx, change: Change) -> None:
+        for cb in list(self.in_transaction):
+            cb(tx, change)
+
     def _emit(self, change: Change) -> Change:
         for cb in list(self.on_change):
             cb(change)
@@ -622,7 +647,8 @@ class Catalog:
             tx.executemany(
                 f"UPDATE photos SET {field_name}=?, updated_at=? WHERE id=?", [(values[i], now, i) for i in ids]
             )
-        change = Change(kind, field_name, ids, before, {i: values[i] for i in ids})
+            change = Change(kind, field_name, ids, before, {i: values[i] for i in ids})
+            self._in_transaction(tx, change)
         return self._emit(change)
 
     def set_rating(self, photo_ids: Sequence[int], rating: int) -> Change:
@@ -725,7 +751,9 @@ class Catalog:
                     "INSERT INTO edit_history(photo_id, params, source, created_at) VALUES (?,?,?,?)",
                     (i, None if p is None else json.dumps(p, sort_keys=True), source, now),
                 )
-        return self._emit(Change("edit", "params", ids, before, {i: change.after.get(i) for i in ids}))
+            done = Change("edit", "params", ids, before, {i: change.after.get(i) for i in ids})
+            self._in_transaction(tx, done)
+        return self._emit(done)
 
     # ------------------------------------------------------------------ signals, embeddings, scores
     def set_signals(self, rows: Iterable[tuple[int, dict]]) -> None:
@@ -1098,7 +1126,9 @@ class Catalog:
                     [(i, self._keyword_id(tx, k)) for k in want],
                 )
                 tx.execute("UPDATE photos SET updated_at=? WHERE id=?", (now, i))
-        return self._emit(Change("keywords", "keywords", ids, before, after))
+            done = Change("keywords", "keywords", ids, before, after)
+            self._in_transaction(tx, done)
+        return self._emit(done)
 
     def delete_unused_keywords(self) -> int:
         """Forget keywords no photo carries any more; returns how many."""
@@ -1106,6 +1136,59 @@ class Catalog:
             return tx.execute(
                 "DELETE FROM keywords WHERE id NOT IN (SELECT DISTINCT keyword_id FROM photo_keywords)"
             ).rowcount
+
+    # ------------------------------------------------------------------ sidecars still to write (core.sync)
+    @staticmethod
+    def _pending_row(r) -> dict:
+        return {"photo_id": r[0], "what": r[1], "keywords_added": json.loads(r[2]) if r[2] else [],
+                "keywords_removed": json.loads(r[3]) if r[3] else [], "seq": r[4]}
+
+    def sidecar_pending_in(self, tx, photo_ids: Sequence[int]) -> dict[int, dict]:
+        """Inside a transaction: the pending sidecar rows of these photos, by photo id."""
+        ids = [int(i) for i in photo_ids]
+        out: dict[int, dict] = {}
+        for k in range(0, len(ids), 900):
+            chunk = ids[k:k + 900]
+            for r in tx.execute(
+                "SELECT photo_id, what, keywords_added, keywords_removed, seq FROM sidecar_pending "
+                f"WHERE photo_id IN ({','.join('?' * len(chunk))})", chunk,
+            ):
+                out[r[0]] = self._pending_row(r)
+        return out
+
+    def put_sidecar_pending(self, tx, rows: dict[int, tuple[int, list, list]]) -> None:
+        """Inside a transaction: mark sidecars to write, ``{photo_id: (what, keywords_added, keywords_removed)}``
+        (replacing the photo's row; each gets a new, larger ``seq``)."""
+        if not rows:
+            return
+        seq = tx.execute("SELECT COALESCE(MAX(seq), 0) FROM sidecar_pending").fetchone()[0]
+        now = time.time()
+        data = []
+        for k, (pid, (what, added, removed)) in enumerate(rows.items(), 1):
+            data.append((int(pid), int(what), json.dumps(list(added)) if added else None,
+                         json.dumps(list(removed)) if removed else None, seq + k, now))
+        tx.executemany(
+            "INSERT OR REPLACE INTO sidecar_pending(photo_id, what, keywords_added, keywords_removed, seq, marked_at) "
+            "VALUES (?,?,?,?,?,?)", data,
+        )
+
+    def sidecar_pending(self, photo_id: int) -> Optional[dict]:
+        row = self.conn.execute(
+            "SELECT photo_id, what, keywords_added, keywords_removed, seq FROM sidecar_pending WHERE photo_id=?",
+            (int(photo_id),),
+        ).fetchone()
+        return self._pending_row(row) if row else None
+
+    def sidecar_pending_ids(self) -> list[int]:
+        """Photos whose sidecar is still to write, oldest mark first."""
+        return [r[0] for r in self.conn.execute("SELECT photo_id FROM sidecar_pending ORDER BY seq")]
+
+    def clear_sidecar_pending(self, done: Iterable[tuple[int, int]]) -> None:
+        """Sidecars written: ``(photo_id, seq)`` rows are deleted unless marked again meanwhile."""
+        done = [(int(p), int(s)) for p, s in done]
+        if done:
+            with self.transaction() as tx:
+                tx.executemany("DELETE FROM sidecar_pending WHERE photo_id=? AND seq=?", done)
 
     # ------------------------------------------------------------------ search (core.search parses)
     def search_where(self, query) -> tuple[str, list]:

@@ -642,9 +642,12 @@ def export_photos(
     cancel: Optional[CancelToken] = None,
 ) -> ExportReport:
     """Export ``ids`` (in this order: rank 1 first) to ``dest``; see the module docstring."""
+    from piaa_desktop.core.sync import flush_pending
+
     opts = opts or ExportOptions()
     opts.validate()
     progress, cancel = ensure(progress, cancel)
+    flush_pending(catalog)  # the sidecars beside the originals say what the export shows
     dest = Path(dest).expanduser()
     try:
         dest.mkdir(parents=True, exist_ok=True)

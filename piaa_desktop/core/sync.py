@@ -12,12 +12,23 @@
 
 Sidecar problems (a corrupt sidecar, a read-only folder) never fail the rating itself: they are logged
 and returned, and the existing sidecar is left untouched.
+
+Writing is split in two (:class:`SidecarHook`, :class:`SidecarWriter`): inside the transaction of the
+change, the catalog marks the photo's sidecar pending (table ``sidecar_pending``: what to write, and the
+keyword change still to apply); after the commit the writer writes it from the catalog's current state and
+clears the mark. The CLI writes at once; the app writes on one background thread (FIFO, a photo changed
+again before its turn written once), so the GUI thread never waits for an fsync. :func:`flush_pending`
+waits for a catalog's background writers: trash and export call it before they touch files, the window
+before it closes. A killed process loses nothing: the marks are committed with the change, and the next
+start (:meth:`SidecarWriter.resume`) writes what is left.
 """
 from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import threading
+import time
 from pathlib import Path
 from typing import Optional
 
@@ -139,55 +150,304 @@ def import_sidecar(catalog, photo_id: int, overwrite: bool = False, settings=Non
     return applied
 
 
-class SidecarHook:
-    """A catalog ``on_change`` callback writing sidecars; ``errors`` keeps (path, reason) of failures."""
-
-    def __init__(self, catalog, settings=None):
-        self.catalog = catalog
-        self.settings = settings
-        self.errors: list[tuple[str, str]] = []
-        # True when the caller reports ``errors`` itself (the CLI prints them): then they are not also logged
-        self.quiet = False
-
-    def __call__(self, change) -> None:
-        if getattr(_state, "suppress", False):
-            return
-        if change.field == "params":
-            self._geometry(change)
-            return
-        if change.field not in SYNCED_FIELDS:
-            return
-        if not _setting(self.settings, "xmp_write", True):
-            return
-        for pid in change.photo_ids:
-            if change.before.get(pid) == change.after.get(pid):
-                continue
-            delta = None
-            if change.field == "keywords":
-                old = {k.lower(): k for k in change.before.get(pid) or ()}
-                new = {k.lower(): k for k in change.after.get(pid) or ()}
-                delta = ([v for k, v in new.items() if k not in old], [v for k, v in old.items() if k not in new])
-            _, error = _sync(self.catalog, pid, self.settings, keyword_delta=delta, quiet=self.quiet)
-            if error:
-                photo = self.catalog.photo(pid)
-                self.errors.append((photo.path if photo else str(pid), error))
+# What a pending sidecar row says to write (``Catalog.put_sidecar_pending``'s ``what`` bits).
+FIELDS, KEYWORDS, GEOMETRY = 1, 2, 4
 
 
-    def _geometry(self, change) -> None:
+def _keyword_delta(before, after) -> tuple[list[str], list[str]]:
+    old = {k.lower(): k for k in before or ()}
+    new = {k.lower(): k for k in after or ()}
+    return [v for k, v in new.items() if k not in old], [v for k, v in old.items() if k not in new]
+
+
+def _compose(pending_added, pending_removed, added, removed) -> tuple[list[str], list[str]]:
+    """The keyword change still to write after a further change: later adds/removes win over earlier ones."""
+    add = {k.lower(): k for k in pending_added or ()}
+    rem = {k.lower(): k for k in pending_removed or ()}
+    for k in removed:
+        add.pop(k.lower(), None)
+        rem[k.lower()] = k
+    for k in added:
+        rem.pop(k.lower(), None)
+        add[k.lower()] = k
+    return list(add.values()), list(rem.values())
+
+
+def sidecar_relevant(change) -> dict[int, tuple[int, list, list]]:
+    """What a catalog Change means for the sidecars: ``{photo_id: (what bits, keywords added, removed)}``
+    for the photos whose rating/flag/label, keywords or crop/straighten/turn changed (a tone edit: none)."""
+    out: dict[int, tuple[int, list, list]] = {}
+    if change.field == "params":
         from piaa_desktop.core import develop
 
-        if not _setting(self.settings, "xmp_write", True):
-            return
         for pid in change.photo_ids:
             try:
                 if develop.geometry_of(change.before.get(pid)) == develop.geometry_of(change.after.get(pid)):
                     continue  # a tone change: nothing for the sidecar
             except ValueError:
                 pass
-            _, error = sync_geometry(self.catalog, pid, self.settings)
-            if error:
-                photo = self.catalog.photo(pid)
-                self.errors.append((photo.path if photo else str(pid), error))
+            out[pid] = (GEOMETRY, [], [])
+    elif change.field in SYNCED_FIELDS:
+        for pid in change.photo_ids:
+            if change.before.get(pid) == change.after.get(pid):
+                continue
+            if change.field == "keywords":
+                added, removed = _keyword_delta(change.before.get(pid), change.after.get(pid))
+                out[pid] = (KEYWORDS, added, removed)
+            else:
+                out[pid] = (FIELDS, [], [])
+    return out
+
+
+def write_pending_sidecar(catalog, photo, pending: dict, settings=None) -> tuple[Optional[Path], Optional[str]]:
+    """Write what a pending row (``Catalog.sidecar_pending``) says, from the catalog's current state
+    (``photo`` just read from ``catalog``); returns (path or None, error or None). Never raises."""
+    naming = _setting(settings, "xmp_naming", "ext")
+    what = pending["what"]
+    added, removed = pending["keywords_added"], pending["keywords_removed"]
+    has_sidecar = xmp.find_sidecar(photo.path, naming) is not None
+    kwargs: dict = {}
+    if what & (FIELDS | KEYWORDS) and (has_sidecar or photo.rating or photo.flag or photo.color_label or added):
+        kwargs.update(rating=photo.rating, flag=photo.flag, color_label=photo.color_label)
+        if what & KEYWORDS and (added or removed):
+            kwargs["keyword_delta"] = (added, removed)
+    if what & GEOMETRY:
+        geo = geometry_for_sidecar(catalog.get_edit(photo.id), photo.width, photo.height,
+                                   getattr(photo, "orientation", None))
+        if geo is not None or has_sidecar or kwargs:
+            kwargs["geometry"] = geo
+    if not kwargs:
+        return None, None  # no sidecar and nothing to say: no empty sidecar litters the folder
+    try:
+        return xmp.write_sidecar(photo.path, naming=naming, **kwargs), None
+    except (xmp.XmpError, OSError, ValueError) as exc:
+        return None, (str(exc) if not isinstance(exc, OSError) else (exc.strerror or str(exc)))
+
+
+# Live background writers by catalog file: :func:`flush_pending` waits for them (before files move).
+_WRITERS: dict[str, set] = {}
+_WRITERS_LOCK = threading.Lock()
+
+
+def _key(path) -> str:
+    return os.path.realpath(str(path))
+
+
+def flush_pending(catalog_or_path, timeout: Optional[float] = None) -> bool:
+    """Wait until every background sidecar writer of this catalog file has written what it was given
+    (call before photos or sidecars are moved, exported or trashed; from any thread). True when done."""
+    path = getattr(catalog_or_path, "path", catalog_or_path)
+    with _WRITERS_LOCK:
+        writers = list(_WRITERS.get(_key(path), ()))
+    ok = True
+    for w in writers:
+        ok &= w.flush(timeout)
+    return ok
+
+
+class SidecarWriter:
+    """Writes the sidecars marked pending in the catalog, FIFO, one photo at a time.
+
+    ``background=False`` (the CLI, tests): :meth:`submit` writes at once on the calling thread.
+    ``background=True`` (the app): one worker thread with a catalog connection of its own writes them;
+    a photo submitted again before it is written is written once, from the catalog's state at that time
+    (the last change wins; a change made while its sidecar is being written marks it again, so it is
+    written again). :meth:`flush` waits for the queue; :meth:`close` flushes and stops the thread (later
+    changes are written at once). Errors go to ``errors`` (path, reason) and to ``on_error(path, reason)``,
+    called on the writing thread.
+    """
+
+    BATCH = 32
+
+    def __init__(self, catalog, settings=None, background: bool = False, on_error=None):
+        self.catalog = catalog
+        self.settings = settings
+        self.on_error = on_error
+        self.errors: list[tuple[str, str]] = []
+        self.quiet = False  # True when the caller reports ``errors`` itself (the CLI prints them)
+        self.written = 0
+        self._cond = threading.Condition()
+        self._queue: dict[int, None] = {}  # insertion-ordered: FIFO, one entry a photo
+        self._busy = False
+        self._stop = False
+        self._hold = threading.Event()  # set: the worker waits before writing (tests simulate a crash)
+        self._thread: Optional[threading.Thread] = None
+        self._key = _key(catalog.path)
+        if background:
+            self._thread = threading.Thread(target=self._run, name="piaa-sidecars", daemon=True)
+            self._thread.start()
+            with _WRITERS_LOCK:
+                _WRITERS.setdefault(self._key, set()).add(self)
+
+    @property
+    def background(self) -> bool:
+        return self._thread is not None
+
+    def submit(self, photo_ids) -> None:
+        ids = [int(i) for i in photo_ids]
+        if not ids:
+            return
+        if self._thread is None:
+            self._write_batch(self.catalog, ids)
+            return
+        with self._cond:
+            for pid in ids:
+                self._queue.setdefault(pid, None)
+            self._cond.notify_all()
+
+    def pending(self) -> int:
+        with self._cond:
+            return len(self._queue) + (1 if self._busy else 0)
+
+    def resume(self) -> int:
+        """Queue the sidecars left pending in the catalog (by a killed process); returns how many."""
+        ids = self.catalog.sidecar_pending_ids()
+        self.submit(ids)
+        return len(ids)
+
+    def flush(self, timeout: Optional[float] = None) -> bool:
+        """Wait until everything submitted is written (True), or ``timeout`` seconds passed (False)."""
+        if self._thread is None or threading.current_thread() is self._thread:
+            return True
+        with self._cond:
+            return self._cond.wait_for(lambda: (not self._queue and not self._busy) or not self._thread.is_alive(),
+                                       timeout)
+
+    def close(self, timeout: Optional[float] = None) -> bool:
+        """Flush, stop the worker; later submissions are written at once on the caller's thread."""
+        t = self._thread
+        if t is None:
+            return True
+        ok = self.flush(timeout)
+        with self._cond:
+            self._stop = True
+            self._cond.notify_all()
+        t.join(timeout)
+        with _WRITERS_LOCK:
+            _WRITERS.get(self._key, set()).discard(self)
+        self._thread = None
+        return ok
+
+    # ------------------------------------------------------------------ writing
+    def _run(self) -> None:
+        from piaa_desktop.core.catalog import Catalog
+
+        cat = None
+        try:
+            cat = Catalog.open(self.catalog.path)
+            while True:
+                with self._cond:
+                    self._cond.wait_for(lambda: self._queue or self._stop)
+                    if not self._queue:
+                        return  # stopped with nothing left
+                    self._busy = True
+                    batch = list(self._queue)[: self.BATCH]
+                    for pid in batch:
+                        del self._queue[pid]
+                try:
+                    while self._hold.is_set():
+                        time.sleep(0.01)
+                    self._write_batch(cat, batch)
+                except Exception as exc:  # noqa: BLE001 - the writer must outlive a bad photo
+                    log.exception("sidecar writer: %s", exc)
+                    self._report(str(batch), f"not written: {exc}")
+                finally:
+                    with self._cond:
+                        self._busy = False
+                        self._cond.notify_all()
+        except Exception as exc:  # noqa: BLE001 - no catalog connection: say it, the marks stay for next start
+            log.exception("sidecar writer stopped: %s", exc)
+            self._report(str(self.catalog.path), f"sidecars not written: {exc}")
+        finally:
+            with self._cond:
+                self._busy = False
+                self._queue.clear()
+                self._cond.notify_all()
+            if cat is not None:
+                cat.close()
+
+    def _write_batch(self, cat, ids) -> None:
+        done = []
+        write = _setting(self.settings, "xmp_write", True)
+        for pid in ids:
+            pending = cat.sidecar_pending(pid)
+            if pending is None:
+                continue  # written already (submitted twice)
+            photo = cat.photo(pid)
+            if write and photo is not None and not photo.missing:
+                path, error = write_pending_sidecar(cat, photo, pending, self.settings)
+                if path is not None:
+                    self.written += 1
+                if error:
+                    self._report(photo.path, error)
+            done.append((pid, pending["seq"]))
+        cat.clear_sidecar_pending(done)
+
+    def _report(self, path: str, reason: str) -> None:
+        if not self.quiet:
+            log.warning("sidecar of %s not written: %s", path, reason)
+        self.errors.append((path, reason))
+        if self.on_error is not None:
+            try:
+                self.on_error(path, reason)
+            except Exception:  # noqa: BLE001 - a closed window's callback
+                log.exception("sidecar error callback failed")
+
+
+class SidecarHook:
+    """A catalog's sidecar writing: marks the sidecars to write inside each change's transaction
+    (``catalog.in_transaction``) and hands them to its :class:`SidecarWriter` after the commit
+    (``catalog.on_change``). ``errors`` keeps (path, reason) of failures."""
+
+    def __init__(self, catalog, settings=None, background: bool = False, on_error=None):
+        self.catalog = catalog
+        self.settings = settings
+        self.writer = SidecarWriter(catalog, settings, background=background, on_error=on_error)
+
+    @property
+    def errors(self) -> list[tuple[str, str]]:
+        return self.writer.errors
+
+    @property
+    def quiet(self) -> bool:
+        return self.writer.quiet
+
+    @quiet.setter
+    def quiet(self, value: bool) -> None:
+        self.writer.quiet = value
+
+    def flush(self, timeout: Optional[float] = None) -> bool:
+        return self.writer.flush(timeout)
+
+    def close(self, timeout: Optional[float] = None) -> bool:
+        return self.writer.close(timeout)
+
+    def _active(self) -> bool:
+        return not getattr(_state, "suppress", False) and _setting(self.settings, "xmp_write", True)
+
+    def mark(self, tx, change) -> None:
+        """Inside the change's transaction: the sidecars it concerns are marked pending."""
+        if not self._active():
+            return
+        rows = sidecar_relevant(change)
+        if not rows:
+            return
+        have = self.catalog.sidecar_pending_in(tx, list(rows))
+        out = {}
+        for pid, (what, added, removed) in rows.items():
+            old = have.get(pid)
+            if old is not None:
+                what |= old["what"]
+                added, removed = _compose(old["keywords_added"], old["keywords_removed"], added, removed)
+            out[pid] = (what, added, removed)
+        self.catalog.put_sidecar_pending(tx, out)
+
+    def __call__(self, change) -> None:
+        if not self._active():
+            return
+        ids = list(sidecar_relevant(change))
+        if ids:
+            self.writer.submit(ids)
 
 
 def geometry_for_sidecar(params, width: Optional[int], height: Optional[int], orientation: Optional[int]) -> Optional[dict]:
@@ -254,9 +514,12 @@ def import_geometry(catalog, photo_id: int, settings=None) -> Optional[dict]:
     return geo
 
 
-def install_sidecar_hook(catalog, settings=None) -> SidecarHook:
-    """Write sidecars after every rating/flag/label change of ``catalog`` (undo/redo included)."""
-    hook = SidecarHook(catalog, settings)
+def install_sidecar_hook(catalog, settings=None, background: bool = False, on_error=None) -> SidecarHook:
+    """Write sidecars after every rating/flag/label, keyword and crop change of ``catalog`` (undo/redo
+    included): at once (``background=False``), or by a worker thread (the app: the GUI thread never waits
+    for a sidecar; ``hook.flush()`` / :func:`flush_pending` wait for them, ``hook.close()`` at the end)."""
+    hook = SidecarHook(catalog, settings, background=background, on_error=on_error)
+    catalog.in_transaction.append(hook.mark)
     catalog.on_change.append(hook)
     return hook
 

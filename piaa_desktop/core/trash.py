@@ -101,7 +101,10 @@ def move_to_trash(catalog, photo_ids: Sequence[int], progress=None, cancel=None)
     """Move photos (and their sidecars) to the system trash and mark them in the catalog.
 
     Returns the result and the undoable :class:`Change` (also emitted by the catalog)."""
+    from piaa_desktop.core.sync import flush_pending
+
     s2t = _send2trash()
+    flush_pending(catalog)  # sidecars still being written go to the trash complete, not after it
     res = TrashResult()
     records: dict[int, list[dict]] = {}
     photos = catalog.photos([int(i) for i in photo_ids])
@@ -143,6 +146,9 @@ def _reason(exc: BaseException) -> str:
 # ---------------------------------------------------------------------------------------------- restore
 def restore(catalog, photo_ids: Sequence[int], progress=None) -> tuple[RestoreResult, Change]:
     """Move trashed photos (and their sidecars) back where they were; returns the result and the Change."""
+    from piaa_desktop.core.sync import flush_pending
+
+    flush_pending(catalog)
     res = RestoreResult()
     info = catalog.trash_records([int(i) for i in photo_ids])
     done: list[int] = []

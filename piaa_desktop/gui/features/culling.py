@@ -3,11 +3,17 @@ reject, ``U`` unflag, ``6``-``9`` colour labels, ``Ctrl+Z`` / ``Ctrl+Shift+Z`` u
 sidecars written after every change; *keep best of each stack*.
 
 Every action applies to the window's target photos (the selection, else the current photo) and is
-written to the catalog at once (a few rows in one transaction: fine on the GUI thread).
+written to the catalog at once (a few rows in one transaction: fine on the GUI thread). The sidecars are
+written by a background writer (``core.sync``: marked pending in the change's transaction, written in
+order by one worker thread), so rating a big selection or cropping never waits for file writes; a sidecar
+that cannot be written is said in the status bar. The window's close flushes the writer (``shutdown``);
+sidecars a killed app left pending are written at the next start.
 """
 from __future__ import annotations
 
 from typing import Optional
+
+from PySide6.QtCore import Signal
 
 from piaa_desktop.core.catalog import Change
 from piaa_desktop.gui.features.base import Feature
@@ -18,6 +24,7 @@ COLOR_KEYS = {"6": "red", "7": "yellow", "8": "green", "9": "blue"}  # as in Lig
 
 class CullingFeature(Feature):
     name = "culling"
+    sidecarFailed = Signal(str, str)  # path, reason (emitted on the writer thread, delivered on the GUI's)
 
     def __init__(self, win):
         super().__init__(win)
@@ -28,7 +35,33 @@ class CullingFeature(Feature):
     def _install_sidecars(self) -> None:
         from piaa_desktop.core.sync import install_sidecar_hook
 
-        self.sidecars = install_sidecar_hook(self.win.catalog, self.win.settings)
+        self.sidecar_errors: list[tuple[str, str]] = []
+        self.sidecarFailed.connect(self._sidecar_failed)
+        self.sidecars = install_sidecar_hook(self.win.catalog, self.win.settings, background=True,
+                                             on_error=self._sidecar_error_from_writer)
+        left = self.sidecars.writer.resume()  # what a killed app left unwritten
+        if left:
+            self.win.say(f"Writing {left} XMP sidecar{'s' if left != 1 else ''} left from the last session")
+
+    def _sidecar_error_from_writer(self, path: str, reason: str) -> None:  # writer thread
+        try:
+            self.sidecarFailed.emit(path, reason)
+        except RuntimeError:  # the window is gone
+            pass
+
+    def _sidecar_failed(self, path: str, reason: str) -> None:
+        import os
+
+        self.sidecar_errors.append((path, reason))
+        if not self.win.is_closed:
+            self.win.say(f"XMP sidecar of {os.path.basename(path) or path} not written: {reason}")
+
+    def flush_sidecars(self, timeout: Optional[float] = None) -> bool:
+        """Wait until every pending sidecar is written (tests; the window's close)."""
+        return self.sidecars.flush(timeout)
+
+    def shutdown(self) -> None:
+        self.sidecars.close()  # every pending sidecar written before the catalog closes
 
     # ------------------------------------------------------------------ actions and menus
     def _build_actions(self) -> None:

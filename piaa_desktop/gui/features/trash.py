@@ -4,7 +4,9 @@ after a confirmation that says how many files and from where. Edit > Undo brings
 app runs (the catalog kept their records); Photo > Restore from trash… later.
 
 The files are moved by a worker job with its own catalog connection; the GUI thread then reloads the
-grid. Undo/redo of a trash move run through the window's undo stack (``core.trash.apply_change``).
+grid. Undo/redo of a trash move run through the window's undo stack, which hands them to a worker job too
+(``core.trash.apply_change``; one trash job at a time), as does Restore from trash…. Sidecars still being
+written by the background writer are flushed first, so they go to the trash complete.
 """
 from __future__ import annotations
 
@@ -24,6 +26,7 @@ def trash_job(catalog, ids: list[int], progress=None, cancel=None):
 class TrashFeature(Feature):
     name = "trash"
     trashFinished = Signal(object)  # TrashResult
+    replayFinished = Signal(object)  # the Change applied by an undo/redo of a trash move, or a restore
 
     def __init__(self, win):
         super().__init__(win)
@@ -74,6 +77,9 @@ class TrashFeature(Feature):
             self.win.say("Moving to the trash already")
             return None
         ids = self.rejected_in_view()
+        from piaa_desktop.core.sync import flush_pending
+
+        flush_pending(self.win.catalog)  # the sidecars of photos just rejected are counted (and moved)
         plan = trash.plan(self.win.catalog, ids)
         if not plan["photos"]:
             self.win.say("No rejected photos here (reject with X)")
@@ -110,20 +116,54 @@ class TrashFeature(Feature):
         self.win.say(msg)
         self.trashFinished.emit(res)
 
-    def _replay(self, change):
-        out = trash.apply_change(self.win.catalog, change)
-        self.win.refresh(keep_selection=True, reload=True)
-        return out
+    def _one_at_a_time(self) -> None:
+        h = self.handle
+        if h is not None and not h.done:
+            h.wait(30.0)  # an undo pressed while files are still moving: after them, never beside them
 
-    def restore_all(self) -> int:
+    def _replay(self, change):
+        """The undo stack's handler: the files move on a worker; returns the change being applied."""
+        self._one_at_a_time()
+        back = not any(change.after.get(i) for i in change.photo_ids)
+        self.win.say(("Restoring" if back else "Moving") + f" {_n(change.photo_ids)}"
+                     + (" from the trash…" if back else " to the trash again…"))
+        self.handle = self.win.jobs.submit(trash.apply_change, change, with_catalog=True, name="trash",
+                                           on_done=lambda out: self._replayed(out, back),
+                                           on_error=lambda e: self.win.say(f"Trash move not undone: {e}"))
+        return change
+
+    def _replayed(self, out, back: bool) -> None:
+        if self.win.is_closed:
+            return
+        self.win.refresh(keep_selection=True, reload=True)
+        self.win.say(("Undid move to trash: " if back else "Redid move to trash: ")
+                     + f"{_n(out.photo_ids)} " + ("restored" if back else "moved to the trash"))
+        self.replayFinished.emit(out)
+
+    def restore_all(self):
+        """Restore every trashed photo of the library (a worker job); returns the job or None."""
         rows = self.win.catalog.trashed()
         if not rows:
             self.win.say("Nothing of this library is in the trash")
-            return 0
-        res, change = trash.restore(self.win.catalog, [r["id"] for r in rows])
+            return None
+        self._one_at_a_time()
+        self.win.say(f"Restoring {_n(rows)} from the trash…")
+        self.handle = self.win.jobs.submit(trash.restore, [r["id"] for r in rows], with_catalog=True, name="trash",
+                                           on_done=self._restored,
+                                           on_error=lambda e: self.win.say(f"Not restored: {e}"))
+        return self.handle
+
+    def _restored(self, result) -> None:
+        res, change = result
+        if self.win.is_closed:
+            return
         self.win.refresh(keep_selection=True, reload=True)
         msg = f"{len(res.restored)} photo{'s' if len(res.restored) != 1 else ''} restored from the trash"
         if res.failed:
             msg += f"; {len(res.failed)} not: {res.failed[0][1]}"
         self.win.say(msg)
-        return len(res.restored)
+        self.replayFinished.emit(change)
+
+
+def _n(ids) -> str:
+    return f"{len(ids)} photo{'s' if len(ids) != 1 else ''}"
