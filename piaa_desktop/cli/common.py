@@ -6,6 +6,7 @@ A command raises :class:`CliError` (message + code); :func:`piaa_desktop.cli.mai
 """
 from __future__ import annotations
 
+import sqlite3
 import sys
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_NOT_FOUND, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
@@ -82,6 +83,12 @@ def open_catalog_for(args):
             raise CliError(" ".join(report) + " Open the app to see what can still be read.")
     cat.sidecars = install_sidecar_hook(cat, load_settings(paths))
     cat.sidecars.quiet = True  # _report_sidecar_errors prints them, once
+    if checked:
+        # sidecars a killed app left pending (marked in the catalog with their change) are written now
+        try:
+            cat.sidecars.writer.queue_left_pending()
+        except (CatalogError, sqlite3.Error) as exc:  # a read-only catalog: the app writes them later
+            print(f"piaa: warning: pending XMP sidecars not written: {exc}", file=sys.stderr)
     return cat
 
 

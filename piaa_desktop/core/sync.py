@@ -20,7 +20,7 @@ clears the mark. The CLI writes at once; the app writes on one background thread
 again before its turn written once), so the GUI thread never waits for an fsync. :func:`flush_pending`
 waits for a catalog's background writers: trash and export call it before they touch files, the window
 before it closes. A killed process loses nothing: the marks are committed with the change, and the next
-start (:meth:`SidecarWriter.resume`) writes what is left.
+start (:meth:`SidecarWriter.queue_left_pending`) writes what is left.
 """
 from __future__ import annotations
 
@@ -295,11 +295,23 @@ class SidecarWriter:
                 self._queue.setdefault(pid, None)
             self._cond.notify_all()
 
+    def queued(self) -> list[int]:
+        """The photos waiting for their sidecar, in the order they will be written."""
+        with self._cond:
+            return list(self._queue)
+
     def pending(self) -> int:
         with self._cond:
             return len(self._queue) + (1 if self._busy else 0)
 
-    def resume(self) -> int:
+    def pause(self) -> None:
+        """The worker waits before its next write until :meth:`unpause` (tests: a writer killed before it wrote)."""
+        self._hold.set()
+
+    def unpause(self) -> None:
+        self._hold.clear()
+
+    def queue_left_pending(self) -> int:
         """Queue the sidecars left pending in the catalog (by a killed process); returns how many."""
         ids = self.catalog.sidecar_pending_ids()
         self.submit(ids)
@@ -340,13 +352,16 @@ class SidecarWriter:
                     self._cond.wait_for(lambda: self._queue or self._stop)
                     if not self._queue:
                         return  # stopped with nothing left
-                    self._busy = True
-                    batch = list(self._queue)[: self.BATCH]
-                    for pid in batch:
-                        del self._queue[pid]
+                    held = self._hold.is_set() and not self._stop
+                    if not held:
+                        self._busy = True
+                        batch = list(self._queue)[: self.BATCH]
+                        for pid in batch:
+                            del self._queue[pid]
+                if held:
+                    time.sleep(0.01)
+                    continue
                 try:
-                    while self._hold.is_set():
-                        time.sleep(0.01)
                     self._write_batch(cat, batch)
                 except Exception as exc:  # noqa: BLE001 - the writer must outlive a bad photo
                     log.exception("sidecar writer: %s", exc)

@@ -39,7 +39,7 @@ class CullingFeature(Feature):
         self.sidecarFailed.connect(self._sidecar_failed)
         self.sidecars = install_sidecar_hook(self.win.catalog, self.win.settings, background=True,
                                              on_error=self._sidecar_error_from_writer)
-        left = self.sidecars.writer.resume()  # what a killed app left unwritten
+        left = self.sidecars.writer.queue_left_pending()  # what a killed app left unwritten
         if left:
             self.win.say(f"Writing {left} XMP sidecar{'s' if left != 1 else ''} left from the last session")
 
