@@ -724,9 +724,11 @@ class PhotoGridView(QListView):
         self.setUniformItemSizes(True)
         # One layout pass up to SINGLE_PASS_MAX rows (~30 ms for 10k with uniform sizes): a batched
         # layout that restarts shrinks the scroll range for a moment, which would throw the view away
-        # from the end of the library. Bigger libraries lay out in large batches (no long stall).
+        # from the end of the library. Bigger libraries lay out in batches of 4,000 rows between events:
+        # ~15 ms each on a loaded 2-core machine (20,000-row batches stalled the GUI 70-110 ms each when a
+        # search at 100k photos was cleared; benchmarks/search_bench.py).
         self.setLayoutMode(QListView.LayoutMode.SinglePass)
-        self.setBatchSize(20000)
+        self.setBatchSize(4000)
         self.setSpacing(0)
         self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectItems)

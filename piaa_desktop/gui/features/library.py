@@ -23,6 +23,7 @@ import os
 from collections import Counter
 from typing import Optional
 
+import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QInputDialog, QMenu, QMessageBox, QTreeWidgetItem
 
@@ -68,7 +69,7 @@ class LibraryFeature(Feature):
         self._seq = {"search": 0, "collection": 0}
         self._dir_counts_key = None
         self._dir_counts: Counter = Counter()
-        self._rank: Optional[tuple[list, dict]] = None
+        self._rank: Optional[tuple[list, np.ndarray]] = None
 
         # search bar in the toolbar, left of the spacer
         self.search_bar = SearchBar(win)
@@ -114,15 +115,15 @@ class LibraryFeature(Feature):
     def filter_ids(self, ids: list[int]) -> list[int]:
         sets = [s for s in (self.collection_set, self.search_set) if s is not None]
         if sets and min(len(s) for s in sets) * 8 < len(ids):
-            # a small result in a large library: order the result by its rank in ``ids`` instead of testing
-            # every id (the rank table is kept while the window passes the same sorted list)
+            # a small result in a large library: one vectorised membership test over the sorted ids (kept
+            # as an array while the window passes the same sorted list) instead of a Python loop over 100k
+            # ids or a 100k-entry rank table (55 ms of GUI thread at the first search on the loaded machine)
             if self._rank is None or self._rank[0] is not ids:
-                self._rank = (ids, {pid: k for k, pid in enumerate(ids)})
-            rank = self._rank[1]
+                self._rank = (ids, np.fromiter(ids, dtype=np.int64, count=len(ids)))
+            arr = self._rank[1]
             small = min(sets, key=len)
-            keep = [i for i in small if i in rank and all(i in s for s in sets if s is not small)]
-            keep.sort(key=rank.__getitem__)
-            ids = keep
+            keep = arr[np.isin(arr, np.fromiter(small, dtype=np.int64, count=len(small)))].tolist()
+            ids = [i for i in keep if all(i in s for s in sets if s is not small)]
             sets = []
         if self.folder_prefix:
             recs = self.win.model.records()
