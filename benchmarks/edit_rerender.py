@@ -215,6 +215,9 @@ def main() -> int:
         spin_until(lambda: w.loupe.has_preview(pid) and w.loupe._live is None, 60)
         loupe.append((time.perf_counter() - t) * 1000)
     w.close()
+    import shutil
+
+    shutil.rmtree(tmp, ignore_errors=True)  # the symlinks, the catalog and the thumbnail cache of this run
 
     def summary(v):
         return {"median_ms": round(statistics.median(v), 1), "max_ms": round(max(v), 1), "n": len(v)}

@@ -59,6 +59,28 @@ def test_writer_coalesces_and_writes_the_last_state(catalog, small_library, app_
     assert catalog.sidecar_pending_ids() == []
 
 
+def test_writer_waits_for_a_quiet_moment_but_a_flush_does_not(catalog, small_library, app_paths):
+    ids = _scan(catalog, small_library, app_paths)
+    path = Path(catalog.photo(ids[0]).path)
+    hook = sync.install_sidecar_hook(catalog, Settings(), background=True, delay=3.0)
+    try:
+        for r in (1, 2, 3, 4):  # a burst: stars pressed in a row
+            catalog.set_rating([ids[0]], r)
+            time.sleep(0.05)
+        assert hook.writer.written == 0 and xmp.find_sidecar(path) is None
+        deadline = time.monotonic() + 20
+        while hook.writer.written == 0 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert hook.writer.written == 1 and xmp.read_sidecar(path)["rating"] == 4  # once, after the burst
+        catalog.set_rating([ids[1]], 5)
+        t = time.monotonic()
+        assert hook.flush(20)  # no waiting for the quiet moment
+        assert xmp.read_sidecar(catalog.photo(ids[1]).path)["rating"] == 5
+        assert time.monotonic() - t < 2.0  # well under the 3 s delay
+    finally:
+        hook.close(30)
+
+
 def test_flush_writes_everything_in_order_and_keywords_compose(catalog, small_library, app_paths, bg):
     ids = _scan(catalog, small_library, app_paths)
     paths = {i: Path(catalog.photo(i).path) for i in ids}

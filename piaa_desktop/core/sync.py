@@ -255,14 +255,21 @@ class SidecarWriter:
     written again). :meth:`flush` waits for the queue; :meth:`close` flushes and stops the thread (later
     changes are written at once). Errors go to ``errors`` (path, reason) and to ``on_error(path, reason)``,
     called on the writing thread.
+
+    ``delay`` (seconds): the worker starts writing only once no photo was submitted for that long (or a
+    flush asks), so a burst of changes (a crop dragged, stars pressed in a row) is written once, and the
+    thumbnails re-rendered after an edit do not share the CPU with the sidecars' XML.
     """
 
     BATCH = 32
 
-    def __init__(self, catalog, settings=None, background: bool = False, on_error=None):
+    def __init__(self, catalog, settings=None, background: bool = False, on_error=None, delay: float = 0.0):
         self.catalog = catalog
         self.settings = settings
         self.on_error = on_error
+        self.delay = float(delay)
+        self._last_submit = self._first_queued = 0.0
+        self._flushing = 0
         self.errors: list[tuple[str, str]] = []
         self.quiet = False  # True when the caller reports ``errors`` itself (the CLI prints them)
         self.written = 0
@@ -291,8 +298,12 @@ class SidecarWriter:
             self._write_batch(self.catalog, ids)
             return
         with self._cond:
+            now = time.monotonic()
+            if not self._queue:
+                self._first_queued = now
             for pid in ids:
                 self._queue.setdefault(pid, None)
+            self._last_submit = now
             self._cond.notify_all()
 
     def queued(self) -> list[int]:
@@ -319,11 +330,16 @@ class SidecarWriter:
 
     def flush(self, timeout: Optional[float] = None) -> bool:
         """Wait until everything submitted is written (True), or ``timeout`` seconds passed (False)."""
-        if self._thread is None or threading.current_thread() is self._thread:
+        t = self._thread
+        if t is None or threading.current_thread() is t:
             return True
         with self._cond:
-            return self._cond.wait_for(lambda: (not self._queue and not self._busy) or not self._thread.is_alive(),
-                                       timeout)
+            self._flushing += 1  # no waiting for a quiet moment: write now
+            self._cond.notify_all()
+            try:
+                return self._cond.wait_for(lambda: (not self._queue and not self._busy) or not t.is_alive(), timeout)
+            finally:
+                self._flushing -= 1
 
     def close(self, timeout: Optional[float] = None) -> bool:
         """Flush, stop the worker; later submissions are written at once on the caller's thread."""
@@ -353,6 +369,12 @@ class SidecarWriter:
                     if not self._queue:
                         return  # stopped with nothing left
                     held = self._hold.is_set() and not self._stop
+                    now = time.monotonic()
+                    quiet = now - self._last_submit
+                    if (not held and quiet < self.delay and now - self._first_queued < 5 * self.delay
+                            and not self._stop and not self._flushing):
+                        self._cond.wait(self.delay - quiet)  # more changes may come: wait for a quiet moment
+                        continue  # (but never longer than 5 delays after the oldest one)
                     if not held:
                         self._busy = True
                         batch = list(self._queue)[: self.BATCH]
@@ -414,10 +436,10 @@ class SidecarHook:
     (``catalog.in_transaction``) and hands them to its :class:`SidecarWriter` after the commit
     (``catalog.on_change``). ``errors`` keeps (path, reason) of failures."""
 
-    def __init__(self, catalog, settings=None, background: bool = False, on_error=None):
+    def __init__(self, catalog, settings=None, background: bool = False, on_error=None, delay: float = 0.0):
         self.catalog = catalog
         self.settings = settings
-        self.writer = SidecarWriter(catalog, settings, background=background, on_error=on_error)
+        self.writer = SidecarWriter(catalog, settings, background=background, on_error=on_error, delay=delay)
 
     @property
     def errors(self) -> list[tuple[str, str]]:
@@ -529,11 +551,12 @@ def import_geometry(catalog, photo_id: int, settings=None) -> Optional[dict]:
     return geo
 
 
-def install_sidecar_hook(catalog, settings=None, background: bool = False, on_error=None) -> SidecarHook:
+def install_sidecar_hook(catalog, settings=None, background: bool = False, on_error=None,
+                         delay: float = 0.0) -> SidecarHook:
     """Write sidecars after every rating/flag/label, keyword and crop change of ``catalog`` (undo/redo
     included): at once (``background=False``), or by a worker thread (the app: the GUI thread never waits
     for a sidecar; ``hook.flush()`` / :func:`flush_pending` wait for them, ``hook.close()`` at the end)."""
-    hook = SidecarHook(catalog, settings, background=background, on_error=on_error)
+    hook = SidecarHook(catalog, settings, background=background, on_error=on_error, delay=delay)
     catalog.in_transaction.append(hook.mark)
     catalog.on_change.append(hook)
     return hook

@@ -280,10 +280,11 @@ class _ThumbSignals(QObject):
 
 class _ThumbJob(QRunnable):
     def __init__(self, signals: _ThumbSignals, pid: int, gen: int, path: str, content_hash: str, cache_dir: Path,
-                 edge: int, edit: Optional[dict] = None, sig: str = ""):
+                 edge: int, edit: Optional[dict] = None, sig: str = "", pool: Optional[QThreadPool] = None):
         super().__init__()
         self.setAutoDelete(True)
         self.signals = signals
+        self.pool = pool or QThreadPool.globalInstance()
         self.args = (pid, gen, path, content_hash, cache_dir, edge, edit, sig)
 
     def run(self) -> None:
@@ -305,11 +306,27 @@ class _ThumbJob(QRunnable):
         except RuntimeError:  # cache deleted while closing
             pass
         if rendered is not None:
-            from piaa_desktop.core.thumbnails import THUMB_SIZE, edited_thumbnail_path, save_edited_thumbnail
+            # cached on disk by a job of its own, after the renderings still queued (lowest priority): the
+            # other visible cells are not kept waiting for a JPEG encode
+            try:
+                self.pool.start(_SaveEditedJob(cache_dir, h, sig, rendered, edge), -1)
+            except RuntimeError:  # the pool is gone (closing)
+                pass
 
-            e = min(edge, THUMB_SIZE)
-            if not edited_thumbnail_path(cache_dir, h, sig, e).exists():
-                save_edited_thumbnail(cache_dir, h, sig, rendered, e)
+
+class _SaveEditedJob(QRunnable):
+    def __init__(self, cache_dir, content_hash: str, sig: str, rendered, edge: int):
+        super().__init__()
+        self.setAutoDelete(True)
+        self.args = (cache_dir, content_hash, sig, rendered, edge)
+
+    def run(self) -> None:
+        from piaa_desktop.core.thumbnails import THUMB_SIZE, edited_thumbnail_path, save_edited_thumbnail
+
+        cache_dir, h, sig, rendered, edge = self.args
+        e = min(edge, THUMB_SIZE)
+        if not edited_thumbnail_path(cache_dir, h, sig, e).exists():
+            save_edited_thumbnail(cache_dir, h, sig, rendered, e)
 
 
 class ThumbnailCache(QObject):
@@ -382,7 +399,8 @@ class ThumbnailCache(QObject):
         self._sig[photo_id] = sig
         self._pending.add(photo_id)
         self.pool.start(
-            _ThumbJob(self._signals, photo_id, self._gen, path, content_hash, self.cache_dir, self.max_edge, edit, sig),
+            _ThumbJob(self._signals, photo_id, self._gen, path, content_hash, self.cache_dir, self.max_edge, edit, sig,
+                      self.pool),
             priority,
         )
 

@@ -20,6 +20,9 @@ from piaa_desktop.gui.features.base import Feature
 from piaa_desktop.gui.grid import COLOR_LABELS
 
 COLOR_KEYS = {"6": "red", "7": "yellow", "8": "green", "9": "blue"}  # as in Lightroom
+# The sidecar writer waits for this quiet moment after the last change: a crop dragged or stars pressed in a
+# row are written once, after the thumbnails were re-rendered (a flush, the trash or closing writes at once)
+SIDECAR_DELAY_S = 0.4
 
 
 class CullingFeature(Feature):
@@ -38,7 +41,7 @@ class CullingFeature(Feature):
         self.sidecar_errors: list[tuple[str, str]] = []
         self.sidecarFailed.connect(self._sidecar_failed)
         self.sidecars = install_sidecar_hook(self.win.catalog, self.win.settings, background=True,
-                                             on_error=self._sidecar_error_from_writer)
+                                             on_error=self._sidecar_error_from_writer, delay=SIDECAR_DELAY_S)
         left = self.sidecars.writer.queue_left_pending()  # what a killed app left unwritten
         if left:
             self.win.say(f"Writing {left} XMP sidecar{'s' if left != 1 else ''} left from the last session")
