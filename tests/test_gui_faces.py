@@ -11,7 +11,7 @@ from PySide6.QtCore import Qt
 from piaa_desktop.core import faces as F
 from piaa_desktop.core.sample import sample_library_dir
 from piaa_desktop.gui.main_window import MainWindow
-from tests.test_faces import close_eyes
+from tests.test_faces import close_eyes, painted_eyes_count_as_closed  # noqa: F401 (fixture)
 
 SAMPLES = sample_library_dir()
 
@@ -30,7 +30,7 @@ def face_library(tmp_path):
 
 
 @pytest.fixture
-def window(qtbot, app_paths, face_library):
+def window(qtbot, app_paths, face_library, painted_eyes_count_as_closed):
     win = MainWindow(app_paths)
     qtbot.addWidget(win)
     win.resize(1280, 800)

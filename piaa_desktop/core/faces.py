@@ -129,8 +129,9 @@ class Face:
         }
 
 
-def eyes_label(blink: float, threshold: float = BLINK_THRESHOLD) -> str:
-    return "closed" if blink >= threshold else "open"
+def eyes_label(blink: float, threshold: Optional[float] = None) -> str:
+    """"closed" when the blink score reaches the threshold (default: :data:`BLINK_THRESHOLD`, read at call time)."""
+    return "closed" if blink >= (BLINK_THRESHOLD if threshold is None else threshold) else "open"
 
 
 # ------------------------------------------------------------------------------------------ models
