@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -165,3 +166,44 @@ def test_shown_scores_stay_on_the_star_scale_and_keep_the_ranking(library):
         d = library.score_detail(pid)["personal"]
         assert 1 <= d["score"] <= 5
         assert abs(d["score"] - sum((k + 1) * p for k, p in enumerate(d["distribution"]))) < 2e-3
+
+
+def test_generic_column_is_stored_when_photos_are_embedded_and_reused(library, prior, monkeypatch):
+    """The generic MLP column is computed once, when a photo is embedded, and kept in the catalog under
+    the prior's signature: re-scoring reads it back instead of running the MLP again; a changed embedding
+    (new content hash) or another prior is not read back."""
+    from piaa_desktop.core.embeddings import embedding_key
+    from piaa_desktop.core.personal import operations as jobs
+    from piaa_desktop.core.personal.heads import FeatureTransform
+    from piaa_desktop.core.scoring import score_library
+
+    if not prior.transform.n_mlp:
+        pytest.skip("the shipped prior has no MLP column")
+    key = embedding_key()
+    sig = jobs.column_signature(prior, key)
+    ids, vals = library.taste_columns(sig)
+    emb_ids, emb = library.embeddings(key)
+    assert ids.tolist() == emb_ids.tolist()  # stored by the scan, for every embedded photo
+    np.testing.assert_allclose(vals, prior.transform.mlp_raw(emb), atol=1e-4)
+    expected = prior.transform.mlp_column(emb)
+    calls = []
+    real = FeatureTransform.mlp_raw
+    monkeypatch.setattr(FeatureTransform, "mlp_raw", lambda self, e, *a, **k: calls.append(len(e)) or real(self, e, *a, **k))
+    before = dict(library.scores("personal"))
+    assert jobs.rescore(library) == 12 and score_library(library) == 12
+    assert calls == []  # no MLP ran: both passes read the stored column
+    assert library.scores("personal").keys() == before.keys() or not before
+    # the same column as computing it
+    col = jobs.generic_column(library, prior, emb_ids, emb, key)
+    np.testing.assert_allclose(col, expected, atol=1e-4)
+    # a photo whose embedding changed (other content) is recomputed, once, then stored again
+    pid = int(emb_ids[0])
+    library.set_embeddings([(pid, key, "other-content", emb[0] * 0.5)])
+    col = jobs.generic_column(library, prior, emb_ids, np.concatenate([emb[:1] * 0.5, emb[1:]]), key)
+    assert calls == [1]
+    assert library.taste_columns(sig)[0].tolist() == emb_ids.tolist()
+    # another prior (other weights) has another signature: nothing of this one is read back
+    t = prior.transform
+    other = jobs.column_signature(SimpleNamespace(transform=FeatureTransform(
+        t.emb_mean, t.proj, t.sig_mean, t.sig_std, t.mlp_w1 * 1.01, t.mlp_b1, t.mlp_w2, t.mlp_b2, t.mlp_out)), key)
+    assert other != sig and len(library.taste_columns(other)[0]) == 0

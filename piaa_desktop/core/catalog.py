@@ -204,6 +204,18 @@ CREATE TABLE IF NOT EXISTS faces (
 );
 """
 MIGRATIONS[3] = _SCHEMA_V3
+# v4: the generic aesthetic model's per-photo output (the MLP column of core.personal.heads), computed
+# once when a photo is embedded and kept under the signature of the model that computed it (prior
+# weights + backbone key), so re-scoring a library is a personal-head pass only. One row per photo: a new
+# prior's values replace the old ones; the content hash ties the value to the embedding it came from.
+MIGRATIONS[4] = """
+CREATE TABLE IF NOT EXISTS taste_columns (
+    photo_id INTEGER PRIMARY KEY REFERENCES photos(id) ON DELETE CASCADE,
+    model TEXT NOT NULL,
+    content_hash TEXT NOT NULL,
+    value REAL NOT NULL
+);
+"""
 
 # v4: sidecars still to write (core/sync.py's background writer). A row is put in the same transaction as
 # the rating/flag/label/keyword/crop change it stands for and deleted once the sidecar is written, so a
@@ -812,6 +824,29 @@ class Catalog:
             for pid, blob in rows:
                 out[int(pid)] = np.frombuffer(blob, dtype=np.float16)
         return out
+
+    def set_taste_columns(self, model: str, rows: Iterable[tuple[int, float]]) -> int:
+        """Store (photo_id, value) of the generic taste model ``model`` (its signature), each tied to the
+        content hash of the photo's stored embedding (photos without an embedding are skipped)."""
+        data = [(model, float(v), int(pid)) for pid, v in rows if np.isfinite(v)]
+        with self.transaction() as tx:
+            tx.executemany(
+                "INSERT OR REPLACE INTO taste_columns(photo_id, model, content_hash, value) "
+                "SELECT photo_id, ?, content_hash, ? FROM embeddings WHERE photo_id=?", data,
+            )
+        return len(data)
+
+    def taste_columns(self, model: str) -> tuple[np.ndarray, np.ndarray]:
+        """(photo ids int64, values float32) stored by ``model`` whose embedding is still the one they were
+        computed from (same content hash), ordered by photo id."""
+        rows = self.conn.execute(
+            "SELECT t.photo_id, t.value FROM taste_columns t JOIN embeddings e ON e.photo_id=t.photo_id "
+            "AND e.content_hash=t.content_hash WHERE t.model=? ORDER BY t.photo_id", (model,),
+        ).fetchall()
+        if not rows:
+            return np.zeros(0, np.int64), np.zeros(0, np.float32)
+        arr = np.array(rows, dtype=np.float64)
+        return arr[:, 0].astype(np.int64), arr[:, 1].astype(np.float32)
 
     def random_embedded_ids(self, model: str, limit: int, include_rejected: bool = False) -> list[int]:
         """Up to ``limit`` present photos with a ``model`` embedding, in random order (rejects left out)."""

@@ -60,7 +60,8 @@ def generic_scores_for(catalog: Catalog) -> tuple[np.ndarray, np.ndarray, np.nda
         from piaa_desktop.core.embeddings import embedding_key
 
         try:
-            emb_ids, emb = catalog.embeddings(embedding_key())  # only the current backbone's vectors
+            key = embedding_key()
+            emb_ids, emb = catalog.embeddings(key)  # only the current backbone's vectors
         except ModelError:
             emb_ids, emb = np.zeros(0, np.int64), np.zeros((0, 0), np.float32)
         if emb_ids.size:
@@ -69,7 +70,13 @@ def generic_scores_for(catalog: Catalog) -> tuple[np.ndarray, np.ndarray, np.nda
             if have.any():
                 rows = np.array([pos[int(i)] for i in ids[have]])
                 try:
-                    sc, dist, version = generic_scores(emb[rows], sig[have])
+                    from piaa_desktop.core.personal.heads import load_prior
+                    from piaa_desktop.core.personal.operations import generic_column
+
+                    prior = load_prior()
+                    # the MLP column stored in the catalog when the photos were embedded (computed once)
+                    col = generic_column(catalog, prior, ids[have], emb[rows], key)
+                    sc, dist, version = generic_scores(emb[rows], sig[have], prior, mlp_column=col)
                     scores = technical_scores(sig)
                     dists = score_distribution(scores)
                     scores[have] = sc

@@ -330,11 +330,13 @@ def star_distribution(stars: np.ndarray, sd: float | np.ndarray) -> np.ndarray:
     return np.diff(cdf, axis=1).astype(np.float32)
 
 
-def generic_scores(emb: np.ndarray, signals: Optional[np.ndarray] = None, prior: Optional[Prior] = None) -> tuple[np.ndarray, np.ndarray, str]:
+def generic_scores(emb: np.ndarray, signals: Optional[np.ndarray] = None, prior: Optional[Prior] = None,
+                   mlp_column: Optional[np.ndarray] = None) -> tuple[np.ndarray, np.ndarray, str]:
     """The generic (population) aesthetic score: (stars (N,) on 1-5, (N,5) distributions, model version).
 
     It is the prior's average-rater head (no adaptation), i.e. the expected taste of the rater
-    population (see models/README.md), on the population's scale of stars. Raises
+    population (see models/README.md), on the population's scale of stars. ``mlp_column`` passes the
+    prior's MLP column when it is already known (stored in the catalog: core.personal.operations). Raises
     core.models.ModelError when the shipped prior is missing or damaged.
     """
     prior = prior or load_prior()
@@ -342,7 +344,7 @@ def generic_scores(emb: np.ndarray, signals: Optional[np.ndarray] = None, prior:
     emb = np.asarray(emb, dtype=np.float32)
     if len(emb) == 0:
         return np.zeros(0, np.float32), np.zeros((0, N_BINS), np.float32), version
-    _stars, dists = score_library(prior.generic_head(), prior.transform, emb, signals)
+    _stars, dists = score_library(prior.generic_head(), prior.transform, emb, signals, mlp_column=mlp_column)
     return expected_stars(dists), dists, version
 
 

@@ -68,12 +68,74 @@ class _Library:
     row: dict
 
 
+def column_signature(prior: Prior, emb_key: str) -> str:
+    """The catalog key of the prior's generic MLP column: a hash of the MLP's weights and the backbone
+    key (name + file hash), so values of another prior or backbone are never read back."""
+    import hashlib
+
+    t = prior.transform
+    h = hashlib.sha256(emb_key.encode())
+    for a in (t.emb_mean, t.mlp_w1, t.mlp_b1, t.mlp_w2, t.mlp_b2):
+        h.update(np.ascontiguousarray(a, np.float32).tobytes())
+    return "generic-mlp@" + h.hexdigest()[:16]
+
+
+def generic_column(catalog, prior: Prior, ids: np.ndarray, emb: np.ndarray, emb_key: Optional[str] = None,
+                   store: bool = True) -> Optional[np.ndarray]:
+    """The prior's MLP column (standardised generic score, ``FeatureTransform.mlp_column``) of these photos:
+    read from the catalog where it was stored for this prior and backbone, computed for the others and
+    stored (``store``), so each photo's MLP runs once per model, not once per process. None when the
+    prior has no MLP column."""
+    t = prior.transform
+    if not t.n_mlp:
+        return None
+    ids = np.asarray(ids, np.int64)
+    sig = column_signature(prior, emb_key or _embedding_key())
+    raw = np.full(len(ids), np.nan, np.float32)
+    got_ids, got = catalog.taste_columns(sig)
+    if len(got_ids):
+        pos = np.clip(np.searchsorted(got_ids, ids), 0, len(got_ids) - 1)
+        hit = got_ids[pos] == ids
+        raw[hit] = got[pos[hit]]
+    todo = ~np.isfinite(raw)
+    if todo.any():
+        raw[todo] = t.mlp_raw(np.asarray(emb, np.float32)[todo])
+        if store:
+            import sqlite3
+
+            from piaa_desktop.core.catalog import CatalogError
+
+            try:
+                catalog.set_taste_columns(sig, zip(ids[todo].tolist(), raw[todo].tolist()))
+            except (CatalogError, sqlite3.Error):  # a read-only or full catalog: the scores are still right
+                pass
+    return ((raw - t.mlp_out[0]) / t.mlp_out[1]).astype(np.float32)
+
+
+def store_generic_columns(catalog, ids, emb, emb_key: str) -> int:
+    """After photos were embedded: compute and store their generic MLP column with the shipped prior.
+    Returns how many were stored (0 without a usable prior: scoring then computes them itself)."""
+    from piaa_desktop.core.models import ModelError
+
+    try:
+        prior = load_prior()
+    except (ModelError, OSError, ValueError, KeyError):
+        return 0
+    if not prior.transform.n_mlp or len(ids) == 0:
+        return 0
+    # from the float16 vectors the catalog keeps, so the value is the one a later pass would compute
+    generic_column(catalog, prior, np.asarray(ids, np.int64), np.asarray(emb, np.float16).astype(np.float32), emb_key)
+    return len(ids)
+
+
 def _library(catalog, prior: Prior) -> _Library:
-    ids, emb = catalog.embeddings(_embedding_key())
+    key = _embedding_key()
+    ids, emb = catalog.embeddings(key)
     if len(ids) == 0:
         raise PersonalError("no photo has an embedding yet: scan a folder first")
     sig = catalog.signal_matrix([int(i) for i in ids])
-    return _Library(ids, emb, sig, prior.features(emb, sig, ids=ids), {int(i): k for k, i in enumerate(ids)})
+    col = generic_column(catalog, prior, ids, emb, key)
+    return _Library(ids, emb, sig, prior.transform(emb, sig, mlp_column=col), {int(i): k for k, i in enumerate(ids)})
 
 
 def _feedback(catalog, lib: _Library):
