@@ -16,6 +16,7 @@ import pytest
 
 from _reliability_helpers import child_env, cli, copy_library, personal_jobs
 
+from piaa_desktop.core.embeddings import EMBED_DIM
 from piaa_desktop.core.paths import models_dir
 
 BACKBONE_FILE = "backbone_effnet_lite0.onnx"
@@ -125,7 +126,7 @@ def test_personal_model_trained_on_corrupt_data_is_rejected(tmp_path, catalog, a
     assert first.accepted
     scores_before = catalog.scores("personal")
     # corrupt data: a rated photo's cached embedding becomes inf/NaN (a bad disk, a buggy writer)
-    bad = np.full(1280, np.inf, dtype=np.float16)
+    bad = np.full(EMBED_DIM, np.inf, dtype=np.float16)
     bad[::2] = np.nan
     catalog.conn.execute("UPDATE embeddings SET vector=? WHERE photo_id=?", (bad.tobytes(), ids[0]))
     second = jobs.personalize(catalog, app_paths)

@@ -8,6 +8,7 @@ import pytest
 from PIL import Image
 
 from piaa_desktop.core import scanner
+from piaa_desktop.core.embeddings import EMBED_DIM
 from piaa_desktop.core.jobs import CancelToken
 from piaa_desktop.core.scanner import import_folder, scan_folder
 from piaa_desktop.core.thumbnails import load_thumbnail
@@ -56,7 +57,7 @@ def test_import_real_photos_with_bad_files(catalog, app_paths, small_library, ph
     assert res.embedded == len(photos) and res.scored == len(photos)
     assert set(catalog.signals()) == {p.id for p in photos}
     ids, emb = catalog.embeddings()
-    assert emb.shape == (len(photos), 1280) and np.isfinite(emb).all()
+    assert emb.shape == (len(photos), EMBED_DIM) and np.isfinite(emb).all()
     assert len(catalog.scores("generic")) == len(photos)
     # originals untouched
     assert _hashes(small_library) == before

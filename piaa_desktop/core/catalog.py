@@ -207,12 +207,11 @@ MIGRATIONS[3] = _SCHEMA_V3
 # v4: the generic aesthetic model's per-photo output (the MLP column of core.personal.heads), computed
 # once when a photo is embedded and kept under the signature of the model that computed it (prior
 # weights + backbone key), so re-scoring a library is a personal-head pass only. One row per photo: a new
-# prior's values replace the old ones; the content hash ties the value to the embedding it came from.
+# prior's values replace the old ones; writing a photo's embedding deletes its row (set_embeddings).
 MIGRATIONS[4] = """
 CREATE TABLE IF NOT EXISTS taste_columns (
     photo_id INTEGER PRIMARY KEY REFERENCES photos(id) ON DELETE CASCADE,
     model TEXT NOT NULL,
-    content_hash TEXT NOT NULL,
     value REAL NOT NULL
 );
 """
@@ -797,11 +796,14 @@ class Catalog:
 
     def set_embeddings(self, rows: Iterable[tuple[int, str, str, np.ndarray]]) -> None:
         """Rows of (photo_id, model name, content hash, vector); vectors are stored as float16."""
+        rows = list(rows)
         with self.transaction() as tx:
             tx.executemany(
                 "INSERT OR REPLACE INTO embeddings(photo_id, model, content_hash, vector) VALUES (?,?,?,?)",
                 [(pid, m, h, np.asarray(v, dtype=np.float16).tobytes()) for pid, m, h, v in rows],
             )
+            # what was computed from the old vector is stale (the taste column is stored again after it)
+            tx.executemany("DELETE FROM taste_columns WHERE photo_id=?", [(pid,) for pid, _m, _h, _v in rows])
 
     def photos_needing_embeddings(self, model: str) -> list[tuple[int, str, str]]:
         rows = self.conn.execute(
@@ -826,27 +828,22 @@ class Catalog:
         return out
 
     def set_taste_columns(self, model: str, rows: Iterable[tuple[int, float]]) -> int:
-        """Store (photo_id, value) of the generic taste model ``model`` (its signature), each tied to the
-        content hash of the photo's stored embedding (photos without an embedding are skipped)."""
-        data = [(model, float(v), int(pid)) for pid, v in rows if np.isfinite(v)]
+        """Store (photo_id, value) of the generic taste model ``model`` (its signature), computed from the
+        photo's stored embedding (a new embedding of the photo deletes the value: set_embeddings)."""
+        data = [(int(pid), model, float(v)) for pid, v in rows if np.isfinite(v)]
         with self.transaction() as tx:
-            tx.executemany(
-                "INSERT OR REPLACE INTO taste_columns(photo_id, model, content_hash, value) "
-                "SELECT photo_id, ?, content_hash, ? FROM embeddings WHERE photo_id=?", data,
-            )
+            tx.executemany("INSERT OR REPLACE INTO taste_columns(photo_id, model, value) VALUES (?,?,?)", data)
         return len(data)
 
     def taste_columns(self, model: str) -> tuple[np.ndarray, np.ndarray]:
-        """(photo ids int64, values float32) stored by ``model`` whose embedding is still the one they were
-        computed from (same content hash), ordered by photo id."""
-        rows = self.conn.execute(
-            "SELECT t.photo_id, t.value FROM taste_columns t JOIN embeddings e ON e.photo_id=t.photo_id "
-            "AND e.content_hash=t.content_hash WHERE t.model=? ORDER BY t.photo_id", (model,),
-        ).fetchall()
+        """(photo ids int64, values float32) stored by ``model``, ordered by photo id."""
+        cur = self.conn.cursor()
+        cur.row_factory = None  # plain tuples: 100,000 sqlite3.Row objects cost seconds
+        rows = cur.execute("SELECT photo_id, value FROM taste_columns WHERE model=? ORDER BY photo_id", (model,)).fetchall()
         if not rows:
             return np.zeros(0, np.int64), np.zeros(0, np.float32)
-        arr = np.array(rows, dtype=np.float64)
-        return arr[:, 0].astype(np.int64), arr[:, 1].astype(np.float32)
+        ids, vals = zip(*rows)
+        return np.fromiter(ids, np.int64, len(rows)), np.fromiter(vals, np.float32, len(rows))
 
     def random_embedded_ids(self, model: str, limit: int, include_rejected: bool = False) -> list[int]:
         """Up to ``limit`` present photos with a ``model`` embedding, in random order (rejects left out)."""

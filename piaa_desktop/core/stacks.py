@@ -65,8 +65,10 @@ def _vectors(catalog, ids: Sequence[int]) -> dict[int, np.ndarray]:
         key = embedding_key()  # only the current backbone's vectors: another model's are not comparable
     except ModelError:
         return out
+    from piaa_desktop.core.backbones import head_part
+
     for pid, vec in catalog.embeddings_of(key, ids).items():
-        v = vec.astype(np.float32)
+        v = head_part(vec).astype(np.float32)  # content similarity: the head features (calibrated on them)
         n = float(np.linalg.norm(v))
         if n > 0 and np.isfinite(n):
             out[pid] = v / n

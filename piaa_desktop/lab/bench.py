@@ -277,7 +277,7 @@ def format_table(results: list[dict]) -> str:
 def image_features(paths: Sequence[os.PathLike | str], progress=None, cancel=None) -> tuple[np.ndarray, np.ndarray, list[int]]:
     """Embeddings, signals and the indices of decodable files, computed like the scanner does (512 px)."""
     from piaa_desktop.core.catalog import SIGNAL_COLUMNS
-    from piaa_desktop.core.embeddings import Backbone
+    from piaa_desktop.core.embeddings import EMBED_DIM, Backbone
     from piaa_desktop.core.imageio import ImageError, load_rgb
     from piaa_desktop.core.jobs import ensure
     from piaa_desktop.core.signals import compute_signals
@@ -300,7 +300,7 @@ def image_features(paths: Sequence[os.PathLike | str], progress=None, cancel=Non
         if ims:
             embs.append(bb.embed(ims))
         progress(min(i + 32, len(paths)), len(paths), "embedding photos")
-    e = np.concatenate(embs) if embs else np.zeros((0, 1280), np.float32)
+    e = np.concatenate(embs) if embs else np.zeros((0, EMBED_DIM), np.float32)
     return e, np.asarray(sigs, np.float32).reshape(-1, len(SIGNAL_COLUMNS)), ok
 
 

