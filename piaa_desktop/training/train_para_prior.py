@@ -47,6 +47,7 @@ PAIR_CHOICES = np.array([0, 0, 0, 5, 10, 30])
 S_MAX, P_MAX, Q = 100, 30, 100
 N0 = 3.0
 LAMBDAS = (1000.0, 3000.0, 10000.0, 20000.0, 40000.0)
+MIX_WEIGHTS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5)  # weight of the ridge head mixed into the MLP, chosen on val
 
 
 # ---------------------------------------------------------------- generic heads
@@ -131,9 +132,19 @@ def train_generic(emb, emb_flip, para, split, log=print, mlp_hidden: int = 0, ml
                         epochs=mlp_epochs, log=log)
         p_m = mlp_predict(mlp, emb)
         s_m, s_r = srocc(p_m[va], para.aesthetic[va]), srocc(pred[va], para.aesthetic[va])
+        # an ensemble of the two kinds of head: (1 - a) MLP + a ridge, the weight chosen on val
+        mix = {a: srocc(((1 - a) * p_m + a * pred)[va], para.aesthetic[va]) for a in MIX_WEIGHTS}
+        a = max(mix, key=mix.get)
         report["aesthetic_mlp"] = {"val_srocc": round(s_m, 4), "hidden": mlp_hidden, "seeds": mlp_seeds,
-                                   "epochs": mlp_epochs, "ridge_val_srocc": round(s_r, 4)}
-        log(f"aesthetic MLP ensemble: val SROCC {s_m:.4f} (ridge {s_r:.4f})")
+                                   "epochs": mlp_epochs, "ridge_val_srocc": round(s_r, 4), "ridge_weight": a,
+                                   "mixed_val_srocc": round(mix[a], 4),
+                                   "mix_val_srocc": {str(k): round(v, 4) for k, v in mix.items()}}
+        log(f"aesthetic MLP ensemble: val SROCC {s_m:.4f} (ridge {s_r:.4f}); mixed with the ridge head at weight "
+            f"{a}: {mix[a]:.4f}")
+        if a > 0:
+            mlp = mix_linear(mlp, w, b, a)
+            p_m = mlp_predict(mlp, emb)
+            s_m = srocc(p_m[va], para.aesthetic[va])
         if s_m > s_r:
             pred = p_m
             pred_tta = 0.5 * (p_m + mlp_predict(mlp, emb_flip))
@@ -210,10 +221,23 @@ def train_mlp(emb, emb_flip, y, rows, hidden: int = 128, seeds: int = 3, epochs:
             "device": str(dev)}
 
 
+def mix_linear(m: dict, w: np.ndarray, b: float, a: float) -> dict:
+    """The MLP ``m`` mixed with a linear head ``emb @ w + b``: (1 - a) * MLP + a * linear, folded into the
+    MLP's arrays plus a linear term on (emb - mean)."""
+    m = dict(m)
+    w = np.asarray(w, np.float64)
+    m["w2"] = (1 - a) * m["w2"]
+    m["b2"] = (1 - a) * m["b2"] + a * (b + m["mean"] @ w)
+    m["lin"] = a * w
+    return m
+
+
 def mlp_predict(m: dict, emb: np.ndarray) -> np.ndarray:
     from piaa_desktop.core.personal.heads import gelu
 
-    return gelu((np.asarray(emb, np.float64) - m["mean"]) @ m["w1"] + m["b1"]) @ m["w2"] + m["b2"]
+    x = np.asarray(emb, np.float64) - m["mean"]
+    out = gelu(x @ m["w1"] + m["b1"]) @ m["w2"] + m["b2"]
+    return out + x @ m["lin"] if m.get("lin") is not None else out
 
 
 def cross_fitted_columns(emb, emb_flip, para, split, lambdas: dict, folds: int = 5, seed: int = 0) -> np.ndarray:
@@ -256,6 +280,9 @@ def build_transform(emb_tr, sig_tr, heads: dict, k: int, mlp: dict | None = None
         tf.mlp_b1 = f32(mlp["b1"] + (base.emb_mean.astype(np.float64) - mlp["mean"]) @ mlp["w1"])
         tf.mlp_w2 = f32(mlp["w2"])
         tf.mlp_b2 = f32(mlp["b2"])
+        if mlp.get("lin") is not None:  # (emb - mlp mean) @ lin = (emb - emb_mean) @ lin + (emb_mean - mlp mean) @ lin
+            tf.mlp_lin = f32(mlp["lin"])
+            tf.mlp_b2 = f32(mlp["b2"] + (base.emb_mean.astype(np.float64) - mlp["mean"]) @ mlp["lin"])
         tf.mlp_out = f32([mean[0], sd[0]])
     return tf, mean, sd
 

@@ -30,7 +30,7 @@ N_BINS = 5
 _LOGISTIC = 1.702
 
 
-_MLP_KEYS = ("mlp_w1", "mlp_b1", "mlp_w2", "mlp_b2", "mlp_out")
+_MLP_KEYS = ("mlp_w1", "mlp_b1", "mlp_w2", "mlp_b2", "mlp_out", "mlp_lin")
 
 
 def gelu(x: np.ndarray) -> np.ndarray:
@@ -51,6 +51,8 @@ class FeatureTransform:
     mlp_w2: Optional[np.ndarray] = None  # (h,)
     mlp_b2: Optional[np.ndarray] = None  # ()
     mlp_out: Optional[np.ndarray] = None  # (2,) mean and sd of the raw output over the training photos
+    # optional linear part of the column (a ridge head mixed into the MLP's output): + (emb - emb_mean) @ lin
+    mlp_lin: Optional[np.ndarray] = None  # (E,)
 
     @property
     def n_mlp(self) -> int:
@@ -76,7 +78,8 @@ class FeatureTransform:
         out = np.empty(len(emb), np.float32)
         for i in range(0, len(emb), chunk):
             x = np.asarray(emb[i:i + chunk], dtype=np.float32) - self.emb_mean
-            out[i:i + chunk] = gelu(x @ self.mlp_w1 + self.mlp_b1) @ self.mlp_w2 + self.mlp_b2
+            r = gelu(x @ self.mlp_w1 + self.mlp_b1) @ self.mlp_w2 + self.mlp_b2
+            out[i:i + chunk] = r if self.mlp_lin is None else r + x @ self.mlp_lin
         return out
 
     def mlp_column(self, emb: np.ndarray) -> np.ndarray:
@@ -103,7 +106,7 @@ class FeatureTransform:
         out = {prefix + "emb_mean": self.emb_mean, prefix + "proj": self.proj,
                prefix + "sig_mean": self.sig_mean, prefix + "sig_std": self.sig_std}
         if self.n_mlp:
-            out.update({prefix + k: getattr(self, k) for k in _MLP_KEYS})
+            out.update({prefix + k: getattr(self, k) for k in _MLP_KEYS if getattr(self, k) is not None})
         return out
 
     @classmethod

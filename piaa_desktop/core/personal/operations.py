@@ -75,8 +75,9 @@ def column_signature(prior: Prior, emb_key: str) -> str:
 
     t = prior.transform
     h = hashlib.sha256(emb_key.encode())
-    for a in (t.emb_mean, t.mlp_w1, t.mlp_b1, t.mlp_w2, t.mlp_b2):
-        h.update(np.ascontiguousarray(a, np.float32).tobytes())
+    for a in (t.emb_mean, t.mlp_w1, t.mlp_b1, t.mlp_w2, t.mlp_b2, t.mlp_lin):
+        if a is not None:
+            h.update(np.ascontiguousarray(a, np.float32).tobytes())
     return "generic-mlp@" + h.hexdigest()[:16]
 
 
