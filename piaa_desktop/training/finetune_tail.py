@@ -199,16 +199,18 @@ def main(argv=None) -> int:
     log = lambda s: print(s, file=sys.stderr, flush=True)  # noqa: E731
     para = load_para(args.data)
     split = session_split(para.sessions)
-    with np.load(args.cache) as z:
-        if [str(n) for n in z["names"]] != para.names:
-            raise ValueError("feature cache does not match para/scores.csv")
-        act, act_flip = z["act10"], z["flip_act10"]
     tr = np.flatnonzero(split == "train")
     va = np.flatnonzero(split == "val")
     if args.limit:
-        tr = np.random.default_rng(0).permutation(tr)[:args.limit]
-    res = finetune(act, act_flip, para.aesthetic, tr, va, args.blocks, args.epochs, args.lr,
-                   rank_weight=args.rank_weight, log=log)
+        tr = np.sort(np.random.default_rng(0).permutation(tr)[:args.limit])
+    rows = np.concatenate([tr, va])  # only these photos' activations are read (test is never touched)
+    with np.load(args.cache) as z:
+        if [str(n) for n in z["names"]] != para.names:
+            raise ValueError("feature cache does not match para/scores.csv")
+        act, act_flip = z["act10"][rows], z["flip_act10"][rows]
+    res = finetune(act, act_flip, para.aesthetic[rows], np.arange(len(tr)), np.arange(len(tr), len(rows)),
+                   args.blocks, args.epochs, args.lr, rank_weight=args.rank_weight, log=log)
+    res["report"]["train_photos"], res["report"]["val_photos"] = int(len(tr)), int(len(va))
     print(json.dumps(res["report"], indent=1))
     if args.out:
         torch.save(res, args.out)

@@ -4,8 +4,9 @@
 
 Steps (all seeded; CUDA used for meta-training when torch sees it, CPU otherwise):
 
-1. features: the app's 1280-d EfficientNet-Lite0 embedding of every PARA photo and of its mirror image,
-   and the pixel signals (``training.para_features``; cached once under ``--cache``);
+1. features: the app's EfficientNet-Lite0 embedding of every PARA photo and of its mirror image (the
+   pooled head features + the pooled block taps of ``core.backbones``: 1984-d), and the pixel signals
+   (``training.para_features``; cached once under ``--cache``);
 2. the fixed session split (``training/para_split.json``: 70 % train, 15 % val, 15 % test sessions);
 3. **generic heads** (linear in the embedding, so a 100,000-photo library re-scores with one
    matrix-vector product): ridge regressions of PARA's aesthetic mean and quality mean (all training
@@ -13,7 +14,9 @@ Steps (all seeded; CUDA used for meta-training when torch sees it, CPU otherwise
    content preference, willingness to share; the photos with attributes), each trained on the photo
    and its mirror image, the penalty chosen on the *val* sessions. The aesthetic score's 5-bin
    distribution is a discretised logistic around the predicted mean whose width is fitted by EMD to
-   the real (5-bin re-binned) histograms;
+   the real (5-bin re-binned) histograms; the aesthetic score itself is an MLP ensemble (``--mlp-hidden``)
+   mixed with the ridge aesthetic head, the mixing weight chosen on val (kept only if it beats the ridge
+   head there), computed once per photo at run time (the catalog stores it);
 4. the feature transform ``phi = [standardised generic heads, whitened PCA(embedding), signals]``; the
    generic head (zero-shot score) is the aesthetic column alone, on PARA's 1-5 scale;
 5. simulated raters from real data (``lab.para_raters``) over the *train* photos with histograms;
