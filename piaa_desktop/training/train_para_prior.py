@@ -588,8 +588,9 @@ def manifest_entry(info: dict, file: str, iterations: int = 250) -> dict:
                       for m in ("generic", "ridge", "residual", "avg_finetune", "meta", "meta+tv:mix"))
     return {
         "file": file,
-        "kind": "aesthetic prior: generic PARA heads (aesthetic, quality, 7 human attributes; linear in the backbone "
-                "embedding) and personal adaptation from the generic head (default: " + default + "); numpy inference",
+        "kind": "aesthetic prior: generic PARA heads over the backbone embedding (head features + pooled block taps): "
+                "aesthetic = " + info.get("generic_model", "ridge heads") + ", quality and 7 human attributes = ridge; "
+                "personal adaptation from the generic head (default: " + default + "); numpy inference",
         "license": "trained here; inherits the PARA terms: research and learning use only, no commercial use",
         "data": f"PARA (8,000 photos, ~25 raters each; {PARA_TERMS}); sessions split 70/15/15 "
                 "(piaa_desktop/training/para_split.json); simulated raters built from PARA histograms and attributes "
