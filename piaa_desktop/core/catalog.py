@@ -25,7 +25,7 @@ from typing import Any, Iterable, Iterator, Optional, Sequence
 
 import numpy as np
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 # Named photo attributes measured from pixels (see core.signals). Also the interpretable inputs of the
 # aesthetic heads and the taste dimensions of the simulated raters.
@@ -186,7 +186,7 @@ ALTER TABLE photos ADD COLUMN trashed_at REAL;
 ALTER TABLE photos ADD COLUMN trash_path TEXT;
 """
 
-# Migrations from version N to N+1. Add ``MIGRATIONS[5] = "ALTER TABLE ..."`` when the schema grows.
+# Migrations from version N to N+1. Add ``MIGRATIONS[6] = "ALTER TABLE ..."`` when the schema grows.
 MIGRATIONS: dict[int, str] = {1: _SCHEMA_V1}
 
 # v2: faces and eyes per photo (core/faces.py), one row per photo and face-model signature: the faces as
@@ -204,18 +204,6 @@ CREATE TABLE IF NOT EXISTS faces (
 );
 """
 MIGRATIONS[3] = _SCHEMA_V3
-# v4: the generic aesthetic model's per-photo output (the MLP column of core.personal.heads), computed
-# once when a photo is embedded and kept under the signature of the model that computed it (prior
-# weights + backbone key), so re-scoring a library is a personal-head pass only. One row per photo: a new
-# prior's values replace the old ones; writing a photo's embedding deletes its row (set_embeddings).
-MIGRATIONS[4] = """
-CREATE TABLE IF NOT EXISTS taste_columns (
-    photo_id INTEGER PRIMARY KEY REFERENCES photos(id) ON DELETE CASCADE,
-    model TEXT NOT NULL,
-    value REAL NOT NULL
-);
-"""
-
 # v4: sidecars still to write (core/sync.py's background writer). A row is put in the same transaction as
 # the rating/flag/label/keyword/crop change it stands for and deleted once the sidecar is written, so a
 # killed process loses no sidecar: the next start writes what is left. ``what``: bits 1 rating/flag/label,
@@ -232,6 +220,17 @@ CREATE TABLE IF NOT EXISTS sidecar_pending (
     marked_at REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS sidecar_pending_seq ON sidecar_pending(seq);
+"""
+# v5: the generic aesthetic model's per-photo output (the MLP column of core.personal.heads), computed
+# once when a photo is embedded and kept under the signature of the model that computed it (prior
+# weights + backbone key), so re-scoring a library is a personal-head pass only. One row per photo: a new
+# prior's values replace the old ones; writing a photo's embedding deletes its row (set_embeddings).
+MIGRATIONS[5] = """
+CREATE TABLE IF NOT EXISTS taste_columns (
+    photo_id INTEGER PRIMARY KEY REFERENCES photos(id) ON DELETE CASCADE,
+    model TEXT NOT NULL,
+    value REAL NOT NULL
+);
 """
 
 
