@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from piaa_desktop.core.embeddings import EMBED_DIM
 from piaa_desktop.core.paths import app_paths, models_dir
 
 REPO = Path(__file__).resolve().parents[1]
@@ -81,7 +82,7 @@ def test_item12_wrong_backbone_stores_nothing_and_the_right_one_recovers(tmp_pat
     r = _cli(data, "scan", str(library), models=wrong)
     out = r.stdout + r.stderr
     assert "Traceback" not in out, out
-    assert "(1, 1280)" in out or "1280" in out, out  # the reason names the expected shape
+    assert str(EMBED_DIM) in out, out  # the reason names the expected shape
     assert _embedding_rows(data) == []  # nothing from the wrong model reached the catalog
     r = _cli(data, "score", models=wrong)
     assert r.returncode == 0 and "Traceback" not in r.stderr, r.stderr
@@ -91,7 +92,7 @@ def test_item12_wrong_backbone_stores_nothing_and_the_right_one_recovers(tmp_pat
     assert r.returncode == 0, r.stderr
     rows = _embedding_rows(data)
     n = len(list(library.glob("*.jpg")))
-    assert len(rows) == n and {length for _, length in rows} == {1280 * 2}
+    assert len(rows) == n and {length for _, length in rows} == {EMBED_DIM * 2}
     assert len({m for m, _ in rows}) == 1 and next(iter(rows))[0].startswith(BACKBONE + "@")
     photos = sorted(library.glob("*.jpg"))
     for k, p in enumerate(photos[:6]):
@@ -119,7 +120,7 @@ def test_item12_vectors_under_another_key_are_ignored_and_recomputed(catalog, ap
     assert score_library(catalog) >= 0  # no crash on them
     assert extract_embeddings(catalog, app_paths.cache_dir) == len(ids)  # recomputed
     got_ids, mat = catalog.embeddings(key)
-    assert sorted(got_ids.tolist()) == ids and mat.shape == (len(ids), 1280) and np.isfinite(mat).all()
+    assert sorted(got_ids.tolist()) == ids and mat.shape == (len(ids), EMBED_DIM) and np.isfinite(mat).all()
     assert extract_embeddings(catalog, app_paths.cache_dir) == 0  # and cached from now on
 
 
@@ -139,7 +140,7 @@ def test_item12_backbone_refuses_wrong_output_shape(monkeypatch):
 
     x = preprocess([np.zeros((32, 32, 3), np.uint8)])
     for out in ([np.zeros((1, 3), np.float32), np.zeros((1, 3))],
-                [np.full((1, 1280), np.nan, np.float32), np.zeros((1, 1000))]):
+                [np.full((1, EMBED_DIM), np.nan, np.float32), np.zeros((1, 1000))]):
         monkeypatch.setattr(bb, "session", Fake(out))
         with pytest.raises(ModelError):
             bb.run(x)
