@@ -86,6 +86,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     try:
         return app.exec()
     finally:
+        if not window.is_closed:
+            window.close()  # an app quit without the window's close (the session ending): pending sidecars written
         lock.release()
 
 
