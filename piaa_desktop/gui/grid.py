@@ -91,7 +91,8 @@ class PhotoListModel(QAbstractListModel):
     def __init__(self, cache: Optional["ThumbnailCache"] = None, parent: Optional[QObject] = None):
         super().__init__(parent)
         self._ids: list[int] = []
-        self._rows: dict[int, int] = {}
+        self._rows_map: Optional[dict[int, int]] = {}
+        self._row_lookups = 0
         self._records: dict[int, PhotoRecord] = {}
         self._tech: dict[int, frozenset] = {}
         self.flag_source: Optional[Callable[[int], Iterable[str]]] = None  # photo id -> technical flags
@@ -182,8 +183,15 @@ class PhotoListModel(QAbstractListModel):
     def set_ids(self, ids: Sequence[int]) -> None:
         self.beginResetModel()
         self._ids = [i for i in ids if i in self._records]
-        self._rows = {pid: r for r, pid in enumerate(self._ids)}
+        self._rows_map = None  # built on demand: a refresh at 100k photos looks up a few rows only
+        self._row_lookups = 0
         self.endResetModel()
+
+    @property
+    def _rows(self) -> dict[int, int]:
+        if self._rows_map is None:
+            self._rows_map = {pid: r for r, pid in enumerate(self._ids)}
+        return self._rows_map
 
     def ids(self) -> list[int]:
         return list(self._ids)
@@ -192,10 +200,16 @@ class PhotoListModel(QAbstractListModel):
         return self._ids[row] if 0 <= row < len(self._ids) else None
 
     def row_of(self, photo_id: int) -> Optional[int]:
+        if self._rows_map is None and self._row_lookups < 4:
+            self._row_lookups += 1  # a few lookups scan the list (C speed) instead of building the map
+            try:
+                return self._ids.index(photo_id)
+            except ValueError:
+                return None
         return self._rows.get(photo_id)
 
     def index_of(self, photo_id: int) -> QModelIndex:
-        row = self._rows.get(photo_id)
+        row = self.row_of(photo_id)
         return self.index(row, 0) if row is not None else QModelIndex()
 
     def record(self, photo_id: int) -> Optional[PhotoRecord]:
