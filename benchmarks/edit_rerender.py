@@ -218,9 +218,13 @@ def main() -> int:
     rate_ms = {m: [] for m in writers}
     geo_stalls = {m: [] for m in writers}
     w.select_ids(visible, visible[0])
+    # rating re-trains the personal model in the background a few seconds later (a job sharing the two cores
+    # with the next rounds' renders): held off here, so each round measures its own edit
+    w.features.personal.schedule_training = lambda: None
     for k in range(args.rounds):
         for mode in (("background", "gui_thread") if k % 2 == 0 else ("gui_thread", "background")):
             use(mode)
+            spin_until(lambda: not w.jobs.running(), 300)
             phase_stalls()
             params = {"exposure": -0.5 + 0.07 * k, "saturation": 20 + k, "vibrance": 10,
                       "crop_left": 0.1, "crop_top": 0.05, "crop_right": 0.9 - 0.01 * k - (0.005 if mode == "gui_thread" else 0),
@@ -307,7 +311,8 @@ low-priority job). Each round uses new values (no cache hits). The jobs that fol
 scores) are waited for before measuring. The tone
 rounds never touch the geometry (the earlier version alternated tone and crop rounds, so every tone round
 removed the crop and wrote 9 sidecars). The crop rounds change the crop and straighten of every visible
-cell, then rate them (the culling action): each writes 9 XMP sidecars, either by the **background writer**
+cell, then rate them (the culling action; the personal model's re-training that rating schedules is held
+off, so no training job shares the cores with the next round): each writes 9 XMP sidecars, either by the **background writer**
 (the app now) or **on the GUI thread** inside the change (the app before; the CLI still does), the two
 alternated round by round in the same window (the writer flushed between rounds).
 Machine: {os.cpu_count()} CPU cores shared with other jobs (training): load average {result['load_average_1min']} at the end of the
