@@ -187,8 +187,16 @@ def main() -> int:
     timer.start()
     one, cpu = [], {"one": [], "tone": []}
     after_write = {"one": [], "tone": []}
+    seen_jobs: set[str] = set()
+
+    def quiet():
+        """No background job (faces pass, scores, training) shares the cores with the next round."""
+        seen_jobs.update(h.name for h in w.jobs.running())
+        spin_until(lambda: not w.jobs.running(), 300)
+
     for k in range(args.rounds):
         params = {"exposure": 0.1 + 0.1 * k, "contrast": 5 * k}
+        quiet()
         take_render_cpu()
         t, c = time.perf_counter(), time.process_time()
         apply(visible[:1], params)
@@ -202,6 +210,7 @@ def main() -> int:
     cells = {"tone": []}
     for k in range(args.rounds):
         params = {"exposure": -0.5 + 0.07 * k, "saturation": 20 + k, "vibrance": 10}
+        quiet()
         take_render_cpu()
         t, c = time.perf_counter(), time.process_time()
         apply(visible, params)
@@ -224,7 +233,7 @@ def main() -> int:
     for k in range(args.rounds):
         for mode in (("background", "gui_thread") if k % 2 == 0 else ("gui_thread", "background")):
             use(mode)
-            spin_until(lambda: not w.jobs.running(), 300)
+            quiet()
             phase_stalls()
             params = {"exposure": -0.5 + 0.07 * k, "saturation": 20 + k, "vibrance": 10,
                       "crop_left": 0.1, "crop_top": 0.05, "crop_right": 0.9 - 0.01 * k - (0.005 if mode == "gui_thread" else 0),
@@ -244,6 +253,7 @@ def main() -> int:
             geo_stalls[mode].append(phase_stalls())
     use("background")
     timer.stop()
+    log(f"jobs waited for between rounds: {', '.join(sorted(seen_jobs)) or 'none'}")
 
     nthreads = w.thumbs.pool.maxThreadCount()
     # loupe: edit -> full-size rendering of the shown photo
@@ -307,8 +317,9 @@ def main() -> int:
 cells), an edit applied through the catalog exactly as the develop panel writes it; timed until the grid's
 cache holds the re-rendered thumbnail (rendered on the thumbnail pool at the cell's size from the proxy, kept
 decoded in memory after its first use, then cached on disk under content hash + edit signature by a
-low-priority job). Each round uses new values (no cache hits). The jobs that follow the import (faces pass,
-scores) are waited for before measuring. The tone
+low-priority job). Each round uses new values (no cache hits). Background jobs (the faces pass after the
+import, the "why this score" of the current photo) are waited for before each round, so each round measures
+its own edit (before this, they shared the two cores with the renders and doubled the wall times). The tone
 rounds never touch the geometry (the earlier version alternated tone and crop rounds, so every tone round
 removed the crop and wrote 9 sidecars). The crop rounds change the crop and straighten of every visible
 cell, then rate them (the culling action; the personal model's re-training that rating schedules is held
