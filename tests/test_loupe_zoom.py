@@ -136,7 +136,7 @@ def window(qtbot, app_paths, tmp_path):
     w.set_sort("name")
     yield w
     if w.isFullScreen():
-        w.toggle_full_screen()
+        w.features.loupe.toggle_full_screen()
     w.close()
 
 
@@ -191,14 +191,14 @@ def test_loupe_zoom_filmstrip_histogram_exif_full_screen(window, qtbot, monkeypa
     assert lp.current_id() == ids[3]
     # full screen: Shift+F, Esc leaves; F11 too
     QTest.keyClick(lp, Qt.Key.Key_F, Qt.KeyboardModifier.ShiftModifier)
-    assert w.full_screen_on() and not w.toolbar.isVisible() and not w.info_dock.isVisible()
+    assert w.features.loupe.full_screen_on() and not w.toolbar.isVisible() and not w.info_dock.isVisible()
     assert w.windowState() & Qt.WindowState.WindowFullScreen
     QTest.keyClick(lp, Qt.Key.Key_Escape)
-    assert not w.full_screen_on() and w.toolbar.isVisible() and w.info_dock.isVisible()
+    assert not w.features.loupe.full_screen_on() and w.toolbar.isVisible() and w.info_dock.isVisible()
     QTest.keyClick(lp, Qt.Key.Key_F11)
-    assert w.full_screen_on()
+    assert w.features.loupe.full_screen_on()
     QTest.keyClick(lp, Qt.Key.Key_F11)
-    assert not w.full_screen_on()
+    assert not w.features.loupe.full_screen_on()
 
 
 def test_compare_zooms_to_the_photos_own_pixels(window, qtbot):

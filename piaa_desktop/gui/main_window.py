@@ -1,7 +1,7 @@
 """The main window only arranges: folders on the left, the grid (or the loupe, or a view added by a
 feature) in the middle, the Info panel and feature panels on the right, messages in the status bar.
-Features live in :mod:`piaa_desktop.gui.features` (culling, import, compare, ranking, develop, export,
-personal, help) and use this window's public API:
+Features live in :mod:`piaa_desktop.gui.features` (loupe, culling, import, compare, ranking, develop,
+export, personal, faces, library, trash, help) and use this window's public API:
 
     win.add_view("ranking", RankingWidget(win), "R")          # central view, toggled by R; culling keys
                                                                # (0-9, P, X, U, Space, Enter) go to the view
@@ -13,6 +13,8 @@ personal, help) and use this window's public API:
     win.set_folder_panel(widget, title, on_records)            # replace the folder list (library tree)
     win.jobs.submit(fn, *args, with_catalog=True, on_done=..., on_progress=...)  # gui.jobs: long jobs
     win.selectionChanged.connect(...)                          # list of photo ids
+    win.positionChanged.connect(...)                           # current photo / its place moved, view shown
+    win.focus_current_view(); win.order_is_stale()             # keyboard back to the view; held order
     win.selected_ids(); win.target_ids(); win.current_id(); win.refresh(keep_selection=True)
     win.say(text)                                              # status bar message
     win.image_loader(photo_id) -> QImage                       # thumbnail-based
@@ -99,6 +101,9 @@ class MainWindow(QMainWindow):
     importFinished = Signal(object)  # ScanResult, or the exception that stopped the import
     libraryRefreshed = Signal()
     scoresChanged = Signal()  # generic or personal scores re-read (a re-trained model, new photos scored)
+    # the current photo or its place in the order on screen changed, or a view was shown: a view showing the
+    # current photo (the loupe) follows; emitted before selectionChanged and currentPhotoChanged
+    positionChanged = Signal()
 
     def __init__(self, paths: AppPaths, parent: Optional[QWidget] = None, settings: Optional[Settings] = None):
         super().__init__(parent)
@@ -146,15 +151,10 @@ class MainWindow(QMainWindow):
         self.grid.setModel(self.model)
         self.grid.delegate.show_scores = bool(self.settings.get("grid_show_scores"))
         self.grid.set_compact(bool(self.settings.get("grid_compact")))
-        self.grid.doubleClicked.connect(lambda _i: self.show_view("loupe"))
         sm = self.grid.selectionModel()
         sm.selectionChanged.connect(self._on_selection_changed)
         sm.currentChanged.connect(self._on_current_changed)
-        self.loupe = LoupeView(self)
-        self.loupe.navigate.connect(self.step)
-        self.loupe.attach_filmstrip(self.model, sm)
-        self.loupe.escapePressed.connect(lambda: self.full_screen_on() and self.toggle_full_screen())
-        self._full_screen_saved: Optional[tuple] = None
+        self.loupe = LoupeView(self)  # its behaviour: gui/features/loupe.py
         self.stack = QStackedWidget(self)
         self.stack.setObjectName("CentralStack")
         self.setCentralWidget(self.stack)
@@ -175,7 +175,7 @@ class MainWindow(QMainWindow):
         self.viewChanged.connect(lambda name: name == "grid" and self.refresh(keep_selection=True))
         from piaa_desktop.gui.features import install as install_features
 
-        install_features(self)  # gui/features: culling, importing, compare, ranking, develop, export, personal, help
+        install_features(self)  # gui/features: loupe, culling, importing, compare, ranking, develop, export, ...
         self.show_view("grid")
 
         self.refresh(keep_selection=False)
@@ -280,9 +280,6 @@ class MainWindow(QMainWindow):
                              "Denser grid: more, smaller photos (stars on the photo, names in the tooltip)", checkable=True)
         self.act_compact.setChecked(self.grid.is_compact())
         self.act_filter = A("&Filter…", self._focus_filter, "F", "Filter by rating and flag")
-        self.act_full_screen = A("&Full screen", self.toggle_full_screen, ["Shift+F", "F11"],
-                                 "Full screen: only the photos (Shift+F / F11 again, or Esc in the loupe, to leave)",
-                                 checkable=True)
         self.act_refresh_order = A("&Refresh order", self.refresh_order, "F5",
                                    "Re-sort now: while you cull the order holds still (new scores wait for this)")
         self.act_collapse = A("Collapse &stacks", lambda: self.set_collapse_stacks(not self.collapse_stacks), "Ctrl+G",
@@ -326,7 +323,6 @@ class MainWindow(QMainWindow):
         m.addAction(self.act_smaller)
         m.addAction(self.act_scores)
         m.addAction(self.act_compact)
-        m.addAction(self.act_full_screen)
         self._panels_separator = m.addSeparator()
 
         self.help_menu = mb.addMenu("&Help")
@@ -364,7 +360,7 @@ class MainWindow(QMainWindow):
         for combo in (self.sort_combo, self.rating_combo, self.flag_combo):
             combo.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
             combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
-            combo.activated.connect(lambda _i: self._focus_current_view())
+            combo.activated.connect(lambda _i: self.focus_current_view())
         tb.addWidget(label("Sort"))
         tb.addWidget(self.sort_combo)
         tb.addWidget(label("Rating"))
@@ -523,9 +519,8 @@ class MainWindow(QMainWindow):
         self._set_culling_keys(self._view_culling.get(name, False))
         if act is not None:
             act.setChecked(True)
-        if name == "loupe":
-            self._sync_loupe()
-        elif name == "grid":
+        self.positionChanged.emit()
+        if name == "grid":
             cur = self.grid.currentIndex()
             if cur.isValid():
                 self.grid.scrollTo(cur)
@@ -545,7 +540,8 @@ class MainWindow(QMainWindow):
     def toggle_loupe(self) -> None:
         self.toggle_view("loupe")
 
-    def _focus_current_view(self) -> None:
+    def focus_current_view(self) -> None:
+        """Give the keyboard back to the central view shown (after a toolbar control or a dialog)."""
         w = self.stack.currentWidget()
         if w is not None:
             w.setFocus(Qt.FocusReason.OtherFocusReason)
@@ -633,15 +629,13 @@ class MainWindow(QMainWindow):
         if self._restoring:
             return
         self._update_side_panel()
-        if self.current_view() == "loupe":
-            self._sync_loupe()
+        self.positionChanged.emit()
         self.currentPhotoChanged.emit(self.current_id())
 
     def _selection_settled(self) -> None:
         ids = self.selected_ids()
         self._update_side_panel(len(ids))
-        if self.current_view() == "loupe":
-            self._sync_loupe()
+        self.positionChanged.emit()
         self._update_count_label(len(ids))
         self.selectionChanged.emit(ids)
         self.currentPhotoChanged.emit(self.current_id())
@@ -663,15 +657,11 @@ class MainWindow(QMainWindow):
         """Every mutation of the GUI catalog (from any widget, undo/redo included) passes here."""
         self._records_version += 1
         self.model.apply_change(change)
-        if change.field == "params":  # develop edits: the loupe renders them (the grid already re-renders)
-            for pid in change.photo_ids:
-                self.loupe.edit_changed(pid)
         cur = self.current_id()
         if cur is not None and cur in change.photo_ids:
             rec = self.model.record(cur)
             if rec is not None:
                 self.side_panel.set_culling(rec.rating, rec.flag, rec.color_label)
-                self.loupe.update_record(rec)
         if change.kind == "scores":
             self.schedule_refresh()
         elif self._view_depends_on(change.field):
@@ -839,8 +829,7 @@ class MainWindow(QMainWindow):
             return
         self._order_stale = stale
         self._order_hint_action.setVisible(stale)
-        if self.current_view() == "loupe":
-            self._sync_loupe()
+        self.positionChanged.emit()
 
     def _technical_flags(self, photo_id: int) -> set[str]:
         from piaa_desktop.core.flags import technical_flags
@@ -891,7 +880,7 @@ class MainWindow(QMainWindow):
         if item is None:
             return
         self.set_filter(folder_id=item.data(Qt.ItemDataRole.UserRole))
-        self._focus_current_view()
+        self.focus_current_view()
 
     def _update_count_label(self, n_selected: Optional[int] = None) -> None:
         n = self.model.rowCount()
@@ -920,44 +909,6 @@ class MainWindow(QMainWindow):
             self.catalog.signals([pid]).get(pid),
             n_selected=n_selected,
         )
-
-    def _sync_loupe(self) -> None:
-        pid = self.current_id()
-        rec = self.model.record(pid) if pid is not None else None
-        if rec is None:
-            self.loupe.set_photo(None)
-            return
-        row = self.model.row_of(pid)
-        position = f"{row + 1} of {self.model.rowCount()}"
-        if self._order_stale:
-            position = "new order ready (F5)  ·  " + position
-        from piaa_desktop.gui.loupe import exif_line
-
-        self.loupe.set_photo(rec, self.thumbs.pixmap(pid), position, exif_line(self.catalog.photo(pid)))
-        neighbours = [self.model.record(self.model.id_at(r)) for r in (row + 1, row - 1) if self.model.id_at(r) is not None]
-        self.loupe.prefetch(neighbours)
-
-    def full_screen_on(self) -> bool:
-        return self._full_screen_saved is not None
-
-    def toggle_full_screen(self) -> None:
-        """Shift+F / F11: the central view alone on the whole screen (menus, toolbar, panels and status
-        bar hidden; the shortcuts keep working); again (or Esc in the loupe) restores the window."""
-        if self._full_screen_saved is None:
-            chrome = [self.menuBar(), self.toolbar, self.statusBar(), *self.findChildren(QDockWidget)]
-            shown = [w for w in chrome if w.isVisible()]
-            self._full_screen_saved = (self.isMaximized(), shown)
-            for w in shown:
-                w.hide()
-            self.showFullScreen()
-        else:
-            was_max, shown = self._full_screen_saved
-            self._full_screen_saved = None
-            for w in shown:
-                w.show()
-            self.showMaximized() if was_max else self.showNormal()
-        self.act_full_screen.setChecked(self._full_screen_saved is not None)
-        self._focus_current_view()
 
     def image_loader(self, photo_id: int) -> QImage:
         """The photo's thumbnail with its develop edit rendered, as a QImage (cached pixmap, else the disk

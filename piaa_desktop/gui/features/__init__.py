@@ -1,6 +1,8 @@
 """The window's features, one module each; the window installs them in this order.
 
 ===========  ====================================================================================
+loupe        the loupe follows the current photo (place in the order, EXIF line, neighbours decoded
+             ahead, edits and ratings as they change), arrows step, double-click opens it, full screen
 culling      rating, pick/reject, colour labels, undo/redo, XMP sidecars after every change,
              keep best of each stack
 importing    import a folder (progress, cancel, queue), skipped files, start-up recovery and resume,
@@ -26,6 +28,7 @@ from __future__ import annotations
 import importlib
 
 FEATURES = (
+    ("loupe", "LoupeFeature"),  # first: the loupe shows a new current photo before other features hear of it
     ("culling", "CullingFeature"),
     ("importing", "ImportFeature"),
     ("compare", "CompareFeature"),

@@ -10,8 +10,8 @@ window in ``__init__`` and uses only the window's public API (see :mod:`piaa_des
 * ``win.add_action(text, slot, shortcut, tip)``, ``win.menu("file" | "edit" | "photo" | "view" | "help")``,
   ``win.add_view(name, widget, key)``, ``win.add_panel(name, widget, key)``, ``win.add_status_widget(w)``,
   ``win.add_toolbar_widget(w)``, ``win.register_culling_actions(actions)``
-* signals ``selectionChanged``, ``currentPhotoChanged``, ``catalogChanged``, ``viewChanged``,
-  ``importFinished``, ``libraryRefreshed``
+* signals ``selectionChanged``, ``currentPhotoChanged``, ``positionChanged``, ``catalogChanged``,
+  ``viewChanged``, ``importFinished``, ``libraryRefreshed``
 
 Features never import each other: they talk through the window's signals and the catalog.
 """
