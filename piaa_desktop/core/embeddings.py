@@ -72,14 +72,11 @@ class Backbone:
     def __init__(self, path: Optional[Path] = None, threads: Optional[int] = None):
         import onnxruntime as ort
 
-        from piaa_desktop.core.models import model_path, model_sha256, sha256_file
+        from piaa_desktop.core.models import model_path, model_sha256, ort_session_options, sha256_file
 
         self.path = Path(path) if path else model_path(BACKBONE)
         self.key = model_key(BACKBONE, sha256_file(self.path) if path else model_sha256(BACKBONE))
-        so = ort.SessionOptions()
-        so.intra_op_num_threads = threads or max(1, min(os.cpu_count() or 1, 8))
-        so.inter_op_num_threads = 1
-        so.log_severity_level = 3
+        so = ort_session_options(threads or max(1, min(os.cpu_count() or 1, 8)))
         providers = [p for p in ("CUDAExecutionProvider", "CPUExecutionProvider") if p in ort.get_available_providers()]
         self.session = ort.InferenceSession(str(self.path), so, providers=providers)
         self.name = BACKBONE

@@ -149,9 +149,9 @@ def model_signature(directory: Optional[Path] = None) -> str:
 def _session(path: Path):
     import onnxruntime as ort
 
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = max(1, min(4, os.cpu_count() or 1))
-    opts.log_severity_level = 3
+    from piaa_desktop.core.models import ort_session_options
+
+    opts = ort_session_options(min(4, os.cpu_count() or 1), inter_threads=None)
     return ort.InferenceSession(str(path), sess_options=opts, providers=["CPUExecutionProvider"])
 
 

@@ -250,10 +250,9 @@ class OnnxPolicy:
     def __init__(self, path_or_bytes, threads: int = 1):
         import onnxruntime as ort
 
-        so = ort.SessionOptions()
-        so.intra_op_num_threads = threads
-        so.inter_op_num_threads = 1
-        so.log_severity_level = 3
+        from piaa_desktop.core.models import ort_session_options
+
+        so = ort_session_options(threads)
         src = str(path_or_bytes) if isinstance(path_or_bytes, (str, Path)) else path_or_bytes
         self.session = ort.InferenceSession(src, so, providers=["CPUExecutionProvider"])
 
