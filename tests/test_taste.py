@@ -164,12 +164,14 @@ def test_benchmark_zero_shot_rows_and_default_flag():
         x = rng.normal(size=(60, prior.dim))
         u = x @ prior.avg_w + 0.5 * x[:, 4]
         users.append(bench.UserData(f"u{k}", x, x[:, :6], np.clip(np.rint(3 + u / u.std()), 1, 5)))
-    res = bench.evaluate(prior, users, shots=(0, 20), repeats=2, methods=["generic", "residual", "meta", "ridge"])
+    res = bench.evaluate(prior, users, shots=(0, 20), repeats=2,
+                         methods=["generic", "residual", "residual_auto", "meta", "ridge"])
     got = {(r["method"], r["shots"]): r for r in res}
     assert got[("generic", 0)]["srocc_mean"] == pytest.approx(got[("residual", 0)]["srocc_mean"])
     assert got[("generic", 0)]["n_runs"] == 3  # zero-shot is not resampled
-    assert [r.get("default", False) for r in res if r["method"] == "residual"] == [True, True]
-    assert not any(r.get("default") for r in res if r["method"] != "residual")
+    # a prior that chose "residual" ships its per-user-shrinkage successor
+    assert [r.get("default", False) for r in res if r["method"] == "residual_auto"] == [True, True]
+    assert not any(r.get("default") for r in res if r["method"] != "residual_auto")
 
 
 def test_benchmark_pairs_mode_on_synthetic_users():

@@ -9,6 +9,8 @@ accuracy of:
 * ``ridge``        ridge regression on the standardised embeddings (penalty chosen by leave-one-out);
 * ``residual``     the generic head plus a ridge fit of the user's residuals (MAP, shrinkage chosen on
                    simulated raters);
+* ``residual_auto`` the same MAP head with the shrinkage chosen per user from their own answers (exact
+                   leave-one-out / k-fold; separate penalties for the named heads' columns and the rest);
 * ``avg_finetune`` the generic head fine-tuned with the same loss (tuned uniform step/pull);
 * ``meta``         the prior adapted with meta-learned steps and pulls;
 * ``meta+tv:NAME`` the prior plus one base head (task vector) with a coefficient fitted to the
@@ -71,14 +73,16 @@ class UserData:
 
 
 def method_names(prior: Prior) -> list[str]:
-    names = ["generic", "ridge", "residual", "avg_finetune", "meta"]
+    names = ["generic", "ridge", "residual", "residual_auto", "avg_finetune", "meta"]
     if prior.base_names:
         names.append("meta+tv:mix")
     return names
 
 
 def default_method(prior: Prior) -> str:
-    return str(prior.info.get("default_method", "meta"))
+    from piaa_desktop.core.personal.adapt import default_method as app_default
+
+    return app_default(prior)
 
 
 def _zero(prior: Prior) -> np.ndarray:

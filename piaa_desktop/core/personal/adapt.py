@@ -180,7 +180,169 @@ def fit_residual(
     return theta
 
 
-METHODS = ("meta", "meta+tv:mix", "residual", "avg_finetune")
+# ---------------------------------------------------------------- per-user shrinkage (evidence-driven)
+LAMBDA_GRID = (1.0, 3.0, 10.0, 30.0, 100.0, 300.0, 1000.0, 1e5)  # 1e5: that block does not move
+MIN_AUTO_ANSWERS = 25  # fewer answers: the global shrinkage (leave-one-out over 10 answers chose worse than it on
+# held-out simulated raters of both simulators; see benchmarks/RESULTS.md)
+PAIR_FOLDS = 5
+SE_MULT = 1.0  # how many standard errors of held-out loss count as "agrees with the best"
+
+
+def taste_blocks(prior: Prior) -> np.ndarray:
+    """Block of each feature (without the bias): 0 for the generic heads' columns (aesthetic, quality and the
+    human attributes: a few named taste directions), 1 for the rest (PCA of the embedding, pixel signals).
+    A prior without named head columns is one block."""
+    h = len(prior.info.get("head_names", []) or [])
+    blocks = np.ones(prior.dim, np.int64)
+    blocks[: min(h, prior.dim)] = 0
+    return blocks
+
+
+def _penalty(blocks: np.ndarray, lam_heads: float, lam_rest: float, lam_bias: float) -> np.ndarray:
+    return np.append(np.where(blocks == 0, lam_heads, lam_rest), lam_bias).astype(np.float64)
+
+
+def _loo_ratings(xa: np.ndarray, r: np.ndarray, reg: np.ndarray, gram: Optional[np.ndarray] = None) -> np.ndarray:
+    """Exact leave-one-out squared errors of the ridge fit of ``r`` around 0 with diagonal penalty ``reg``
+    (objective |xa d - r|^2 + sum reg_j d_j^2); ``gram`` = xa'xa when already computed."""
+    g = xa.T @ xa if gram is None else gram
+    ainv = np.linalg.inv(g + np.diag(reg))
+    xai = xa @ ainv
+    h = (xai * xa).sum(1)
+    return ((r - xai @ (xa.T @ r)) / np.maximum(1.0 - h, 1e-6)) ** 2
+
+
+def _fit_penalised(theta0, xa, z, da, reg, pair_weight, iters: int = 12, start=None) -> np.ndarray:
+    """:func:`fit_residual` with a per-parameter (diagonal) penalty, Newton from ``start`` (default: the
+    prior); features already augmented."""
+    theta = (theta0 if start is None or not len(da) else start).copy()
+    for _ in range(iters if len(da) else 1):
+        g = 2.0 * reg * (theta - theta0)
+        h = np.diag(2.0 * reg)
+        if len(xa):
+            g += 2.0 * xa.T @ (xa @ theta - z)
+            h += 2.0 * xa.T @ xa
+        if len(da):
+            m = da @ theta
+            s = 1.0 / (1.0 + np.exp(np.clip(m, -30, 30)))
+            g += pair_weight * (da.T @ -s)
+            h += pair_weight * (da * (s * (1 - s))[:, None]).T @ da
+        step = np.linalg.solve(h, g)
+        theta = theta - step
+        if np.abs(step).max() < 1e-6:
+            break
+    return theta
+
+
+def _answer_losses(theta, xa, z, da) -> np.ndarray:
+    """Per-answer held-out losses: squared error of each rating (z units), log loss of each pair."""
+    out = []
+    if len(xa):
+        out.append((xa @ theta - z) ** 2)
+    if len(da):
+        out.append(np.logaddexp(0.0, -(da @ theta)))
+    return np.concatenate(out) if out else np.zeros(0)
+
+
+def fit_residual_auto(
+    theta0: np.ndarray,
+    x: np.ndarray,
+    z: np.ndarray,
+    lam_global: float,
+    blocks: Optional[np.ndarray] = None,
+    xw: Optional[np.ndarray] = None,
+    xl: Optional[np.ndarray] = None,
+    pair_weight: float = 1.0,
+    grid: tuple = LAMBDA_GRID,
+    se_mult: Optional[float] = None,
+    cancel=None,
+) -> tuple[np.ndarray, dict]:
+    """The MAP head around the prior (:func:`fit_residual`) with the shrinkage chosen from the user's own
+    answers: one penalty for the named taste directions (``blocks == 0``: the generic heads' columns) and one
+    for the remaining directions, each from ``grid`` (plus the global ``lam_global``), picked by
+
+    * exact leave-one-out squared error (closed form, the hat matrix's diagonal) with star ratings only,
+    * a 5-fold split of all answers (held-out squared error of ratings + log loss of pairs) otherwise.
+
+    The global penalty is the belief before the answers: of the candidates whose held-out loss is within one
+    standard error (of the paired per-answer difference) of the best, the one nearest the global penalty (in
+    log scale) is used, so noise-like answers keep the global shrinkage and a clear taste moves it only as far
+    as the answers demand; with fewer than :data:`MIN_AUTO_ANSWERS` answers nothing is chosen. Returns the head's parameters and what was chosen.
+    """
+    theta0 = np.asarray(theta0, np.float64)
+    p = len(theta0)
+    blocks = np.ones(p - 1, np.int64) if blocks is None else np.asarray(blocks).reshape(-1)
+    xa = _augment(np.asarray(x, np.float64).reshape(-1, p - 1)) if len(x) else np.zeros((0, p))
+    z = np.asarray(z, np.float64).reshape(-1)
+    da = np.zeros((0, p))
+    if xw is not None and len(xw):
+        da = _augment(np.asarray(xw, np.float64).reshape(-1, p - 1)) - _augment(np.asarray(xl, np.float64).reshape(-1, p - 1))
+    lam_b = 0.1 * float(lam_global)
+    base = (float(lam_global), float(lam_global))
+    n_ans = len(xa) + len(da)
+    info = {"lam_heads": base[0], "lam_rest": base[1], "chosen_by": "global"}
+    if n_ans < MIN_AUTO_ANSWERS:
+        return _fit_penalised(theta0, xa, z, da, _penalty(blocks, *base, lam_b), pair_weight), info
+    two = bool((blocks == 0).any() and (blocks == 1).any())
+    cands = [base] + [(a, b) for a in grid for b in (grid if two else (a,))]
+    losses = {}
+    if not len(da):  # ratings only: exact leave-one-out
+        r = z - xa @ theta0
+        gram = xa.T @ xa
+        for c in cands:
+            if cancel is not None:
+                cancel.raise_if_cancelled()
+            losses[c] = _loo_ratings(xa, r, _penalty(blocks, c[0], c[1], lam_b), gram)
+        how = "leave-one-out"
+    else:  # pairs (Newton fits): every other grid value, each fold's fit warm-started from the last one
+        cands = [base] + [c for c in cands[1:] if c[0] in grid[::2] + grid[-1:] and c[1] in grid[::2] + grid[-1:]]
+        rng = np.random.default_rng(0)
+        n_r = len(xa)
+        folds = np.array_split(rng.permutation(n_ans), min(PAIR_FOLDS, n_ans))
+        warm = [theta0] * len(folds)
+        for c in cands:
+            if cancel is not None:
+                cancel.raise_if_cancelled()
+            reg = _penalty(blocks, c[0], c[1], lam_b)
+            loss = np.zeros(n_ans)
+            for i, f in enumerate(folds):
+                fr, fp = f[f < n_r], f[f >= n_r] - n_r
+                tr = np.setdiff1d(np.arange(n_ans), f)
+                tr_r, tr_p = tr[tr < n_r], tr[tr >= n_r] - n_r
+                th = warm[i] = _fit_penalised(theta0, xa[tr_r], z[tr_r], da[tr_p], reg, pair_weight, start=warm[i])
+                loss[np.concatenate([fr, fp + n_r])] = _answer_losses(th, xa[fr], z[fr], da[fp])
+            losses[c] = loss
+        how = f"{len(folds)}-fold"
+    best = min(cands, key=lambda c: float(losses[c].mean()))
+
+    k_se = SE_MULT if se_mult is None else float(se_mult)
+
+    def close_to_best(c) -> bool:  # within k_se standard errors of the paired per-answer difference
+        diff = losses[c] - losses[best]
+        return float(diff.mean()) <= k_se * float(diff.std(ddof=1) / np.sqrt(len(diff)))
+
+    # the global shrinkage is the belief before the user's answers: move only as far as they demand
+    lg = np.log(float(lam_global))
+    lam = min((c for c in cands if close_to_best(c)),
+              key=lambda c: (abs(np.log(c[0]) - lg) + abs(np.log(c[1]) - lg), -c[0] - c[1]))
+    info = {"lam_heads": lam[0], "lam_rest": lam[1],
+            "chosen_by": how if lam != base else f"global ({how} agrees within its error)"}
+    theta = _fit_penalised(theta0, xa, z, da, _penalty(blocks, lam[0], lam[1], lam_b), pair_weight)
+    return theta, info
+
+
+METHODS = ("meta", "meta+tv:mix", "residual", "residual_auto", "avg_finetune")
+# A prior trained before ``residual_auto`` existed chose ``residual`` (the same MAP head with one global
+# shrinkage); its successor keeps that shrinkage below MIN_AUTO_ANSWERS answers and wherever the user's own
+# answers do not show better, and measured no worse on held-out simulated raters of both simulators
+# (benchmarks/RESULTS.md, "Personal adaptation: per-user shrinkage ...").
+SUCCESSORS = {"residual": "residual_auto"}
+
+
+def default_method(prior: Prior) -> str:
+    """The method the app uses when none is asked for: the prior's recorded choice, or its successor."""
+    m = str(prior.info.get("default_method", "meta"))
+    return SUCCESSORS.get(m, m)
 
 
 def personal_head(
@@ -193,8 +355,8 @@ def personal_head(
     cancel=None,
 ) -> Head:
     """The app's personal head from ratings and preferences with one of :data:`METHODS`
-    (default: the method recorded in the prior, chosen on held-out simulated raters)."""
-    method = method or str(prior.info.get("default_method", "meta"))
+    (default: :func:`default_method`, the method recorded in the prior, chosen on held-out simulated raters)."""
+    method = method or default_method(prior)
     d = prior.dim
     wf = np.zeros((0, d)) if win_feats is None else np.asarray(win_feats, np.float64).reshape(-1, d)
     lf = np.zeros((0, d)) if lose_feats is None else np.asarray(lose_feats, np.float64).reshape(-1, d)
@@ -209,17 +371,24 @@ def personal_head(
     elif method == "avg_finetune":
         head = adapt(prior, feats, stars, wf, lf, init=(prior.avg_w, prior.avg_b), lr=prior.ft_lr, rho=prior.ft_rho,
                      cancel=cancel)
-    elif method == "residual":
+    elif method in ("residual", "residual_auto"):
         feats = np.asarray(feats, np.float64).reshape(-1, d)
         stars = np.asarray(stars, np.float64).reshape(-1)
         mu, sd = calibrate(stars, prior.pop_mu, prior.pop_sd, prior.n0)
         theta0 = np.concatenate([np.asarray(prior.avg_w, np.float64), [float(prior.avg_b)]])
-        theta = fit_residual(theta0, feats, (stars - mu) / sd, float(prior.info.get("residual_lambda", 30.0)),
-                             wf, lf, prior.pair_weight)
+        lam_global = float(prior.info.get("residual_lambda", 30.0))
+        chosen = {}
+        if method == "residual":
+            theta = fit_residual(theta0, feats, (stars - mu) / sd, lam_global, wf, lf, prior.pair_weight)
+        else:
+            theta, chosen = fit_residual_auto(theta0, feats, (stars - mu) / sd, lam_global, taste_blocks(prior),
+                                              wf, lf, prior.pair_weight, cancel=cancel)
         n_ev = len(stars) + 0.5 * len(wf)
         resid = float(prior.resid * np.sqrt(1.0 + 1.0 / (1.0 + n_ev)))
         head = Head(theta[:-1].astype(np.float32), float(theta[-1]), mu, sd, resid,
                     {"n_ratings": int(len(stars)), "n_preferences": int(len(wf))})
+        if chosen:
+            head.meta["shrinkage"] = chosen
     else:
         raise ValueError(f"unknown personalisation method {method!r}; choose one of {', '.join(METHODS)}")
     head.meta["method"] = method

@@ -1,0 +1,247 @@
+"""Per-user shrinkage of the personal head (``residual_auto``) against the global one (``residual``) and the
+generic score, on the held-out simulated raters of both simulators and on pairwise answers, plus speed.
+
+    PIAA_PARA_CACHE=/work/cache/taste nice -n 10 /work/main/.venv-test/bin/python benchmarks/adapt_bench.py --write
+
+The raters are exactly those of ``piaa train-prior``'s held-out evaluation (training/train_para_prior.py):
+40 raters per simulator over the PARA *val*-session photos, drawn with seed 1000, the same draw order,
+the bench's splits with seed 0; ``--repeats`` random support sets per rater and shot count (2 in
+training). The shipped prior (models/personal_prior.npz) is used as it is; nothing is trained here.
+The drawn users are cached under ``--cache-dir`` (keyed by the prior's file hash).
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "benchmarks"))
+sys.path.insert(0, str(REPO))
+TITLE = "Personal adaptation: per-user shrinkage chosen from the user's own answers (issue 10)"
+METHODS = ["generic", "residual", "residual_auto"]
+
+
+def build_users(prior, data: Path, cache: Path, seed: int = 0, n_raters: int = 40):
+    """The held-out users of train_para_prior.run, drawn the same way (same seeds and draw order)."""
+    from piaa_desktop.lab import bench
+    from piaa_desktop.lab.para_raters import RealPopulation
+    from piaa_desktop.lab.simulate import Population
+    from piaa_desktop.training.para_data import load_para, session_split
+    from piaa_desktop.training.train_para_prior import OldPool, RealPool, imagenet_logits, load_features
+
+    para = load_para(data)
+    f = load_features(cache, data, log=lambda s: print(s, file=sys.stderr))
+    emb, sig = f["emb"], f["sig"]
+    split = session_split(para.sessions)
+    va = split == "val"
+    phi_all = prior.transform(emb, sig)
+    hist_va = va & para.has_attr
+    e_va = emb[hist_va]
+    ez = (e_va - e_va.mean(0)) / (e_va.std(0) + 1e-6)
+    erng = np.random.default_rng(1000 + seed)
+    real_pool = RealPool(RealPopulation(para.hist9[hist_va], para.attrs[hist_va], para.semantic[hist_va], e_va),
+                         n_raters, 1000 + seed)
+    users = [bench.UserData(r.rid, phi_all[hist_va], ez, real_pool.draw(k, erng)[0])
+             for k, r in enumerate(real_pool.raters)]
+    pusers = []
+    for k, r in enumerate(real_pool.raters):
+        _, lat = real_pool.draw(k, erng)
+        pr = erng.choice(len(lat), (300, 2))
+        pr = pr[pr[:, 0] != pr[:, 1]]
+        first = real_pool.pop.preferences(lat, pr, erng) > 0.5
+        win, lose = np.where(first, pr[:, 0], pr[:, 1]), np.where(first, pr[:, 1], pr[:, 0])
+        fa = phi_all[hist_va]
+        pusers.append(bench.PairUserData(r.rid, fa[win], fa[lose], ez[win], ez[lose]))
+    logits = f.get("logits")
+    if logits is None:
+        logits = imagenet_logits(emb)
+    e2 = emb[va]
+    ez2 = (e2 - e2.mean(0)) / (e2.std(0) + 1e-6)
+    old_pool = OldPool(Population(e2, sig[va], logits[va]), n_raters, 1000 + seed)
+    users2 = [bench.UserData(r.rid, phi_all[va], ez2, old_pool.draw(k, erng)[0])
+              for k, r in enumerate(old_pool.raters)]
+    return users, pusers, users2
+
+
+def _save(path: Path, users, pusers, users2) -> None:
+    arr = {"real_feats": users[0].feats, "real_emb": users[0].emb, "old_feats": users2[0].feats,
+           "old_emb": users2[0].emb, "real_stars": np.stack([u.stars for u in users]),
+           "old_stars": np.stack([u.stars for u in users2]), "ids": np.array([u.user for u in users]),
+           "old_ids": np.array([u.user for u in users2])}
+    for k, u in enumerate(pusers):
+        arr[f"p{k}_win"], arr[f"p{k}_lose"] = u.win, u.lose
+    np.savez(path, **arr)
+
+
+def _load(path: Path):
+    from piaa_desktop.lab import bench
+
+    z = np.load(path)
+    users = [bench.UserData(str(i), z["real_feats"], z["real_emb"], s) for i, s in zip(z["ids"], z["real_stars"])]
+    users2 = [bench.UserData(str(i), z["old_feats"], z["old_emb"], s) for i, s in zip(z["old_ids"], z["old_stars"])]
+    pusers = [bench.PairUserData(str(i), z[f"p{k}_win"], z[f"p{k}_lose"], z[f"p{k}_win"][:, :0],
+                                 z[f"p{k}_lose"][:, :0]) for k, i in enumerate(z["ids"])]
+    return users, pusers, users2
+
+
+def _mark_default(rows, default):
+    for r in rows:
+        r.pop("default", None)
+        if r["method"] == default:
+            r["default"] = True
+    return rows
+
+
+def _paired(acc, a, b, k, key="srocc"):
+    x, y = np.asarray(acc[(a, k)][key]), np.asarray(acc[(b, k)][key])
+    d = x - y
+    return float(d.mean()), float(d.std(ddof=1) / np.sqrt(len(d))) if len(d) > 1 else 0.0
+
+
+def run_eval(prior, users, pusers, users2, repeats: int):
+    from piaa_desktop.core.personal.metrics import margin_accuracy, pair_accuracy, plcc, srocc
+    from piaa_desktop.lab import bench
+
+    out = {}
+    for key, us, shots in (("para_raters", users, (0, 10, 100)), ("old_simulator", users2, (0, 10, 100))):
+        acc = {}
+        for u, k, sup, ev in bench._splits(us, lambda u: len(u.stars), shots, repeats, 0, 10, None, None):
+            for m in METHODS:
+                p = bench.predict(m, prior, u, sup, ev)
+                a = acc.setdefault((m, k), {"srocc": [], "plcc": [], "pair": [], "users": set()})
+                a["srocc"].append(srocc(p, u.stars[ev]))
+                a["plcc"].append(plcc(p, u.stars[ev]))
+                a["pair"].append(pair_accuracy(p, u.stars[ev]))
+                a["users"].add(u.user)
+        out[key] = (bench._aggregate(acc, shots, METHODS, bench.default_method(prior), ref_name="residual"), acc)
+    acc = {}
+    for u, k, tr, ev in bench._splits(pusers, lambda u: len(u.win), (0, 10, 50), repeats, 0, 10, None, None):
+        for m in METHODS:
+            a = acc.setdefault((m, k), {"srocc": [], "plcc": [], "pair": [], "users": set()})
+            a["pair"].append(margin_accuracy(bench.predict_pairs(m, prior, u, tr, ev)))
+            a["users"].add(u.user)
+    out["para_raters_pairs"] = (bench._aggregate(acc, (0, 10, 50), METHODS, bench.default_method(prior),
+                                                 ref_name="residual"), acc)
+    return out
+
+
+def _median_time(fn, n):
+    ts = []
+    for _ in range(n):
+        t = time.perf_counter()
+        fn()
+        ts.append(time.perf_counter() - t)
+    return float(np.median(ts))
+
+
+def timings(prior):
+    from piaa_desktop.core.personal import operations
+    from piaa_desktop.core.personal.adapt import personal_head
+    from piaa_desktop.core.personal.confidence import cross_validate
+
+    rng = np.random.default_rng(0)
+    feats = rng.normal(size=(2000, prior.dim))
+    idx = rng.choice(len(feats), 100, replace=False)
+    stars = rng.integers(1, 6, 100).astype(float)
+    w, l_ = rng.choice(len(feats), 20), rng.choice(len(feats), 20)
+    e = np.zeros((0, prior.dim))
+    out = {}
+    for m in ("residual", "residual_auto"):
+        out[m] = {
+            "100 ratings": _median_time(lambda: personal_head(prior, feats[idx], stars, method=m), 10),
+            "100 ratings + 20 pairs": _median_time(lambda: personal_head(prior, feats[idx], stars, feats[w], feats[l_],
+                                                                         method=m), 5),
+            "100 pairs": _median_time(lambda: personal_head(prior, e, np.zeros(0), feats[idx], feats[rng.choice(
+                len(feats), 100)], method=m), 5),
+            "5-fold confidence (100 ratings + 20 pairs)": _median_time(lambda: cross_validate(
+                lambda f, y, a, b: operations.fit_head(prior, f, y, a, b, method=m)[0], prior.generic_head(),
+                feats[idx], stars, feats[w], feats[l_]), 3),
+        }
+    return out
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data")
+    ap.add_argument("--cache", type=Path, default=Path(os.environ.get("PIAA_PARA_CACHE", "/tmp/piaa-para-cache")))
+    ap.add_argument("--cache-dir", type=Path, default=Path("/work/cache/adapt"))
+    ap.add_argument("--repeats", type=int, default=2)
+    ap.add_argument("--write", action="store_true")
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args()
+
+    from piaa_desktop.core.paths import models_dir
+    from piaa_desktop.core.personal.heads import load_prior
+    from piaa_desktop.lab.bench import default_method
+
+    prior = load_prior()
+    sha = hashlib.sha256((models_dir() / "personal_prior.npz").read_bytes()).hexdigest()[:12]
+    args.cache_dir.mkdir(parents=True, exist_ok=True)
+    upath = args.cache_dir / f"users_{sha}.npz"
+    t0 = time.time()
+    if upath.exists():
+        users, pusers, users2 = _load(upath)
+    else:
+        users, pusers, users2 = build_users(prior, args.data, args.cache)
+        _save(upath, users, pusers, users2)
+        users, pusers, users2 = _load(upath)
+    res = run_eval(prior, users, pusers, users2, args.repeats)
+    wall = time.time() - t0
+    tim = timings(prior)
+    if args.json:
+        print(json.dumps({k: v[0] for k, v in res.items()} | {"timings_s": tim, "prior_sha": sha}, indent=1))
+        return 0
+    names = {"para_raters": "realistic raters (lab/para_raters.py), star ratings",
+             "old_simulator": "older hand-written simulator (lab/simulate.py), star ratings",
+             "para_raters_pairs": "realistic raters answering 'which do you prefer?' pairs (shots = training pairs)"}
+    lines = [f"Prior `models/personal_prior.npz` (sha256 {sha}..., trained {prior.info.get('trained_at', '?')}; "
+             f"its default method `{prior.info.get('default_method')}`, global shrinkage "
+             f"{prior.info.get('residual_lambda')}); the app's default now resolves to `{default_method(prior)}`. "
+             "Held-out simulated raters exactly as `piaa train-prior` evaluates them: 40 per simulator over the PARA "
+             f"val-session photos, raters seed 1000, splits seed 0, {args.repeats} random support sets per rater and "
+             f"shot count; the rater's other photos (other pairs) scored. Wall time {wall:.0f} s.", ""]
+    for key, (rows, acc) in res.items():
+        shots = sorted({r["shots"] for r in rows})
+        lines += [f"**{names[key]}**", ""]
+        if key == "para_raters_pairs":
+            lines += ["| method | " + " | ".join(f"pair acc. @{k}" for k in shots) + " |", "|---|" + "---|" * len(shots)]
+            for m in METHODS:
+                get = {r["shots"]: r for r in rows if r["method"] == m}
+                lines.append(f"| {m}{' (default)' if get[shots[0]].get('default') else ''} | " + " | ".join(
+                    f"{get[k]['pair_acc_mean']:.3f} ± {get[k]['pair_acc_std']:.3f}" for k in shots) + " |")
+            lines.append("| residual_auto minus residual (paired mean ± s.e.) | " + " | ".join(
+                "{:+.3f} ± {:.3f}".format(*_paired(acc, "residual_auto", "residual", k, "pair")) for k in shots) + " |")
+        else:
+            lines += ["| method | " + " | ".join(f"SROCC @{k}" for k in shots) + " | " + " | ".join(
+                f"pair acc. @{k}" for k in shots) + " |", "|---|" + "---|" * (2 * len(shots))]
+            for m in METHODS:
+                get = {r["shots"]: r for r in rows if r["method"] == m}
+                lines.append(f"| {m}{' (default)' if get[shots[0]].get('default') else ''} | " + " | ".join(
+                    f"{get[k]['srocc_mean']:.3f} ± {get[k]['srocc_std']:.3f}" for k in shots) + " | " + " | ".join(
+                    f"{get[k]['pair_acc_mean']:.3f}" for k in shots) + " |")
+            lines.append("| residual_auto minus residual, SROCC (paired mean ± s.e.) | " + " | ".join(
+                "{:+.3f} ± {:.3f}".format(*_paired(acc, "residual_auto", "residual", k)) for k in shots) + " | | | |")
+        lines.append("")
+    lines += ["Speed (this machine, 2 shared CPU cores, numpy; median; load `" + os.popen("uptime").read().strip()
+              + "`):", "", "| step | residual | residual_auto |", "|---|---|---|"]
+    for step in tim["residual"]:
+        lines.append(f"| {step} | {tim['residual'][step] * 1000:.1f} ms | {tim['residual_auto'][step] * 1000:.1f} ms |")
+    body = "\n".join(lines)
+    print(body)
+    if args.write:
+        from _results import write_section
+
+        write_section(TITLE, "PIAA_PARA_CACHE=/work/cache/taste nice -n 10 /work/main/.venv-test/bin/python "
+                             f"benchmarks/adapt_bench.py --repeats {args.repeats} --write", body)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
