@@ -106,7 +106,9 @@ def main() -> int:
     idx = rng.choice(len(feats), 100, replace=False)
     stars = rng.integers(1, 6, 100).astype(float)
     w, l_ = rng.choice(len(feats), 20), rng.choice(len(feats), 20)
-    method = info.get("default_method", "meta")
+    from piaa_desktop.core.personal.adapt import default_method
+
+    method = default_method(prior)
     t_adapt = _median_time(lambda: personal_head(prior, feats[idx], stars, feats[w], feats[l_]), 20)
     t_cv = _median_time(lambda: cross_validate(
         lambda f, y, a, b: operations.fit_head(prior, f, y, a, b)[0], prior.generic_head(), feats[idx], stars,

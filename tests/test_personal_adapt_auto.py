@@ -1,5 +1,6 @@
-"""Per-user shrinkage of the personal head (``residual_auto``): chosen from the user's own answers by exact
-leave-one-out (ratings) or k-fold (pairs), the global shrinkage kept unless the evidence beats it."""
+"""Per-user shrinkage of the personal head (``residual_auto``): chosen from the user's own answers by their
+marginal likelihood (empirical Bayes; or leave-one-out / k-fold), the global shrinkage kept unless the
+answers show a clearly better one."""
 from __future__ import annotations
 
 import numpy as np
@@ -42,7 +43,7 @@ def test_chosen_shrinkage_is_small_for_a_strong_taste_and_global_for_noise():
     theta0 = np.zeros(D + 1)
     x, z, w = _data(100, 1, signal=2.0)
     th, info = fit_residual_auto(theta0, x, z, 300.0, BLOCKS)
-    assert info["chosen_by"] == "leave-one-out" and info["lam_heads"] <= 30.0
+    assert info["chosen_by"] == "evidence" and info["lam_heads"] <= 30.0
     assert np.corrcoef(th[:-1], w)[0, 1] > 0.95
     # the global shrinkage learns much less of the same taste
     th_g = fit_residual(theta0, x, z, 300.0)
@@ -73,7 +74,7 @@ def test_pairs_only_user_learns_a_strong_taste_by_k_fold():
     first = x[i] @ w + 0.2 * rng.normal(size=120) > x[j] @ w
     win, lose = np.where(first[:, None], x[i], x[j]), np.where(first[:, None], x[j], x[i])
     th, info = fit_residual_auto(np.zeros(D + 1), x[:0], np.zeros(0), 300.0, BLOCKS, win, lose)
-    assert info["chosen_by"] == "5-fold" and info["lam_heads"] < 300.0
+    assert info["chosen_by"] == "evidence (Laplace)" and info["lam_heads"] < 300.0
     th_g = fit_residual(np.zeros(D + 1), x[:0], np.zeros(0), 300.0, win, lose)
     truth = (x[i] - x[j]) @ w > 0
     assert float(((((x[i] - x[j]) @ th[:-1]) > 0) == truth).mean()) > 0.9
@@ -96,7 +97,7 @@ def test_app_method_records_its_choice_and_confidence_still_works():
     u = x[:, 1]
     stars = np.clip(np.rint(3 + 1.2 * u + 0.3 * rng.normal(size=80)), 1, 5)
     h = personal_head(prior, x, stars)
-    assert h.meta["method"] == "residual_auto" and h.meta["shrinkage"]["chosen_by"] == "leave-one-out"
+    assert h.meta["method"] == "residual_auto" and h.meta["shrinkage"]["chosen_by"] == "evidence"
     assert h.meta["shrinkage"]["lam_heads"] in LAMBDA_GRID
 
     def fit(f, y, w, l_):
@@ -112,3 +113,21 @@ def test_a_residual_prior_resolves_to_the_per_user_shrinkage():
     h = personal_head(prior, np.zeros((0, prior.dim)), np.zeros(0))
     assert h.meta["method"] == "residual_auto"
     assert personal_head(prior, np.zeros((0, prior.dim)), np.zeros(0), method="residual").meta["method"] == "residual"
+
+
+@pytest.mark.parametrize("pairs", [False, True])
+def test_cross_validated_criterion_also_follows_a_strong_taste(pairs):
+    rng = np.random.default_rng(7)
+    x, z, w = _data(150, 7, signal=2.0)
+    if pairs:
+        i, j = rng.integers(0, 150, 100), rng.integers(0, 150, 100)
+        first = x[i] @ w > x[j] @ w
+        win, lose = np.where(first[:, None], x[i], x[j]), np.where(first[:, None], x[j], x[i])
+        th, info = fit_residual_auto(np.zeros(D + 1), x[:0], np.zeros(0), 300.0, BLOCKS, win, lose, criterion="cv")
+        assert info["chosen_by"] == "5-fold"
+    else:
+        th, info = fit_residual_auto(np.zeros(D + 1), x, z, 300.0, BLOCKS, criterion="cv")
+        assert info["chosen_by"] == "leave-one-out"
+    assert info["lam_heads"] < 300.0 and np.corrcoef(th[:-1], w)[0, 1] > 0.9
+    with pytest.raises(ValueError, match="criterion"):
+        fit_residual_auto(np.zeros(D + 1), x, z, 300.0, BLOCKS, criterion="nope")

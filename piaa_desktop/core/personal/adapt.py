@@ -182,10 +182,10 @@ def fit_residual(
 
 # ---------------------------------------------------------------- per-user shrinkage (evidence-driven)
 LAMBDA_GRID = (1.0, 3.0, 10.0, 30.0, 100.0, 300.0, 1000.0, 1e5)  # 1e5: that block does not move
-MIN_AUTO_ANSWERS = 25  # fewer answers: the global shrinkage (leave-one-out over 10 answers chose worse than it on
-# held-out simulated raters of both simulators; see benchmarks/RESULTS.md)
+MIN_AUTO_ANSWERS = 8  # fewer answers: the global shrinkage, nothing is chosen from them
 PAIR_FOLDS = 5
-SE_MULT = 1.0  # how many standard errors of held-out loss count as "agrees with the best"
+EVIDENCE_MARGIN = 2.0  # log-evidence (nats) within which a candidate "agrees with the best" (ratio e^2 ~ 7)
+SE_MULT = 1.0  # criterion "cv": standard errors of held-out loss within which a candidate agrees with the best
 
 
 def taste_blocks(prior: Prior) -> np.ndarray:
@@ -244,6 +244,32 @@ def _answer_losses(theta, xa, z, da) -> np.ndarray:
     return np.concatenate(out) if out else np.zeros(0)
 
 
+def _log_evidence_ratings(gram: np.ndarray, xr: np.ndarray, rr: float, n: int, reg: np.ndarray) -> float:
+    """Log marginal likelihood (up to a constant) of residuals r = xa d + noise under d_j ~ N(0, s2 / reg_j),
+    noise ~ N(0, s2), with the noise variance s2 at its maximum: the evidence of the penalty ``reg``
+    (gram = xa'xa, xr = xa'r, rr = r'r)."""
+    m = gram + np.diag(reg)
+    q = max(rr - float(xr @ np.linalg.solve(m, xr)), 1e-12)
+    return float(-0.5 * n * np.log(q / n) - 0.5 * (np.linalg.slogdet(m)[1] - np.log(reg).sum()))
+
+
+def _log_evidence_laplace(theta, theta0, xa, z, da, reg, pair_weight) -> float:
+    """Laplace approximation of the log evidence of the penalty ``reg`` at the MAP head ``theta`` of
+    :func:`_fit_penalised` (squared loss as a Gaussian log likelihood, pairs as logistic)."""
+    t = theta - theta0
+    obj = float((reg * t * t).sum())
+    h = np.diag(2.0 * reg)
+    if len(xa):
+        obj += float(((xa @ theta - z) ** 2).sum())
+        h += 2.0 * xa.T @ xa
+    if len(da):
+        m = da @ theta
+        obj += pair_weight * float(np.logaddexp(0.0, -m).sum())
+        s = 1.0 / (1.0 + np.exp(np.clip(m, -30, 30)))
+        h += pair_weight * (da * (s * (1 - s))[:, None]).T @ da
+    return float(-obj + 0.5 * np.log(2.0 * reg).sum() - 0.5 * np.linalg.slogdet(h)[1])
+
+
 def fit_residual_auto(
     theta0: np.ndarray,
     x: np.ndarray,
@@ -254,20 +280,22 @@ def fit_residual_auto(
     xl: Optional[np.ndarray] = None,
     pair_weight: float = 1.0,
     grid: tuple = LAMBDA_GRID,
-    se_mult: Optional[float] = None,
+    criterion: str = "evidence",
     cancel=None,
 ) -> tuple[np.ndarray, dict]:
     """The MAP head around the prior (:func:`fit_residual`) with the shrinkage chosen from the user's own
     answers: one penalty for the named taste directions (``blocks == 0``: the generic heads' columns) and one
-    for the remaining directions, each from ``grid`` (plus the global ``lam_global``), picked by
+    for the remaining directions, each from ``grid`` (plus the global ``lam_global``).
 
-    * exact leave-one-out squared error (closed form, the hat matrix's diagonal) with star ratings only,
-    * a 5-fold split of all answers (held-out squared error of ratings + log loss of pairs) otherwise.
-
-    The global penalty is the belief before the answers: of the candidates whose held-out loss is within one
-    standard error (of the paired per-answer difference) of the best, the one nearest the global penalty (in
-    log scale) is used, so noise-like answers keep the global shrinkage and a clear taste moves it only as far
-    as the answers demand; with fewer than :data:`MIN_AUTO_ANSWERS` answers nothing is chosen. Returns the head's parameters and what was chosen.
+    ``criterion="evidence"`` (the app's): the marginal likelihood of the user's answers under each penalty
+    (exact for star ratings alone, with the noise variance at its maximum; Laplace's approximation when there
+    are pairs), an empirical-Bayes estimate of how far this user's taste departs from the generic one. The
+    global penalty is the belief before the answers: of the candidates within :data:`EVIDENCE_MARGIN` nats
+    of the best, the one nearest the global penalty (log scale) is used, so noise-like answers keep the global
+    shrinkage and a clear taste moves it only as far as the evidence demands.
+    ``criterion="cv"``: exact leave-one-out squared error (ratings only) or a 5-fold split of all answers,
+    candidates within one standard error of the best (kept for the benchmark's comparison).
+    With fewer than :data:`MIN_AUTO_ANSWERS` answers nothing is chosen. Returns the head and the choice.
     """
     theta0 = np.asarray(theta0, np.float64)
     p = len(theta0)
@@ -285,49 +313,76 @@ def fit_residual_auto(
         return _fit_penalised(theta0, xa, z, da, _penalty(blocks, *base, lam_b), pair_weight), info
     two = bool((blocks == 0).any() and (blocks == 1).any())
     cands = [base] + [(a, b) for a in grid for b in (grid if two else (a,))]
-    losses = {}
-    if not len(da):  # ratings only: exact leave-one-out
-        r = z - xa @ theta0
-        gram = xa.T @ xa
-        for c in cands:
-            if cancel is not None:
-                cancel.raise_if_cancelled()
-            losses[c] = _loo_ratings(xa, r, _penalty(blocks, c[0], c[1], lam_b), gram)
-        how = "leave-one-out"
-    else:  # pairs (Newton fits): every other grid value, each fold's fit warm-started from the last one
-        cands = [base] + [c for c in cands[1:] if c[0] in grid[::2] + grid[-1:] and c[1] in grid[::2] + grid[-1:]]
-        rng = np.random.default_rng(0)
-        n_r = len(xa)
-        folds = np.array_split(rng.permutation(n_ans), min(PAIR_FOLDS, n_ans))
-        warm = [theta0] * len(folds)
-        for c in cands:
-            if cancel is not None:
-                cancel.raise_if_cancelled()
-            reg = _penalty(blocks, c[0], c[1], lam_b)
-            loss = np.zeros(n_ans)
-            for i, f in enumerate(folds):
-                fr, fp = f[f < n_r], f[f >= n_r] - n_r
-                tr = np.setdiff1d(np.arange(n_ans), f)
-                tr_r, tr_p = tr[tr < n_r], tr[tr >= n_r] - n_r
-                th = warm[i] = _fit_penalised(theta0, xa[tr_r], z[tr_r], da[tr_p], reg, pair_weight, start=warm[i])
-                loss[np.concatenate([fr, fp + n_r])] = _answer_losses(th, xa[fr], z[fr], da[fp])
-            losses[c] = loss
-        how = f"{len(folds)}-fold"
-    best = min(cands, key=lambda c: float(losses[c].mean()))
+    if len(da):  # Newton fits: every other grid value
+        sub = tuple(grid[::2]) + tuple(grid[-1:])
+        cands = [base] + [c for c in cands[1:] if c[0] in sub and c[1] in sub]
+    fits: dict = {}
+    if criterion == "evidence":
+        score = {}
+        if not len(da):
+            r = z - xa @ theta0
+            gram, xr = xa.T @ xa, xa.T @ r
+            for c in cands:
+                if cancel is not None:
+                    cancel.raise_if_cancelled()
+                score[c] = _log_evidence_ratings(gram, xr, float(r @ r), len(r), _penalty(blocks, c[0], c[1], lam_b))
+            how = "evidence"
+        else:
+            warm = theta0
+            for c in cands:
+                if cancel is not None:
+                    cancel.raise_if_cancelled()
+                reg = _penalty(blocks, c[0], c[1], lam_b)
+                th = warm = fits[c] = _fit_penalised(theta0, xa, z, da, reg, pair_weight, start=warm)
+                score[c] = _log_evidence_laplace(th, theta0, xa, z, da, reg, pair_weight)
+            how = "evidence (Laplace)"
+        top = max(score.values())
+        ok = [c for c in cands if score[c] >= top - EVIDENCE_MARGIN]
+    elif criterion == "cv":
+        losses = {}
+        if not len(da):  # ratings only: exact leave-one-out
+            r = z - xa @ theta0
+            gram = xa.T @ xa
+            for c in cands:
+                if cancel is not None:
+                    cancel.raise_if_cancelled()
+                losses[c] = _loo_ratings(xa, r, _penalty(blocks, c[0], c[1], lam_b), gram)
+            how = "leave-one-out"
+        else:  # each fold's fit warm-started from the last candidate's
+            rng = np.random.default_rng(0)
+            n_r = len(xa)
+            folds = np.array_split(rng.permutation(n_ans), min(PAIR_FOLDS, n_ans))
+            warm = [theta0] * len(folds)
+            for c in cands:
+                if cancel is not None:
+                    cancel.raise_if_cancelled()
+                reg = _penalty(blocks, c[0], c[1], lam_b)
+                loss = np.zeros(n_ans)
+                for i, f in enumerate(folds):
+                    fr, fp = f[f < n_r], f[f >= n_r] - n_r
+                    tr = np.setdiff1d(np.arange(n_ans), f)
+                    tr_r, tr_p = tr[tr < n_r], tr[tr >= n_r] - n_r
+                    th = warm[i] = _fit_penalised(theta0, xa[tr_r], z[tr_r], da[tr_p], reg, pair_weight, start=warm[i])
+                    loss[np.concatenate([fr, fp + n_r])] = _answer_losses(th, xa[fr], z[fr], da[fp])
+                losses[c] = loss
+            how = f"{len(folds)}-fold"
+        best = min(cands, key=lambda c: float(losses[c].mean()))
 
-    k_se = SE_MULT if se_mult is None else float(se_mult)
+        def close_to_best(c) -> bool:  # within SE_MULT standard errors of the paired per-answer difference
+            diff = losses[c] - losses[best]
+            return float(diff.mean()) <= SE_MULT * float(diff.std(ddof=1) / np.sqrt(len(diff)))
 
-    def close_to_best(c) -> bool:  # within k_se standard errors of the paired per-answer difference
-        diff = losses[c] - losses[best]
-        return float(diff.mean()) <= k_se * float(diff.std(ddof=1) / np.sqrt(len(diff)))
-
+        ok = [c for c in cands if close_to_best(c)]
+    else:
+        raise ValueError(f"unknown criterion {criterion!r}")
     # the global shrinkage is the belief before the user's answers: move only as far as they demand
     lg = np.log(float(lam_global))
-    lam = min((c for c in cands if close_to_best(c)),
-              key=lambda c: (abs(np.log(c[0]) - lg) + abs(np.log(c[1]) - lg), -c[0] - c[1]))
+    lam = min(ok, key=lambda c: (abs(np.log(c[0]) - lg) + abs(np.log(c[1]) - lg), -c[0] - c[1]))
     info = {"lam_heads": lam[0], "lam_rest": lam[1],
-            "chosen_by": how if lam != base else f"global ({how} agrees within its error)"}
-    theta = _fit_penalised(theta0, xa, z, da, _penalty(blocks, lam[0], lam[1], lam_b), pair_weight)
+            "chosen_by": how if lam != base else f"global ({how} agrees)"}
+    theta = fits.get(lam)
+    if theta is None:
+        theta = _fit_penalised(theta0, xa, z, da, _penalty(blocks, lam[0], lam[1], lam_b), pair_weight)
     return theta, info
 
 
