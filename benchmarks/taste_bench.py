@@ -148,10 +148,20 @@ def main() -> int:
                          f"{r['emd']:.4f} ({r['emd_photos']}) | {r['srocc_flip_tta']:.4f} | {r['quality_srocc']:.4f} |")
     rep = g.get("report", {})
     if rep:
-        lines += ["", "Heads (ridge on the 1280-d embedding + mirror images, penalty chosen on val) and their val SROCC "
-                  "against PARA's human means: " + "; ".join(
-                      f"{n} {v['val_srocc']:.3f}" for n, v in rep.items()) + ".",
-                  f"Score distribution: discretised logistic around the predicted mean, sd {g.get('width', 0):.2f} "
+        from piaa_desktop.core.backbones import get as backbone
+
+        spec = backbone()
+        mlp = rep.get("aesthetic_mlp", {})
+        lines += ["", f"Heads (ridge on the {spec.embed_dim}-d embedding: head features + pooled blocks "
+                  f"{', '.join(map(str, spec.taps))}; each photo + its mirror image, penalty chosen on val) and their "
+                  "val SROCC against PARA's human means: " + "; ".join(
+                      f"{n} {v['val_srocc']:.3f}" for n, v in rep.items()) + "."]
+        if "ridge_weight" in mlp:
+            lines += [f"The generic aesthetic score is the MLP ensemble (val {mlp['val_srocc']:.4f}) mixed with the "
+                      f"ridge aesthetic head (val {mlp['ridge_val_srocc']:.4f}) at ridge weight {mlp['ridge_weight']}, "
+                      "chosen on val (weight: val SROCC " + ", ".join(
+                          f"{k}: {v:.4f}" for k, v in mlp["mix_val_srocc"].items()) + ")."]
+        lines += [f"Score distribution: discretised logistic around the predicted mean, sd {g.get('width', 0):.2f} "
                   "stars fitted by EMD on the train histograms."]
     held = info.get("heldout", {})
     names = {"para_raters": "realistic raters built from PARA histograms and attributes (lab/para_raters.py)",
