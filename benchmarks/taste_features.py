@@ -5,7 +5,7 @@ feature sets built from the PARA feature cache (training/para_features.py), and 
 shipped backbone's taps; test is reported once by ``piaa train-prior`` for the shipped model.
 
     nice -n 10 /work/main/.venv-test/bin/python benchmarks/taste_features.py --cache /work/cache/taste/para_feats.npz \
-        --finetune-report /work/cache/taste2/ft_b0.json --write
+        --finetune-report /work/cache/taste2/ft_b0.json /work/cache/taste2/ft_b1.json --write
 """
 from __future__ import annotations
 
@@ -23,8 +23,8 @@ TITLE = "Taste: frozen features for the generic PARA model (val sessions)"
 SETS = {
     "head (1280, the old embedding)": ("head_mean",),
     "head + spatial sd of the head features (2560)": ("head_mean", "head_std"),
-    "head + pooled blocks 15, 14 (1792, shipped)": ("head_mean", "b15", "b14"),
-    "head + pooled blocks 15, 14, 10, 7 (1984)": ("head_mean", "b15", "b14", "b10", "b7"),
+    "head + pooled blocks 15, 14 (1792)": ("head_mean", "b15", "b14"),
+    "head + pooled blocks 15, 14, 10, 7 (1984, shipped)": ("head_mean", "b15", "b14", "b10", "b7"),
 }
 
 
@@ -33,7 +33,10 @@ def main() -> int:
     ap.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data")
     ap.add_argument("--cache", type=Path, default=Path("/work/cache/taste/para_feats.npz"))
     ap.add_argument("--sets", default="", help="comma-separated indices into the feature sets (default: all)")
-    ap.add_argument("--finetune-report", type=Path, default=None, help="JSON report of training/finetune_tail.py")
+    ap.add_argument("--finetune-report", type=Path, nargs="*", default=[],
+                    help="JSON reports of training/finetune_tail.py")
+    ap.add_argument("--rows", type=Path, default=None,
+                    help="reuse the table rows an earlier run printed on stderr (no refit; the rows say what they measured)")
     ap.add_argument("--write", action="store_true")
     args = ap.parse_args()
 
@@ -51,6 +54,9 @@ def main() -> int:
         names = [names[int(i)] for i in args.sets.split(",")]
     lines = ["| features | ridge val SROCC | MLP val SROCC | MLP val PLCC | MLP + flip TTA val SROCC | seconds |",
              "|---|---|---|---|---|---|"]
+    if args.rows:
+        lines += [r.rstrip("\n") for r in args.rows.read_text().splitlines() if r.startswith("| ")]
+        names = []
     for name in names:
         t0 = time.time()
         keys = SETS[name]
@@ -69,21 +75,28 @@ def main() -> int:
             "(ridge: penalty chosen on val from the trainer's grid; MLP: the trainer's ensemble of 3, PCA-256, "
             "128 GELU units, 15 epochs). Flip TTA averages the predictions for the photo and its mirror image "
             "(not shipped: it doubles the backbone's work at import).", ""] + lines
-    if args.finetune_report and args.finetune_report.exists():
-        rep = json.loads(args.finetune_report.read_text())
+    for path in args.finetune_report:
+        if not path.exists():
+            continue
+        text = path.read_text()
+        rep = json.loads(text[text.index("{"):])  # the weights package prints a line before the report
         ep = [k for k in rep if k.startswith("epoch_")]
-        body += ["", f"Fine-tuning the backbone's tail (training/finetune_tail.py, {rep['blocks']} MBConv block(s) + "
-                 f"the head conv, lr {rep['lr']}, MSE + {rep['rank_weight']} x pairwise rank loss, on {rep['device']}), "
-                 "measured by a ridge head on the fine-tuned 1280-d head features (mirror-averaged), val SROCC per "
-                 "epoch: " + ", ".join(f"{k.replace('_', ' ')} {rep[k]['val_srocc_ridge']:.4f}" for k in ep)
+        body += ["", f"Fine-tuning the backbone's tail (training/finetune_tail.py, the last {rep['blocks']} MBConv "
+                 f"block(s) + the head conv, lr {rep['lr']}, MSE + {rep['rank_weight']} x pairwise rank loss, "
+                 f"{rep.get('train_photos', '?')} train photos + mirrors, on {rep['device']}), measured by a ridge head on "
+                 "the fine-tuned 1280-d head features (mirror-averaged; epoch 0 = frozen), val SROCC per epoch: "
+                 + ", ".join(f"{k.replace('_', ' ')} {rep[k]['val_srocc_ridge']:.4f}" for k in ep)
                  + f"; gain over the frozen head features {rep['gain_over_frozen']:+.4f}."]
     text = "\n".join(body)
     print(text)
     if args.write:
         from _results import write_section
 
-        write_section(TITLE, "nice -n 10 /work/main/.venv-test/bin/python benchmarks/taste_features.py "
-                             "--finetune-report /work/cache/taste2/ft_b0.json --write", text)
+        cmd = ("nice -n 10 /work/main/.venv-test/bin/python benchmarks/taste_features.py --finetune-report "
+               "/work/cache/taste2/ft_b0.json /work/cache/taste2/ft_b1.json --write")
+        if args.rows:
+            cmd += f" (table rows from an earlier full run of it, reused with --rows {args.rows})"
+        write_section(TITLE, cmd, text)
     return 0
 
 
