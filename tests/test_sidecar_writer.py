@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -254,8 +255,21 @@ def test_window_error_in_status_bar_and_close_writes_pending(qtbot, app_paths, s
         w.features.culling.set_rating(3)
         qtbot.waitUntil(lambda: "not written" in w.status_text(), timeout=10_000)
         assert paths[ids[0]].name in w.status_text() and "read-only" in w.status_text()
+        # a selection in the same state: one message that counts them, not one per photo
+        more = [xmp.write_sidecar(paths[i], rating=1) for i in ids[6:8]]
+        for m in more:
+            os.chmod(m, 0o444)
+        w.select_ids(ids[6:8])
+        w.features.culling.set_rating(2)
+        qtbot.waitUntil(lambda: "photos not written" in w.status_text(), timeout=10_000)
+        # (3 with the first one when the writer got to them within the 3 s that make one burst)
+        assert re.search(r"XMP sidecars of [23] photos not written; the last: ", w.status_text()), w.status_text()
+        assert len(w.features.culling.sidecar_errors) == 3
     finally:
         os.chmod(side, 0o644)
+        for m in xmp.find_sidecar(paths[ids[6]]), xmp.find_sidecar(paths[ids[7]]):
+            if m is not None:
+                os.chmod(m, 0o644)
     # pending sidecars: rating returns at once, the window's close writes them
     writer.pause()
     w.select_ids(ids[1:6])

@@ -39,6 +39,7 @@ class CullingFeature(Feature):
         from piaa_desktop.core.sync import install_sidecar_hook
 
         self.sidecar_errors: list[tuple[str, str]] = []
+        self._last_sidecar_error = [0.0, 0]  # when the last burst of errors began, how many since
         self.sidecarFailed.connect(self._sidecar_failed)
         self.sidecars = install_sidecar_hook(self.win.catalog, self.win.settings, background=True,
                                              on_error=self._sidecar_error_from_writer, delay=SIDECAR_DELAY_S)
@@ -54,10 +55,22 @@ class CullingFeature(Feature):
 
     def _sidecar_failed(self, path: str, reason: str) -> None:
         import os
+        import time
 
         self.sidecar_errors.append((path, reason))
-        if not self.win.is_closed:
-            self.win.say(f"XMP sidecar of {os.path.basename(path) or path} not written: {reason}")
+        if self.win.is_closed:
+            return
+        now = time.monotonic()
+        if now - self._last_sidecar_error[0] > 3.0:
+            self._last_sidecar_error = [now, 0]
+        self._last_sidecar_error[1] += 1
+        n = self._last_sidecar_error[1]
+        name = os.path.basename(path) or path
+        if n == 1:
+            self.win.say(f"XMP sidecar of {name} not written: {reason}")
+        else:  # a big selection in a read-only folder: one message that counts, not one per photo
+            last = reason if name in reason else f"{name}: {reason}"
+            self.win.say(f"XMP sidecars of {n} photos not written; the last: {last}")
 
     def flush_sidecars(self, timeout: Optional[float] = None) -> bool:
         """Wait until every pending sidecar is written (tests; the window's close)."""
