@@ -172,6 +172,24 @@ def test_killed_before_writing_then_reopened_writes_the_pending_sidecars(catalog
         cat.close()
 
 
+def test_close_with_a_backlog_leaves_it_marked_for_the_next_start(catalog, small_library, app_paths):
+    ids = _scan(catalog, small_library, app_paths)
+    hook = sync.install_sidecar_hook(catalog, Settings(), background=True)
+    hook.writer.pause()  # a writer far behind (a whole library re-rated)
+    catalog.set_rating(ids, 3)
+    t = time.monotonic()
+    assert hook.close(timeout=0.3) is False  # the close does not wait for all of them
+    assert time.monotonic() - t < 20
+    assert sorted(catalog.sidecar_pending_ids()) == ids  # nothing lost: marked for the next start
+    again = sync.install_sidecar_hook(catalog, Settings(), background=True)
+    try:
+        assert again.writer.queue_left_pending() == len(ids)
+        assert again.flush(60)
+        assert all(xmp.read_sidecar(catalog.photo(i).path)["rating"] == 3 for i in ids)
+    finally:
+        again.close(30)
+
+
 def test_cli_catalog_writes_at_once_and_leaves_nothing_pending(catalog, small_library, app_paths):
     ids = _scan(catalog, small_library, app_paths)
     hook = sync.install_sidecar_hook(catalog, Settings())  # the CLI's: synchronous

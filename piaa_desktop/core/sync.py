@@ -342,15 +342,20 @@ class SidecarWriter:
                 self._flushing -= 1
 
     def close(self, timeout: Optional[float] = None) -> bool:
-        """Flush, stop the worker; later submissions are written at once on the caller's thread."""
+        """Flush (for at most ``timeout`` seconds), stop the worker; later submissions are written at once
+        on the caller's thread. What is not written by then stays marked in the catalog and is written at
+        the next start (:meth:`queue_left_pending`): a window closing after rating 100,000 photos does
+        not wait for 100,000 files. Returns whether everything was written."""
         t = self._thread
         if t is None:
             return True
         ok = self.flush(timeout)
         with self._cond:
             self._stop = True
+            if not ok:
+                self._queue.clear()  # still marked pending in the catalog
             self._cond.notify_all()
-        t.join(timeout)
+        t.join(None if timeout is None else timeout + 30.0)  # the batch being written ends
         with _WRITERS_LOCK:
             _WRITERS.get(self._key, set()).discard(self)
         self._thread = None

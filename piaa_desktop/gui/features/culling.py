@@ -23,6 +23,7 @@ COLOR_KEYS = {"6": "red", "7": "yellow", "8": "green", "9": "blue"}  # as in Lig
 # The sidecar writer waits for this quiet moment after the last change: a crop dragged or stars pressed in a
 # row are written once, after the thumbnails were re-rendered (a flush, the trash or closing writes at once)
 SIDECAR_DELAY_S = 0.4
+SIDECAR_CLOSE_WAIT_S = 20.0  # the window's close waits this long for the writer, at most
 
 
 class CullingFeature(Feature):
@@ -77,7 +78,9 @@ class CullingFeature(Feature):
         return self.sidecars.flush(timeout)
 
     def shutdown(self) -> None:
-        self.sidecars.close()  # every pending sidecar written before the catalog closes
+        # pending sidecars written before the catalog closes; a backlog longer than that (a whole library
+        # re-rated) stays marked in the catalog and is written at the next start
+        self.sidecars.close(timeout=SIDECAR_CLOSE_WAIT_S)
 
     # ------------------------------------------------------------------ actions and menus
     def _build_actions(self) -> None:
