@@ -31,6 +31,27 @@ BSDS = SHARED_DATA / "bsds500"
 FIVEK = SHARED_DATA / "fivek_expert_c"
 
 
+MAX_WORKERS = 4  # each worker holds torch, Qt and onnxruntime (~1.5 GB): more would trade memory for little
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_cmdline_main(config):
+    """The whole suite (``python -m pytest`` with no paths: the README's command) runs on every core with
+    pytest-xdist, up to ``MAX_WORKERS``; a file or test named on the command line runs in one process, and
+    ``-n N`` (``-n 0``: serial) always wins. Most of the suite's time is waiting on child processes, GUI
+    event loops and background jobs, so two workers overlap well even on two cores."""
+    if os.environ.get("PYTEST_XDIST_WORKER") or getattr(config.option, "numprocesses", False) is not None:
+        return  # a worker, no pytest-xdist, or -n given
+    if config.args_source != pytest.Config.ArgsSource.TESTPATHS or config.getoption("usepdb", False):
+        return
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    workers = min(cores, MAX_WORKERS)
+    if workers > 1:
+        config.option.numprocesses = workers
+        if config.option.dist == "no":
+            config.option.dist = "worksteal"  # long tests at the end are taken over by an idle worker
+
+
 def _listing(root: Path) -> dict[str, tuple[int, float]]:
     return {str(p.relative_to(root)): (p.stat().st_size, p.stat().st_mtime) for p in root.rglob("*") if p.is_file()}
 
@@ -137,8 +158,22 @@ def generate_photos(dest: Path, n: int = N_GENERATED, seed: int = 0) -> Path:
 
 @pytest.fixture(scope="session")
 def photos_dir(tmp_path_factory) -> Path:
-    """500 photos generated from the bundled sample library (see :func:`generate_photos`); read-only."""
-    return generate_photos(tmp_path_factory.mktemp("photos"))
+    """500 photos generated from the bundled sample library (see :func:`generate_photos`); read-only.
+
+    Under pytest-xdist the workers share one set: the first to need it generates it (under a file lock,
+    in the run's common temporary folder) and the others wait for it."""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return generate_photos(tmp_path_factory.mktemp("photos"))
+    from filelock import FileLock
+
+    root = tmp_path_factory.getbasetemp().parent  # shared by every worker of this run
+    dest, done = root / "photos", root / "photos.done"
+    with FileLock(str(root / "photos.lock")):
+        if not done.exists():
+            shutil.rmtree(dest, ignore_errors=True)
+            generate_photos(dest)
+            done.touch()
+    return dest
 
 
 @pytest.fixture

@@ -231,8 +231,9 @@ def test_pid_alive():
     assert not pid_alive(_dead_pid(), time.time() - 5)
     assert not pid_alive(None) and not pid_alive(0)
     z = subprocess.Popen([PY, "-c", "pass"])
-    time.sleep(0.5)  # exited but not reaped yet: a zombie is not alive
     if sys.platform.startswith("linux"):
+        # wait until it has exited, without reaping it (WNOWAIT): a zombie is not alive
+        os.waitid(os.P_PID, z.pid, os.WEXITED | os.WNOWAIT)
         assert not pid_alive(z.pid, time.time())
     z.wait()
     child = subprocess.Popen([PY, "-c", "import time; time.sleep(30)"])
