@@ -471,7 +471,11 @@ class SidecarHook:
         """Inside the change's transaction: the sidecars it concerns are marked pending."""
         if not self._active():
             return
-        rows = sidecar_relevant(change)
+        try:
+            rows = sidecar_relevant(change)
+        except Exception:  # noqa: BLE001 - a sidecar problem never fails the rating or the edit itself
+            log.exception("sidecar marks not made for %s", change.field)
+            return
         if not rows:
             return
         have = self.catalog.sidecar_pending_in(tx, list(rows))
