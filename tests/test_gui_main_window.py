@@ -270,6 +270,9 @@ def test_cancel_import_keeps_what_was_done_and_reimport_finishes(qtbot, window, 
     assert w.model.rowCount() == n  # the grid shows what was imported
     assert "cancelled" in w.status_text().lower()
     qtbot.waitUntil(lambda: not w.features.importing.import_progress.isVisible(), timeout=5000)
+    # the job's own `finished` (a queued event after importFinished) releases the import slot; before it a new
+    # import is queued, not started (failed once in a parallel run, 2 workers at load 4.6)
+    qtbot.waitUntil(lambda: w.features.importing._import_handle is None, timeout=10_000)
     # the next import continues where the cancelled one stopped
     res2 = import_and_wait(qtbot, w, lib)
     assert not res2.cancelled
