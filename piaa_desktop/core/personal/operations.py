@@ -74,11 +74,16 @@ def column_signature(prior: Prior, emb_key: str) -> str:
     import hashlib
 
     t = prior.transform
-    h = hashlib.sha256(emb_key.encode())
-    for a in (t.emb_mean, t.mlp_w1, t.mlp_b1, t.mlp_w2, t.mlp_b2, t.mlp_lin):
-        if a is not None:
-            h.update(np.ascontiguousarray(a, np.float32).tobytes())
-    return "generic-mlp@" + h.hexdigest()[:16]
+    arrays = (t.emb_mean, t.mlp_w1, t.mlp_b1, t.mlp_w2, t.mlp_b2, t.mlp_lin)
+    memo = t.__dict__.setdefault("_column_signatures", {})  # hashing the weights once per transform and key
+    ident = (emb_key, tuple(id(a) for a in arrays))
+    if ident not in memo:
+        h = hashlib.sha256(emb_key.encode())
+        for a in arrays:
+            if a is not None:
+                h.update(np.ascontiguousarray(a, np.float32).tobytes())
+        memo[ident] = "generic-mlp@" + h.hexdigest()[:16]
+    return memo[ident]
 
 
 def generic_column(catalog, prior: Prior, ids: np.ndarray, emb: np.ndarray, emb_key: Optional[str] = None,
@@ -124,9 +129,17 @@ def store_generic_columns(catalog, ids, emb, emb_key: str) -> int:
         return 0
     if not prior.transform.n_mlp or len(ids) == 0 or np.shape(emb)[1] != prior.transform.emb_mean.shape[0]:
         return 0  # nothing to store, or a prior made for another backbone (scoring says so itself)
-    # from the float16 vectors the catalog keeps, so the value is the one a later pass would compute
-    generic_column(catalog, prior, np.asarray(ids, np.int64), np.asarray(emb, np.float16).astype(np.float32), emb_key)
-    return len(ids)
+    # from the float16 vectors the catalog keeps, so the value is the one a later pass would compute; these
+    # photos were just embedded (their old values deleted with the old vectors): nothing to read back
+    import sqlite3
+
+    from piaa_desktop.core.catalog import CatalogError
+
+    raw = prior.transform.mlp_raw(np.asarray(emb, np.float16).astype(np.float32))
+    try:
+        return catalog.set_taste_columns(column_signature(prior, emb_key), zip([int(i) for i in ids], raw.tolist()))
+    except (CatalogError, sqlite3.Error):  # a full disk: scoring computes the values itself later
+        return 0
 
 
 def _library(catalog, prior: Prior) -> _Library:
