@@ -131,3 +131,15 @@ def test_cross_validated_criterion_also_follows_a_strong_taste(pairs):
     assert info["lam_heads"] < 300.0 and np.corrcoef(th[:-1], w)[0, 1] > 0.9
     with pytest.raises(ValueError, match="criterion"):
         fit_residual_auto(np.zeros(D + 1), x, z, 300.0, BLOCKS, criterion="nope")
+
+
+@pytest.mark.parametrize("criterion", ["evidence", "cv"])
+def test_non_finite_features_keep_the_global_shrinkage_and_give_a_non_finite_head(criterion):
+    # a corrupt cached embedding (inf/NaN) must not crash the search: the caller sees a non-finite head
+    # and rejects the model (tests/test_reliability_models.py checks that end to end)
+    x, z, _ = _data(40, 5, signal=1.0)
+    x[3, :] = np.nan
+    x[7, ::2] = np.inf
+    th, info = fit_residual_auto(np.zeros(D + 1), x, z, 300.0, BLOCKS, criterion=criterion)
+    assert info["lam_heads"] == 300.0 and info["lam_rest"] == 300.0
+    assert not np.isfinite(th).all()

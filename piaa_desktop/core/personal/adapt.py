@@ -336,8 +336,9 @@ def fit_residual_auto(
                 th = warm = fits[c] = _fit_penalised(theta0, xa, z, da, reg, pair_weight, start=warm)
                 score[c] = _log_evidence_laplace(th, theta0, xa, z, da, reg, pair_weight)
             how = "evidence (Laplace)"
-        top = max(score.values())
-        ok = [c for c in cands if score[c] >= top - EVIDENCE_MARGIN]
+        finite = [v for v in score.values() if np.isfinite(v)]
+        top = max(finite) if finite else float("nan")
+        ok = [c for c in cands if np.isfinite(score[c]) and score[c] >= top - EVIDENCE_MARGIN]
     elif criterion == "cv":
         losses = {}
         if not len(da):  # ratings only: exact leave-one-out
@@ -372,11 +373,13 @@ def fit_residual_auto(
             diff = losses[c] - losses[best]
             return float(diff.mean()) <= SE_MULT * float(diff.std(ddof=1) / np.sqrt(len(diff)))
 
-        ok = [c for c in cands if close_to_best(c)]
+        ok = [c for c in cands if np.isfinite(losses[c]).all() and close_to_best(c)]
     else:
         raise ValueError(f"unknown criterion {criterion!r}")
     # the global shrinkage is the belief before the user's answers: move only as far as they demand
     lg = np.log(float(lam_global))
+    if not ok:  # the answers' evidence is not a number (corrupt features): keep the belief before them;
+        ok = [base]  # the fit below is then not finite either, and the caller rejects the model
     lam = min(ok, key=lambda c: (abs(np.log(c[0]) - lg) + abs(np.log(c[1]) - lg), -c[0] - c[1]))
     info = {"lam_heads": lam[0], "lam_rest": lam[1],
             "chosen_by": how if lam != base else f"global ({how} agrees)"}
