@@ -326,10 +326,10 @@ cell, then rate them (the culling action; the personal model's re-training that 
 off, so no training job shares the cores with the next round): each writes 9 XMP sidecars, either by the **background writer**
 (the app now) or **on the GUI thread** inside the change (the app before; the CLI still does), the two
 alternated round by round in the same window (the writer flushed between rounds).
-Machine: {os.cpu_count()} CPU cores shared with other jobs (training): load average {result['load_average_1min']} at the end of the
-run, {result['load_average_at_start']} at its start (1/5/15 min, as `uptime` prints them), and the benchmark runs
-under `nice -n 10` (a niced thread gets about a tenth of a core's share against the others' un-niced training),
-so wall times are inflated many times over; the CPU columns are the honest measure of our own work.
+Machine: {os.cpu_count()} CPU cores: load average {result['load_average_1min']} at the end of the
+run, {result['load_average_at_start']} at its start (1/5/15 min, as `uptime` prints them); the benchmark ran at niceness
+{os.nice(0)}. Under load from other jobs (a niced thread gets about a tenth of a core's share against un-niced work)
+wall times are inflated many times over; the CPU columns are the honest measure of our own work.
 A stall is the longest gap between two ticks of a 5 ms timer on the GUI thread, given as wall time and as
 the GUI thread's own CPU time in that gap (`time.thread_time`: what our code spent, without the waiting for
 a core that other processes cause).
@@ -359,7 +359,8 @@ With the sidecars on the GUI thread, its CPU time misses most of the stall: each
 (I/O, not CPU), which is why the wall gap is several times the CPU there and not with the background writer.
 """
         write_section("Develop: edits re-rendered in the grid and loupe",
-                      f"QT_QPA_PLATFORM=offscreen nice -n 10 .venv/bin/python benchmarks/edit_rerender.py --limit {args.limit}", body)
+                      f"QT_QPA_PLATFORM=offscreen {'nice -n %d ' % os.nice(0) if os.nice(0) else ''}.venv/bin/python "
+                      f"benchmarks/edit_rerender.py --limit {args.limit} --rounds {args.rounds}", body)
     return 0
 
 
