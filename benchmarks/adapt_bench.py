@@ -78,15 +78,7 @@ def build_users(prior, data: Path, cache: Path, seed: int = 0, n_raters: int = 4
                          n_raters, 1000 + seed)
     users = [bench.UserData(r.rid, phi_all[hist_va], ez, real_pool.draw(k, erng)[0])
              for k, r in enumerate(real_pool.raters)]
-    pusers = []
-    for k, r in enumerate(real_pool.raters):
-        _, lat = real_pool.draw(k, erng)
-        pr = erng.choice(len(lat), (300, 2))
-        pr = pr[pr[:, 0] != pr[:, 1]]
-        first = real_pool.pop.preferences(lat, pr, erng) > 0.5
-        win, lose = np.where(first, pr[:, 0], pr[:, 1]), np.where(first, pr[:, 1], pr[:, 0])
-        fa = phi_all[hist_va]
-        pusers.append(bench.PairUserData(r.rid, fa[win], fa[lose], ez[win], ez[lose]))
+    pusers = real_pool.pair_users(phi_all[hist_va], ez, erng)
     logits = f.get("logits")
     if logits is None:
         logits = imagenet_logits(emb)

@@ -303,6 +303,21 @@ class RealPool:
         lat = self.pop.latent(self.raters[k], rng, self.T[k])
         return self.pop.stars(lat), lat
 
+    def pair_users(self, phi: np.ndarray, ez: np.ndarray, rng, n_pairs: int = 300) -> list:
+        """Each rater answering ``n_pairs`` random "which do you prefer?" pairs of these photos
+        (``phi``: prior features, ``ez``: standardised embeddings, both one row per photo)."""
+        from piaa_desktop.lab import bench
+
+        users = []
+        for k, r in enumerate(self.raters):
+            _, lat = self.draw(k, rng)
+            pr = rng.choice(len(lat), (n_pairs, 2))
+            pr = pr[pr[:, 0] != pr[:, 1]]
+            first = self.pop.preferences(lat, pr, rng) > 0.5
+            win, lose = np.where(first, pr[:, 0], pr[:, 1]), np.where(first, pr[:, 1], pr[:, 0])
+            users.append(bench.PairUserData(r.rid, phi[win], phi[lose], ez[win], ez[lose]))
+        return users
+
 
 class OldPool:
     """Raters of the older hand-written simulator (lab.simulate) over the same photos."""
@@ -527,15 +542,7 @@ def run(args, progress=None, cancel=None, log=None) -> int:
     results["para_raters"] = bench.evaluate(prior, users, (0, 10, 100), args.eval_repeats, args.seed, methods)
     log("held-out realistic raters (val photos):\n" + bench.format_table(results["para_raters"]))
     # the same kind of raters answering "which do you prefer?" pairs (300 each)
-    pusers = []
-    for k, r in enumerate(real_pool.raters):
-        _, lat = real_pool.draw(k, erng)
-        pr = erng.choice(len(lat), (300, 2))
-        pr = pr[pr[:, 0] != pr[:, 1]]
-        first = real_pool.pop.preferences(lat, pr, erng) > 0.5
-        win, lose = np.where(first, pr[:, 0], pr[:, 1]), np.where(first, pr[:, 1], pr[:, 0])
-        fa = phi_all[hist_va]
-        pusers.append(bench.PairUserData(r.rid, fa[win], fa[lose], ez[win], ez[lose]))
+    pusers = real_pool.pair_users(phi_all[hist_va], ez, erng)
     results["para_raters_pairs"] = bench.evaluate_pairs(prior, pusers, (0, 10, 50), args.eval_repeats, args.seed,
                                                         methods)
     log("held-out realistic raters answering pairs (val photos):\n" + bench.format_table(results["para_raters_pairs"]))

@@ -161,23 +161,7 @@ def fit_residual(
         da = _augment(np.asarray(xw, np.float64).reshape(-1, p - 1)) - _augment(np.asarray(xl, np.float64).reshape(-1, p - 1))
     reg = np.full(p, float(lam))
     reg[-1] = float(lam) * 0.1  # the user's own mean is free-er than the taste directions
-    theta = theta0.copy()
-    for _ in range(iters if len(da) else 1):
-        g = 2.0 * reg * (theta - theta0)
-        h = np.diag(2.0 * reg)
-        if len(xa):
-            g += 2.0 * xa.T @ (xa @ theta - z)
-            h += 2.0 * xa.T @ xa
-        if len(da):
-            m = da @ theta
-            s = 1.0 / (1.0 + np.exp(np.clip(m, -30, 30)))  # sigmoid(-m)
-            g += pair_weight * (da.T @ -s)
-            h += pair_weight * (da * (s * (1 - s))[:, None]).T @ da
-        step = np.linalg.solve(h, g)
-        theta = theta - step
-        if np.abs(step).max() < 1e-8:
-            break
-    return theta
+    return _fit_penalised(theta0, xa, z, da, reg, pair_weight, iters=iters, tol=1e-8)
 
 
 # ---------------------------------------------------------------- per-user shrinkage (evidence-driven)
@@ -212,7 +196,7 @@ def _loo_ratings(xa: np.ndarray, r: np.ndarray, reg: np.ndarray, gram: Optional[
     return ((r - xai @ (xa.T @ r)) / np.maximum(1.0 - h, 1e-6)) ** 2
 
 
-def _fit_penalised(theta0, xa, z, da, reg, pair_weight, iters: int = 12, start=None) -> np.ndarray:
+def _fit_penalised(theta0, xa, z, da, reg, pair_weight, iters: int = 12, start=None, tol: float = 1e-6) -> np.ndarray:
     """:func:`fit_residual` with a per-parameter (diagonal) penalty, Newton from ``start`` (default: the
     prior); features already augmented."""
     theta = (theta0 if start is None or not len(da) else start).copy()
@@ -229,7 +213,7 @@ def _fit_penalised(theta0, xa, z, da, reg, pair_weight, iters: int = 12, start=N
             h += pair_weight * (da * (s * (1 - s))[:, None]).T @ da
         step = np.linalg.solve(h, g)
         theta = theta - step
-        if np.abs(step).max() < 1e-6:
+        if np.abs(step).max() < tol:
             break
     return theta
 
