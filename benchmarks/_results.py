@@ -1,8 +1,11 @@
-"""Write one benchmark's section of benchmarks/RESULTS.md, leaving the other sections as they are."""
+"""Shared by the benchmark scripts: write one benchmark's section of benchmarks/RESULTS.md (leaving the other
+sections as they are), and time a call."""
 from __future__ import annotations
 
 import datetime
 import re
+import statistics
+import time
 from pathlib import Path
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
@@ -18,3 +21,13 @@ def write_section(title: str, command: str, body: str) -> None:
     else:
         text = text.rstrip("\n") + "\n\n" + section
     RESULTS.write_text(text.rstrip("\n") + "\n", encoding="utf-8")
+
+
+def median_time(fn, n: int) -> float:
+    """Median wall time in seconds of ``n`` calls of ``fn()``."""
+    ts = []
+    for _ in range(n):
+        t = time.perf_counter()
+        fn()
+        ts.append(time.perf_counter() - t)
+    return float(statistics.median(ts))

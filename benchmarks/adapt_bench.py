@@ -24,6 +24,8 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "benchmarks"))
 sys.path.insert(0, str(REPO))
+from _results import median_time  # noqa: E402  (benchmarks/ is on the path)
+
 TITLE = "Personal adaptation: per-user shrinkage chosen from the user's own answers (issue 10)"
 METHODS = ["generic", "residual", "residual_auto", "residual_auto:cv"]
 
@@ -176,15 +178,6 @@ def old_pairs(users, n: int = 300, seed: int = 1000):
     return out
 
 
-def _median_time(fn, n):
-    ts = []
-    for _ in range(n):
-        t = time.perf_counter()
-        fn()
-        ts.append(time.perf_counter() - t)
-    return float(np.median(ts))
-
-
 def timings(prior):
     from piaa_desktop.core.personal import operations
     from piaa_desktop.core.personal.adapt import personal_head
@@ -199,12 +192,12 @@ def timings(prior):
     out = {}
     for m in ("residual", "residual_auto"):
         out[m] = {
-            "100 ratings": _median_time(lambda: personal_head(prior, feats[idx], stars, method=m), 10),
-            "100 ratings + 20 pairs": _median_time(lambda: personal_head(prior, feats[idx], stars, feats[w], feats[l_],
+            "100 ratings": median_time(lambda: personal_head(prior, feats[idx], stars, method=m), 10),
+            "100 ratings + 20 pairs": median_time(lambda: personal_head(prior, feats[idx], stars, feats[w], feats[l_],
                                                                          method=m), 5),
-            "100 pairs": _median_time(lambda: personal_head(prior, e, np.zeros(0), feats[idx], feats[rng.choice(
+            "100 pairs": median_time(lambda: personal_head(prior, e, np.zeros(0), feats[idx], feats[rng.choice(
                 len(feats), 100)], method=m), 5),
-            "5-fold confidence (100 ratings + 20 pairs)": _median_time(lambda: cross_validate(
+            "5-fold confidence (100 ratings + 20 pairs)": median_time(lambda: cross_validate(
                 lambda f, y, a, b: operations.fit_head(prior, f, y, a, b, method=m)[0], prior.generic_head(),
                 feats[idx], stars, feats[w], feats[l_]), 3),
         }

@@ -23,15 +23,7 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "benchmarks"))
-
-
-def _median_time(fn, n: int) -> float:
-    ts = []
-    for _ in range(n):
-        t = time.perf_counter()
-        fn()
-        ts.append(time.perf_counter() - t)
-    return float(np.median(ts))
+from _results import median_time  # noqa: E402  (benchmarks/ is on the path)
 
 
 def main() -> int:
@@ -61,14 +53,14 @@ def main() -> int:
     idx = rng.choice(len(feats), 100, replace=False)
     stars = rng.integers(1, 6, 100).astype(float)
     w, l = rng.choice(len(feats), 20), rng.choice(len(feats), 20)
-    t_adapt = _median_time(lambda: adapt(prior, feats[idx], stars, feats[w], feats[l]), 20)
-    t_fit = _median_time(lambda: jobs.fit_head(prior, feats[idx], stars, feats[w], feats[l], True), 10)
-    t_cv = _median_time(lambda: jobs._cv_srocc(prior, feats[idx], stars, False), 5)
+    t_adapt = median_time(lambda: adapt(prior, feats[idx], stars, feats[w], feats[l]), 20)
+    t_fit = median_time(lambda: jobs.fit_head(prior, feats[idx], stars, feats[w], feats[l], True), 10)
+    t_cv = median_time(lambda: jobs._cv_srocc(prior, feats[idx], stars, False), 5)
     # 2. re-scoring 100k cached photos
     head = adapt(prior, feats[idx], stars)
     emb = rng.normal(size=(100_000, 1280)).astype(np.float32)
     sig = rng.normal(size=(100_000, 10)).astype(np.float32)
-    t_score = _median_time(lambda: score_library(head, prior.transform, emb, sig), 5)
+    t_score = median_time(lambda: score_library(head, prior.transform, emb, sig), 5)
     lines += [
         "Speed (this machine, 2 shared CPU cores, numpy; no torch at run time):",
         "",

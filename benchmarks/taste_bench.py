@@ -21,16 +21,9 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "benchmarks"))
+from _results import median_time  # noqa: E402  (benchmarks/ is on the path)
+
 TITLE = "Personal taste learned from PARA (generic model + adaptation)"
-
-
-def _median_time(fn, n: int) -> float:
-    ts = []
-    for _ in range(n):
-        t = time.perf_counter()
-        fn()
-        ts.append(time.perf_counter() - t)
-    return float(np.median(ts))
 
 
 def _table(rows: list[dict], with_default: bool = True) -> list[str]:
@@ -83,7 +76,7 @@ def _catalog_column_times(col: np.ndarray) -> tuple[float, float]:
             t_store = time.perf_counter() - t
             got_ids, vals = cat.taste_columns("generic-mlp@bench")
             assert len(got_ids) == len(ids)
-            t_read = _median_time(lambda: cat.taste_columns("generic-mlp@bench"), 3)
+            t_read = median_time(lambda: cat.taste_columns("generic-mlp@bench"), 3)
         finally:
             cat.close()
     return t_store, t_read
@@ -109,8 +102,8 @@ def main() -> int:
     from piaa_desktop.core.personal.adapt import default_method
 
     method = default_method(prior)
-    t_adapt = _median_time(lambda: personal_head(prior, feats[idx], stars, feats[w], feats[l_]), 20)
-    t_cv = _median_time(lambda: cross_validate(
+    t_adapt = median_time(lambda: personal_head(prior, feats[idx], stars, feats[w], feats[l_]), 20)
+    t_cv = median_time(lambda: cross_validate(
         lambda f, y, a, b: operations.fit_head(prior, f, y, a, b)[0], prior.generic_head(), feats[idx], stars,
         feats[w], feats[l_]), 5)
     head = personal_head(prior, feats[idx], stars, feats[w], feats[l_])
@@ -119,7 +112,7 @@ def main() -> int:
     t = time.perf_counter()
     col = prior.transform.mlp_column(emb) if prior.transform.n_mlp else None
     t_mlp = time.perf_counter() - t
-    t_score = _median_time(lambda: score_library(head, prior.transform, emb, sig, mlp_column=col), 3)
+    t_score = median_time(lambda: score_library(head, prior.transform, emb, sig, mlp_column=col), 3)
     del emb, sig
     t_store, t_read = _catalog_column_times(col if col is not None else np.zeros(100_000, np.float32))
 
