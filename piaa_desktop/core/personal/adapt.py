@@ -126,11 +126,26 @@ def adapt(
     lr_v = prior.lr if lr is None else np.broadcast_to(np.asarray(lr, np.float64), theta0.shape)
     rho_v = prior.rho if rho is None else np.broadcast_to(np.asarray(rho, np.float64), theta0.shape)
     theta = inner_loop(theta0, feats, z, wf, lf, lr_v, rho_v, steps or prior.steps, prior.pair_weight, cancel)
+    return _head(prior, theta, mu, sd, len(stars), len(wf))
+
+
+def _head(prior: Prior, theta: np.ndarray, mu: float, sd: float, n_ratings: int, n_preferences: int) -> Head:
+    """The personal head of parameters ``theta`` (weights + bias, z units) on the user's star scale."""
     # predictive sd of z shrinks a little with evidence, from the prior's residual
-    n_ev = len(stars) + 0.5 * len(wf)
+    n_ev = n_ratings + 0.5 * n_preferences
     resid = float(prior.resid * np.sqrt(1.0 + 1.0 / (1.0 + n_ev)))
     return Head(theta[:-1].astype(np.float32), float(theta[-1]), mu, sd, resid,
-                {"n_ratings": int(len(stars)), "n_preferences": int(len(wf))})
+                {"n_ratings": int(n_ratings), "n_preferences": int(n_preferences)})
+
+
+def _design(p: int, x, z, xw, xl) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Rated photos' features with a bias column, their targets, and the preference differences
+    (chosen minus rejected, bias column included) for a head of ``p`` parameters."""
+    xa = _augment(np.asarray(x, np.float64).reshape(-1, p - 1)) if len(x) else np.zeros((0, p))
+    da = np.zeros((0, p))
+    if xw is not None and len(xw):
+        da = _augment(np.asarray(xw, np.float64).reshape(-1, p - 1)) - _augment(np.asarray(xl, np.float64).reshape(-1, p - 1))
+    return xa, np.asarray(z, np.float64).reshape(-1), da
 
 
 def fit_residual(
@@ -154,11 +169,7 @@ def fit_residual(
     """
     theta0 = np.asarray(theta0, np.float64)
     p = len(theta0)
-    xa = _augment(np.asarray(x, np.float64).reshape(-1, p - 1)) if len(x) else np.zeros((0, p))
-    z = np.asarray(z, np.float64).reshape(-1)
-    da = np.zeros((0, p))
-    if xw is not None and len(xw):
-        da = _augment(np.asarray(xw, np.float64).reshape(-1, p - 1)) - _augment(np.asarray(xl, np.float64).reshape(-1, p - 1))
+    xa, z, da = _design(p, x, z, xw, xl)
     reg = np.full(p, float(lam))
     reg[-1] = float(lam) * 0.1  # the user's own mean is free-er than the taste directions
     return _fit_penalised(theta0, xa, z, da, reg, pair_weight, iters=iters, tol=1e-8)
@@ -284,11 +295,7 @@ def fit_residual_auto(
     theta0 = np.asarray(theta0, np.float64)
     p = len(theta0)
     blocks = np.ones(p - 1, np.int64) if blocks is None else np.asarray(blocks).reshape(-1)
-    xa = _augment(np.asarray(x, np.float64).reshape(-1, p - 1)) if len(x) else np.zeros((0, p))
-    z = np.asarray(z, np.float64).reshape(-1)
-    da = np.zeros((0, p))
-    if xw is not None and len(xw):
-        da = _augment(np.asarray(xw, np.float64).reshape(-1, p - 1)) - _augment(np.asarray(xl, np.float64).reshape(-1, p - 1))
+    xa, z, da = _design(p, x, z, xw, xl)
     lam_b = 0.1 * float(lam_global)
     base = (float(lam_global), float(lam_global))
     n_ans = len(xa) + len(da)
@@ -425,10 +432,7 @@ def personal_head(
         else:
             theta, chosen = fit_residual_auto(theta0, feats, (stars - mu) / sd, lam_global, taste_blocks(prior),
                                               wf, lf, prior.pair_weight, cancel=cancel)
-        n_ev = len(stars) + 0.5 * len(wf)
-        resid = float(prior.resid * np.sqrt(1.0 + 1.0 / (1.0 + n_ev)))
-        head = Head(theta[:-1].astype(np.float32), float(theta[-1]), mu, sd, resid,
-                    {"n_ratings": int(len(stars)), "n_preferences": int(len(wf))})
+        head = _head(prior, theta, mu, sd, len(stars), len(wf))
         if chosen:
             head.meta["shrinkage"] = chosen
     else:
