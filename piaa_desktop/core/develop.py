@@ -790,6 +790,26 @@ def auto_contrast(rgb: np.ndarray, cutoff: float = 0.5) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------------------------------- fitting
+
+
+def forward_jacobian(fn, hi: np.ndarray, step: float):
+    """Jacobian of ``fn`` by forward differences of a fixed ``step`` (taken backwards where a step would pass
+    the upper bound ``hi``), for scipy's ``least_squares``: renders round and clip sliders, so scipy's
+    relative steps vanish at a slider's zero or straddle its kinks."""
+
+    def jac(z):
+        f0 = fn(z)
+        J = np.empty((f0.size, z.size))
+        for j in range(z.size):
+            h = step if z[j] + step <= hi[j] else -step
+            zz = z.copy()
+            zz[j] += h
+            J[:, j] = (fn(zz) - f0) / h
+        return J
+
+    return jac
+
+
 def fit_params(
     src: np.ndarray,
     dst: np.ndarray,
@@ -822,20 +842,10 @@ def fit_params(
         r = render(s, vector_to_params(v, 6)).ravel() - dflat
         return np.concatenate([r, ridge * 0.05 * z])
 
-    def jac(z):
-        # forward differences written out (scipy's own step rule misbehaves on this piecewise function)
-        f0 = resid(z)
-        J = np.empty((f0.size, z.size))
-        for j in range(z.size):
-            h = 2e-3 if z[j] + 2e-3 <= hi[j] else -2e-3
-            zz = z.copy()
-            zz[j] += h
-            J[:, j] = (resid(zz) - f0) / h
-        return J
-
     lo, hi = LO[sel] / scale, HI[sel] / scale
     z0 = base[sel] / scale
-    res = least_squares(resid, z0, jac=jac, bounds=(lo, hi), max_nfev=max_iter)
+    # forward differences written out (scipy's own step rule misbehaves on this piecewise function)
+    res = least_squares(resid, z0, jac=forward_jacobian(resid, hi, 2e-3), bounds=(lo, hi), max_nfev=max_iter)
     v = base.copy()
     v[sel] = res.x * scale
     return vector_to_params(v)

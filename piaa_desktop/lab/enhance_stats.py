@@ -99,21 +99,9 @@ def steer(
         return np.concatenate([(render_stats(develop.render(src_small, E.z_to_params(z))) - goal) * weights, prox * (zf - z0[free])])
 
     lo, hi = E.LO[free], E.HI[free]
-
-    def jac(zf):
-        # forward differences of a fixed size: the render rounds sliders to 3 decimals, so scipy's
-        # relative steps vanish at a slider's zero
-        f0 = resid(zf)
-        J = np.empty((f0.size, zf.size))
-        for j in range(zf.size):
-            h = 1e-2 if zf[j] + 1e-2 <= hi[j] else -1e-2
-            zz = zf.copy()
-            zz[j] += h
-            J[:, j] = (resid(zz) - f0) / h
-        return J
-
     x0 = np.clip(z0[free], lo, hi)
-    res = least_squares(resid, x0, jac=jac, bounds=(lo, hi), max_nfev=max_nfev)
+    # forward differences of a fixed size: the render rounds sliders to 3 decimals
+    res = least_squares(resid, x0, jac=develop.forward_jacobian(resid, hi, 1e-2), bounds=(lo, hi), max_nfev=max_nfev)
     z = z0.copy()
     z[free] = res.x
     return z
