@@ -83,8 +83,14 @@ def test_personalize_command(tmp_path, photos24, capsys):
     assert main(["--data-dir", str(data), "personalize", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["accepted"] and out["n_ratings"] == 12 and out["n_scored"] == 24
+    from piaa_desktop.core.personal.confidence import describe
+
+    assert out["confidence"] == describe(out["metrics"]) and "12 of your answers" in out["confidence"]
+    assert main(["--data-dir", str(data), "personalize"]) == 0  # text mode prints the same words
+    assert "of your answers" in capsys.readouterr().out
     assert main(["--data-dir", str(data), "personalize", "--reset", "--json"]) == 0
-    assert json.loads(capsys.readouterr().out)["version"] == "prior"
+    out = json.loads(capsys.readouterr().out)
+    assert out["version"] == "prior" and out["confidence"].startswith("No personal model yet")
 
 
 def test_train_prior_pipeline_on_a_small_generated_cache(tmp_path):

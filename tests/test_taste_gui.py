@@ -41,7 +41,8 @@ def test_side_panel_says_how_well_it_knows_the_taste(qtbot, app_paths, small_lib
     w.refresh_scores()
     w.features.personal._explain_current(ids[0])
     text = panel.confidence_label.text()
-    assert "of 10 pairs" in text and "12 of your answers" in text
+    assert "% of pairs" in text and "12 of your answers" in text
+    assert text == jobs.taste_confidence(w.catalog)  # the core's words, as `piaa personalize` prints them
     assert "Why, for your taste" in panel.why_label.text()
     QApplication.processEvents()
     shot = os.environ.get("PIAA_SCREENSHOT_DIR")

@@ -44,6 +44,7 @@ def cmd_personalize(args) -> int:
                                    use_task_vectors=args.task_vectors)
             out = {k: getattr(res, k) for k in ("accepted", "model_id", "version", "n_ratings", "n_preferences",
                                                  "n_scored", "metrics", "message")}
+        out["confidence"] = jobs.taste_confidence(cat)  # the active model, in the Info panel's words
     except (jobs.PersonalError, ModelError) as exc:
         raise m.CliError(str(exc))
     finally:
@@ -56,6 +57,8 @@ def cmd_personalize(args) -> int:
             cv = out["metrics"].get("cv_srocc")
             if cv is not None:
                 print(f"cross-validated SROCC on your ratings: {cv:.3f}")
+        if out.get("confidence"):
+            print(out["confidence"])
     return 0 if out["accepted"] else 1
 
 

@@ -459,7 +459,7 @@ class SidePanel(QScrollArea):
         scores = scores or {}
         self.generic_card.set_score(scores.get("generic"), "Not scored yet (scores are computed at import).")
         self.personal_card.set_score(
-            scores.get("personal"), "No personal model yet: rate photos or rank pairs and train it."
+            scores.get("personal"), "Not trained yet."  # the words below (set_confidence) say why and how
         )
         e = self.exif_labels
         e["captured"].setText(photo.capture_time or "unknown")

@@ -5,7 +5,9 @@ and checks it on the fifth it did not see (5 folds): the share of held-out *pair
 (photos with different stars) that it orders the user's way, and the share of held-out answered
 pairs it predicts. The generic score (what people in general like) is checked on the same held-out
 answers, so the words can say whether the personal model beats it. :func:`describe` turns that into
-a sentence a photographer understands; nothing is claimed before there are enough answers to check.
+a sentence a photographer understands (the Info panel and ``piaa personalize`` both print it);
+:func:`assess` is the level behind the words. Nothing is claimed before there are enough answers to
+check, and "knows your taste" is said only when the personal model does better than the generic score.
 """
 from __future__ import annotations
 
@@ -51,38 +53,100 @@ def cross_validate(fit: Callable, generic, feats: np.ndarray, stars: np.ndarray,
     return out
 
 
-def describe(metrics: Optional[dict]) -> str:
-    """One or two sentences for the Info panel: how well the personal score knows this user's taste."""
+# Agreement on unseen answers (share of pairs ordered the user's way; 0.5 is a coin toss) and the words
+# for it. The words follow the agreement AND its comparison with the generic score on the same answers:
+# "knows your taste" is said only of a personal model that does better than the generic score.
+WELL, FAIRLY, ROUGHLY = 0.75, 0.65, 0.57
+LEVELS = ("well", "fairly", "roughly", "not")
+#: a paired difference in held-out agreement smaller than this (3 points) is "about the same" ...
+MARGIN = 0.03
+#: ... and so is one within the noise of a few answers: ratings drawn at random (no taste to learn) on 80
+#: generated photos gave held-out agreements of 0.49 +- 0.20 / 0.50 +- 0.09 / 0.50 +- 0.07 with 15 / 40 / 80
+#: answers (16 draws each), about NOISE / sqrt(answers)
+NOISE = 0.6
+#: fewer checked answers than this: the words say it is a first impression
+EARLY = 30
+VERSUS = ("better", "same", "worse", "unknown")
+
+
+def margin(n_answers: int) -> float:
+    """How much better (or worse) than the generic score the personal model must do on ``n_answers``
+    held-out answers before the words say so: :data:`MARGIN`, or the noise of that few answers."""
+    return max(MARGIN, NOISE / max(int(n_answers), 1) ** 0.5)
+
+
+def _level(agree: float) -> str:
+    t = int(round(agree * 1000))  # metrics are stored to 3 decimals: compare in thousandths, no float edge
+    if t >= round(WELL * 1000):
+        return "well"
+    if t >= round(FAIRLY * 1000):
+        return "fairly"
+    if t >= round(ROUGHLY * 1000):
+        return "roughly"
+    return "not"
+
+
+def assess(metrics: Optional[dict]) -> tuple[str, str]:
+    """(level, versus) behind :func:`describe`: ``level`` is ``"none"`` (no personal model),
+    ``"unchecked"`` (too few answers to check) or one of :data:`LEVELS`: the personal model's held-out
+    agreement, or the generic score's where the two are about the same (within :func:`margin`); ``versus`` is one of :data:`VERSUS`: how it compares with the generic score on the same
+    held-out answers (``"unknown"`` for a model stored before the generic score was checked)."""
     if not metrics:
+        return "none", "unknown"
+    agree = metrics.get("cv_pair_agreement")
+    if agree is None:
+        return "unchecked", "unknown"
+    gen = metrics.get("cv_generic_agreement")
+    if gen is None:
+        return _level(agree), "unknown"
+    d = int(round(agree * 1000)) - int(round(gen * 1000))
+    m = int(round(margin(metrics.get("cv_answers") or 0) * 1000))
+    if -m < d < m:  # about the same: the words speak of the generic score (what the user already has)
+        return _level(gen), "same"
+    return _level(agree), "better" if d >= m else "worse"
+
+
+_PERSONAL = {"well": "It knows your taste well", "fairly": "It knows your taste fairly well",
+             "roughly": "It has a rough idea of your taste", "not": "It does not know your taste yet"}
+_SAME = {"well": "The generic score already matches your taste well",
+         "fairly": "The generic score already matches your taste fairly well",
+         "roughly": "The generic score matches your taste only roughly",
+         "not": "Neither score knows your taste yet"}
+
+
+def _pct(x: float) -> str:
+    return f"{int(round(x * 100))} %"
+
+
+def describe(metrics: Optional[dict]) -> str:
+    """One to three sentences for the Info panel and ``piaa personalize``: how well the personal score
+    knows this user's taste, checked on answers it did not see, next to the generic score."""
+    level, versus = assess(metrics)
+    if level == "none":
         return ("No personal model yet: scores show what people in general like. Rate photos or answer "
                 "'which do you prefer?' pairs, then train it.")
     n = metrics.get("cv_answers") or 0
-    agree = metrics.get("cv_pair_agreement")
-    if agree is None:
+    if level == "unchecked":
         return (f"Learned from {n} answers: too few to check how well it knows your taste yet "
                 f"(it needs at least {MIN_ANSWERS} ratings or pairs).")
-    tenths = int(round(agree * 10))
-    gen = metrics.get("cv_generic_agreement")
-    if agree >= 0.75:
-        level = "It knows your taste well"
-    elif agree >= 0.65:
-        level = "It knows your taste fairly well"
-    elif agree >= 0.57:
-        level = "It has a rough idea of your taste"
+    agree, gen = metrics["cv_pair_agreement"], metrics.get("cv_generic_agreement")
+    checked = (f"(checked on only {n} of your answers: a first impression)" if n < EARLY
+               else f"(checked on {n} of your answers)")
+    if versus == "same":
+        head = _SAME[level]
+        body = (f"on photos your personal model had not seen, it picked the one you preferred in {_pct(agree)} "
+                f"of pairs, the generic score in {_pct(gen)} {checked}.")
+        tail = (" Your personal model adds little yet: more answers will show where your taste differs."
+                if level != "not" else " Both are close to a coin toss: more answers will help.")
+    elif versus == "worse":
+        head = "Your personal model does worse than the generic score so far"
+        body = (f"on photos it had not seen, it picked the one you preferred in {_pct(agree)} of pairs, the "
+                f"generic score in {_pct(gen)} {checked}.")
+        tail = " More answers will help, or reset to the generic score."
     else:
-        level = "It does not know your taste yet"
-    early = "First impression, from few answers: " if n < 30 else ""
-    if early:
-        level = level[0].lower() + level[1:]
-    text = (f"{early}{level}: on photos it had not seen, it picked the one you preferred in {tenths} of 10 "
-            f"pairs (checked on {n} of your answers).")
-    if gen is not None:
-        diff = agree - gen
-        if diff >= 0.02:
-            text += f" The generic score manages {int(round(gen * 10))} of 10."
-        elif diff <= -0.02:
-            text += (f" The generic score does better ({int(round(gen * 10))} of 10): more answers will help, "
-                     "or reset to it.")
-        else:
-            text += " That is about what the generic score does: more answers will help."
-    return text
+        head = _PERSONAL[level]
+        body = f"on photos it had not seen, it picked the one you preferred in {_pct(agree)} of pairs {checked}."
+        tail = f" The generic score manages {_pct(gen)}." if versus == "better" else ""
+        if level in ("roughly", "not"):
+            tail += " More answers will help."
+    return f"{head}: {body}{tail}"
