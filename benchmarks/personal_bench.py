@@ -39,7 +39,7 @@ def main() -> int:
     from piaa_desktop.lab.bench import format_table
     from piaa_desktop.core.personal.heads import load_prior, score_library
     from piaa_desktop.lab.simulate import image_split
-    from piaa_desktop.training.personal_data import DEFAULT_CACHE, load_cache
+    from piaa_desktop.lab.bsds_features import DEFAULT_CACHE, load_cache
 
     prior = load_prior()
     lines = []

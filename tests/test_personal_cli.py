@@ -1,5 +1,5 @@
 """``piaa bench simulate-raters`` / ``bench personalize`` / ``personalize`` end to end on real photos,
-and ``train-prior`` on a small generated feature cache."""
+(``train-prior`` is tested in tests/test_taste.py)."""
 from __future__ import annotations
 
 import csv
@@ -91,40 +91,3 @@ def test_personalize_command(tmp_path, photos24, capsys):
     assert main(["--data-dir", str(data), "personalize", "--reset", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["version"] == "prior" and out["confidence"].startswith("No personal model yet")
-
-
-def test_train_prior_pipeline_on_a_small_generated_cache(tmp_path):
-    """The whole training script (base heads, simulator, meta-training, held-out evaluation) on random
-    features: checks the plumbing and the saved file, not the quality (that is benchmarks/RESULTS.md)."""
-    pytest.importorskip("torch")
-    from piaa_desktop.core.personal.heads import Prior
-    from piaa_desktop.training.train_prior import add_arguments, run
-
-    rng = np.random.default_rng(0)
-    n, E = 120, 1280
-    names = np.array([f"img{i:04d}.jpg" for i in range(n)])
-    sig = np.abs(rng.normal(size=(n, 10))).astype(np.float32)
-    cache = dict(
-        orig_names=names, orig_emb=rng.normal(size=(n, E)).astype(np.float32),
-        orig_logits=rng.normal(size=(n, 1000)).astype(np.float16), orig_sig=sig,
-        deg_emb=rng.normal(size=(2 * n, E)).astype(np.float32), deg_sig=sig[np.arange(2 * n) % n],
-        deg_parent=np.arange(2 * n) % n, deg_kind=np.arange(2 * n) % 7, deg_level=np.ones(2 * n, int),
-        crop_emb=rng.normal(size=(n, E)).astype(np.float32), crop_sig=sig, crop_parent=np.arange(n),
-        fk_in_emb=rng.normal(size=(20, E)).astype(np.float32), fk_in_sig=sig[:20],
-        fk_ex_emb=rng.normal(size=(20, E)).astype(np.float32), fk_ex_sig=sig[20:40], fk_pair=np.arange(20) // 2,
-    )
-    cpath = tmp_path / "cache.npz"
-    np.savez(cpath, **cache)
-    import argparse
-
-    ap = argparse.ArgumentParser()
-    add_arguments(ap)
-    out = tmp_path / "prior.npz"
-    args = ap.parse_args(["--cache", str(cpath), "--out", str(out), "--iterations", "15", "--meta-batch", "4",
-                          "--steps", "3", "--train-raters", "8", "--eval-raters", "3", "--eval-repeats", "1",
-                          "--pca", "8", "--no-manifest"])
-    assert run(args, log=lambda s: None) == 0
-    p = Prior.load(out)
-    assert p.dim == 18 and p.base_names == ["rankiqa", "composition", "fivek_retouch"]
-    assert np.all(np.isfinite(p.w0)) and np.all(p.lr > 0)
-    assert {r["method"] for r in p.info["heldout"]} >= {"generic", "ridge", "avg_finetune", "meta"}

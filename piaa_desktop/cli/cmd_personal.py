@@ -155,7 +155,7 @@ def register(subparsers) -> None:
     p = subparsers.add_parser("personalize", help="learn your taste from your ratings and preferences")
     p.add_argument("--reset", action="store_true", help="go back to the prior (personal versions are kept)")
     p.add_argument("--task-vectors", action="store_true",
-                   help="start from the prior mixed with the base heads (rankiqa, composition, fivek_retouch)")
+                   help="start from the prior mixed with its base heads (the PARA attribute heads: quality, composition, ...)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(func=cmd_personalize)
 

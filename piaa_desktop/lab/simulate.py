@@ -193,7 +193,8 @@ def simulate_ratings_csv(
 ) -> int:
     """Write ``user,image,score`` rows for ``n_raters`` raters drawn with ``seed``; returns the row count.
 
-    Seeds below 1000 are used by meta-training (see training.train_prior): use others for held-out raters.
+    Seeds below 1000 are kept for training raters (train-prior draws its held-out raters from 1000 up): use
+    1000 or more for held-out raters.
     """
     from piaa_desktop.core.fsutil import atomic_write
 

@@ -1,10 +1,9 @@
 """Base heads as task vectors, mixed per user with coefficients learned from their rankings.
 
-Each base head is a linear head over the prior's features trained on one source of judgement without
-human labels (training.train_base_heads): ``rankiqa`` (an original ranks above its blurred, noisy,
-JPEG-damaged, badly exposed, colour-cast, flattened versions), ``composition`` (an original ranks above
-poor crops of itself) and ``fivek_retouch`` (an expert retouch ranks above its unedited input). Each
-is stored as a direction ``tau_k`` scaled to unit score spread over the training photos.
+Each base head is a linear head over the prior's features for one thing people rated in PARA besides the
+overall aesthetics (quality, composition, colour, depth of field, light, content, ...; trained by
+training.train_para_prior, ``Prior.base_names``). Each is stored as a direction ``tau_k``: that head's
+column of the features, in the generic head's units.
 
 A user's starting head is ``theta0 + sum_k lambda_k tau_k``: the task-vector arithmetic of
 Ilharco et al. with the mixing coefficients ``lambda`` fitted to the user's rankings by a pairwise
