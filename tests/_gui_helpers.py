@@ -25,3 +25,19 @@ def wheel(widget, pos, dy, mods=Qt.KeyboardModifier.NoModifier) -> None:
     ev = QWheelEvent(p, widget.mapToGlobal(p), QPoint(0, 0), QPoint(0, dy), Qt.MouseButton.NoButton, mods,
                      Qt.ScrollPhase.NoScrollPhase, False)
     QApplication.sendEvent(widget, ev)
+
+
+def open_window(qtbot, paths, active: bool = False):
+    """The real main window on ``paths`` (1280 x 800, shown); ``active``: exposed and the active window
+    (for tests that send keys through the application)."""
+    from piaa_desktop.gui.main_window import MainWindow
+
+    w = MainWindow(paths)
+    qtbot.addWidget(w)
+    w.resize(1280, 800)
+    w.show()
+    if active:
+        qtbot.waitExposed(w)
+        w.activateWindow()
+        qtbot.waitUntil(lambda: QApplication.activeWindow() is w, timeout=5000)
+    return w

@@ -181,9 +181,7 @@ def small_library(tmp_path, photos_dir) -> Path:
     """A folder with 12 photos generated from the sample library (copies: the session's set stays as is)."""
     lib = tmp_path / "library"
     lib.mkdir()
-    for src in sorted(photos_dir.glob("*.jpg"))[:12]:
-        shutil.copy2(src, lib / src.name)
-    return lib
+    return copy_small_library(photos_dir, lib)
 
 
 @pytest.fixture(scope="session")
@@ -205,3 +203,90 @@ def enhance_pairs(tmp_path_factory, photos_dir) -> Path:
         out = develop.render(rgb, {**look, "exposure": look["exposure"] + 0.05 * (k % 3)})
         Image.fromarray((np.clip(out, 0, 1) * 255 + 0.5).astype(np.uint8)).save(root / "expert_c" / f"p{k:03d}.png")
     return root
+
+
+# ------------------------------------------------------------------------------------------ GUI: imported once
+# Most GUI tests need a window on an imported library, not the import itself. The import (decode, thumbnails,
+# embeddings, generic scores) and the faces pass after it cost seconds of CPU; copying their result costs
+# milliseconds. ``imported_library`` imports a library with the app's own window once per worker (the same
+# import and faces pass a test would run) and gives each test a fresh copy of both the photos and the data
+# dir, so tests stay independent of each other and of their order. Tests of the import itself import.
+def _import_with_window(paths, folder: Path, timeout_s: float = 300.0) -> None:
+    """The app's import of ``folder`` into ``paths`` in a real window, then its faces pass; every job done."""
+    import time
+
+    from PySide6.QtWidgets import QApplication
+
+    from piaa_desktop.gui.main_window import MainWindow
+
+    w = MainWindow(paths)
+    w.resize(1280, 800)
+    w.show()
+    done = []
+    w.importFinished.connect(done.append)
+    assert w.features.importing.import_folder(folder) is not None
+    deadline = time.monotonic() + timeout_s
+
+    def busy() -> bool:
+        faces = w.features.faces
+        return not done or bool(w.jobs.running()) or (faces.enabled and faces.last_result is None)
+
+    while busy():
+        assert time.monotonic() < deadline, f"the template import of {folder} did not finish in {timeout_s} s"
+        QApplication.processEvents()
+        time.sleep(0.005)
+    assert not isinstance(done[0], BaseException), done[0]
+    w.close()
+    w.deleteLater()
+    QApplication.processEvents()
+
+
+class ImportedTemplates:
+    """Per worker: libraries imported once (``folder`` named by the catalog, ``pristine`` photos, ``data``)."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self._made: dict[str, Path] = {}
+
+    def get(self, name: str, make) -> Path:
+        if name not in self._made:
+            from piaa_desktop.core.paths import app_paths as _ap
+
+            base = self.root / name
+            shutil.rmtree(base, ignore_errors=True)
+            folder = base / "library"
+            folder.mkdir(parents=True)
+            make(folder)
+            pristine = base / "pristine"
+            shutil.copytree(folder, pristine)  # before the import: what the test's copy starts from
+            _import_with_window(_ap(base / "data").ensure(), folder)
+            self._made[name] = base
+        return self._made[name]
+
+    def restore(self, name: str, make, data_dir: Path) -> Path:
+        """A fresh copy of library ``name`` at the path its catalog names and of its data dir in ``data_dir``."""
+        base = self.get(name, make)
+        folder = base / "library"
+        shutil.rmtree(folder, ignore_errors=True)
+        shutil.copytree(base / "pristine", folder)  # copy2: sizes and mtimes as imported (no rescan work)
+        shutil.copytree(base / "data", data_dir, dirs_exist_ok=True)
+        return folder
+
+
+@pytest.fixture(scope="session")
+def imported_templates(tmp_path_factory, qapp) -> ImportedTemplates:
+    return ImportedTemplates(tmp_path_factory.getbasetemp() / "imported-templates")
+
+
+def copy_small_library(photos_dir: Path, lib: Path) -> Path:
+    for src in sorted(photos_dir.glob("*.jpg"))[:12]:
+        shutil.copy2(src, lib / src.name)
+    return lib
+
+
+@pytest.fixture
+def imported_library(imported_templates, app_paths, photos_dir) -> Path:
+    """``small_library``'s 12 photos already imported by the app into ``app_paths`` (thumbnails, embeddings,
+    generic scores, faces), as after the window's import; the photos are this test's own copy (at a path
+    fixed per worker, the one the catalog names). Open ``MainWindow(app_paths)`` on it."""
+    return imported_templates.restore("small", lambda lib: copy_small_library(photos_dir, lib), app_paths.data_dir)

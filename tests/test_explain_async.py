@@ -6,10 +6,10 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
-from piaa_desktop.gui.main_window import MainWindow  # noqa: E402
+from _gui_helpers import open_window  # noqa: E402
 
 
-def test_explanation_follows_the_current_photo_in_the_background(qtbot, app_paths, small_library, monkeypatch):
+def test_explanation_follows_the_current_photo_in_the_background(qtbot, app_paths, imported_library, monkeypatch):
     from piaa_desktop.core.models import ModelError
     from piaa_desktop.core.personal import operations as ops
     from piaa_desktop.core.personal.heads import load_prior
@@ -18,13 +18,9 @@ def test_explanation_follows_the_current_photo_in_the_background(qtbot, app_path
         load_prior()
     except ModelError as exc:
         pytest.skip(f"shipped prior not available: {exc}")
-    w = MainWindow(app_paths)
-    qtbot.addWidget(w)
-    w.resize(1280, 800)
-    w.show()
-    with qtbot.waitSignal(w.importFinished, timeout=120_000):
-        assert w.features.importing.import_folder(small_library) is not None
+    w = open_window(qtbot, app_paths)  # on small_library's 12 photos as the window imported them
     ids = w.model.ids()
+    assert len(ids) == 12
     for pid, stars in zip(ids, [5, 5, 4, 4, 3, 3, 2, 2, 1, 1, 5, 1]):
         w.catalog.set_rating([pid], stars)
     assert ops.personalize(w.catalog).accepted

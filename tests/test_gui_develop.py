@@ -6,17 +6,13 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
-from piaa_desktop.gui.main_window import MainWindow
+from _gui_helpers import open_window
 
 
 @pytest.fixture
-def window(qtbot, app_paths, small_library):
-    win = MainWindow(app_paths)
-    qtbot.addWidget(win)
-    win.resize(1280, 800)
-    win.show()
-    win.features.importing.import_folder(small_library)
-    qtbot.waitUntil(lambda: not win.features.importing.import_running() and win.model.rowCount() == 12, timeout=120_000)
+def window(qtbot, app_paths, imported_library):
+    win = open_window(qtbot, app_paths)  # on small_library's 12 photos as the window imported them
+    assert win.model.rowCount() == 12
     yield win
     win.close()
 

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QApplication, QLabel  # noqa: E402
 
 from piaa_desktop.core.catalog import Catalog  # noqa: E402
 from piaa_desktop.gui.main_window import MainWindow  # noqa: E402
+from _gui_helpers import open_window  # noqa: E402
 
 CTRL = Qt.KeyboardModifier.ControlModifier
 SHIFT = Qt.KeyboardModifier.ShiftModifier
@@ -34,6 +35,14 @@ def window(qtbot, app_paths):
     if w.features.importing.import_running():
         w.features.importing.cancel_import()
         w.features.importing._import_handle.wait(30)
+
+
+@pytest.fixture
+def imported_window(qtbot, app_paths, imported_library):
+    """The window on small_library's 12 photos as the window's import left them (tests of the import import)."""
+    w = open_window(qtbot, app_paths, active=True)
+    assert w.model.rowCount() == 12
+    return w
 
 
 class KeyRecorder(QLabel):
@@ -130,9 +139,8 @@ def test_import_then_keyboard_culling_persists(qtbot, window, small_library, app
     assert w.current_id() == ids[1] and w.selected_ids() == [ids[1]]
 
 
-def test_sort_keeps_selection_and_current_and_filters(qtbot, window, small_library):
-    w = window
-    import_and_wait(qtbot, w, small_library)
+def test_sort_keeps_selection_and_current_and_filters(qtbot, imported_window):
+    w = imported_window
     ids = w.model.ids()
     assert ids == w.catalog.query_ids(sort="capture_time")
     chosen = [ids[1], ids[6], ids[9]]
@@ -180,9 +188,8 @@ def test_sort_keeps_selection_and_current_and_filters(qtbot, window, small_libra
     assert w.model.rowCount() == 12
 
 
-def test_loupe_toggle_navigation_and_side_panel(qtbot, window, small_library):
-    w = window
-    import_and_wait(qtbot, w, small_library)
+def test_loupe_toggle_navigation_and_side_panel(qtbot, imported_window):
+    w = imported_window
     ids = w.model.ids()
     w.select_ids([ids[0]], ids[0])
     # side panel: name, generic score with its 5-bin distribution
@@ -280,10 +287,9 @@ def test_cancel_import_keeps_what_was_done_and_reimport_finishes(qtbot, window, 
     assert w.model.rowCount() == len(srcs)
 
 
-def test_window_responsive_during_import(qtbot, window, small_library):
+def test_window_responsive_during_import(qtbot, imported_window, imported_library, tmp_path):
     """While the import runs the GUI thread keeps rating photos already in the grid and answering."""
-    w = window
-    import_and_wait(qtbot, w, small_library)
+    w = imported_window
     first = w.model.ids()[0]
     ticks = []
     from PySide6.QtCore import QTimer
@@ -291,9 +297,9 @@ def test_window_responsive_during_import(qtbot, window, small_library):
     timer = QTimer()
     timer.timeout.connect(lambda: ticks.append(1))
     timer.start(10)
-    more = small_library.parent / "more"
+    more = tmp_path / "more"
     more.mkdir()
-    for i, src in enumerate(sorted(small_library.glob("*.jpg"))):
+    for i, src in enumerate(sorted(imported_library.glob("*.jpg"))):
         # new content (re-encoded with a different quality) so the scan has real work
         from PIL import Image
 
@@ -330,9 +336,8 @@ def test_skipped_files_dialog_lists_bad_files(qtbot, window, small_library):
     assert w.model.rowCount() == 12 + (0 if "truncated.jpg" in bad else 1)
 
 
-def test_extension_points(qtbot, window, small_library):
-    w = window
-    import_and_wait(qtbot, w, small_library)
+def test_extension_points(qtbot, imported_window, imported_library):
+    w = imported_window
     ids = w.model.ids()
     ranking = KeyRecorder()
     act = w.add_view("recorder", ranking, "K")
@@ -354,7 +359,7 @@ def test_extension_points(qtbot, window, small_library):
         w.add_view("recorder", QLabel(), None)
 
     # a folder that does not exist: a message, no job, no blocking dialog
-    assert w.features.importing.import_folder(small_library / "no-such-folder") is None
+    assert w.features.importing.import_folder(imported_library / "no-such-folder") is None
     assert "not a folder" in w.status_text() and not w.features.importing.import_running()
 
     dock = w.add_panel("develop", QLabel("develop"), "D")
@@ -380,9 +385,8 @@ def test_extension_points(qtbot, window, small_library):
     assert w.selected_ids() == [ids[1], ids[3]] and w.current_id() == ids[3]
 
 
-def test_thumbnails_load_lazily_for_visible_rows(qtbot, window, small_library):
-    w = window
-    import_and_wait(qtbot, w, small_library)
+def test_thumbnails_load_lazily_for_visible_rows(qtbot, imported_window):
+    w = imported_window
     w.resize(700, 420)  # room for a few cells only (the toolbar may keep the window a little wider)
     w.set_cell_size(300)
     qtbot.waitUntil(lambda: 0 < len(list(w.grid.visible_rows())) < 12, timeout=5000)

@@ -9,10 +9,10 @@ pytest.importorskip("pytestqt")
 
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
-from piaa_desktop.gui.main_window import MainWindow  # noqa: E402
+from _gui_helpers import open_window  # noqa: E402
 
 
-def test_side_panel_says_how_well_it_knows_the_taste(qtbot, app_paths, small_library, tmp_path):
+def test_side_panel_says_how_well_it_knows_the_taste(qtbot, app_paths, imported_library, tmp_path):
     from piaa_desktop.core.models import ModelError
     from piaa_desktop.core.personal import operations as jobs
     from piaa_desktop.core.personal.heads import load_prior
@@ -21,14 +21,10 @@ def test_side_panel_says_how_well_it_knows_the_taste(qtbot, app_paths, small_lib
         load_prior()
     except ModelError as exc:
         pytest.skip(f"shipped prior not available: {exc}")
-    w = MainWindow(app_paths)
-    qtbot.addWidget(w)
-    w.resize(1280, 800)
-    w.show()
+    w = open_window(qtbot, app_paths)  # on small_library's 12 photos as the window imported them
     qtbot.waitExposed(w)
-    with qtbot.waitSignal(w.importFinished, timeout=120_000):
-        assert w.features.importing.import_folder(small_library) is not None
     ids = w.model.ids()
+    assert len(ids) == 12
     w.select_ids([ids[0]], ids[0])
     w.features.personal._explain_current(ids[0])
     panel = w.side_panel
