@@ -13,11 +13,10 @@ pytest.importorskip("pytestqt")
 from PIL import Image, ImageEnhance, ImageOps  # noqa: E402
 from PySide6.QtCore import Qt  # noqa: E402
 from PySide6.QtTest import QTest  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from piaa_desktop.core.sample import sample_photos  # noqa: E402
 from piaa_desktop.core.library import hold_order, sort_and_filter  # noqa: E402
-from piaa_desktop.gui.main_window import MainWindow  # noqa: E402
+from _gui_helpers import open_window  # noqa: E402
 
 
 def variant_library(folder: Path, n: int = 16) -> Path:
@@ -46,18 +45,11 @@ def test_hold_order_keeps_places_and_appends_new():
 
 
 @pytest.fixture
-def window(qtbot, app_paths, tmp_path):
-    lib = variant_library(tmp_path / "library")
-    w = MainWindow(app_paths)
-    qtbot.addWidget(w)
-    w.resize(1280, 800)
-    w.show()
-    qtbot.waitExposed(w)
-    w.activateWindow()
-    qtbot.waitUntil(lambda: QApplication.activeWindow() is w, timeout=5000)
-    with qtbot.waitSignal(w.importFinished, timeout=180_000):
-        w.features.importing.import_folder(lib)
-    qtbot.waitUntil(lambda: w.model.rowCount() == 16, timeout=10_000)
+def window(qtbot, app_paths, imported_templates):
+    # 16 variants of the sample photos, as the window's import left them (imported once per worker, copied here)
+    imported_templates.restore("variants16", variant_library, app_paths.data_dir)
+    w = open_window(qtbot, app_paths, active=True)
+    assert w.model.rowCount() == 16
     yield w
     if w.features.personal.training_running():
         qtbot.waitUntil(lambda: not w.features.personal.training_running(), timeout=60_000)

@@ -22,17 +22,22 @@ EXIFTOOL = shutil.which("exiftool")
 IMPORT_TIMEOUT_MS = 120_000
 
 
-@pytest.fixture
-def nested_library(tmp_path) -> Path:
+def _nested(lib: Path) -> Path:
     """The sample photos in a tree: lib/city/*, lib/city/night/*, lib/nature/*."""
-    lib = tmp_path / "lib"
     photos = sample_photos()
     dirs = [lib / "city", lib / "city" / "night", lib / "nature"]
     for d in dirs:
-        d.mkdir(parents=True)
+        d.mkdir(parents=True, exist_ok=True)
     for k, src in enumerate(photos):
         shutil.copy2(src, dirs[k % 3] / src.name)
     return lib
+
+
+@pytest.fixture
+def nested_library(imported_templates, app_paths) -> Path:
+    """The sample photos in a tree (:func:`_nested`), already imported by the window into ``app_paths`` (the
+    import made once per worker, copied for this test: photos and data dir)."""
+    return imported_templates.restore("nested", _nested, app_paths.data_dir)
 
 
 def _window(qtbot, paths) -> MainWindow:
@@ -67,7 +72,7 @@ def _search(qtbot, w: MainWindow, text: str) -> None:
 
 def test_folder_tree_scopes_the_grid(qtbot, app_paths, nested_library):
     w = _window(qtbot, app_paths)
-    _import(qtbot, w, nested_library)
+    assert w.model.rowCount() == len(sample_photos())
     tree = w.features.library.tree
     night = str((nested_library / "city" / "night").resolve())
     city = str((nested_library / "city").resolve())
@@ -87,7 +92,7 @@ def test_folder_tree_scopes_the_grid(qtbot, app_paths, nested_library):
 
 def test_keyword_panel_search_smart_collection_exiftool_and_fresh_import(qtbot, app_paths, nested_library, tmp_path):
     w = _window(qtbot, app_paths)
-    _import(qtbot, w, nested_library)
+    assert w.model.rowCount() == len(sample_photos())
     target = w.model.id_at(0)
     w.select_ids([target])
     panel = w.features.library.keywords
@@ -164,7 +169,7 @@ def home_trash(tmp_path, monkeypatch) -> Path:
 
 def test_move_rejected_of_the_folder_to_trash_and_undo(qtbot, app_paths, nested_library, home_trash):
     w = _window(qtbot, app_paths)
-    _import(qtbot, w, nested_library)
+    assert w.model.rowCount() == len(sample_photos())
     nature = str((nested_library / "nature").resolve())
     city_photo = next((nested_library / "city").glob("*.jpg")).resolve()
     nature_photos = sorted(p.resolve() for p in (nested_library / "nature").glob("*.jpg"))
@@ -197,7 +202,7 @@ def test_move_rejected_of_the_folder_to_trash_and_undo(qtbot, app_paths, nested_
 
 def test_folder_scoped_export_exports_only_from_that_folder(qtbot, app_paths, nested_library, tmp_path):
     w = _window(qtbot, app_paths)
-    _import(qtbot, w, nested_library)
+    assert w.model.rowCount() == len(sample_photos())
     # the library's best photos (generic score) are outside "nature"
     nature = str((nested_library / "nature").resolve())
     ids = w.model.ids()

@@ -14,14 +14,12 @@ from PIL import Image  # noqa: E402
 from PySide6.QtCore import QPoint, QPointF, QSize, Qt  # noqa: E402
 from PySide6.QtGui import QColor, QImage  # noqa: E402
 from PySide6.QtTest import QTest  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from piaa_desktop.core.histogram import clipping_mask, histogram_stats  # noqa: E402
 from piaa_desktop.gui import loupe as loupe_mod  # noqa: E402
 from piaa_desktop.gui.loupe import exif_line  # noqa: E402
-from piaa_desktop.gui.main_window import MainWindow  # noqa: E402
 from piaa_desktop.gui.zoom_view import ZoomImageView  # noqa: E402
-from _gui_helpers import drag, wheel  # noqa: E402
+from _gui_helpers import drag, open_window, wheel  # noqa: E402
 
 
 def test_histogram_and_clipping_from_pixels():
@@ -116,23 +114,19 @@ def _big_photo(path: Path, exif: bool = True) -> Path:
     return path
 
 
-@pytest.fixture
-def window(qtbot, app_paths, tmp_path):
-    lib = tmp_path / "library"
-    lib.mkdir()
+def _loupe_library(lib: Path) -> Path:
     _big_photo(lib / "a_big.jpg")
     for k in range(3):
         Image.fromarray(np.full((300, 400, 3), 60 + 40 * k, np.uint8)).save(lib / f"b_{k}.jpg")
-    w = MainWindow(app_paths)
-    qtbot.addWidget(w)
-    w.resize(1280, 800)
-    w.show()
-    qtbot.waitExposed(w)
-    w.activateWindow()
-    qtbot.waitUntil(lambda: QApplication.activeWindow() is w, timeout=5000)
-    with qtbot.waitSignal(w.importFinished, timeout=180_000):
-        w.features.importing.import_folder(lib)
-    qtbot.waitUntil(lambda: w.model.rowCount() == 4, timeout=10_000)
+    return lib
+
+
+@pytest.fixture
+def window(qtbot, app_paths, imported_templates):
+    # a big photo and three small ones, as the window's import left them (imported once per worker, copied here)
+    imported_templates.restore("loupe", _loupe_library, app_paths.data_dir)
+    w = open_window(qtbot, app_paths, active=True)
+    assert w.model.rowCount() == 4
     w.set_sort("name")
     yield w
     if w.isFullScreen():
