@@ -15,8 +15,8 @@ Two steps, because a GPU machine is usually another machine with no access to ``
   training does the same amount of work as on the full-precision cache; its quality numbers are those of
   the quantised features and are not the shipped model's.
 
-``run`` times each on CUDA when torch sees a GPU, else on the CPU; ``--cpu-too`` also times the enhancer on the
-same machine's CPU (a child process with ``CUDA_VISIBLE_DEVICES=``):
+``run`` times each step on CUDA when torch sees a GPU, else on the CPU; the step ``enhancer_cpu`` times the
+enhancer again on the same machine's CPU (a child process with ``CUDA_VISIBLE_DEVICES=``):
 
 * ``enhancer``: ``core.enhance.model.train_from_pairs`` on the 20 pairs from the shipped policy, as *Learn my
   retouching style* does (10 rounds, 6 steps);
@@ -171,7 +171,7 @@ def step_prior(stage: Path, work: Path, iterations: int, timeout: float) -> dict
     return out
 
 
-def run(stage: Path, steps: list[str], cpu_too: bool, work: Path, iterations: int, prior_timeout: float,
+def run(stage: Path, steps: list[str], work: Path, iterations: int, prior_timeout: float,
         finetune_scale: float = 1.0) -> dict:
     import torch
 
@@ -183,23 +183,22 @@ def run(stage: Path, steps: list[str], cpu_too: bool, work: Path, iterations: in
         try:
             if name == "enhancer":
                 res["enhancer"] = step_enhancer(stage)
+            elif name == "enhancer_cpu":  # the same step in a child that sees no GPU (same machine, same data)
+                env = dict(os.environ, CUDA_VISIBLE_DEVICES="")
+                proc = subprocess.run([sys.executable, __file__, "run", "--stage", str(stage), "--json",
+                                       "--work", str(work / "cpu"), "--steps", "enhancer"],
+                                      capture_output=True, text=True, env=env)
+                res["enhancer_cpu"] = json.loads(proc.stdout)["enhancer"] if proc.returncode == 0 else {
+                    "error": proc.stderr[-2000:]}
             elif name == "finetune":
                 res["finetune"] = step_finetune(scale=finetune_scale)
             elif name == "prior":
                 res["prior"] = step_prior(stage, work, iterations, prior_timeout)
+            else:
+                raise ValueError(f"unknown step {name!r}")
         except Exception as exc:  # a step that fails is reported, the others still run
             res[name] = {"error": f"{type(exc).__name__}: {exc}"}
         log(json.dumps(res.get(name)))
-    if cpu_too and torch.cuda.is_available():
-        cpu_steps = [s for s in steps if s == "enhancer"]  # the tail's CPU time: RESULTS.md, this machine's 2 cores
-        if cpu_steps:
-            env = dict(os.environ, CUDA_VISIBLE_DEVICES="")
-            proc = subprocess.run([sys.executable, __file__, "run", "--stage", str(stage), "--json", "--work", str(work / "cpu"),
-                                   "--steps", ",".join(cpu_steps), "--finetune-scale", str(finetune_scale)], capture_output=True, text=True, env=env)
-            try:
-                res["cpu"] = json.loads(proc.stdout)
-            except json.JSONDecodeError:
-                res["cpu"] = {"error": proc.stderr[-2000:]}
     return res
 
 
@@ -213,8 +212,8 @@ def main(argv=None) -> int:
     p.add_argument("--signals", type=Path, default=None)
     r = sub.add_parser("run")
     r.add_argument("--stage", type=Path, required=True)
-    r.add_argument("--steps", default="enhancer,finetune,prior")
-    r.add_argument("--cpu-too", action="store_true", help="also time the enhancer on the CPU (child process)")
+    r.add_argument("--steps", default="enhancer,enhancer_cpu,finetune,prior",
+                   help="enhancer_cpu: the enhancer again in a child process that sees no GPU")
     r.add_argument("--work", type=Path, default=Path("/tmp/piaa-cuda-bench"))
     r.add_argument("--iterations", type=int, default=120)
     r.add_argument("--prior-timeout", type=float, default=420.0)
@@ -224,8 +223,8 @@ def main(argv=None) -> int:
     if args.cmd == "prepare":
         prepare(args.out, args.data, args.feats, args.signals or args.feats.with_name("para_signals.npy"))
         return 0
-    res = run(args.stage, [s for s in args.steps.split(",") if s], args.cpu_too, args.work, args.iterations,
-              args.prior_timeout, args.finetune_scale)
+    res = run(args.stage, [s for s in args.steps.split(",") if s], args.work, args.iterations, args.prior_timeout,
+              args.finetune_scale)
     print(json.dumps(res) if args.json else json.dumps(res, indent=1))
     return 0
 
