@@ -9,7 +9,8 @@ Two steps, because a GPU machine is usually another machine with no access to ``
 
 * ``fivek_pairs.npz``: the 20 FiveK expert C pairs at the learner's pair size (``PAIR_SIDE``), float16, loaded
   as the enhancer benchmark loads them (a4576 converted to sRGB by its ICC profile);
-* ``para/``: PARA's score/attribute tables and ``cache/para_feats.npz`` + ``para_signals.npy`` for
+* ``para/``: PARA's score/attribute tables, the backbone's ImageNet layer (``fc.npz``: the old simulator's
+  raters read ImageNet logits) and, for
   ``train-prior``: the app's 1984-d embeddings of the 8,000 photos and their mirror images quantised to 8 bits
   per dimension (the mirror stored as a difference, so it compresses), rebuilt to float32 by ``run``. The
   training does the same amount of work as on the full-precision cache; its quality numbers are those of
@@ -23,7 +24,8 @@ enhancer again on the same machine's CPU (a child process with ``CUDA_VISIBLE_DE
 * ``finetune``: ``training.finetune_tail.finetune`` with 1 block, 3 epochs, over random block-10 activations of
   the real shape (5,581 train + 1,202 val photos and their mirrors; the val numbers are meaningless, the
   time is not) on an EfficientNet-Lite0 built without its pretrained weights (same work);
-* ``prior``: ``piaa train-prior --iterations 120`` (the shipped model's setting) on the staged cache.
+* ``prior``: ``piaa train-prior --iterations 120`` (the shipped model's setting) on the staged cache;
+  ``prior_cpu`` the same on the same machine's CPU.
 
 Prints one JSON object (only that on stdout with ``--json``; progress goes to stderr). The numbers of the
 GPU run are in benchmarks/RESULTS.md, "Training on CUDA", with the command.
@@ -81,6 +83,13 @@ def prepare(out: Path, data: Path, feats: Path, signals: Path) -> None:
                         lo=lo.astype(np.float32), scale=scale.astype(np.float32), names=names,
                         dims=np.array([np.load(feats)[k].shape[1] for k in KEYS]))
     shutil.copy2(signals, out / "para" / "para_signals.npy")
+    # the old simulator's raters read ImageNet logits: the backbone's last layer (linear in the head features)
+    # travels instead of the 18 MB weights package, and ``unpack_para`` computes them
+    from piaa_desktop.training.export_backbone import build_torch_backbone
+
+    fc = build_torch_backbone().net._fc
+    np.savez(out / "para" / "fc.npz", weight=fc.weight.detach().numpy().astype(np.float16),
+             bias=fc.bias.detach().numpy().astype(np.float32))
     log(f"staged {sum(p.stat().st_size for p in out.rglob('*') if p.is_file()) / 1e6:.1f} MB in {out}")
 
 
@@ -97,6 +106,10 @@ def unpack_para(stage: Path, cache: Path) -> None:
     for k, d in zip(KEYS, dims):
         arrays[k], arrays["flip_" + k] = x[:, at:at + d], xf[:, at:at + d]
         at += d
+    fc = stage / "para" / "fc.npz"
+    if fc.exists():
+        with np.load(fc) as z:
+            arrays["logits"] = (arrays["head_mean"] @ z["weight"].astype(np.float32).T + z["bias"]).astype(np.float32)
     np.savez(cache / "para_feats.npz", **arrays)
     sig = cache / "para_signals.npy"
     if not sig.exists():
@@ -149,20 +162,22 @@ def step_finetune(epochs: int = 3, blocks: int = 1, scale: float = 1.0) -> dict:
             "epoch_seconds": [rep[f"epoch_{e}"]["seconds"] for e in range(1, epochs + 1)]}
 
 
-def step_prior(stage: Path, work: Path, iterations: int, timeout: float) -> dict:
+def step_prior(stage: Path, work: Path, iterations: int, timeout: float, cpu: bool = False) -> dict:
     cache = work / "para_cache"
-    unpack_para(stage, cache)
+    if not (cache / "para_feats.npz").exists():
+        unpack_para(stage, cache)
+    env = dict(os.environ, CUDA_VISIBLE_DEVICES="") if cpu else None
     cmd = [sys.executable, "-m", "piaa_desktop.training.train_para_prior", "--data", str(stage / "para" / "data"),
            "--cache", str(cache), "--out", str(work / "prior.npz"), "--no-manifest", "--iterations", str(iterations)]
     t0 = time.perf_counter()
     try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=REPO)
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=REPO, env=env)
     except subprocess.TimeoutExpired as exc:
         return {"error": f"timed out after {timeout:.0f}s", "log_tail": (exc.stderr or b"")[-2000:].decode("utf-8", "replace")
                 if isinstance(exc.stderr, bytes) else str(exc.stderr)[-2000:]}
     total = time.perf_counter() - t0
     err = proc.stderr
-    (work / "prior.log").write_text(err)
+    (work / ("prior_cpu.log" if cpu else "prior.log")).write_text(err)
     out = {"seconds": round(total, 1), "returncode": proc.returncode, "iterations": iterations}
     if m := re.search(r"meta-training done on (\S+) in (\d+)s", err):
         out["device"], out["meta_training_seconds"] = m.group(1), int(m.group(2))
@@ -192,8 +207,8 @@ def run(stage: Path, steps: list[str], work: Path, iterations: int, prior_timeou
                     "error": proc.stderr[-2000:]}
             elif name == "finetune":
                 res["finetune"] = step_finetune(scale=finetune_scale)
-            elif name == "prior":
-                res["prior"] = step_prior(stage, work, iterations, prior_timeout)
+            elif name in ("prior", "prior_cpu"):  # prior_cpu: the same run in a child that sees no GPU
+                res[name] = step_prior(stage, work, iterations, prior_timeout, cpu=name == "prior_cpu")
             else:
                 raise ValueError(f"unknown step {name!r}")
         except Exception as exc:  # a step that fails is reported, the others still run
