@@ -66,6 +66,23 @@ def _shared_data_untouched():
     assert not changed, f"the tests changed files under {SHARED_DATA}: {changed[:10]}"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _children_bytecode_cache(tmp_path_factory):
+    """The Python processes the tests start (``python -m piaa_desktop.cli.main ...``, the app, SIGKILL and
+    strace runs) keep their bytecode in one folder of this run (``PYTHONPYCACHEPREFIX``), so the repo's
+    modules are compiled once per run instead of once per child when the environment sets
+    ``PYTHONDONTWRITEBYTECODE``; nothing is written into the source tree. Under pytest-xdist the workers
+    share the folder (Python writes each .pyc atomically)."""
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # shared by every worker of this run
+    mp = pytest.MonkeyPatch()
+    mp.setenv("PYTHONPYCACHEPREFIX", str(root / "pycache"))
+    mp.delenv("PYTHONDONTWRITEBYTECODE", raising=False)
+    yield
+    mp.undo()
+
+
 @pytest.fixture(autouse=True)
 def _sandbox_env(tmp_path_factory, monkeypatch):
     """Never touch the real user's data dir, whatever a test forgets to pass."""

@@ -18,6 +18,8 @@ import pytest
 from piaa_desktop.core.embeddings import EMBED_DIM
 from piaa_desktop.core.paths import app_paths, models_dir
 
+from _cli_helpers import piaa_data
+
 REPO = Path(__file__).resolve().parents[1]
 BACKBONE = "backbone_effnet_lite0"
 
@@ -87,8 +89,9 @@ def test_item12_wrong_backbone_stores_nothing_and_the_right_one_recovers(tmp_pat
     r = _cli(data, "score", models=wrong)
     assert r.returncode == 0 and "Traceback" not in r.stderr, r.stderr
 
-    # the right model is back: everything works with no SQL by hand
-    r = _cli(data, "scan", str(library))
+    # the right model is back: everything works with no SQL by hand (the commands' behaviour: in this
+    # process, which only ever loads the shipped backbone; the wrong one ran in its own children above)
+    r = piaa_data(data, "scan", str(library), env={"PIAA_MODELS_DIR": None})
     assert r.returncode == 0, r.stderr
     rows = _embedding_rows(data)
     n = len(list(library.glob("*.jpg")))
@@ -96,9 +99,9 @@ def test_item12_wrong_backbone_stores_nothing_and_the_right_one_recovers(tmp_pat
     assert len({m for m, _ in rows}) == 1 and next(iter(rows))[0].startswith(BACKBONE + "@")
     photos = sorted(library.glob("*.jpg"))
     for k, p in enumerate(photos[:6]):
-        assert _cli(data, "rate", str(p), str(1 + k % 5)).returncode == 0
+        assert piaa_data(data, "rate", str(p), str(1 + k % 5), env={"PIAA_MODELS_DIR": None}).returncode == 0
     for cmd in (("score",), ("personalize",), ("score", "--sort", "personal")):
-        r = _cli(data, *cmd)
+        r = piaa_data(data, *cmd, env={"PIAA_MODELS_DIR": None})
         assert "Traceback" not in r.stderr, (cmd, r.stderr)
         assert r.returncode == 0, (cmd, r.stdout, r.stderr)
 

@@ -2,8 +2,9 @@
 is detected at start with a clear message, the library still opens and imports (thumbnails, signals,
 technical scores); a personal model trained on corrupt data (NaN) is rejected and the previous one kept.
 
-Each case runs ``piaa`` in a child process with ``PIAA_MODELS_DIR`` pointing at a damaged copy of
-models/ (a child, because a process that already loaded the good backbone keeps it).
+Each case scans with ``piaa`` in a child process with ``PIAA_MODELS_DIR`` pointing at a damaged copy of
+models/ (a child, because a process that already loaded the good backbone keeps it); the ``models`` check
+(it reads the files every time) and the scan after the repair run in the test process.
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from _cli_helpers import piaa_data
 from _reliability_helpers import child_env, cli, copy_library, personal_jobs
 
 from piaa_desktop.core.embeddings import EMBED_DIM
@@ -55,7 +57,7 @@ def test_bad_backbone_is_reported_and_the_library_still_works(how, tmp_path, pho
     env = child_env(PIAA_MODELS_DIR=models)
     data = tmp_path / "data"
 
-    r = cli(data, "models", env=env)
+    r = piaa_data(data, "models", env={"PIAA_MODELS_DIR": models})  # checks the files: no cached model
     assert r.returncode == 1, (r.stdout, r.stderr)
     out = r.stdout + r.stderr
     assert "Traceback" not in out
@@ -105,8 +107,9 @@ def test_bad_backbone_is_reported_and_the_library_still_works(how, tmp_path, pho
     finally:
         cat.close()
 
-    # the models are repaired: the next scan fills in the embeddings it skipped
-    r = cli(data, "scan", "--json", str(lib), env=child_env())
+    # the models are repaired: the next scan fills in the embeddings it skipped (this process only ever
+    # loads the shipped backbone)
+    r = piaa_data(data, "scan", "--json", str(lib), env={"PIAA_MODELS_DIR": None})
     assert r.returncode == 0, r.stderr[-2000:]
     assert json.loads(r.stdout)["embedded"] == 5
 
