@@ -17,6 +17,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from _cli_helpers import piaa_data
+
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -26,11 +28,6 @@ def _env(**extra) -> dict:
     env.setdefault("OMP_NUM_THREADS", "1")
     env.update({k: str(v) for k, v in extra.items()})
     return env
-
-
-def piaa(data: Path, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "piaa_desktop.cli.main", "--data-dir", str(data), *args],
-                          capture_output=True, text=True, timeout=timeout, env=_env(), cwd=str(REPO))
 
 
 def make_library(folder: Path, n: int, size=(96, 128), seed=0) -> list[Path]:
@@ -49,7 +46,7 @@ def test_item10_two_scans_of_one_folder_at_once(tmp_path):
     lib = tmp_path / "lib"
     photos = make_library(lib, 80)
     data = tmp_path / "data"
-    assert piaa(data, "errors").returncode == 0  # the catalog exists before the race starts
+    assert piaa_data(data, "errors").returncode == 0  # the catalog exists before the race starts
     cmd = [sys.executable, "-m", "piaa_desktop.cli.main", "--data-dir", str(data), "scan", "--no-embeddings",
            str(lib)]
     procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(),
@@ -174,18 +171,19 @@ def _scribble_on(db: Path, name: str) -> None:
 
 
 def test_item13_cli_notices_a_broken_index_and_repairs_it(tmp_path):
-    """The CLI checks a catalog changed since PIAA closed it (here: by another program) before use."""
+    """The CLI checks a catalog changed since PIAA closed it (here: by another program) before use.
+    (The commands run in the test process: their behaviour is the subject, not the process.)"""
     lib = tmp_path / "lib"
     make_library(lib, 5)
     data = tmp_path / "data"
-    assert piaa(data, "scan", "--no-embeddings", str(lib)).returncode == 0
-    assert piaa(data, "rate", str(lib / "img_002.jpg"), "5").returncode == 0
+    assert piaa_data(data, "scan", "--no-embeddings", str(lib)).returncode == 0
+    assert piaa_data(data, "rate", str(lib / "img_002.jpg"), "5").returncode == 0
     db = data / "catalog.sqlite3"
     _scribble_on(db, "photos_hash")
     conn = sqlite3.connect(str(db))
     assert conn.execute("PRAGMA quick_check").fetchone()[0] != "ok"
     conn.close()
-    r = piaa(data, "score", "--format", "csv")
+    r = piaa_data(data, "score", "--format", "csv")
     assert "Traceback" not in r.stderr
     assert "damaged" in r.stderr and "rebuilt" in r.stderr, r.stderr
     assert r.returncode == 0, r.stderr
@@ -196,7 +194,7 @@ def test_item13_cli_notices_a_broken_index_and_repairs_it(tmp_path):
         assert conn.execute("SELECT rating FROM photos WHERE path LIKE '%img_002.jpg'").fetchone()[0] == 5
     finally:
         conn.close()
-    r = piaa(data, "score")  # and the next command finds nothing to say
+    r = piaa_data(data, "score")  # and the next command finds nothing to say
     assert r.returncode == 0 and "damaged" not in r.stderr
 
 
@@ -204,9 +202,9 @@ def test_item13_cli_refuses_a_catalog_it_cannot_repair(tmp_path):
     lib = tmp_path / "lib"
     make_library(lib, 3)
     data = tmp_path / "data"
-    assert piaa(data, "scan", "--no-embeddings", str(lib)).returncode == 0
+    assert piaa_data(data, "scan", "--no-embeddings", str(lib)).returncode == 0
     _scribble_on(data / "catalog.sqlite3", "photos")
-    r = piaa(data, "score")
+    r = piaa_data(data, "score")
     assert r.returncode != 0
     assert "Traceback" not in r.stderr
     assert "damaged" in r.stderr and "backups" in r.stderr, r.stderr

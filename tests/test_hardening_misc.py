@@ -16,6 +16,8 @@ import numpy as np
 import pytest
 from PIL import Image, PngImagePlugin
 
+from _cli_helpers import piaa_data
+
 from piaa_desktop.core import xmp
 from piaa_desktop.core.imageio import ImageError, load_rgb
 from piaa_desktop.core.scanner import scan_folder
@@ -28,11 +30,6 @@ def _env() -> dict:
     env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
     env.setdefault("OMP_NUM_THREADS", "1")
     return env
-
-
-def piaa(data: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "piaa_desktop.cli.main", "--data-dir", str(data), *args],
-                          capture_output=True, text=True, timeout=300, env=_env(), cwd=str(REPO))
 
 
 def photo(path: Path, seed: int = 0, size=(40, 60)) -> Path:
@@ -163,12 +160,12 @@ def test_item15_rerunning_an_interrupted_export_makes_no_duplicates(tmp_path, ca
 
 def test_item15_zero_byte_catalog_is_refused_not_replaced(tmp_path):
     data = tmp_path / "data"
-    assert piaa(data, "errors").returncode == 0
+    assert piaa_data(data, "errors").returncode == 0
     db = data / "catalog.sqlite3"
     for suffix in ("-wal", "-shm"):
         Path(str(db) + suffix).unlink(missing_ok=True)
     db.write_bytes(b"")
-    r = piaa(data, "score")
+    r = piaa_data(data, "score")
     assert r.returncode != 0 and "Traceback" not in r.stderr
     assert "empty (0 bytes)" in r.stderr and "backups" in r.stderr
     assert db.stat().st_size == 0  # still the user's file, not a fresh empty catalog
@@ -178,9 +175,9 @@ def test_item15_sidecar_warning_is_printed_once(tmp_path):
     lib = tmp_path / "lib"
     p = photo(lib / "b.jpg")
     data = tmp_path / "data"
-    assert piaa(data, "scan", "--no-embeddings", str(lib)).returncode == 0
+    assert piaa_data(data, "scan", "--no-embeddings", str(lib)).returncode == 0
     xmp.sidecar_path(p).write_text('<x:xmpmeta xmlns:x="adobe:ns:meta/"><broken')
-    r = piaa(data, "rate", str(p), "3")
+    r = piaa_data(data, "rate", str(p), "3")
     assert r.returncode == 0
     assert r.stderr.count("left untouched") == 1, r.stderr
 
