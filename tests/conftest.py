@@ -13,6 +13,11 @@ import shutil
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# Threads of torch / BLAS (OpenMP) in the test process and its children: 2 for a serial run; under
+# pytest-xdist the cores shared among the workers (pytest_configure below: 1 each when the workers fill the
+# cores). More threads than cores spin while they wait for each other: on the 2-core machine two workers
+# with 2 threads each spent about twice the CPU on the same training (benchmarks/RESULTS.md, "Test suite time").
+_OMP_GIVEN = "OMP_NUM_THREADS" in os.environ
 os.environ.setdefault("OMP_NUM_THREADS", "2")
 
 import pytest
@@ -50,6 +55,16 @@ def pytest_cmdline_main(config):
         config.option.numprocesses = workers
         if config.option.dist == "no":
             config.option.dist = "worksteal"  # long tests at the end are taken over by an idle worker
+
+
+def pytest_configure(config):
+    """Before pytest-xdist starts its workers (they inherit the environment): one OpenMP thread per core
+    and worker, unless OMP_NUM_THREADS was set by the caller."""
+    n = getattr(config.option, "numprocesses", None)
+    if _OMP_GIVEN or os.environ.get("PYTEST_XDIST_WORKER") or not isinstance(n, int) or n < 2:
+        return
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    os.environ["OMP_NUM_THREADS"] = str(max(1, min(2, cores // n)))
 
 
 def _listing(root: Path) -> dict[str, tuple[int, float]]:

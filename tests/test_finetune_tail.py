@@ -54,11 +54,11 @@ def test_finetune_moves_the_tail_and_reports_val_per_epoch(net):
     from piaa_desktop.training.finetune_tail import build_tail, finetune
 
     rng = np.random.default_rng(1)
-    x = torch.from_numpy(rng.uniform(-1, 1, (24, 3, 224, 224)).astype(np.float32))
+    x = torch.from_numpy(rng.uniform(-1, 1, (12, 3, 224, 224)).astype(np.float32))
     act = _act10(net, x).numpy().astype(np.float16)
     act_flip = _act10(net, torch.flip(x, dims=[3])).numpy().astype(np.float16)
-    y = rng.uniform(1, 5, 24)
-    res = finetune(act, act_flip, y, np.arange(16), np.arange(16, 24), blocks=1, epochs=2, lr=1e-2, batch=8,
+    y = rng.uniform(1, 5, 12)
+    res = finetune(act, act_flip, y, np.arange(8), np.arange(8, 12), blocks=1, epochs=2, lr=1e-2, batch=4,
                    net=net, log=lambda s: None)
     rep = res["report"]
     assert rep["device"] == "cpu" and {"epoch_0", "epoch_1", "epoch_2"} <= set(rep)
