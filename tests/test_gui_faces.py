@@ -47,7 +47,7 @@ def _id(win, name):
     return next(pid for pid in win.model.ids() if win.model.record(pid).name == name)
 
 
-def test_faces_pass_badges_filter_and_info(window, qtbot):
+def test_faces_pass_badges_filter_and_info_then_on_demand_finds_nothing_new(window, qtbot):
     win = window
     assert win.features.faces.last_result == 5
     blink, astro, coffee = _id(win, "astronaut_blink.jpg"), _id(win, "astronaut.jpg"), _id(win, "coffee.jpg")
@@ -69,18 +69,18 @@ def test_faces_pass_badges_filter_and_info(window, qtbot):
     win.select_ids([coffee], coffee)
     assert win.features.faces.label.text() == "No faces."
 
-
-def test_faces_pass_on_demand_finds_nothing_new(window, qtbot):
+    # then the pass on demand (Photo > Find faces) finds nothing new: every photo was analysed after the import
+    # (one test with the one above: the window, its import and faces pass cost seconds of CPU)
     # h.done is set on the worker right after it posts the result, before the GUI thread handled it:
     # wait for the jobs manager's jobFinished (emitted on the GUI thread after the job's callbacks ran)
     # (the pass queues behind whatever the shared 2-thread job pool is running: 120 s, as the fixture's waits,
     # for a loaded machine; a timeout names the jobs still running)
     h = None
     try:
-        with qtbot.waitSignal(window.jobs.jobFinished, timeout=120_000, check_params_cb=lambda hh: hh is h):
-            h = window.features.faces.run_pass()
+        with qtbot.waitSignal(win.jobs.jobFinished, timeout=120_000, check_params_cb=lambda hh: hh is h):
+            h = win.features.faces.run_pass()
     except qtbot.TimeoutError:
         pytest.fail(f"the on-demand faces pass did not finish in 120 s (handle done: {getattr(h, 'done', None)}); "
-                    f"jobs still running: {[j.name for j in window.jobs.running()]}")
+                    f"jobs still running: {[j.name for j in win.jobs.running()]}")
     assert h.done
-    assert window.features.faces.last_result == 0
+    assert win.features.faces.last_result == 0
