@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -26,6 +27,17 @@ def _run(code: str, tmp_path: Path, timeout: int = 120) -> subprocess.CompletedP
     )
 
 
+@pytest.fixture
+def few_photos(tmp_path, photos_dir) -> Path:
+    """Three photos generated from the sample library: what these tests import (their subject is the start-up and
+    the order of things, not the import's size)."""
+    lib = tmp_path / "few"
+    lib.mkdir()
+    for src in sorted(photos_dir.glob("*.jpg"))[:3]:
+        shutil.copy2(src, lib / src.name)
+    return lib
+
+
 def test_version_prints_and_creates_no_window(tmp_path):
     r = _run(
         """
@@ -43,7 +55,7 @@ def test_version_prints_and_creates_no_window(tmp_path):
     assert lines[1] == "widgets-loaded False"
 
 
-def test_startup_and_import_never_load_torch(tmp_path, small_library):
+def test_startup_and_import_never_load_torch(tmp_path, few_photos):
     r = _run(
         f"""
         import sys
@@ -60,7 +72,7 @@ def test_startup_and_import_never_load_torch(tmp_path, small_library):
         print("torch-after-start", "torch" in sys.modules)
         done = []
         w.importFinished.connect(lambda r: (done.append(r), app.quit()))
-        w.features.importing.import_folder({str(small_library)!r})
+        w.features.importing.import_folder({str(few_photos)!r})
         app.exec()
         print("imported", w.model.rowCount())
         print("torch-after-import", "torch" in sys.modules)
@@ -70,11 +82,11 @@ def test_startup_and_import_never_load_torch(tmp_path, small_library):
     )
     assert r.returncode == 0, r.stderr
     assert "torch-after-start False" in r.stdout
-    assert "imported 12" in r.stdout
+    assert "imported 3" in r.stdout
     assert "torch-after-import False" in r.stdout
 
 
-def test_main_shows_window_first_then_imports_folder_argument(qtbot, tmp_path, small_library, monkeypatch):
+def test_main_shows_window_first_then_imports_folder_argument(qtbot, tmp_path, few_photos, monkeypatch):
     from piaa_desktop.gui import app as gui_app
     from piaa_desktop.gui.features.importing import ImportFeature
     from piaa_desktop.gui.main_window import MainWindow
@@ -111,13 +123,13 @@ def test_main_shows_window_first_then_imports_folder_argument(qtbot, tmp_path, s
     quit_on_close = qapp.quitOnLastWindowClosed()
     qapp.setQuitOnLastWindowClosed(False)
     try:
-        rc = gui_app.main(["--data-dir", str(data), str(small_library)])
+        rc = gui_app.main(["--data-dir", str(data), str(few_photos)])
     finally:
         guard.stop()
         qapp.setQuitOnLastWindowClosed(quit_on_close)
     assert rc == 0
     assert calls == [True]  # the window was visible when the import started
-    assert found["rows"] == 12
+    assert found["rows"] == 3
     assert found["title"] == "PIAA Desktop"
     assert (data / "catalog.sqlite3").is_file()
     # a folder on the command line counts as the first run: no welcome next time
@@ -127,20 +139,20 @@ def test_main_shows_window_first_then_imports_folder_argument(qtbot, tmp_path, s
     found["window"].deleteLater()
 
 
-def test_first_run_welcome_imports_the_chosen_folder(qtbot, app_paths, small_library, monkeypatch):
+def test_first_run_welcome_imports_the_chosen_folder(qtbot, app_paths, few_photos, monkeypatch):
     from piaa_desktop.gui import welcome
     from piaa_desktop.gui.main_window import MainWindow
 
     monkeypatch.setattr(welcome.WelcomeDialog, "exec", lambda self: QDialog.DialogCode.Accepted)
-    monkeypatch.setattr(welcome.WelcomeDialog, "chosen_folder", lambda self: small_library)
+    monkeypatch.setattr(welcome.WelcomeDialog, "chosen_folder", lambda self: few_photos)
     w = MainWindow(app_paths)
     qtbot.addWidget(w)
     w.show()
     assert w.features.importing.maybe_show_welcome() is True
     # the bundled samples (a copy in the data dir) import at once, then the chosen folder
-    qtbot.waitUntil(lambda: not w.features.importing.import_running() and w.model.rowCount() == 12 + 8, timeout=180_000)
+    qtbot.waitUntil(lambda: not w.features.importing.import_running() and w.model.rowCount() == 3 + 8, timeout=180_000)
     folders = {Path(r["path"]).name for r in w.catalog.folders()}
-    assert folders == {small_library.name, "PIAA sample photos"}
+    assert folders == {few_photos.name, "PIAA sample photos"}
     assert all(Path(r["path"]).is_relative_to(app_paths.data_dir) for r in w.catalog.folders()
                if Path(r["path"]).name == "PIAA sample photos")
     assert w.settings.get("first_run_done") is True
