@@ -12,19 +12,20 @@ from PySide6.QtCore import Qt  # noqa: E402
 from PySide6.QtTest import QTest  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
-from test_culling_pass import variant_library  # noqa: E402
-from piaa_desktop.gui.main_window import MainWindow  # noqa: E402
+from _gui_helpers import open_window  # noqa: E402
 
 
 @pytest.fixture
-def library(catalog, app_paths, tmp_path):
-    from piaa_desktop.core.scanner import import_folder
+def library(app_paths, imported_library):
+    """A catalog of 12 imported photos with their embeddings (small_library as the window imported it)."""
+    from piaa_desktop.core.catalog import open_catalog
 
-    lib = variant_library(tmp_path / "lib", n=12)
-    res = import_folder(catalog, lib, app_paths.thumbnails, score=False)
-    if res.embedded != 12:
+    cat = open_catalog(app_paths)
+    if len(cat.embeddings()[0]) != 12:
+        cat.close()
         pytest.skip("no backbone model to embed photos")
-    return catalog
+    yield cat
+    cat.close()
 
 
 def test_certainty_rises_with_answers(library):
@@ -42,16 +43,10 @@ def test_certainty_rises_with_answers(library):
     assert after > before
 
 
-def test_ranking_view_names_progress_and_info_follows_the_pair(qtbot, app_paths, tmp_path):
-    lib = variant_library(tmp_path / "lib", n=8)
-    w = MainWindow(app_paths)
-    qtbot.addWidget(w)
-    w.resize(1280, 800)
-    w.show()
+def test_ranking_view_names_progress_and_info_follows_the_pair(qtbot, app_paths, imported_library):
+    w = open_window(qtbot, app_paths)  # on small_library's 12 photos as the window imported them
     qtbot.waitExposed(w)
-    with qtbot.waitSignal(w.importFinished, timeout=180_000):
-        w.features.importing.import_folder(lib)
-    qtbot.waitUntil(lambda: w.model.rowCount() == 8, timeout=10_000)
+    assert w.model.rowCount() == 12
     w.show_view("ranking")
     rv = w.features.ranking.ranking
     assert rv.current is not None
