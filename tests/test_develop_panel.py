@@ -10,12 +10,21 @@ pytest.importorskip("pytestqt")
 
 
 @pytest.fixture
-def panel(qtbot, catalog, app_paths, small_library):
+def catalog(app_paths, imported_library):
+    """The catalog of small_library's 12 photos (as the window imported them, once per worker; copied here)."""
+    from piaa_desktop.core.catalog import open_catalog
+
+    cat = open_catalog(app_paths)
+    yield cat
+    cat.close()
+
+
+@pytest.fixture
+def panel(qtbot, catalog, app_paths):
     from piaa_desktop.core.catalog import UndoStack
-    from piaa_desktop.core.scanner import scan_folder
     from piaa_desktop.gui.develop_panel import DevelopPanel
 
-    scan_folder(catalog, small_library, app_paths.cache_dir, workers=2)
+    assert len(catalog.query_ids(sort="name")) == 12
     undo = UndoStack(catalog)
     w = DevelopPanel(catalog, undo, paths=app_paths)
     qtbot.addWidget(w)
