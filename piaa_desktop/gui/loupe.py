@@ -206,7 +206,7 @@ class LoupeImageView(ZoomImageView):
         self.crop_active = False
 
     def histogram_rect(self) -> QRectF:
-        return QRectF(self.width() - 16 - 220, 22, 220, 84)
+        return QRectF(self.width() - 16 - 240, 22, 240, 84)  # wide enough for both clipping warnings side by side
 
     def paint_overlays(self, p: QPainter) -> None:
         p.setFont(self._font)
@@ -270,19 +270,43 @@ class LoupeImageView(ZoomImageView):
             p.setBrush(colors[c])
             p.drawPath(path)
         # clipping warnings: triangles lit (and the share of pixels) when shadows / highlights clip
-        for x, warn, frac, col, left in ((r.left(), st.warn_low, st.clip_low, QColor("#4f8df5"), True),
-                                         (r.right(), st.warn_high, st.clip_high, QColor("#ff5050"), False)):
+        for x, warn, col, left in ((r.left(), st.warn_low, QColor("#4f8df5"), True),
+                                   (r.right(), st.warn_high, QColor("#ff5050"), False)):
             tri = QPolygonF([QPointF(x, r.top()), QPointF(x + (10 if left else -10), r.top()),
                              QPointF(x, r.top() + 10)])
             p.setBrush(col if warn else QColor("#3a3f48"))
             p.drawPolygon(tri)
-            if warn:
-                p.setPen(col)
-                text = f"{frac * 100:.1f} % {'shadows' if left else 'highlights'} clipped"
-                p.drawText(QRectF(r.left() + 14, r.top() - 3, r.width() - 28, 14),
-                           Qt.AlignmentFlag.AlignLeft if left else Qt.AlignmentFlag.AlignRight, text)
-                p.setPen(Qt.PenStyle.NoPen)
+        for rect, align, text, col in clip_labels(r, st, QFontMetrics(self._font)):
+            p.setPen(col)
+            p.drawText(rect, align, text)
         p.restore()
+
+
+def clip_labels(r: QRectF, st: HistogramStats, fm: QFontMetrics) -> list[tuple[QRectF, Qt.AlignmentFlag, str, QColor]]:
+    """The histogram's clipping words over ``r`` (rect, alignment, text, colour): "0.1 % shadows clipped" on the left,
+    "0.8 % highlights clipped" on the right. When both clip, the longest wording that fits side by side with a gap
+    ("0.1 % shadows" / "0.8 % highlights", at worst the shares alone beside their coloured triangles), so the two
+    never overlap."""
+    inner = QRectF(r.left() + 14, r.top() - 3, r.width() - 28, 14)
+    ends = [(frac, col, left, "shadows" if left else "highlights")
+            for warn, frac, col, left in ((st.warn_low, st.clip_low, QColor("#4f8df5"), True),
+                                          (st.warn_high, st.clip_high, QColor("#ff5050"), False)) if warn]
+    wordings = [lambda f, w: f"{f * 100:.1f} % {w} clipped"]
+    if len(ends) == 2:
+        wordings += [lambda f, w: f"{f * 100:.1f} % {w}", lambda f, w: f"{f * 100:.1f} %"]
+    for wording in wordings:
+        texts = [wording(frac, what) for frac, _c, _l, what in ends]
+        if sum(fm.horizontalAdvance(t) for t in texts) + 8 * (len(texts) - 1) <= inner.width():
+            break
+    out = []
+    for (frac, col, left, _w), text in zip(ends, texts):
+        rect = QRectF(inner)
+        if len(ends) == 2:  # each in the part of the width its words take, at its own end
+            rect.setWidth(min(inner.width(), fm.horizontalAdvance(text) + 1))
+            if not left:
+                rect.moveRight(inner.right())
+        out.append((rect, Qt.AlignmentFlag.AlignLeft if left else Qt.AlignmentFlag.AlignRight, text, col))
+    return out
 
 
 # ---------------------------------------------------------------------------------------------- info strip
