@@ -49,3 +49,66 @@ def test_readme_faces_photo_has_eyes_closed_at_the_shipped_threshold(faces_scrip
     # only the eyes changed: the rest of the face (mouth, cheeks) is untouched
     y0 = int(pts[:, 1].max())
     assert np.array_equal(shut[y0 + 5 :], src[y0 + 5 :])
+
+
+def _stats(clip_low: float, clip_high: float):
+    from piaa_desktop.core.histogram import HistogramStats
+
+    return HistogramStats(hist=np.full((4, 256), 1 / 256, np.float32), clip_high=clip_high, clip_low=clip_low)
+
+
+def test_loupe_histogram_clipping_words_never_overlap(qtbot):
+    """A RAW of a dark room with a bright screen clips both ends: "0.1 % shadows clipped" and "0.8 % highlights
+    clipped" were drawn over each other in the loupe's histogram (each as wide as the histogram)."""
+    from PySide6.QtGui import QFontMetrics
+
+    from piaa_desktop.gui.loupe import LoupeImageView, clip_labels
+
+    view = LoupeImageView()
+    qtbot.addWidget(view)
+    view.resize(900, 600)
+    r = view.histogram_rect()
+    fm = QFontMetrics(view._font)
+
+    def inked(rect, align, text):  # where the text's pixels are: its advance, from the aligned side
+        adv = fm.horizontalAdvance(text)
+        return (rect.left(), rect.left() + adv) if align & Qt_left() else (rect.right() - adv, rect.right())
+
+    both = clip_labels(r, _stats(0.001, 0.008), fm)
+    assert [t for *_x, t, _c in both][0].startswith("0.1 %") and [t for *_x, t, _c in both][1].startswith("0.8 %")
+    (ra, aa, ta, _), (rb, ab, tb, _) = both
+    a, b = inked(ra, aa, ta), inked(rb, ab, tb)
+    assert a[1] < b[0], (ta, tb, a, b)  # a gap between the shadows' words and the highlights'
+    assert r.left() <= a[0] and b[1] <= r.right()
+    assert "shadows" in ta and "highlights" in tb  # still says which end
+    # one end alone keeps the whole sentence
+    (one,) = clip_labels(r, _stats(0.0, 0.151), fm)
+    assert one[2] == "15.1 % highlights clipped"
+    assert clip_labels(r, _stats(0.0, 0.0), fm) == []
+
+
+def Qt_left():
+    from PySide6.QtCore import Qt
+
+    return Qt.AlignmentFlag.AlignLeft
+
+
+def test_why_line_speaks_a_photographers_words(qtbot):
+    """The Info panel's "Why, for your taste" showed catalog column names ("subject offset", "clip low") and
+    rows that round to nothing ("▲ subject offset +0.00 · ▼ brightness -0.00")."""
+    from piaa_desktop.core.personal.operations import EMBEDDING_LABEL
+    from piaa_desktop.gui.side_panel import SidePanel
+
+    panel = SidePanel()
+    qtbot.addWidget(panel)
+    panel.set_explanation([("overall appeal", 0.19), ("contrast", -0.012), ("subject_offset", 0.004),
+                           ("brightness", -0.001), (EMBEDDING_LABEL, 0.03), ("clip_low", -0.05)], set())
+    text = panel.why_label.text()
+    assert "overall appeal +0.19" in text and "contrast -0.01" in text
+    assert "content &amp; style +0.03" in text or "content & style +0.03" in text
+    assert "crushed shadows -0.05" in text
+    for bad in ("+0.00", "-0.00", "subject offset", "subject_offset", "clip low", "clip_low", "embedding"):
+        assert bad not in text, bad
+    # nothing but zeros: no "Why" line at all
+    panel.set_explanation([("subject_offset", 0.001), ("brightness", -0.002)], set())
+    assert "Why" not in panel.why_label.text() and panel.why_label.isHidden()

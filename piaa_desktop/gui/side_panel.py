@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from piaa_desktop.core.personal.operations import EMBEDDING_LABEL
 from piaa_desktop.gui.grid import COLOR_LABELS, DIM_STAR, GOLD, star_polygon
 
 FLAG_NAMES = {1: "Pick", 0: "", -1: "Reject"}
@@ -38,6 +39,17 @@ SIGNAL_DISPLAY = (
     ("clip_high", "Blown highlights", 0.0, 0.1, "{:.1%}"),
     ("clip_low", "Crushed shadows", 0.0, 0.1, "{:.1%}"),
 )
+
+# The "why" line's words for the pixel signals (explain() names them by their catalog column) and the embedding
+# term: a photographer's words, lower case, from the bars' labels above where there is one.
+WHY_WORDS = {key: label.lower() for key, label, *_ in SIGNAL_DISPLAY}
+WHY_WORDS.update({"warmth": "warmth", "subject_offset": "subject placement", EMBEDDING_LABEL: "content & style"})
+
+
+def why_rows(reasons: Sequence[tuple[str, float]]) -> list[tuple[str, float]]:
+    """The (words, contribution) shown in "Why, for your taste": signals named in words, and the attributes whose
+    contribution rounds to 0.00 left out (a "+0.00" or "-0.00" says nothing)."""
+    return [(WHY_WORDS.get(name, name.replace("_", " ")), c) for name, c in reasons if round(c, 2) != 0]
 
 
 def format_shutter(s: Optional[float]) -> str:
@@ -495,12 +507,12 @@ class SidePanel(QScrollArea):
         parts = []
         if reasons:
             rows = []
-            for name, contrib in reasons:
+            for label, contrib in why_rows(reasons):
                 colour = "#5fcf80" if contrib >= 0 else "#f0736a"
                 arrow = "▲" if contrib >= 0 else "▼"
-                label = name.replace("_", " ")
                 rows.append(f"<span style='color:{colour}'>{arrow} {label} {contrib:+.2f}</span>")
-            parts.append("<b>Why, for your taste:</b> " + " · ".join(rows))
+            if rows:
+                parts.append("<b>Why, for your taste:</b> " + " · ".join(rows))
         if flags:
             from piaa_desktop.core.flags import FLAG_LABELS
 
