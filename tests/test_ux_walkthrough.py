@@ -112,3 +112,34 @@ def test_why_line_speaks_a_photographers_words(qtbot):
     # nothing but zeros: no "Why" line at all
     panel.set_explanation([("subject_offset", 0.001), ("brightness", -0.002)], set())
     assert "Why" not in panel.why_label.text() and panel.why_label.isHidden()
+
+
+def test_crop_handles_are_not_hidden_under_the_histogram(qtbot):
+    """With Crop on (Shift+R) the loupe's histogram covered the crop's top-right handle: the handle must be drawn
+    where the photographer grabs it, and the histogram comes back when the crop tool is off."""
+    from PySide6.QtGui import QColor, QImage
+
+    from piaa_desktop.gui.crop_tool import CropOverlay
+    from piaa_desktop.gui.loupe import LoupeImageView
+
+    view = LoupeImageView()
+    qtbot.addWidget(view)
+    view.resize(900, 500)
+    img = QImage(1200, 600, QImage.Format.Format_RGB32)  # wider than the view: the photo reaches the top right
+    img.fill(QColor(90, 90, 90))
+    view.set_image(img)
+    view.stats = _stats(0.0, 0.0)
+    view.show()
+    qtbot.waitExposed(view)
+    view.crop_tool = CropOverlay(view)
+    view.crop_active = True
+    r = view.image_rect()
+    assert view.histogram_rect().intersects(r.adjusted(r.width() - 12, 0, 0, 12 - r.height()))  # the overlap
+    assert not view.histogram_visible()
+    shot = view.grab().toImage()
+    corner = shot.pixelColor(int(r.right()) - 2, int(r.top()) + 2)
+    assert corner.lightness() > 200, corner.name()  # the white handle, not the histogram's dark box
+    view.crop_active = False
+    assert view.histogram_visible()
+    shot = view.grab().toImage()
+    assert shot.pixelColor(int(r.right()) - 2, int(r.top()) + 2).lightness() < 60  # the histogram is back

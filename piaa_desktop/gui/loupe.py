@@ -224,8 +224,13 @@ class LoupeImageView(ZoomImageView):
             p.drawText(r, Qt.AlignmentFlag.AlignCenter, text)
         if self.crop_active and self.crop_tool is not None and self.has_image():
             self.crop_tool.paint(p, self.image_rect())
-        if self.show_histogram and self.stats is not None and self.width() > 420:
+        if self.histogram_visible():
             self._paint_histogram(p, self.histogram_rect(), self.stats)
+
+    def histogram_visible(self) -> bool:
+        """The histogram is drawn over the photo unless hidden (``H``), the view is narrow, or the crop tool is on
+        (it would cover the crop's top-right handle and the photo's corner being framed)."""
+        return self.show_histogram and self.stats is not None and self.width() > 420 and not self._cropping()
 
     def _cropping(self) -> bool:
         return self.crop_active and self.crop_tool is not None and self.has_image()
