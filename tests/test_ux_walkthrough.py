@@ -143,3 +143,35 @@ def test_crop_handles_are_not_hidden_under_the_histogram(qtbot):
     assert view.histogram_visible()
     shot = view.grab().toImage()
     assert shot.pixelColor(int(r.right()) - 2, int(r.top()) + 2).lightness() < 60  # the histogram is back
+
+
+@pytest.mark.parametrize("theme", ["dark", "light"])
+def test_toolbar_has_no_grey_box_between_the_filters_and_the_search(qtbot, qapp, tmp_path, theme):
+    """The stretch between the Flag filter and the search bar was painted as a box in the themes' widget grey
+    (every screenshot of the main window showed it): it must take the toolbar's own colour."""
+    from PySide6.QtWidgets import QWidget
+
+    from piaa_desktop.core.paths import app_paths
+    from piaa_desktop.gui.main_window import MainWindow
+    from piaa_desktop.gui.theme import apply_theme
+
+    old = qapp.styleSheet(), qapp.palette(), qapp.style().name()
+    try:
+        apply_theme(qapp, theme)
+        w = MainWindow(app_paths(tmp_path / "data"))
+        qtbot.addWidget(w)
+        w.resize(1280, 800)
+        w.show()
+        qtbot.waitExposed(w)
+        spacer = w.toolbar.findChild(QWidget, "ToolbarSpacer")
+        assert spacer is not None and spacer.isVisible() and spacer.width() > 20
+        img = w.toolbar.grab().toImage()
+        g = spacer.geometry()
+        inside = img.pixelColor(g.center().x(), g.center().y())
+        # the toolbar's background, left of its first widget (the toolbar's own padding)
+        bar = img.pixelColor(1, g.center().y())
+        assert inside.name() == bar.name(), (inside.name(), bar.name())
+    finally:
+        qapp.setStyleSheet(old[0])
+        qapp.setPalette(old[1])
+        qapp.setStyle(old[2])

@@ -379,6 +379,8 @@ class MainWindow(QMainWindow):
         self._order_hint_action = tb.addWidget(self.order_hint)
         self._order_hint_action.setVisible(False)
         spacer = QWidget(self)
+        spacer.setObjectName("ToolbarSpacer")
+        spacer.setStyleSheet("background: transparent;")  # the toolbar's colour, not the themes' QWidget grey box
         spacer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         tb.addWidget(spacer)
         self._toolbar_views_anchor = tb.addSeparator()
