@@ -17,6 +17,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from _cli_helpers import piaa_data
+
 from piaa_desktop.core import xmp
 
 FIXTURES = Path(__file__).parent / "fixtures" / "xmp"
@@ -174,9 +176,8 @@ def test_item1_cli_repro_two_ratings_with_lightroom_sidecar(tmp_path):
     (lib / "a.jpg.xmp").write_bytes((FIXTURES / "lightroom_classic.xmp").read_bytes())
     data = tmp_path / "D"
 
-    def piaa(*args):
-        return subprocess.run([sys.executable, "-m", "piaa_desktop.cli.main", "--data-dir", str(data), *args],
-                              capture_output=True, text=True, timeout=300)
+    def piaa(*args):  # the commands' behaviour: in this process
+        return piaa_data(data, *args)
 
     r = piaa("scan", "--no-embeddings", str(lib))
     assert r.returncode == 0, r.stderr
@@ -216,12 +217,10 @@ def test_item8_infinite_rating_sidecar_imports_through_cli(tmp_path):
         "</rdf:RDF></x:xmpmeta>"
     )
     data = tmp_path / "D"
-    r = subprocess.run([sys.executable, "-m", "piaa_desktop.cli.main", "--data-dir", str(data), "scan",
-                        "--no-embeddings", str(lib)], capture_output=True, text=True, timeout=300)
+    r = piaa_data(data, "scan", "--no-embeddings", str(lib))
     assert r.returncode == 0, r.stderr
     assert "Traceback" not in r.stderr and "OverflowError" not in r.stderr
-    r = subprocess.run([sys.executable, "-m", "piaa_desktop.cli.main", "--data-dir", str(data), "rate",
-                        str(lib / "a.jpg"), "3"], capture_output=True, text=True, timeout=300)
+    r = piaa_data(data, "rate", str(lib / "a.jpg"), "3")
     assert r.returncode == 0, r.stderr
     assert xmp.read_sidecar(lib / "a.jpg")["rating"] == 3
 

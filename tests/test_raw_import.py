@@ -5,14 +5,13 @@ imported from its preview or skipped with a plain reason, never a traceback. Gen
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 rawpy = pytest.importorskip("rawpy")
 
+from _cli_helpers import piaa_data  # noqa: E402
 from _raw_fixtures import make_dng, raw_data_bytes, truncate  # noqa: E402
 from piaa_desktop.core import imageio  # noqa: E402
 from piaa_desktop.core.imageio import RAW_PREVIEW_MIN_EDGE, ImageError, load_full_rgb, load_rgb, open_image  # noqa: E402
@@ -106,8 +105,7 @@ def test_cli_scan_of_raw_folder_reports_reasons_not_tracebacks(tmp_path):
     make_dng(lib / "a.dng", preview="jpeg", preview_size=BIG)
     bare = make_dng(tmp_path / "b.dng")
     truncate(bare, lib / "b_cut.dng", 3000)
-    out = subprocess.run([sys.executable, "-m", "piaa_desktop.cli.main", "--data-dir", str(tmp_path / "d"), "scan",
-                          str(lib), "--json"], capture_output=True, text=True, timeout=300)
+    out = piaa_data(tmp_path / "d", "scan", str(lib), "--json")  # the command's behaviour: in this process
     assert out.returncode == 0, out.stderr
     assert "Traceback" not in out.stderr
     res = json.loads(out.stdout[out.stdout.index("{"):])
