@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from _reliability_helpers import PY, REPO, child_env, cli, copy_library
+from _cli_helpers import piaa_data
+from _reliability_helpers import PY, REPO, child_env, copy_library
 
 from piaa_desktop.core.instance import AlreadyRunning, InstanceLock, holder_pid
 from piaa_desktop.core.recovery import clean_part_files, pid_alive, recover, resumable_jobs
@@ -93,13 +94,14 @@ RATE_LIBRARY = textwrap.dedent(
 def test_cli_rate_waits_for_another_process_write_and_succeeds(tmp_path, data_dir, photos_dir):
     lib = tmp_path / "lib"
     photos = copy_library(photos_dir, lib, 0, 3)
-    r = cli(data_dir, "-q", "scan", "--no-embeddings", str(lib))
+    r = piaa_data(data_dir, "-q", "scan", "--no-embeddings", str(lib))
     assert r.returncode == 0, r.stderr
     writer = subprocess.Popen([PY, "-c", RATE_LIBRARY, str(data_dir), str(photos[0]), "2.0"], cwd=str(REPO),
                               env=child_env(), stdout=subprocess.PIPE, text=True)
     try:
         assert writer.stdout.readline().strip() == "writing"
-        r = cli(data_dir, "rate", str(photos[1]), "4")  # blocks on the writer's lock, then goes through
+        # blocks on the writer's lock, then goes through (the command in this process, the writer another)
+        r = piaa_data(data_dir, "rate", str(photos[1]), "4")
         assert r.returncode == 0, r.stderr
         assert "locked" not in r.stderr.lower()
         assert writer.stdout.readline().strip() == "committed"
