@@ -159,7 +159,7 @@ def register(subparsers) -> None:
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(func=cmd_personalize)
 
-    from piaa_desktop.training.train_para_prior import add_arguments
+    from piaa_desktop.training.prior_args import add_arguments
 
     p = subparsers.add_parser("train-prior", help="train the aesthetic prior from PARA (models/personal_prior.npz)")
     add_arguments(p)
