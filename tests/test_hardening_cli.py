@@ -1,6 +1,7 @@
 """Hardening of the command line (issue 12): concurrent scans of one folder (item 10), a full disk
-(item 11, on a real, tiny tmpfs in a private mount namespace where the system allows it), and the
-catalog's integrity checked before use (item 13).
+(item 11, on a real, tiny tmpfs in a private mount namespace where the system allows it: one child process
+in that namespace runs the commands one after the other through the CLI's main()), and the catalog's
+integrity checked before use (item 13).
 """
 from __future__ import annotations
 
@@ -69,14 +70,16 @@ def test_item10_two_scans_of_one_folder_at_once(tmp_path):
 DISKFULL = textwrap.dedent(
     r"""
     import json, os, shutil, subprocess, sys
-    mnt, lib, lib2, py = sys.argv[1:5]
+    mnt, lib, lib2, tests = sys.argv[1:5]
     subprocess.run(["mount", "-t", "tmpfs", "-o", "size=24m", "tmpfs", mnt], check=True)
     data = os.path.join(mnt, "data")
     out = {}
 
-    def piaa(*args):
-        r = subprocess.run([py, "-m", "piaa_desktop.cli.main", "--data-dir", data, *args], capture_output=True,
-                           text=True, timeout=300)
+    sys.path.insert(0, tests)  # tests/_cli_helpers.py
+    from _cli_helpers import piaa_data
+
+    def piaa(*args):  # each command in this process, as tests/_cli_helpers.py runs it (exit code, out, err)
+        r = piaa_data(data, *args)
         return {"rc": r.returncode, "out": r.stdout[-2000:], "err": r.stderr[-3000:]}
 
     def fill(leave):
@@ -130,8 +133,8 @@ def test_item11_full_disk_gives_a_clear_message_and_loses_nothing(tmp_path):
     mnt = tmp_path / "mnt"
     mnt.mkdir()
     r = subprocess.run(["unshare", "-m", "--propagation", "private", sys.executable, "-c", DISKFULL, str(mnt),
-                        str(lib), str(lib2), sys.executable], capture_output=True, text=True, timeout=900,
-                       env=_env(), cwd=str(REPO))
+                        str(lib), str(lib2), str(Path(__file__).resolve().parent)],
+                       capture_output=True, text=True, timeout=900, env=_env(), cwd=str(REPO))
     assert r.returncode == 0, r.stderr[-3000:]
     out = json.loads(r.stdout.strip().splitlines()[-1])
     assert out["scan1"]["rc"] == 0 and out["rate1"]["rc"] == 0, out

@@ -185,12 +185,13 @@ def test_item15_sidecar_warning_is_printed_once(tmp_path):
 READ_ONLY = textwrap.dedent(
     r"""
     import json, os, subprocess, sys
-    mnt, lib, py = sys.argv[1:4]
+    mnt, lib, tests = sys.argv[1:4]
     subprocess.run(["mount", "-t", "tmpfs", "-o", "size=32m", "tmpfs", mnt], check=True)
     data = os.path.join(mnt, "data")
-    def piaa(*a):
-        r = subprocess.run([py, "-m", "piaa_desktop.cli.main", "--data-dir", data, *a], capture_output=True,
-                           text=True, timeout=300)
+    sys.path.insert(0, tests)  # tests/_cli_helpers.py
+    from _cli_helpers import piaa_data
+    def piaa(*a):  # each command in this process (exit code, out, err), one child for the whole story
+        r = piaa_data(data, *a)
         return {"rc": r.returncode, "out": r.stdout[-3000:], "err": r.stderr[-3000:]}
     out = {"scan": piaa("scan", "--no-embeddings", lib)}
     subprocess.run(["mount", "-o", "remount,ro", mnt], check=True)
@@ -216,8 +217,8 @@ def test_item15_read_only_data_dir_still_scores(tmp_path):
     mnt = tmp_path / "mnt"
     mnt.mkdir()
     r = subprocess.run(["unshare", "-m", "--propagation", "private", sys.executable, "-c", READ_ONLY, str(mnt),
-                        str(lib), sys.executable], capture_output=True, text=True, timeout=600, env=_env(),
-                       cwd=str(REPO))
+                        str(lib), str(Path(__file__).resolve().parent)], capture_output=True, text=True, timeout=600,
+                       env=_env(), cwd=str(REPO))
     assert r.returncode == 0, r.stderr[-3000:]
     out = json.loads(r.stdout.strip().splitlines()[-1])
     assert out["scan"]["rc"] == 0
