@@ -180,7 +180,8 @@ def test_cli_export_folder_format_colour_and_presets(lib_catalog, data_dir, tmp_
     out = capsys.readouterr()
     res = json.loads(out.out)
     assert res["exported"] == 3
-    assert res["selection"].startswith("the best 10 by your personal score") and "folder" in res["selection"]
+    # no personal model in this catalog: the ranking is the generic score, and it says so
+    assert res["selection"].startswith("the best 10 by the generic score (no personal model yet)") and "folder" in res["selection"]
     files = sorted(p.name for p in dest.glob("*.jpg"))
     assert [f[:4] for f in files] == ["001_", "002_", "003_"]
     with Image.open(dest / files[0]) as im:

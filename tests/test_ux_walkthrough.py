@@ -175,3 +175,43 @@ def test_toolbar_has_no_grey_box_between_the_filters_and_the_search(qtbot, qapp,
         qapp.setStyleSheet(old[0])
         qapp.setPalette(old[1])
         qapp.setStyle(old[2])
+
+
+def test_export_says_what_it_takes_without_contradiction():
+    """The export dialog and `piaa export --picks` said "all, ordered by your personal score, picks only, ... (the
+    generic score where there is no personal model yet)" with a personal model in place: "all" and "picks only"
+    at once, and a caveat that did not apply."""
+    from piaa_desktop.core.export import ExportOptions, describe_selection
+
+    picks = ExportOptions(picks=True, score_kind="personal")
+    text = describe_selection(picks, "the 67 photos shown", personal_model=True)
+    assert text == "the picks, ordered by your personal score, from the 67 photos shown"
+    text = describe_selection(picks, "", personal_model=False)
+    assert text == "the picks, ordered by the generic score (no personal model yet), from the whole library"
+    stars = describe_selection(ExportOptions(min_stars=4, score_kind="personal"), "", personal_model=True)
+    assert stars == "the photos with 4 stars and up, ordered by your personal score, rejects left out, from the whole library"
+    everything = describe_selection(ExportOptions(score_kind="generic"))
+    assert everything == "all photos, ordered by the generic score, rejects left out, from the whole library"
+    best = describe_selection(ExportOptions(top_n=10, picks=True, score_kind="personal"), 'folder "lib"', personal_model=True)
+    assert best == 'the best 10 by your personal score, picks only, from folder "lib"'
+    for t in (text, stars, everything, best):
+        assert not ("all" in t.split() and "only" in t.split()), t
+
+
+def test_cli_export_names_the_ranking_it_uses(tmp_path, capsys):
+    """`piaa export --picks` on a library without a personal model says the ranking is the generic score."""
+    import shutil
+
+    from piaa_desktop.cli.main import main
+
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    for name in ("coffee.jpg", "chelsea_the_cat.jpg"):
+        shutil.copy(sample_library_dir() / name, lib / name)
+    d = ["--data-dir", str(tmp_path / "d")]
+    assert main(d + ["scan", str(lib)]) == 0
+    assert main(d + ["flag", str(lib / "coffee.jpg"), "pick"]) == 0
+    capsys.readouterr()
+    assert main(d + ["export", str(tmp_path / "out"), "--picks", "--dry-run"]) == 0
+    err = capsys.readouterr().err
+    assert "exporting the picks, ordered by the generic score (no personal model yet), from the whole library: 1 photo" in err

@@ -175,7 +175,9 @@ def cmd_export(args) -> int:
             scope.append(f'collection "{c["name"]}"')
         opts.scope = ", ".join(scope)
         ids = select_for_export(cat, opts, within=within)
-        selection = describe_selection(opts, opts.scope)
+        from piaa_desktop.core.personal.operations import active_model
+
+        selection = describe_selection(opts, opts.scope, personal_model=active_model(cat)[0] is not None)
         if not quiet:
             print(f"exporting {selection}: {len(ids)} photo{'s' if len(ids) != 1 else ''}", file=sys.stderr)
         if args.dry_run:

@@ -286,22 +286,35 @@ def preset_of(opts: ExportOptions) -> dict:
     return {k: getattr(opts, k) for k in PRESET_FIELDS}
 
 
-def describe_selection(opts: ExportOptions, scope: str = "") -> str:
-    """What an export takes, in words: 'the best 10 by your personal score, picks only, from folder "lib"'."""
-    by = "your personal score" if opts.score_kind == "personal" else "the generic score"
+def describe_selection(opts: ExportOptions, scope: str = "", personal_model: Optional[bool] = None) -> str:
+    """What an export takes, in words: 'the best 10 by your personal score, picks only, from folder "lib"',
+    'the picks, ordered by your personal score, from the whole library'. ``personal_model``: whether a personal
+    model exists (True: the ranking is yours; False: it is the generic score until there is one; None: unknown,
+    both are said)."""
+    if opts.score_kind != "personal":
+        by = "the generic score"
+    elif personal_model is False:
+        by = "the generic score (no personal model yet)"
+    else:
+        by = "your personal score"
+    conds = []
     if opts.top_n and opts.top_percent:
         what = f"the best {opts.top_n} (at most {opts.top_percent:g} %) by {by}"
     elif opts.top_n:
         what = f"the best {opts.top_n} by {by}"
     elif opts.top_percent:
         what = f"the best {opts.top_percent:g} % by {by}"
+    elif opts.picks:  # "all, ..., picks only" read as a contradiction
+        what = f"the picks{f' with {opts.min_stars} stars and up' if opts.min_stars else ''}, ordered by {by}"
+    elif opts.min_stars:
+        what = f"the photos with {opts.min_stars} stars and up, ordered by {by}"
     else:
-        what = f"all, ordered by {by}"
-    conds = []
-    if opts.picks:
-        conds.append("picks only")
-    if opts.min_stars:
-        conds.append(f"{opts.min_stars} stars and up")
+        what = f"all photos, ordered by {by}"
+    if opts.top_n or opts.top_percent:
+        if opts.picks:
+            conds.append("picks only")
+        if opts.min_stars:
+            conds.append(f"{opts.min_stars} stars and up")
     if not opts.include_rejected and not opts.picks:
         conds.append("rejects left out")
     text = what + (", " + ", ".join(conds) if conds else "")
@@ -309,7 +322,7 @@ def describe_selection(opts: ExportOptions, scope: str = "") -> str:
         text += f", from {scope}"
     else:
         text += ", from the whole library"
-    if opts.score_kind == "personal":
+    if opts.score_kind == "personal" and personal_model is None:
         text += " (the generic score where there is no personal model yet)"
     return text
 

@@ -366,7 +366,11 @@ class ExportDialog(QDialog):
         """What the export takes, in words (the ranking named)."""
         if self.mode_group.checkedId() == 0:
             return f"the {len(self.photo_ids)} selected photos, in grid order"
-        return describe_selection(self.options(), self.scope_text())
+        if not hasattr(self, "_personal_model"):  # read once: whether the ranking is yours or still the generic one
+            from piaa_desktop.core.personal.operations import active_model
+
+            self._personal_model = active_model(self.catalog)[0] is not None
+        return describe_selection(self.options(), self.scope_text(), personal_model=self._personal_model)
 
     def selected_ids(self) -> list[int]:
         opts = self.options()
