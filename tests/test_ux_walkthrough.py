@@ -215,3 +215,51 @@ def test_cli_export_names_the_ranking_it_uses(tmp_path, capsys):
     assert main(d + ["export", str(tmp_path / "out"), "--picks", "--dry-run"]) == 0
     err = capsys.readouterr().err
     assert "exporting the picks, ordered by the generic score (no personal model yet), from the whole library: 1 photo" in err
+
+
+def _window(qtbot, paths):
+    from piaa_desktop.gui.main_window import MainWindow
+
+    w = MainWindow(paths)
+    qtbot.addWidget(w)
+    w.resize(1280, 800)
+    w.show()
+    qtbot.waitExposed(w)
+    return w
+
+
+def _type_search(qtbot, w, text: str) -> None:
+    from PySide6.QtTest import QTest
+
+    bar = w.features.library.search_bar
+    with qtbot.waitSignal(w.features.library.searchFinished, timeout=10_000):
+        if not text:
+            bar.set_text("")
+        else:
+            bar.edit.setFocus()
+            bar.edit.selectAll()
+            QTest.keyClicks(bar.edit, text)
+    qtbot.wait(20)
+
+
+def test_empty_search_result_does_not_ask_to_import_and_a_fixed_search_clears_its_error(qtbot, app_paths,
+                                                                                        imported_library):
+    """A search that matched nothing left the Info panel saying "Import a folder with File › Import folder…" in a
+    library of photos; and a mistyped search's error ("Search: rating: '>4' is not a number") stayed in the status
+    bar after the search was corrected or cleared."""
+    from PySide6.QtTest import QTest
+
+    w = _window(qtbot, app_paths)
+    qtbot.waitUntil(lambda: w.model.rowCount() == 12, timeout=10_000)
+    _type_search(qtbot, w, "name:no_photo_is_called_this")
+    assert w.model.rowCount() == 0
+    hint = w.side_panel.sub_label
+    assert "Import" not in hint.text() and "matches" in hint.text() and hint.isVisibleTo(w.side_panel)
+
+    bar = w.features.library.search_bar
+    bar.edit.selectAll()
+    QTest.keyClicks(bar.edit, "rating:>>4")
+    qtbot.waitUntil(lambda: w.status_text().startswith("Search:"), timeout=10_000)
+    _type_search(qtbot, w, "")
+    assert w.model.rowCount() == 12
+    assert not w.status_text().startswith("Search:"), w.status_text()

@@ -897,7 +897,7 @@ class MainWindow(QMainWindow):
     def _update_side_panel(self, n_selected: Optional[int] = None) -> None:
         pid = self.current_id()
         if pid is None:
-            self.side_panel.show_photo(None)
+            self.side_panel.show_photo(None, empty_hint=self._empty_hint())
             return
         photo = self.catalog.photo(pid)
         if photo is None:
@@ -911,6 +911,14 @@ class MainWindow(QMainWindow):
             self.catalog.signals([pid]).get(pid),
             n_selected=n_selected,
         )
+
+    def _empty_hint(self) -> str:
+        """What the Info panel says with no current photo: import only when the library is empty."""
+        if self.model.rowCount():
+            return "Click a photo to see its details."
+        if self.catalog.count_photos():
+            return "No photo shown: nothing here matches the search, filter or folder chosen."
+        return "Import a folder with File › Import folder… (Ctrl+I)"
 
     def image_loader(self, photo_id: int) -> QImage:
         """The photo's thumbnail with its develop edit rendered, as a QImage (cached pixmap, else the disk

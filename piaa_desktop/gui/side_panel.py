@@ -441,15 +441,18 @@ class SidePanel(QScrollArea):
         signals: Optional[dict] = None,
         n_selected: int = 0,
         folder_path: str = "",
+        empty_hint: str = "",
     ) -> None:
-        """Display ``photo`` (a catalog Photo or None), its ``score_detail`` and ``signals``."""
+        """Display ``photo`` (a catalog Photo or None), its ``score_detail`` and ``signals``; without a photo,
+        ``empty_hint`` says why and what to do (default: import a folder)."""
         self._photo = photo
         enabled = photo is not None
         for w in (self.stars, self.pick_button, self.reject_button, *self.swatches):
             w.setEnabled(enabled)
         if photo is None:
             self.name_label.setText("No photo selected")
-            self.sub_label.setText("Import a folder with File › Import folder… (Ctrl+I)")
+            self.sub_label.setText(empty_hint or "Import a folder with File › Import folder… (Ctrl+I)")
+            self.sub_label.setVisible(True)
             self.stars.setRating(0)
             self.pick_button.setChecked(False)
             self.reject_button.setChecked(False)

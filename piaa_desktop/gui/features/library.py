@@ -163,6 +163,8 @@ class LibraryFeature(Feature):
             self.search_bar.show_result(None, self.search_error)
             self.win.say(f"Search: {exc}")
             return
+        if self.search_error and self.win.status_text() == f"Search: {self.search_error}":
+            self.win.say("")  # the error is about a query no longer typed
         self.search_error = ""
         self._seq["search"] += 1
         if not q:
