@@ -263,3 +263,26 @@ def test_empty_search_result_does_not_ask_to_import_and_a_fixed_search_clears_it
     _type_search(qtbot, w, "")
     assert w.model.rowCount() == 12
     assert not w.status_text().startswith("Search:"), w.status_text()
+
+
+def test_cli_errors_says_when_nothing_was_skipped(tmp_path, capsys):
+    """`piaa errors` on a clean import printed nothing at all: silence that reads as "did it run?"."""
+    import shutil
+
+    from piaa_desktop.cli.main import main
+
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    shutil.copy(sample_library_dir() / "coffee.jpg", lib / "coffee.jpg")
+    d = ["--data-dir", str(tmp_path / "d")]
+    assert main(d + ["scan", "--no-embeddings", str(lib)]) == 0
+    capsys.readouterr()
+    assert main(d + ["errors"]) == 0
+    out, err = capsys.readouterr()
+    assert out == "" and "no skipped files" in err
+    (lib / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    assert main(d + ["scan", "--no-embeddings", str(lib)]) == 0
+    capsys.readouterr()
+    assert main(d + ["errors"]) == 0
+    out, err = capsys.readouterr()
+    assert "broken.jpg" in out and "no skipped files" not in err
