@@ -207,3 +207,40 @@ def test_generic_column_is_stored_when_photos_are_embedded_and_reused(library, p
     other = jobs.column_signature(SimpleNamespace(transform=FeatureTransform(
         t.emb_mean, t.proj, t.sig_mean, t.sig_std, t.mlp_w1 * 1.01, t.mlp_b1, t.mlp_w2, t.mlp_b2, t.mlp_out)), key)
     assert other != sig and len(library.taste_columns(other)[0]) == 0
+
+
+def test_a_personal_model_fitted_on_other_features_is_stale_and_retrained(library, prior, monkeypatch):
+    """A new backbone (or prior) changes what a personal head's weights mean: the stored head is not applied,
+    and the re-score after an import re-trains it from the kept answers on the new embeddings."""
+    from piaa_desktop.core.personal import operations as jobs
+
+    ids = [p.id for p in library.photos()]
+    for pid, stars in zip(ids, [5, 5, 4, 4, 3, 3, 2, 2, 1, 1]):
+        library.set_rating([pid], stars)
+    first = jobs.personalize(library)
+    key = jobs._embedding_key()
+    sig = jobs.feature_signature(prior, key)
+    assert jobs.active_model(library)[1].meta["features"] == sig
+    assert not jobs.model_is_stale(library)
+    assert jobs.rescore_personal(library) == 12  # a plain re-score: no new version
+    assert len(jobs.model_versions(library)) == 1
+
+    # the same head read under another backbone key (what shipping a new backbone file does)
+    other = key.split("@")[0] + "@" + "0" * 16
+    assert jobs.feature_signature(prior, other) != sig
+    monkeypatch.setattr(jobs, "_embedding_key", lambda: other)
+    assert jobs.model_is_stale(library)
+    assert jobs.active_model(library) == (None, None)
+    assert jobs.explain(library, ids[0]) == []  # no personal "why" from a stale head
+    monkeypatch.undo()
+
+    # a head stored before heads carried a signature is stale too
+    _, head = jobs.active_model(library)
+    head.meta.pop("features")
+    library.store_personal_model(jobs.MODEL_KIND, head.to_bytes(), {}, 10, 0)
+    assert jobs.model_is_stale(library) and jobs.active_model(library) == (None, None)
+    n = jobs.rescore_personal(library)  # re-trained from the kept ratings
+    assert n == 12
+    mid, fresh = jobs.active_model(library)
+    assert mid is not None and mid != first.model_id and fresh.meta["features"] == sig
+    assert not jobs.model_is_stale(library)

@@ -189,8 +189,35 @@ def _cv_srocc(prior: Prior, feats: np.ndarray, stars: np.ndarray, use_tv: bool, 
     return round(srocc(pred, stars), 4)
 
 
-def active_model(catalog) -> tuple[Optional[int], Optional[Head]]:
-    """(model id, head) of the active personal version, or (None, None) when the prior is in use."""
+def feature_signature(prior: Prior, emb_key: str) -> str:
+    """What a personal head's weights mean: a hash of the backbone key (name + file hash) and the prior's whole
+    feature transform. A head stored under another signature was fitted on other features (another backbone
+    or prior) and is stale: it is not applied, and the next re-score re-trains it from the kept answers."""
+    import hashlib
+
+    t = prior.transform
+    memo = t.__dict__.setdefault("_feature_signatures", {})
+    if emb_key not in memo:
+        h = hashlib.sha256(emb_key.encode())
+        for k, a in sorted(t.arrays().items()):
+            h.update(k.encode())
+            h.update(np.ascontiguousarray(a, np.float32).tobytes())
+        memo[emb_key] = "features@" + h.hexdigest()[:16]
+    return memo[emb_key]
+
+
+def _current_signature(prior: Optional[Prior]) -> Optional[str]:
+    """The signature personal heads must carry now (None when the prior or backbone cannot be loaded: then
+    nothing can be scored anyway, and no head is called stale)."""
+    from piaa_desktop.core.models import ModelError
+
+    try:
+        return feature_signature(prior or load_prior(), _embedding_key())
+    except (PersonalError, ModelError, OSError, ValueError, KeyError):
+        return None
+
+
+def _stored_head(catalog) -> tuple[Optional[int], Optional[Head]]:
     row = catalog.personal_model(MODEL_KIND)
     if not row or row[1] is None:
         return None, None
@@ -198,6 +225,28 @@ def active_model(catalog) -> tuple[Optional[int], Optional[Head]]:
         return int(row[0]), Head.from_bytes(bytes(row[1]))
     except (ValueError, KeyError, OSError):
         return None, None
+
+
+def active_model(catalog, prior: Optional[Prior] = None) -> tuple[Optional[int], Optional[Head]]:
+    """(model id, head) of the active personal version, or (None, None) when the prior is in use, or when the
+    active version is stale (fitted on another backbone's or prior's features: :func:`model_is_stale`)."""
+    mid, head = _stored_head(catalog)
+    if head is None:
+        return None, None
+    sig = _current_signature(prior)
+    if sig is not None and head.meta.get("features") != sig:
+        return None, None
+    return mid, head
+
+
+def model_is_stale(catalog, prior: Optional[Prior] = None) -> bool:
+    """True when an active personal version exists but was fitted on other features (a new backbone or prior
+    shipped since): its answers are kept, the head must be re-trained (``personalize``)."""
+    mid, head = _stored_head(catalog)
+    if head is None:
+        return False
+    sig = _current_signature(prior)
+    return sig is not None and head.meta.get("features") != sig
 
 
 def model_versions(catalog) -> list[dict]:
@@ -246,13 +295,14 @@ def personalize(catalog, paths=None, progress=None, cancel=None, prior: Optional
     t0 = time.perf_counter()
     feats = lib.feats
     head, lam = fit_head(prior, feats[r_rows], stars, feats[w_rows], feats[l_rows], use_task_vectors, cancel)
+    head.meta["features"] = feature_signature(prior, _embedding_key())
     seconds = time.perf_counter() - t0
     cancel.raise_if_cancelled()
     metrics = {"seconds": round(seconds, 4), "task_vectors": head.meta.get("task_vectors", {}),
                "train_srocc": round(srocc(head.z(feats[r_rows]), stars), 4) if len(stars) > 2 else None,
                "mean_stars": round(head.mu, 3), "stars_per_z": round(head.sd, 3)}
     if not head.is_finite():
-        prev_id, _ = active_model(catalog)
+        prev_id, _ = active_model(catalog, prior)
         return PersonalizeResult(False, prev_id, f"personal-v{prev_id}" if prev_id else "prior", len(stars),
                                  len(w_rows), 0, metrics,
                                  "training produced invalid (NaN) parameters; the previous model is kept")
@@ -277,12 +327,26 @@ def rescore(catalog, progress=None, cancel=None, prior: Optional[Prior] = None) 
     prior = prior or load_prior()
     lib = _library(catalog, prior)
     cancel.raise_if_cancelled()
-    mid, head = active_model(catalog)
+    mid, head = active_model(catalog, prior)
     if head is None:
         head, version = prior.generic_head(), "prior"
     else:
         version = f"personal-v{mid}"
     return _write_scores(catalog, lib, head, prior, version)
+
+
+def rescore_personal(catalog, progress=None, cancel=None, prior: Optional[Prior] = None) -> int:
+    """After an import: re-score with the active personal version (0 without one). A version fitted on another
+    backbone's or prior's features (a new one shipped: :func:`model_is_stale`) is re-trained from the kept
+    ratings and preferences on the current embeddings instead (0 if nothing can be learnt yet)."""
+    if model_is_stale(catalog, prior):
+        try:
+            return personalize(catalog, progress=progress, cancel=cancel, prior=prior).n_scored
+        except PersonalError:
+            return 0
+    if active_model(catalog, prior)[0] is None:
+        return 0
+    return rescore(catalog, progress=progress, cancel=cancel, prior=prior)
 
 
 def reset_to_prior(catalog, prior: Optional[Prior] = None) -> int:
@@ -305,7 +369,7 @@ def activate_version(catalog, model_id: int, prior: Optional[Prior] = None) -> i
 
 
 def current_head(catalog, prior: Prior, lib: Optional[_Library] = None) -> Head:
-    _, head = active_model(catalog)
+    _, head = active_model(catalog, prior)
     return head if head is not None else prior.generic_head()
 
 
@@ -403,7 +467,7 @@ def explain(catalog, photo_id: int, prior: Optional[Prior] = None, top: Optional
     no personal "why"). Attributes are what people rated in PARA (composition, colour, light, ... as
     predicted for this photo), the pixel signals, and one term for what the embedding sees beyond them."""
     prior = prior or load_prior()
-    _, head = active_model(catalog)
+    _, head = active_model(catalog, prior)
     if head is None:
         return []
     lib = _library(catalog, prior)

@@ -31,12 +31,11 @@ def _explain_job(catalog, photo_id: int):
 
 
 def rescore_job(catalog, progress=None, cancel=None) -> int:
-    """Personal scores for photos imported since the last training (0 without a personal model)."""
-    from piaa_desktop.core.personal.operations import active_model, rescore
+    """Personal scores for photos imported since the last training (0 without a personal model); a stale
+    personal model is re-trained (core.personal.operations.rescore_personal)."""
+    from piaa_desktop.core.personal.operations import rescore_personal
 
-    if active_model(catalog)[0] is None:
-        return 0
-    return rescore(catalog, progress=progress, cancel=cancel)
+    return rescore_personal(catalog, progress=progress, cancel=cancel)
 
 
 class PersonalFeature(Feature):
