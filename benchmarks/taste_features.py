@@ -24,8 +24,10 @@ SETS = {
     "head (1280, the old embedding)": ("head_mean",),
     "head + spatial sd of the head features (2560)": ("head_mean", "head_std"),
     "head + pooled blocks 15, 14 (1792)": ("head_mean", "b15", "b14"),
-    "head + pooled blocks 15, 14, 10, 7 (1984, shipped)": ("head_mean", "b15", "b14", "b10", "b7"),
+    "head + pooled blocks 15, 14, 10, 7 (1984, frozen Google weights)": ("head_mean", "b15", "b14", "b10", "b7"),
 }
+# read from --finetuned-cache (finetune_tail --refresh-cache): the same taps, block 15 + head conv fine-tuned
+FT_SET = "head + pooled blocks 15, 14, 10, 7, block 15 + head conv fine-tuned on PARA train (1984, shipped)"
 
 
 def main() -> int:
@@ -35,6 +37,9 @@ def main() -> int:
     ap.add_argument("--sets", default="", help="comma-separated indices into the feature sets (default: all)")
     ap.add_argument("--finetune-report", type=Path, nargs="*", default=[],
                     help="JSON reports of training/finetune_tail.py")
+    ap.add_argument("--finetuned-cache", type=Path, default=None,
+                    help="feature cache of the backbone with the fine-tuned tail (finetune_tail --refresh-cache): "
+                         "adds its row")
     ap.add_argument("--rows", type=Path, default=None,
                     help="reuse the table rows an earlier run printed on stderr (no refit; the rows say what they measured)")
     ap.add_argument("--write", action="store_true")
@@ -42,32 +47,41 @@ def main() -> int:
 
     from piaa_desktop.core.personal.metrics import plcc, srocc
     from piaa_desktop.training.para_data import load_para, session_split
-    from piaa_desktop.training.train_para_prior import LAMBDAS, RidgeBank, mlp_predict, train_mlp
+    from piaa_desktop.training.train_para_prior import LAMBDAS, MIX_WEIGHTS, RidgeBank, mlp_predict, train_mlp
 
     para = load_para(args.data)
     split = session_split(para.sessions)
     tr, va = np.flatnonzero(split == "train"), split == "val"
     y = para.aesthetic
-    z = np.load(args.cache)
     names = list(SETS)
     if args.sets:
         names = [names[int(i)] for i in args.sets.split(",")]
-    lines = ["| features | ridge val SROCC | MLP val SROCC | MLP val PLCC | MLP + flip TTA val SROCC | seconds |",
-             "|---|---|---|---|---|---|"]
+    lines = ["| features | ridge val SROCC | MLP val SROCC | MLP val PLCC | MLP + flip TTA val SROCC | seconds "
+             "| MLP mixed with the ridge head as the trainer does (weight chosen on val): val SROCC / PLCC |",
+             "|---|---|---|---|---|---|---|"]
     if args.rows:
-        lines += [r.rstrip("\n") for r in args.rows.read_text().splitlines() if r.startswith("| ")]
+        lines += [r.rstrip("\n") + ("" if r.count("|") > 7 else " not measured |")
+                  for r in args.rows.read_text().splitlines() if r.startswith("| ")]
         names = []
+    if args.finetuned_cache:
+        names.append(FT_SET)
     for name in names:
         t0 = time.time()
-        keys = SETS[name]
+        keys = SETS.get(name, ("head_mean", "b15", "b14", "b10", "b7"))
+        z = np.load(args.finetuned_cache if name == FT_SET else args.cache)
         x = np.concatenate([z[k] for k in keys], 1).astype(np.float32)
         xf = np.concatenate([z["flip_" + k] for k in keys], 1).astype(np.float32)
         bank = RidgeBank(x, xf)
-        s_r = max(srocc(x[va] @ w + b, y[va]) for w, b in (bank.fit(tr, y, lam) for lam in LAMBDAS))
+        s_r, w, b = max(((srocc(x[va] @ w + b, y[va]), w, b) for w, b in (bank.fit(tr, y, lam) for lam in LAMBDAS)),
+                        key=lambda t: t[0])
         m = train_mlp(x, xf, y, tr, hidden=128, seeds=3, epochs=15, log=lambda s: None)
         p, pf = mlp_predict(m, x), mlp_predict(m, xf)
+        pr = x @ w + b
+        mix = {a: srocc(((1 - a) * p + a * pr)[va], y[va]) for a in MIX_WEIGHTS}
+        a = max(mix, key=mix.get)
         row = (f"| {name} | {s_r:.4f} | {srocc(p[va], y[va]):.4f} | {plcc(p[va], y[va]):.4f} | "
-               f"{srocc((p + pf)[va], y[va]):.4f} | {time.time() - t0:.0f} |")
+               f"{srocc((p + pf)[va], y[va]):.4f} | {time.time() - t0:.0f} | "
+               f"{mix[a]:.4f} / {plcc(((1 - a) * p + a * pr)[va], y[va]):.4f} ({a}) |")
         print(row, file=sys.stderr, flush=True)
         lines.append(row)
     body = [f"PARA val sessions ({int(va.sum())} photos), split by session (`training/para_split.json`); every model "
@@ -94,6 +108,8 @@ def main() -> int:
 
         cmd = ("nice -n 10 /work/main/.venv-test/bin/python benchmarks/taste_features.py --finetune-report "
                "/work/cache/taste2/ft_b0.json /work/cache/taste2/ft_b1.json --write")
+        if args.finetuned_cache:
+            cmd += f" --finetuned-cache {args.finetuned_cache}"
         if args.rows:
             cmd += f" (table rows from an earlier full run of it, reused with --rows {args.rows})"
         write_section(TITLE, cmd, text)

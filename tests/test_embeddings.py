@@ -51,18 +51,20 @@ def test_tampered_model_is_detected(tmp_path):
 
     from piaa_desktop.core.models import check_model, load_manifest
 
-    src = model_path("backbone_effnet_lite0").parent
+    from piaa_desktop.core.backbones import DEFAULT
+
+    src = model_path(DEFAULT).parent
     d = tmp_path / "models"
     d.mkdir()
     shutil.copy(src / "manifest.json", d / "manifest.json")
-    entry = load_manifest(d)["models"]["backbone_effnet_lite0"]
+    entry = load_manifest(d)["models"][DEFAULT]
     data = (src / entry["file"]).read_bytes()
     (d / entry["file"]).write_bytes(data[: len(data) // 2])  # truncated copy
-    st = check_model("backbone_effnet_lite0", d, use_cache=False)
+    st = check_model(DEFAULT, d, use_cache=False)
     assert not st.ok and "damaged or was modified" in st.problem
     (d / entry["file"]).unlink()
-    st = check_model("backbone_effnet_lite0", d, use_cache=False)
+    st = check_model(DEFAULT, d, use_cache=False)
     assert not st.ok and "missing" in st.problem
     with pytest.raises(ModelError):
-        model_path("backbone_effnet_lite0", d)
+        model_path(DEFAULT, d)
     assert json.loads((d / "manifest.json").read_text())  # the manifest itself is untouched

@@ -15,13 +15,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from piaa_desktop.core import backbones
 from piaa_desktop.core.embeddings import EMBED_DIM
 from piaa_desktop.core.paths import app_paths, models_dir
 
 from _cli_helpers import piaa_data
 
 REPO = Path(__file__).resolve().parents[1]
-BACKBONE = "backbone_effnet_lite0"
+BACKBONE = backbones.DEFAULT  # the shipped backbone
 
 
 def _cli(data: Path, *args: str, models: Path | None = None) -> subprocess.CompletedProcess:

@@ -220,11 +220,13 @@ def test_recover_reports_model_problems(catalog, app_paths, tmp_path, monkeypatc
 
     d = tmp_path / "models"
     shutil.copytree(models_dir(), d)
-    (d / "backbone_effnet_lite0.onnx").unlink()
+    from piaa_desktop.core.backbones import get as backbone
+
+    (d / backbone().file).unlink()
     monkeypatch.setenv("PIAA_MODELS_DIR", str(d))
     rep = recover(catalog, app_paths)
     assert rep.ok  # the library itself is fine
-    assert any("backbone_effnet_lite0.onnx" in p and "missing" in p for p in rep.model_problems)
+    assert any(backbone().file in p and "missing" in p for p in rep.model_problems)
     assert any(m.startswith("Model problem") and "still works" in m for m in rep)
 
 

@@ -18,10 +18,11 @@ import pytest
 from _cli_helpers import piaa_data
 from _reliability_helpers import child_env, cli, copy_library, personal_jobs
 
+from piaa_desktop.core import backbones
 from piaa_desktop.core.embeddings import EMBED_DIM
 from piaa_desktop.core.paths import models_dir
 
-BACKBONE_FILE = "backbone_effnet_lite0.onnx"
+BACKBONE_FILE = backbones.get().file  # the shipped backbone (core.backbones.DEFAULT)
 
 
 def _damaged_models(tmp_path: Path, how: str) -> Path:

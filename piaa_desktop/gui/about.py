@@ -134,11 +134,18 @@ def about_html(models_directory: Optional[Path] = None, title: bool = True) -> s
             "<table cellspacing='0'><tr><th align='left'>model</th><th align='left'>sha256</th>"
             f"<th align='left'>measured</th></tr>{rows}</table>"
         )
-    if any("PARA" in m.get("data", "") for m in models):
+    # the models that carry PARA's terms: their licence says so, or they name PARA as data and state no licence
+    # of their own (models with another licence that only name PARA as evaluation data, like the face models,
+    # do not)
+    para = [m["name"] for m in models
+            if "PARA" in m.get("license", "") or ("PARA" in m.get("data", "") and not m.get("license"))]
+    if para:
+        which = ("the model trained on it (" + para[0] + ") carries" if len(para) == 1 else
+                 "the models trained or fine-tuned on it (" + ", ".join(para) + ") carry")
         parts.append(
             "<p><b>Aesthetic scores</b> were learned from PARA (Personalized image Aesthetics database with Rich "
             "Attributes, Yang et al., CVPR 2022): about 25 people's ratings of each of 8,000 photos. PARA may be used "
-            "for research and learning only, not commercially, and the model trained on it carries the same terms.</p>"
+            f"for research and learning only, not commercially, and {html.escape(which)} the same terms.</p>"
         )
     parts.append(
         "<p style='color:#9aa3b2'>Sample photos: public domain / CC0, see "

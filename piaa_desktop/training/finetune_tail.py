@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 FIRST_TAIL_BLOCK = 11  # act10 is the output of block 10
+BASE = "backbone_effnet_lite0"  # fine-tuning starts from Google's weights (core.backbones), whatever the app ships
 
 
 def device():
@@ -72,6 +73,105 @@ def build_tail(net, blocks: int):
     return frozen, train
 
 
+def load_finetuned(net, result) -> int:
+    """Copy a fine-tuned tail (``finetune()``'s result, or the path of its saved .pt) into ``net`` in place:
+    its last blocks, head conv and head BN. Returns the number of fine-tuned blocks. The state dict must
+    fit the tail exactly (a strict load), so a result of another architecture is refused."""
+    import torch
+
+    if not isinstance(result, dict):
+        if str(result).endswith(".npz"):
+            with np.load(result, allow_pickle=False) as z:
+                result = {"state": {k: torch.from_numpy(z[k]) for k in z.files}}
+        else:
+            result = torch.load(result, map_location="cpu", weights_only=False)
+    state = result["state"]
+    blocks = len({k.split(".")[1] for k in state if k.startswith("mods.")})
+    _, tail = build_tail(net, blocks)
+    tail.load_state_dict(state, strict=True)
+    split = len(net._blocks) - blocks
+    for i, m in enumerate(tail.mods):
+        net._blocks[split + i].load_state_dict(m.state_dict())
+    net._conv_head.load_state_dict(tail.head[0].state_dict())
+    net._bn1.load_state_dict(tail.head[1].state_dict())
+    return blocks
+
+
+def save_tail(result, out: Path) -> Path:
+    """The fine-tuned tail's state dict (``finetune()``'s result or its .pt) as a plain .npz (no pickle): what
+    ``models/`` keeps beside a backbone fine-tuned here (``BackboneSpec.finetuned_file``)."""
+    import os
+
+    import torch
+
+    if not isinstance(result, dict):
+        result = torch.load(result, map_location="cpu", weights_only=False)
+    arrays = {k: v.detach().cpu().numpy() for k, v in result["state"].items()}
+    tmp = Path(out).with_suffix(".part.npz")
+    np.savez(tmp, **arrays)
+    os.replace(tmp, out)
+    return Path(out)
+
+
+def refresh_cache(src: Path, finetuned: Path, out_dir: Path, batch: int = 64, log=print) -> Path:
+    """The PARA feature cache of the backbone with the fine-tuned tail, from ``src``'s cached ``act10``.
+
+    Blocks 11.. and the head run in eval mode with the fine-tuned weights over every photo and its mirror;
+    the pooled head features and the taps at or after the first fine-tuned block are recomputed, the
+    earlier taps (unchanged by the fine-tuning) are copied from ``src``. Writes ``out_dir/para_feats.npz``
+    with the keys ``train_para_prior`` reads (head_mean, b15, b14, b10, b7, flip_*, names) and links
+    ``para_signals.npy`` (pixel signals do not depend on the backbone). The cached act10 is float16: the
+    recomputed features differ from a float32 pass over the images by its rounding (see
+    ``--check`` in export_backbone's verification)."""
+    import os
+
+    import torch
+
+    from piaa_desktop.training.export_backbone import build_torch_backbone, run_blocks
+    from piaa_desktop.training.para_features import TAP_BLOCKS
+
+    net = build_torch_backbone(BASE).net
+    blocks = load_finetuned(net, finetuned)
+    net.eval()
+    split = len(net._blocks) - blocks
+    redo = tuple(t for t in TAP_BLOCKS if t >= split)
+    keep = tuple(t for t in TAP_BLOCKS if t < split)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    arrays: dict[str, np.ndarray] = {}
+    t0 = time.time()
+    with np.load(src) as z:
+        arrays["names"] = z["names"]
+        for prefix in ("", "flip_"):
+            act = z[prefix + "act10"]
+            n = len(act)
+            head = np.empty((n, net._conv_head.out_channels), np.float32)
+            taps = {t: np.empty((n, net._blocks[t]._block_args.output_filters), np.float32) for t in redo}
+            with torch.no_grad():
+                for i in range(0, n, batch):
+                    x = torch.from_numpy(np.asarray(act[i:i + batch], np.float32))
+                    fmap, pooled, _ = run_blocks(net, x, redo, start=FIRST_TAIL_BLOCK)
+                    head[i:i + batch] = fmap.mean(dim=(2, 3)).numpy()
+                    for t in redo:
+                        taps[t][i:i + batch] = pooled[t].numpy()
+                    if (i // batch) % 20 == 0:
+                        log(f"{prefix or 'orig '} {i + len(x)}/{n} in {time.time() - t0:.0f}s")
+            del act
+            arrays[prefix + "head_mean"] = head
+            for t in redo:
+                arrays[f"{prefix}b{t}"] = taps[t]
+            for t in keep:
+                arrays[f"{prefix}b{t}"] = np.asarray(z[f"{prefix}b{t}"], np.float32)
+    out = out_dir / "para_feats.npz"
+    tmp = out.with_suffix(".part.npz")
+    np.savez(tmp, **arrays)
+    os.replace(tmp, out)
+    sig = out_dir / "para_signals.npy"
+    if not sig.exists():
+        sig.symlink_to(Path(src).resolve().parent / "para_signals.npy")
+    log(f"wrote {out} ({', '.join(sorted(arrays))}) in {time.time() - t0:.0f}s")
+    return out
+
+
 def rank_loss(pred, target, margin: float = 0.05, temp: float = 0.1):
     """Pairwise logistic rank loss over the batch (pairs whose targets differ by more than ``margin``)."""
     import torch
@@ -107,7 +207,7 @@ def finetune(act, act_flip, y, train_rows, val_rows, blocks: int = 1, epochs: in
     if net is None:
         from piaa_desktop.training.export_backbone import build_torch_backbone
 
-        net = build_torch_backbone().net
+        net = build_torch_backbone(BASE).net
     dev = device()
     torch.manual_seed(seed)
     frozen, tail = build_tail(net, blocks)
@@ -190,7 +290,21 @@ def main(argv=None) -> int:
     ap.add_argument("--rank-weight", type=float, default=0.5)
     ap.add_argument("--limit", type=int, default=0, help="use only this many train photos (quick runs)")
     ap.add_argument("--out", type=Path, default=None, help="state dict + report (.pt)")
+    ap.add_argument("--refresh-cache", type=Path, default=None, metavar="FT_PT",
+                    help="do not train: write the feature cache of the backbone with this fine-tuned tail "
+                         "(from --cache's act10) into --cache-out")
+    ap.add_argument("--cache-out", type=Path, default=None, help="folder of the refreshed cache")
+    ap.add_argument("--save-tail", nargs=2, type=Path, default=None, metavar=("FT_PT", "OUT_NPZ"),
+                    help="do not train: write the fine-tuned tail of FT_PT as a plain .npz (models/)")
     args = ap.parse_args(argv)
+    if args.save_tail:
+        print(save_tail(*args.save_tail))
+        return 0
+    if args.refresh_cache:
+        if not args.cache_out:
+            ap.error("--refresh-cache needs --cache-out")
+        refresh_cache(args.cache, args.refresh_cache, args.cache_out, log=lambda s: print(s, file=sys.stderr, flush=True))
+        return 0
 
     import torch
 

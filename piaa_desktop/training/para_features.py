@@ -26,12 +26,12 @@ TAP_BLOCKS = (7, 10, 14, 15)
 ACT_BLOCK = 10  # its output feeds block 11: the fine-tunable tail is blocks 11..15 + head
 
 
-def build_tap_model():
+def build_tap_model(finetuned: Path | None = None):
     import torch
 
-    from piaa_desktop.training.export_backbone import build_torch_backbone
+    from piaa_desktop.training.export_backbone import build_torch_backbone, run_blocks, stem
 
-    net = build_torch_backbone().net
+    net = build_torch_backbone(finetuned=finetuned).net
 
     class Tap(torch.nn.Module):
         def __init__(self, net):
@@ -39,16 +39,7 @@ def build_tap_model():
             self.net = net
 
         def forward(self, x):
-            n = self.net
-            x = n._swish(n._bn0(n._conv_stem(x)))
-            outs = {}
-            for idx, block in enumerate(n._blocks):
-                x = block(x)
-                if idx in TAP_BLOCKS:
-                    outs[idx] = x.mean(dim=(2, 3))
-                if idx == ACT_BLOCK:
-                    act = x
-            h = n._swish(n._bn1(n._conv_head(x)))
+            h, outs, act = run_blocks(self.net, stem(self.net, x), TAP_BLOCKS, keep=ACT_BLOCK)
             return (h.mean(dim=(2, 3)), h.std(dim=(2, 3)), outs[15], outs[14], outs[10], outs[7], act)
 
     return Tap(net).eval()
