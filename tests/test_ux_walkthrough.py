@@ -286,3 +286,20 @@ def test_cli_errors_says_when_nothing_was_skipped(tmp_path, capsys):
     assert main(d + ["errors"]) == 0
     out, err = capsys.readouterr()
     assert "broken.jpg" in out and "no skipped files" not in err
+
+
+def test_score_cards_name_their_model_in_words(qtbot):
+    """The score cards' captions read "out of 5 · model prior-2026-11-27T13:52:08" and "model personal-v4": ids a
+    photographer cannot read. In words now; the exact id stays in the tooltip."""
+    from piaa_desktop.gui.side_panel import SidePanel
+
+    panel = SidePanel()
+    qtbot.addWidget(panel)
+    dist = [0.05, 0.15, 0.5, 0.25, 0.05]
+    panel.generic_card.set_score({"score": 3.1, "distribution": dist, "model_version": "prior-2026-11-27T13:52:08"})
+    panel.personal_card.set_score({"score": 3.6, "distribution": dist, "model_version": "personal-v4"})
+    assert panel.generic_card.caption.text() == "out of 5 · generic model of 2026-11-27"
+    assert panel.personal_card.caption.text() == "out of 5 · version 4 of your model"
+    assert panel.personal_card.caption.toolTip() == "personal-v4"
+    for card in (panel.generic_card, panel.personal_card):
+        assert "prior-" not in card.caption.text() and "-v4" not in card.caption.text()

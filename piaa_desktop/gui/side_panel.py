@@ -7,6 +7,7 @@ window applies to the whole selection, exactly like the keyboard shortcuts.
 from __future__ import annotations
 
 import os
+import re
 from typing import Optional, Sequence
 
 from PySide6.QtCore import QRectF, QSize, Qt, Signal
@@ -50,6 +51,18 @@ def why_rows(reasons: Sequence[tuple[str, float]]) -> list[tuple[str, float]]:
     """The (words, contribution) shown in "Why, for your taste": signals named in words, and the attributes whose
     contribution rounds to 0.00 left out (a "+0.00" or "-0.00" says nothing)."""
     return [(WHY_WORDS.get(name, name.replace("_", " ")), c) for name, c in reasons if round(c, 2) != 0]
+
+
+def model_words(version: str) -> str:
+    """A score's model version in words: "personal-v4" -> "version 4 of your model", "prior-2026-11-27T13:52:08"
+    -> "generic model of 2026-11-27" (the ids are for bug reports; the caption's tooltip keeps them)."""
+    m = re.fullmatch(r"personal-v(\d+)", version)
+    if m:
+        return f"version {m.group(1)} of your model"
+    m = re.fullmatch(r"prior-(\d{4}-\d{2}-\d{2})(?:T.*)?", version)
+    if m:
+        return f"generic model of {m.group(1)}"
+    return f"model {version}"
 
 
 def format_shutter(s: Optional[float]) -> str:
@@ -243,7 +256,8 @@ class ScoreCard(QFrame):
         self.chart.setValues(detail.get("distribution"))
         self.chart.setVisible(bool(detail.get("distribution")))
         mv = detail.get("model_version") or ""
-        self.caption.setText(f"out of 5 · model {mv}" if mv else "out of 5")
+        self.caption.setText(f"out of 5 · {model_words(mv)}" if mv else "out of 5")
+        self.caption.setToolTip(mv)  # the exact version, for a bug report
 
 
 class SignalBar(QWidget):
