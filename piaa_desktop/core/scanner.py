@@ -66,18 +66,15 @@ class ScanResult:
     seconds: float = 0.0  # the whole import (scan, embeddings, scores) for import_folder; the scan alone for scan_folder
     scan_seconds: float = 0.0
 
-    def summary(self) -> str:
-        parts = [
-            f"{len(self.new)} new",
-            f"{len(self.changed)} changed",
-            f"{len(self.moved)} moved",
-            f"{len(self.missing)} missing",
-            f"{self.unchanged} unchanged",
-            f"{len(self.errors)} skipped",
-        ]
+    def summary(self, only_nonzero: bool = False) -> str:
+        """"67 new, 0 changed, 0 moved, 0 missing, 0 unchanged, 0 skipped" (every count, as scripts read it from
+        ``piaa scan``); ``only_nonzero``: what happened only, "67 new" (the app's status bar)."""
+        counts = [(len(self.new), "new"), (len(self.changed), "changed"), (len(self.moved), "moved"),
+                  (len(self.missing), "missing"), (self.unchanged, "unchanged"), (len(self.errors), "skipped")]
+        parts = [f"{n} {what}" for n, what in counts if n or not only_nonzero]
         if self.notes:
             parts.append(f"{len(self.notes)} from the embedded preview only (see notes)")
-        s = ", ".join(parts)
+        s = ", ".join(parts) or "no photos found"
         return s + (" (cancelled)" if self.cancelled else "")
 
     def as_dict(self) -> dict:

@@ -172,13 +172,14 @@ class ImportFeature(Feature):
         self.last_import_result = result
         name = os.path.basename(result.folder) if getattr(result, "folder", "") else "folder"
         if result.cancelled:
-            self.win.say(f"Import of {name} cancelled: {result.summary()}. What was imported is kept; import again to finish.")
+            self.win.say(f"Import of {name} cancelled: {result.summary(only_nonzero=True)}. What was imported is kept; "
+                         "import again to finish.")
         else:
             extra = ""
             if result.warnings:
                 extra = " · " + "; ".join(result.warnings)
             took = time.monotonic() - getattr(self, "_import_started", time.monotonic() - result.seconds)
-            self.win.say(f"Imported {name}: {result.summary()} in {max(took, result.seconds):.1f} s{extra}")
+            self.win.say(f"Imported {name}: {result.summary(only_nonzero=True)} in {max(took, result.seconds):.1f} s{extra}")
         was_empty = self.win.model.rowCount() == 0
         self.win.refresh(keep_selection=True, resort=False)  # new photos join at the end of a running pass
         if was_empty and self.win.model.rowCount():
