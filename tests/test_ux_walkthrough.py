@@ -320,3 +320,34 @@ def test_import_status_says_what_happened_not_a_row_of_zeros(qtbot, app_paths, s
     with qtbot.waitSignal(w.importFinished, timeout=300_000):
         assert w.features.importing.import_folder(small_library) is not None
     assert re.fullmatch(r"Imported library: 12 new in \d+\.\d s", w.status_text()), w.status_text()
+
+
+def test_develop_history_speaks_the_panels_words(qtbot, app_paths, imported_library):
+    """The Develop panel's History read "16:00:36 user: crop_top +0.0781, crop_bottom +0.9..." (stored names, the
+    crop as four numbers, "user:"): now "Crop", "Straighten +2°", "Exposure +0.5", and a tooltip with all of it."""
+    from PIL import Image
+
+    from piaa_desktop.core.catalog import UndoStack, open_catalog
+    from piaa_desktop.gui.develop_panel import DevelopPanel
+
+    cat = open_catalog(app_paths)
+    try:
+        pid = cat.query_ids(sort="name")[0]
+        panel = DevelopPanel(cat, UndoStack(cat), paths=app_paths)
+        qtbot.addWidget(panel)
+        panel.resize(400, 800)
+        panel.show()
+        panel.set_photos([pid], np.asarray(Image.open(cat.photo(pid).path).convert("RGB")))
+        s = panel.sliders["exposure"]
+        s.slider.setValue(s.slider.value() + 10)  # +0.5 EV
+        panel.commit()
+        panel.set_geometry({**panel.params, "crop_left": 0.1, "crop_top": 0.1, "crop_right": 0.9, "crop_bottom": 0.9})
+        panel.set_geometry({**panel.params, "angle": 2.0})
+        texts = [panel.history.item(k).text() for k in range(panel.history.count())]
+        assert len(texts) == 3, texts
+        assert texts[0].endswith("Straighten +2°") and texts[1].endswith("Crop") and texts[2].endswith("Exposure +0.5")
+        for t in texts:
+            assert "user" not in t and "crop_" not in t and "angle" not in t, t
+        panel.shutdown()
+    finally:
+        cat.close()

@@ -79,6 +79,30 @@ class _RenderTask(QRunnable):
         self.signals.done.emit(self.gen, out)
 
 
+# Who made a history step, as the list says it ("user": the photographer, said by nothing).
+HISTORY_SOURCES = {"user": "", "auto": "Auto-enhance: "}
+
+
+def history_words(changed: dict) -> list[str]:
+    """A history step's changes in the panel's words: "Exposure +0.35", "Straighten +2°", "Crop" (four crop edges
+    are one crop), "Rotate", "Flip"; not the stored names ("crop_top +0.0781")."""
+    labels = {q.name: q.label for q in develop.REGISTRY}
+    out: list[str] = []
+    for name, v in changed.items():
+        if name.startswith("crop_"):
+            if "Crop" not in out:
+                out.append("Crop")
+        elif name == "angle":
+            out.append(f"Straighten {v:+.3g}°")
+        elif name == "rotate":
+            out.append("Rotate")
+        elif name == "flip":
+            out.append("Flip")
+        else:
+            out.append(f"{labels.get(name, name)} {v:+.3g}")
+    return out
+
+
 class ParamSlider(QWidget):
     """A labelled slider over one develop parameter (integer ticks of ``param.step``)."""
 
@@ -650,13 +674,13 @@ class DevelopPanel(QWidget):
             # each step says what it changed from the step before (newest first)
             older = parsed[k + 1][3] if k + 1 < len(parsed) else develop.default_params()
             changed = {q: v for q, v in n.items() if abs(v - older[q]) >= 1e-9}
-            if not p:
-                text = "reset"
-            else:
-                text = ", ".join(f"{q} {v:+.3g}" for q, v in list(changed.items())[:3]) or "no change"
-            if len(changed) > 3:
+            words = history_words(changed) if p else ["Reset"]
+            text = ", ".join(words[:3]) or "no change"
+            if len(words) > 3:
                 text += ", ..."
-            item = QListWidgetItem(f"{time.strftime('%H:%M:%S', time.localtime(created))} {source}: {text}")
+            who = HISTORY_SOURCES.get(source, f"{source}: ")
+            item = QListWidgetItem(f"{time.strftime('%H:%M:%S', time.localtime(created))}  {who}{text}")
+            item.setToolTip(who + ", ".join(words))
             item.setData(Qt.ItemDataRole.UserRole, p)
             self.history.addItem(item)
 
