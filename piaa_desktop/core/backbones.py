@@ -43,6 +43,10 @@ class BackboneSpec:
     # .npz): the export (and the torch model the tests compare the ONNX graph with) put it into the network.
     finetuned_blocks: int = 0
     finetuned_file: str = ""
+    # Largest cosine distance (1 - cos) of two photos' head features inside a stack (core.stacks; the setting
+    # stack_max_dist defaults to it): calibrated per backbone by benchmarks/calibrate_stacks.py as the largest
+    # tabulated value that joins no two different BSDS500 photos.
+    stack_max_dist: float = 0.15
     extra: dict = field(default_factory=dict, compare=False)
 
 
@@ -87,6 +91,7 @@ register(BackboneSpec(
            "and the head conv fine-tuned here on the PARA train sessions (research and learning use only)",
     finetuned_blocks=1,
     finetuned_file="backbone_effnet_lite0_para_tail.npz",
+    stack_max_dist=0.18,  # its head features spread burst frames further apart (calibrate_stacks: 0.15 joined 95.5 %)
 ))
 
 DEFAULT = "backbone_effnet_lite0_para"

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
+from piaa_desktop.core import backbones
 from piaa_desktop.core.fsutil import atomic_write
 
 log = logging.getLogger(__name__)
@@ -109,7 +110,9 @@ for _s in (
     # culling
     Setting("stack_max_gap_s", float, 2.0, "Photos taken at most this many seconds apart can stack",
             minimum=0.0, maximum=600.0),
-    Setting("stack_max_dist", float, 0.15, "Largest embedding cosine distance inside a stack", minimum=0.0, maximum=2.0),
+    Setting("stack_max_dist", float, backbones.get().stack_max_dist,
+            "Largest embedding cosine distance inside a stack (default: the backbone's calibrated value)",
+            minimum=0.0, maximum=2.0),
     # export
     Setting("export_dir", str, "", "Last export folder"),
     Setting("export_template", str, "{date}_{rank:03d}_{name}", "File name template of exported photos"),

@@ -12,8 +12,8 @@ personal model, then stars, then sharpness) and can expand it again (:func:`coll
 :func:`stack_index`). :func:`keep_best_of_each_stack` picks the best of every stack and rejects the
 rest in one undoable change; photos the user already picked in a stack are kept instead of the best.
 
-The default ``max_dist`` was calibrated on real photos (benchmarks/calibrate_stacks.py, numbers in
-benchmarks/RESULTS.md "Stacks: embedding distance calibration").
+The default ``max_dist`` is the backbone's own (``BackboneSpec.stack_max_dist``), calibrated on real photos
+(benchmarks/calibrate_stacks.py, numbers in benchmarks/RESULTS.md "Stacks: embedding distance calibration").
 """
 from __future__ import annotations
 
@@ -23,10 +23,11 @@ from typing import Iterable, Optional, Sequence
 
 import numpy as np
 
+from piaa_desktop.core import backbones
 from piaa_desktop.core.catalog import Change
 
 DEFAULT_MAX_GAP_S = 2.0
-DEFAULT_MAX_DIST = 0.15
+DEFAULT_MAX_DIST = backbones.get().stack_max_dist
 
 
 def cosine_distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -54,6 +55,15 @@ def _timestamp(capture_time: Optional[str]) -> Optional[float]:
     return (dt - datetime(1970, 1, 1)).total_seconds()
 
 
+def content_vectors(emb: np.ndarray) -> np.ndarray:
+    """What "the same shot" compares: the backbone's head features of each embedding row (not the block taps,
+    which follow texture and exposure), as float32. ``DEFAULT_MAX_DIST`` is calibrated on these
+    (benchmarks/calibrate_stacks.py)."""
+    from piaa_desktop.core.backbones import head_part
+
+    return np.asarray(head_part(np.asarray(emb)), dtype=np.float32)
+
+
 def _vectors(catalog, ids: Sequence[int]) -> dict[int, np.ndarray]:
     """Embeddings of ``ids`` only (a library's full matrix can be large), as unit float32 vectors."""
     from piaa_desktop.core.embeddings import embedding_key
@@ -65,10 +75,8 @@ def _vectors(catalog, ids: Sequence[int]) -> dict[int, np.ndarray]:
         key = embedding_key()  # only the current backbone's vectors: another model's are not comparable
     except ModelError:
         return out
-    from piaa_desktop.core.backbones import head_part
-
     for pid, vec in catalog.embeddings_of(key, ids).items():
-        v = head_part(vec).astype(np.float32)  # content similarity: the head features (calibrated on them)
+        v = content_vectors(vec)
         n = float(np.linalg.norm(v))
         if n > 0 and np.isfinite(n):
             out[pid] = v / n
