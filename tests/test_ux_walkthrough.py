@@ -351,3 +351,17 @@ def test_develop_history_speaks_the_panels_words(qtbot, app_paths, imported_libr
         panel.shutdown()
     finally:
         cat.close()
+
+
+def test_collapse_stacks_says_what_it_did(qtbot, app_paths, imported_library):
+    """Ctrl+G (collapse stacks) on photos without bursts changed nothing on screen and said nothing."""
+    w = _window(qtbot, app_paths)
+    qtbot.waitUntil(lambda: w.model.rowCount() == 12, timeout=10_000)
+    w.set_collapse_stacks(True)
+    hidden = 12 - w.model.rowCount()
+    if hidden:
+        assert w.status_text().startswith(f"Stacks collapsed: {hidden} photo"), w.status_text()
+    else:
+        assert w.status_text().startswith("No stacks here"), w.status_text()
+    w.set_collapse_stacks(False)
+    assert w.model.rowCount() == 12 and w.status_text() == "Stacks expanded: every photo shown"

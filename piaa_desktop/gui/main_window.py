@@ -753,9 +753,19 @@ class MainWindow(QMainWindow):
         return collapse_ids(ids, stacks, best_of_stacks(self.catalog, stacks))
 
     def set_collapse_stacks(self, on: bool) -> None:
+        before = self.model.rowCount()
         self.collapse_stacks = bool(on)
         self.act_collapse.setChecked(self.collapse_stacks)
         self.refresh(keep_selection=True)
+        # Ctrl+G on a folder without bursts changed nothing on screen and said nothing: say what it did
+        hidden = before - self.model.rowCount()
+        if not self.collapse_stacks:
+            self.say("Stacks expanded: every photo shown")
+        elif hidden > 0:
+            self.say(f"Stacks collapsed: {hidden} photo{'s' if hidden != 1 else ''} hidden behind the best of "
+                     "each stack (Ctrl+G shows them)")
+        else:
+            self.say("No stacks here: no photos taken within seconds of each other that look alike")
 
     def refresh(self, keep_selection: bool = True, reload: bool = True, resort: bool = True) -> None:
         """Reload photos and scores from the catalog and re-query the grid (sort and filters).
