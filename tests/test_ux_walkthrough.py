@@ -365,3 +365,25 @@ def test_collapse_stacks_says_what_it_did(qtbot, app_paths, imported_library):
         assert w.status_text().startswith("No stacks here"), w.status_text()
     w.set_collapse_stacks(False)
     assert w.model.rowCount() == 12 and w.status_text() == "Stacks expanded: every photo shown"
+
+
+def test_cli_names_a_mistyped_path_as_such(tmp_path, capsys):
+    """`piaa rate lib/nonexist.jpg 3` said "not in the catalog ... (run 'piaa scan FOLDER' first)": for a path
+    that does not exist the advice is to check it, not to scan."""
+    import shutil
+
+    from piaa_desktop.cli.main import main
+
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    shutil.copy(sample_library_dir() / "coffee.jpg", lib / "coffee.jpg")
+    d = ["--data-dir", str(tmp_path / "d")]
+    assert main(d + ["scan", "--no-embeddings", str(lib)]) == 0
+    capsys.readouterr()
+    assert main(d + ["rate", str(lib / "cofee.jpg"), "3"]) == 3
+    err = capsys.readouterr().err
+    assert "no such file" in err and "scan" not in err
+    shutil.copy(sample_library_dir() / "coffee.jpg", lib / "new.jpg")  # on disk, not imported yet
+    assert main(d + ["rate", str(lib / "new.jpg"), "3"]) == 3
+    err = capsys.readouterr().err
+    assert "piaa scan" in err and "no such file" not in err

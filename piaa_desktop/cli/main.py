@@ -51,6 +51,8 @@ COMMAND_MODULES = (
 def _find_photo(cat, path: str):
     photo = cat.photo_by_path(path)
     if photo is None:
+        if not os.path.lexists(path):  # a typo: 'scan it first' would send the user the wrong way
+            raise CliError(f"not in the catalog: {path} (there is no such file: check the path)", EXIT_NOT_FOUND)
         raise CliError(f"not in the catalog: {path} (run 'piaa scan FOLDER' first)", EXIT_NOT_FOUND)
     return photo
 
