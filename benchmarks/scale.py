@@ -1,9 +1,19 @@
 """Scale benchmark: a synthetic catalog of 100,000 photos (rows, signals, float16 embeddings, generic
 scores; no image files) opened, queried, sorted, re-scored, and shown in the GUI's grid.
 
-    python benchmarks/scale.py [--n 100000] [--dim 1280] [--dir /tmp/piaa-scale] [--no-gui] [--no-write]
+    python benchmarks/scale.py [--n 100000] [--dim D] [--dir /tmp/piaa-scale] [--no-gui] [--no-write]
+                               [--baseline CHECKOUT] [--repeats 3]
 
 Each measurement runs in a fresh child process, so its peak RSS is what the app would use:
+
+* rescore: what the app does when the personal model changes (core.personal.operations.rescore), in a fresh
+  process: read what it needs from the catalog (``_library``), compute the personal scores + 5-bin
+  distributions and write them (``_write_scores``), and the whole call; ``--repeats`` fresh processes, the
+  median. With ``--baseline CHECKOUT`` (another checkout of this repository, e.g. ``git worktree add
+  /tmp/piaa-base <commit>``) the same child runs on that code and a catalog it built, alternating with this
+  code run by run (A B A B ...), so both see the same machine load. Before the timed runs a set-up process
+  adapts a personal model to the catalog's ratings (``personalize``, once: its first read computes and
+  stores what the re-score reads);
 
 * core: open (Catalog.open + start-up recovery with quick_check + the default query), the full
   ``PRAGMA integrity_check``, ``query_ids`` for every sort, loading every embedding, re-scoring 100k
@@ -113,6 +123,38 @@ CORE = textwrap.dedent(
     """
 )
 
+RESCORE = textwrap.dedent(
+    r"""
+    import json, sys, time
+    db, mode = sys.argv[1], sys.argv[2]
+    out = {}
+    def clock():
+        return time.perf_counter(), time.process_time()
+    def since(t):
+        return round(time.perf_counter() - t[0], 4), round(time.process_time() - t[1], 4)
+    from piaa_desktop.core.catalog import Catalog
+    from piaa_desktop.core.personal import operations as ops
+    from piaa_desktop.core.personal.heads import load_prior
+    cat = Catalog.open(db)
+    prior = load_prior()
+    out["schema"] = cat.schema_version
+    if mode == "setup":  # a personal model from the catalog's ratings; its first read fills the stored rows
+        t = clock(); res = ops.personalize(cat, prior=prior); out["personalize"] = since(t)
+        out["model"] = res.message
+    else:
+        t0 = clock()
+        mid, head = ops.active_model(cat)
+        lib = ops._library(cat, prior)
+        out["read"] = since(t0)
+        t = clock(); n = ops._write_scores(cat, lib, head, prior, "personal-v%d" % mid); out["compute_write"] = since(t)
+        out["total"] = since(t0)
+        out["n"] = n
+        t = clock(); ops.rescore(cat, prior=prior); out["rescore_again"] = since(t)
+    cat.close()
+    print(json.dumps(out))
+    """
+)
+
 GUI = textwrap.dedent(
     r"""
     import json, resource, sys, time, os
@@ -202,11 +244,17 @@ GUI = textwrap.dedent(
 
     def rescore_worker() -> None:  # as the app does: a worker thread with its own connection
         wcat = Catalog.open(db)
-        eids, emb = wcat.embeddings()
-        w = (np.random.default_rng(0).standard_normal(emb.shape[1]) / np.sqrt(emb.shape[1])).astype(np.float32)
-        z = emb @ w
-        stars = 3 + 0.8 * (z - z.mean()) / z.std()
-        wcat.set_scores("personal", zip(eids.tolist(), stars.tolist(), [None] * len(eids)), model_version="bench")
+        try:  # the app's re-score (core.personal.operations.rescore) when the prior is shipped
+            from piaa_desktop.core.personal.operations import rescore
+            out["rescore_worker_n"] = rescore(wcat)
+            out["rescore_worker_job"] = "core.personal.operations.rescore"
+        except Exception:  # no prior: a linear head over the embeddings, as before
+            eids, emb = wcat.embeddings()
+            w = (np.random.default_rng(0).standard_normal(emb.shape[1]) / np.sqrt(emb.shape[1])).astype(np.float32)
+            z = emb @ w
+            stars = 3 + 0.8 * (z - z.mean()) / z.std()
+            wcat.set_scores("personal", zip(eids.tolist(), stars.tolist(), [None] * len(eids)), model_version="bench")
+            out["rescore_worker_job"] = "embeddings + linear head + set_scores"
         wcat.close()
 
     t = time.perf_counter()
@@ -222,9 +270,13 @@ GUI = textwrap.dedent(
         scores = cat.scores(kind)
         for pid, rec in recs.items():
             setattr(rec, kind, scores.get(pid))
-    model.set_ids(sort_and_filter(recs, "personal"))
     app.processEvents()
     out["refresh_after_rescore_s"] = time.perf_counter() - t
+    phase("resort")  # then F5 (the order on screen holds still until the user asks): re-sort + model reset
+    t = time.perf_counter()
+    model.set_ids(sort_and_filter(recs, "personal"))
+    app.processEvents()
+    out["resort_after_rescore_s"] = time.perf_counter() - t
     phase("idle")
     pump(200)
     hb.stop()
@@ -241,9 +293,11 @@ GUI = textwrap.dedent(
 )
 
 
-def _child(code: str, *args: str, env=None) -> dict:
-    r = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, cwd=str(REPO),
-                       env=env or dict(os.environ))
+def _child(code: str, *args: str, env=None, repo: Path = REPO) -> dict:
+    env = dict(env or os.environ)
+    if repo != REPO:
+        env["PYTHONPATH"] = str(repo)
+    r = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, cwd=str(repo), env=env)
     if r.returncode != 0:
         raise SystemExit(f"child failed:\n{r.stderr[-4000:]}")
     return json.loads(r.stdout.strip().splitlines()[-1])
@@ -252,25 +306,56 @@ def _child(code: str, *args: str, env=None) -> dict:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--n", type=int, default=100_000)
-    ap.add_argument("--dim", type=int, default=1280)
+    ap.add_argument("--dim", type=int, default=None, help="embedding size (default: the current backbone's)")
     ap.add_argument("--dir", default="/tmp/piaa-scale")
     ap.add_argument("--reuse", action="store_true", help="reuse the catalog if it exists")
     ap.add_argument("--no-gui", action="store_true")
     ap.add_argument("--no-write", action="store_true", help="do not write benchmarks/RESULTS.md")
+    ap.add_argument("--baseline", default=None, help="another checkout of this repository to compare the re-score with")
+    ap.add_argument("--repeats", type=int, default=3, help="fresh re-score processes (each side)")
     args = ap.parse_args(argv)
-
-    from piaa_desktop.lab.synthetic import make_synthetic_catalog
 
     d = Path(args.dir)
     d.mkdir(parents=True, exist_ok=True)
-    db = d / "catalog.sqlite3"
+    sides = [("this", REPO, d / "catalog.sqlite3")]
+    if args.baseline:
+        sides.append(("baseline", Path(args.baseline).resolve(), d / "baseline" / "catalog.sqlite3"))
     build_s = None
-    if not (args.reuse and db.exists()):
-        t = time.perf_counter()
-        make_synthetic_catalog(db, n=args.n, dim=args.dim)
-        build_s = time.perf_counter() - t
+    build = ("import sys; from piaa_desktop.lab.synthetic import make_synthetic_catalog; "
+             "make_synthetic_catalog(sys.argv[1], n=int(sys.argv[2]), dim=None if sys.argv[3] == '-' else int(sys.argv[3])); "
+             "print('{}')")
+    setups = {}
+    for name, repo, path in sides:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if not (args.reuse and path.exists()):
+            t = time.perf_counter()
+            _child(build, str(path), str(args.n), str(args.dim or "-"), repo=repo)  # with that code's schema
+            if name == "this":
+                build_s = time.perf_counter() - t
+            try:
+                setups[name] = _child(RESCORE, str(path), "setup", repo=repo)
+            except SystemExit as exc:  # no shipped prior: no personal model to re-score with
+                print(f"re-score set-up failed ({name}): {exc}", file=sys.stderr)
+    db = sides[0][2]
     size_mb = db.stat().st_size / 1e6
     print(f"catalog {db}: {size_mb:.0f} MB" + (f", built in {build_s:.1f} s" if build_s else ""), file=sys.stderr)
+    print(json.dumps(setups), file=sys.stderr)
+    rescores: dict = {name: [] for name, _r, _p in sides}
+    load = []
+    for _ in range(args.repeats):  # A B A B ...: both sides see the same load
+        for name, repo, path in sides:
+            try:
+                load.append(os.getloadavg()[0])
+                rescores[name].append(_child(RESCORE, str(path), "run", repo=repo))
+            except SystemExit as exc:
+                print(f"re-score failed ({name}): {exc}", file=sys.stderr)
+    print(json.dumps(rescores), file=sys.stderr)
+    load_avg = list(load)
+    dim = args.dim
+    if dim is None:
+        from piaa_desktop.core.backbones import get
+
+        dim = get().embed_dim
 
     core = _child(CORE, str(db))
     core2 = _child(CORE, str(db))  # a second, warm-cache open (the usual case)
@@ -290,7 +375,7 @@ def main(argv=None) -> int:
     cpu = platform.processor() or platform.machine()
     lines = [
         f"Machine: {os.cpu_count()} CPU cores ({cpu}), Python {platform.python_version()}, {platform.system()}; "
-        f"catalog {args.n:,} photos x {args.dim}-d float16 embeddings, {size_mb:.0f} MB on disk"
+        f"catalog {args.n:,} photos x {dim}-d float16 embeddings, {size_mb:.0f} MB on disk"
         + (f", generated in {build_s:.1f} s" if build_s else "") + ". Each phase runs in a fresh process.",
         "",
         "| measurement | result |",
@@ -303,11 +388,32 @@ def main(argv=None) -> int:
     ]
     for k, v in core2["sort_s"].items():
         lines.append(f"| query_ids sort={k} ({core2['n']:,} ids) | {v * 1000:.0f} ms |")
+    def med(name, key, i):
+        vals = sorted(r[key][i] for r in rescores.get(name, []))
+        return vals[len(vals) // 2] if vals else float("nan")
+
+    for name, _repo, _path in sides:
+        if not rescores.get(name):
+            continue
+        who = "this code" if name == "this" else f"baseline ({args.baseline})"
+        lines += [
+            f"| re-score (app: core.personal.operations.rescore), {who}, fresh process, median of "
+            f"{len(rescores[name])}: read from the catalog | {med(name, 'read', 0):.2f} s (CPU {med(name, 'read', 1):.2f} s) |",
+            f"| ... compute scores + distributions and write {rescores[name][0]['n']:,} personal scores | "
+            f"{med(name, 'compute_write', 0):.2f} s (CPU {med(name, 'compute_write', 1):.2f} s) |",
+            f"| ... **re-score end to end** (read + compute + write) | **{med(name, 'total', 0):.2f} s** "
+            f"(CPU {med(name, 'total', 1):.2f} s) |",
+        ]
+    for name, st in setups.items():
+        if "personalize" in st:
+            lines.append(f"| set-up ({'this code' if name == 'this' else 'baseline'}): personalize ({st.get('model', '')}); "
+                         "its first read computes and stores what later re-scores read | "
+                         f"{st['personalize'][0]:.1f} s (once per prior / backbone) |")
     lines += [
-        f"| load all embeddings (catalog.embeddings, float32) | {core2['load_embeddings_s']:.2f} s |",
-        f"| re-score: {core2['scorer']} over {core2['embeddings_shape'][0]:,} x {core2['embeddings_shape'][1]} + distributions | "
+        f"| load all embeddings (catalog.embeddings, float32; a re-score no longer reads them) | {core2['load_embeddings_s']:.2f} s |",
+        f"| {core2['scorer']} over {core2['embeddings_shape'][0]:,} x {core2['embeddings_shape'][1]} embeddings + distributions | "
         f"{core2['rescore_matmul_s'] * 1000:.0f} ms |",
-        f"| re-score: write {core2['n']:,} personal scores | {core2['rescore_write_s']:.2f} s |",
+        f"| set_scores: write {core2['n']:,} personal scores from Python rows | {core2['rescore_write_s']:.2f} s |",
         f"| peak RSS, core process (embeddings loaded) | {core2['rss_peak_mb']:.0f} MB (before embeddings "
         f"{core2['rss_before_embeddings_mb']:.0f} MB) |",
     ]
@@ -323,10 +429,12 @@ def main(argv=None) -> int:
             "| GUI: switch sort (in-memory sort of the records + model reset) | "
             + ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in gui["sort_s"].items())
             + f"; longest stall {st.get('sort', 0):.0f} ms |",
-            f"| GUI: re-score {gui['rows']:,} on a worker thread (embeddings, matmul, write scores) | "
+            f"| GUI: re-score {gui['rows']:,} on a worker thread ({gui.get('rescore_worker_job', '')}) | "
             f"{gui['rescore_worker_s']:.2f} s, longest GUI stall meanwhile {st.get('rescore', 0):.0f} ms |",
-            f"| GUI: then on the GUI thread: new scores into the records, re-sort, model reset | "
+            f"| GUI: then on the GUI thread: new scores into the records (MainWindow.refresh_scores; the order holds) | "
             f"{gui['refresh_after_rescore_s'] * 1000:.0f} ms (stall {st.get('refresh', 0):.0f} ms) |",
+            f"| GUI: F5: re-sort by personal score + model reset | "
+            f"{gui['resort_after_rescore_s'] * 1000:.0f} ms (stall {st.get('resort', 0):.0f} ms) |",
             f"| GUI: idle | longest gap {st.get('idle', 0):.0f} ms |",
             f"| peak RSS, GUI process | {gui['rss_peak_mb']:.0f} MB |",
         ]
@@ -342,12 +450,14 @@ def main(argv=None) -> int:
     if not args.no_write:
         from benchmarks._results import write_section
 
-        cmd = "python benchmarks/scale.py" + (f" --n {args.n}" if args.n != 100_000 else "")
+        cmd = "python benchmarks/scale.py" + (f" --n {args.n}" if args.n != 100_000 else "") + (
+            f" --baseline {args.baseline}" if args.baseline else "")
         try:
             load = os.getloadavg()[0]
+            during = f"{min(load_avg):.1f}-{max(load_avg):.1f}" if load_avg else "?"
             body = body.replace("Each phase runs in a fresh process.",
-                                f"Each phase runs in a fresh process. Load average when written: {load:.1f} "
-                                "(the 2 cores are shared with other jobs: times are upper bounds).")
+                                f"Each phase runs in a fresh process. Load average during the re-score runs {during}, "
+                                f"when written: {load:.1f} (the 2 cores are shared with other jobs: times are upper bounds).")
         except OSError:
             pass
         write_section("Scale: 100,000-photo synthetic catalog", cmd, body)

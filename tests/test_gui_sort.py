@@ -57,7 +57,7 @@ def _reference(cat, sort, folder_id=None, min_rating=0, flag=None, include_rejec
     elif not include_rejected:
         where.append("p.flag>=0")
     sql = ("SELECT p.id FROM photos p LEFT JOIN scores sg ON sg.photo_id=p.id AND sg.kind='generic' "
-           "LEFT JOIN scores sp ON sp.photo_id=p.id AND sp.kind='personal' "
+           "LEFT JOIN personal_scores sp ON sp.photo_id=p.id "  # the personal score's own table (schema v6)
            f"WHERE {' AND '.join(where)} ORDER BY {REFERENCE_ORDER[sort]}")
     return [r[0] for r in cat.conn.execute(sql, params)]
 

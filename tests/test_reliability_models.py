@@ -133,6 +133,9 @@ def test_personal_model_trained_on_corrupt_data_is_rejected(tmp_path, catalog, a
     bad = np.full(EMBED_DIM, np.inf, dtype=np.float16)
     bad[::2] = np.nan
     catalog.conn.execute("UPDATE embeddings SET vector=? WHERE photo_id=?", (bad.tobytes(), ids[0]))
+    # and the feature row stored from it (schema v6: a re-score reads these, not the embeddings)
+    catalog.conn.execute("UPDATE taste_features SET phi=? WHERE photo_id=?",
+                         (np.full(jobs.load_prior().dim, np.nan, np.float32).tobytes(), ids[0]))
     second = jobs.personalize(catalog, app_paths)
     assert not second.accepted and ("NaN" in second.message or "invalid" in second.message)
     mid, head = jobs.active_model(catalog)

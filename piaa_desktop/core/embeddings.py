@@ -188,10 +188,11 @@ def extract_embeddings(
         if ims:
             emb = bb.embed(ims, batch_size)
             catalog.set_embeddings([(pid, bb.key, h, v) for (pid, h), v in zip(rows, emb)])
-            # the generic taste model's column of these photos, stored once now: re-scoring never reruns it
+            # the generic taste model's column and the personal heads' feature rows of these photos, stored once
+            # now: re-scoring reads them and never touches the embeddings
             from piaa_desktop.core.personal.operations import store_generic_columns
 
-            store_generic_columns(catalog, [pid for pid, _ in rows], emb, bb.key)
+            store_generic_columns(catalog, [pid for pid, _ in rows], emb, bb.key, hashes=[h for _, h in rows])
             done += len(rows)
         progress(min(i + batch_size, len(todo)), len(todo), "Computing embeddings")
     return done

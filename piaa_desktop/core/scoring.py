@@ -54,36 +54,31 @@ def generic_scores_for(catalog: Catalog) -> tuple[np.ndarray, np.ndarray, np.nda
         return ids, np.zeros(0), np.zeros((0, 5)), TECHNICAL_VERSION
     sig = catalog.signal_matrix(ids.tolist())
     try:
-        from piaa_desktop.core.personal.heads import generic_scores  # the shipped average-rater prior
         from piaa_desktop.core.models import ModelError
 
         from piaa_desktop.core.embeddings import embedding_key
 
         try:
-            key = embedding_key()
-            emb_ids, emb = catalog.embeddings(key)  # only the current backbone's vectors
-        except ModelError:
-            emb_ids, emb = np.zeros(0, np.int64), np.zeros((0, 0), np.float32)
-        if emb_ids.size:
-            pos = {int(i): k for k, i in enumerate(emb_ids)}
-            have = np.array([int(i) in pos for i in ids])
-            if have.any():
-                rows = np.array([pos[int(i)] for i in ids[have]])
-                try:
-                    from piaa_desktop.core.personal.heads import load_prior
-                    from piaa_desktop.core.personal.operations import generic_column
+            from piaa_desktop.core.personal.heads import expected_stars, generic_version, load_prior, score_features
+            from piaa_desktop.core.personal.operations import library_features
 
-                    prior = load_prior()
-                    # the MLP column stored in the catalog when the photos were embedded (computed once)
-                    col = generic_column(catalog, prior, ids[have], emb[rows], key)
-                    sc, dist, version = generic_scores(emb[rows], sig[have], prior, mlp_column=col)
-                    scores = technical_scores(sig)
-                    dists = score_distribution(scores)
-                    scores[have] = sc
-                    dists[have] = dist
-                    return ids, scores, dists, version
-                except ModelError:
-                    pass
+            key = embedding_key()
+            prior = load_prior()
+            # the prior's feature rows of the current backbone's photos, stored in the catalog when they were
+            # embedded (computed once): no embedding is read
+            emb_ids, feats = library_features(catalog, prior, emb_key=key)
+        except ModelError:
+            emb_ids = np.zeros(0, np.int64)
+        if emb_ids.size:
+            pos = np.clip(np.searchsorted(emb_ids, ids), 0, len(emb_ids) - 1)
+            have = emb_ids[pos] == ids
+            if have.any():
+                _stars, dist = score_features(prior.generic_head(), feats[pos[have]])
+                scores = technical_scores(sig)
+                dists = score_distribution(scores)
+                scores[have] = expected_stars(dist)
+                dists[have] = dist
+                return ids, scores, dists, generic_version(prior)
     except ImportError:
         pass
     scores = technical_scores(sig)

@@ -94,12 +94,17 @@ class FeatureTransform:
             raise ValueError(f"embeddings must be (N, {self.emb_mean.shape[0]}), got {emb.shape}")
         if signals is None:
             signals = np.full((len(emb), len(self.sig_mean)), np.nan, np.float32)
+        return np.concatenate([self.embedding_part(emb, mlp_column), self.signals_z(signals)], axis=1).astype(np.float32)
+
+    def embedding_part(self, emb: np.ndarray, mlp_column: Optional[np.ndarray] = None) -> np.ndarray:
+        """The first :attr:`k` columns of the features, those computed from the embedding alone (the MLP
+        column, then the whitened PCA): (N, k) float32. The rest are :meth:`signals_z`."""
+        emb = np.asarray(emb, dtype=np.float32)
+        parts = []
         if self.n_mlp:
             col = self.mlp_column(emb) if mlp_column is None else np.asarray(mlp_column, np.float32)
-            parts = [col[:, None]]
-        else:
-            parts = []
-        parts += [(emb - self.emb_mean) @ self.proj, self.signals_z(signals)]
+            parts.append(col[:, None])
+        parts.append((emb - self.emb_mean) @ self.proj)
         return np.concatenate(parts, axis=1).astype(np.float32)
 
     def arrays(self, prefix: str = "") -> dict:
@@ -312,6 +317,13 @@ def score_library(head: Head, transform: FeatureTransform, emb: np.ndarray, sign
         col = transform.mlp_column(emb) if mlp_column is None else np.asarray(mlp_column, np.float32)
         z = z + head.w[0] * col
     stars = head.mu + head.sd * z
+    return stars.astype(np.float32), star_distribution(stars, head.sd * head.resid)
+
+
+def score_features(head: Head, feats: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Stars (N,) and 1-5 distributions (N,5) from the features themselves (phi rows stored in the catalog:
+    core.personal.operations.library_features): one (N, dim) matrix-vector product."""
+    stars = head.stars(np.asarray(feats, dtype=np.float32))
     return stars.astype(np.float32), star_distribution(stars, head.sd * head.resid)
 
 

@@ -27,7 +27,7 @@ from piaa_desktop.core.personal import active as _active
 from piaa_desktop.core.personal import confidence
 from piaa_desktop.core.personal.adapt import personal_head
 from piaa_desktop.core.personal.metrics import srocc
-from piaa_desktop.core.personal.heads import Head, Prior, expected_stars, load_prior, score_library, star_distribution
+from piaa_desktop.core.personal.heads import Head, Prior, expected_stars, load_prior, score_features, star_distribution
 
 MODEL_KIND = "aesthetic"
 SCORE_KIND = "personal"
@@ -61,11 +61,24 @@ class PersonalizeResult:
 
 @dataclass
 class _Library:
-    ids: np.ndarray
-    emb: np.ndarray
-    sig: np.ndarray
-    feats: np.ndarray
-    row: dict
+    ids: np.ndarray  # ascending
+    feats: np.ndarray  # (N, prior.dim) phi rows, read from the catalog (library_features)
+
+    @property
+    def row(self) -> dict:
+        """photo id -> row of :attr:`feats` (built on first use)."""
+        if "_row" not in self.__dict__:
+            self.__dict__["_row"] = {int(i): k for k, i in enumerate(self.ids.tolist())}
+        return self.__dict__["_row"]
+
+    def rows_of(self, ids) -> tuple[np.ndarray, np.ndarray]:
+        """(rows of :attr:`feats`, mask of ``ids`` found) for these photo ids, without a per-photo dict."""
+        ids = np.asarray(list(ids), np.int64)
+        if len(self.ids) == 0 or len(ids) == 0:
+            return np.zeros(0, np.int64), np.zeros(len(ids), bool)
+        pos = np.clip(np.searchsorted(self.ids, ids), 0, len(self.ids) - 1)
+        hit = self.ids[pos] == ids
+        return pos[hit], hit
 
 
 def column_signature(prior: Prior, emb_key: str) -> str:
@@ -86,8 +99,88 @@ def column_signature(prior: Prior, emb_key: str) -> str:
     return memo[ident]
 
 
+def feature_signature(prior: Prior, emb_key: str) -> str:
+    """The catalog key of the personal heads' stored feature rows (phi, ``Catalog.taste_features``): a hash
+    of the whole feature transform (generic column, PCA, signal standardisation) and the backbone key, so
+    rows of another prior or backbone are never read back."""
+    import hashlib
+
+    t = prior.transform
+    arrays = sorted(t.arrays().items())
+    memo = t.__dict__.setdefault("_feature_signatures", {})
+    ident = (emb_key, tuple((k, id(a)) for k, a in arrays))
+    if ident not in memo:
+        h = hashlib.sha256(b"phi1\0" + emb_key.encode())
+        for k, a in arrays:
+            h.update(k.encode() + b"\0")
+            h.update(np.ascontiguousarray(a, np.float32).tobytes())
+        memo[ident] = "phi@" + h.hexdigest()[:16]
+    return memo[ident]
+
+
+FEATURE_CHUNK = 4096  # photos per pass when rows must be computed (bounded memory, a short write lock)
+
+
+def _compute_features(catalog, prior: Prior, key: str, pids: list[int], store: bool,
+                      known_cols=None) -> tuple[np.ndarray, np.ndarray]:
+    """(ids, phi rows) of these photos computed from their stored embeddings (those that have one of the
+    backbone ``key``), stored under :func:`feature_signature` (``store``)."""
+    import sqlite3
+
+    from piaa_desktop.core.catalog import CatalogError
+
+    vecs = catalog.embeddings_with_hash(key, pids)
+    pids = [int(p) for p in pids if int(p) in vecs and len(vecs[int(p)][1]) == prior.transform.emb_mean.shape[0]]
+    if not pids:
+        return np.zeros(0, np.int64), np.zeros((0, prior.dim), np.float32)
+    arr = np.asarray(pids, np.int64)
+    emb = np.stack([vecs[p][1] for p in pids]).astype(np.float32)
+    col = generic_column(catalog, prior, arr, emb, key, store=store, known=known_cols)
+    part = prior.transform.embedding_part(emb, col)
+    if store:
+        try:
+            got, rows = catalog.set_taste_features(feature_signature(prior, key), key,
+                                                   zip(pids, [vecs[p][0] for p in pids], part),
+                                                   prior.transform.signals_z)
+            if np.array_equal(got, arr):
+                return got, rows
+        except (CatalogError, sqlite3.Error):  # a read-only or full catalog: the rows are computed all the same
+            pass
+    return arr, np.concatenate([part, prior.transform.signals_z(catalog.signal_matrix(pids))], axis=1).astype(np.float32)
+
+
+def library_features(catalog, prior: Prior, emb_key: Optional[str] = None, ids=None, store: bool = True,
+                     cancel=None) -> tuple[np.ndarray, np.ndarray]:
+    """(photo ids ascending, (N, prior.dim) float32 phi rows) of every present photo with an embedding of the
+    current backbone (or of those among ``ids``).
+
+    The rows are read from the catalog (``taste_features``: one small blob per photo, stored when the photo
+    was embedded, under :func:`feature_signature`); rows that are missing (photos embedded before, a new
+    prior or backbone, new signals) are computed from the embeddings once, in chunks, and stored
+    (``store``). A re-score is then one read of 100,000 small rows and one matrix-vector product."""
+    key = emb_key or _embedding_key()
+    sig = feature_signature(prior, key)
+    got_ids, phi = catalog.taste_features(sig, key, prior.dim, ids)
+    todo = np.flatnonzero(~np.isfinite(phi).all(axis=1))  # not stored (NaN), or a damaged row: computed
+    if len(todo):
+        known = None
+        if prior.transform.n_mlp and len(todo) > FEATURE_CHUNK:  # one read of the stored generic column
+            known = catalog.taste_columns(column_signature(prior, key))
+        keep = np.ones(len(got_ids), bool)
+        for i in range(0, len(todo), FEATURE_CHUNK):
+            if cancel is not None:
+                cancel.raise_if_cancelled()
+            rows = todo[i:i + FEATURE_CHUNK]
+            done_ids, done = _compute_features(catalog, prior, key, got_ids[rows].tolist(), store, known)
+            hit = np.isin(got_ids[rows], done_ids)
+            keep[rows[~hit]] = False  # its embedding went away meanwhile
+            phi[rows[hit]] = done
+        got_ids, phi = got_ids[keep], phi[keep]
+    return got_ids, phi
+
+
 def generic_column(catalog, prior: Prior, ids: np.ndarray, emb: np.ndarray, emb_key: Optional[str] = None,
-                   store: bool = True) -> Optional[np.ndarray]:
+                   store: bool = True, known=None) -> Optional[np.ndarray]:
     """The prior's MLP column (standardised generic score, ``FeatureTransform.mlp_column``) of these photos:
     read from the catalog where it was stored for this prior and backbone, computed for the others and
     stored (``store``), so each photo's MLP runs once per model, not once per process. None when the
@@ -98,7 +191,7 @@ def generic_column(catalog, prior: Prior, ids: np.ndarray, emb: np.ndarray, emb_
     ids = np.asarray(ids, np.int64)
     sig = column_signature(prior, emb_key or _embedding_key())
     raw = np.full(len(ids), np.nan, np.float32)
-    got_ids, got = catalog.taste_columns(sig)
+    got_ids, got = catalog.taste_columns(sig) if known is None else known
     if len(got_ids):
         pos = np.clip(np.searchsorted(got_ids, ids), 0, len(got_ids) - 1)
         hit = got_ids[pos] == ids
@@ -118,9 +211,11 @@ def generic_column(catalog, prior: Prior, ids: np.ndarray, emb: np.ndarray, emb_
     return ((raw - t.mlp_out[0]) / t.mlp_out[1]).astype(np.float32)
 
 
-def store_generic_columns(catalog, ids, emb, emb_key: str) -> int:
-    """After photos were embedded: compute and store their generic MLP column with the shipped prior.
-    Returns how many were stored (0 without a usable prior: scoring then computes them itself)."""
+def store_generic_columns(catalog, ids, emb, emb_key: str, hashes=None) -> int:
+    """After photos were embedded: compute and store their generic MLP column with the shipped prior, and
+    (with the content ``hashes`` the embeddings were computed from) their whole feature row
+    (:func:`library_features`). Returns how many columns were stored (0 without a usable prior: scoring
+    then computes them itself)."""
     from piaa_desktop.core.models import ModelError
 
     try:
@@ -135,21 +230,25 @@ def store_generic_columns(catalog, ids, emb, emb_key: str) -> int:
 
     from piaa_desktop.core.catalog import CatalogError
 
-    raw = prior.transform.mlp_raw(np.asarray(emb, np.float16).astype(np.float32))
+    emb = np.asarray(emb, np.float16).astype(np.float32)
+    raw = prior.transform.mlp_raw(emb)
+    ids = [int(i) for i in ids]
     try:
-        return catalog.set_taste_columns(column_signature(prior, emb_key), zip([int(i) for i in ids], raw.tolist()))
+        n = catalog.set_taste_columns(column_signature(prior, emb_key), zip(ids, raw.tolist()))
+        if hashes is not None:
+            t = prior.transform
+            part = t.embedding_part(emb, ((raw - t.mlp_out[0]) / t.mlp_out[1]).astype(np.float32))
+            catalog.set_taste_features(feature_signature(prior, emb_key), emb_key, zip(ids, hashes, part), t.signals_z)
+        return n
     except (CatalogError, sqlite3.Error):  # a full disk: scoring computes the values itself later
         return 0
 
 
-def _library(catalog, prior: Prior) -> _Library:
-    key = _embedding_key()
-    ids, emb = catalog.embeddings(key)
+def _library(catalog, prior: Prior, ids=None, cancel=None) -> _Library:
+    ids, feats = library_features(catalog, prior, ids=ids, cancel=cancel)
     if len(ids) == 0:
         raise PersonalError("no photo has an embedding yet: scan a folder first")
-    sig = catalog.signal_matrix([int(i) for i in ids])
-    col = generic_column(catalog, prior, ids, emb, key)
-    return _Library(ids, emb, sig, prior.transform(emb, sig, mlp_column=col), {int(i): k for k, i in enumerate(ids)})
+    return _Library(ids, feats)
 
 
 def _feedback(catalog, lib: _Library):
@@ -259,19 +358,17 @@ def _store(catalog, head: Head, metrics: dict, n_r: int, n_p: int) -> int:
 
 
 def _write_scores(catalog, lib: _Library, head: Head, prior: Prior, version: str) -> int:
-    mlp = lib.feats[:, 0] if prior.transform.n_mlp else None  # computed once with the library's features
-    stars, dists = score_library(head, prior.transform, lib.emb, lib.sig, mlp_column=mlp)
+    stars, dists = score_features(head, lib.feats)  # one matrix-vector product over the stored phi rows
     if version != "prior":
         # a photo the user rated is scored by the user's own rating: the personal head is shrunk toward
         # the generic score (few answers move it little), but "your taste" of a photo you rated is known
-        ratings = {i: s for i, s in catalog.ratings().items() if i in lib.row}
-        if ratings:
-            rows_r = np.array([lib.row[i] for i in ratings], dtype=np.int64)
-            own = np.array(list(ratings.values()), dtype=np.float64)
+        ratings = catalog.ratings()
+        rows_r, hit = lib.rows_of(ratings.keys())
+        if len(rows_r):
+            own = np.fromiter(ratings.values(), np.float64, len(ratings))[hit]
             stars[rows_r] = own
             dists[rows_r] = star_distribution(own, 0.35)
-    rows = [(int(i), float(s), d.tolist()) for i, s, d in zip(lib.ids, expected_stars(dists), dists)]
-    return catalog.set_scores(SCORE_KIND, rows, model_version=version)
+    return catalog.set_score_arrays(SCORE_KIND, lib.ids, expected_stars(dists), dists, model_version=version)
 
 
 def personalize(catalog, paths=None, progress=None, cancel=None, prior: Optional[Prior] = None,
@@ -286,7 +383,7 @@ def personalize(catalog, paths=None, progress=None, cancel=None, prior: Optional
     progress, cancel = ensure(progress, cancel)
     prior = prior or load_prior()
     progress(0, 4, "Loading the library")
-    lib = _library(catalog, prior)
+    lib = _library(catalog, prior, cancel=cancel)
     r_rows, stars, w_rows, l_rows = _feedback(catalog, lib)
     if len(stars) == 0 and len(w_rows) == 0:
         raise PersonalError("no feedback yet: rate some photos or answer a few 'which do you prefer?' pairs")
@@ -325,7 +422,7 @@ def rescore(catalog, progress=None, cancel=None, prior: Optional[Prior] = None) 
     """Re-score the library with the active personal version (or the prior)."""
     progress, cancel = ensure(progress, cancel)
     prior = prior or load_prior()
-    lib = _library(catalog, prior)
+    lib = _library(catalog, prior, cancel=cancel)
     cancel.raise_if_cancelled()
     mid, head = active_model(catalog, prior)
     if head is None:
@@ -375,20 +472,7 @@ def current_head(catalog, prior: Prior, lib: Optional[_Library] = None) -> Head:
 
 def _subset(catalog, prior: Prior, ids) -> _Library:
     """Features of just these photos (those with a cached embedding), read with a few SQL queries."""
-    ids = [int(i) for i in dict.fromkeys(ids)]
-    got_ids, vecs = [], []
-    key = _embedding_key()
-    found = catalog.embeddings_of(key, ids)
-    for pid in ids:
-        if pid in found:
-            got_ids.append(pid)
-            vecs.append(found[pid])
-    if not got_ids:
-        raise PersonalError("no photo has an embedding yet: scan a folder first")
-    arr = np.asarray(got_ids, dtype=np.int64)
-    emb = np.stack(vecs).astype(np.float32)
-    sig = catalog.signal_matrix(got_ids)
-    return _Library(arr, emb, sig, prior.features(emb, sig), {i: k for k, i in enumerate(got_ids)})
+    return _library(catalog, prior, ids=[int(i) for i in dict.fromkeys(ids)])
 
 
 def _pair_model(catalog, prior: Prior, pool: int):
