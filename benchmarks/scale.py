@@ -247,15 +247,19 @@ GUI = textwrap.dedent(
         try:  # the app's re-score (core.personal.operations.rescore) when the prior is shipped
             from piaa_desktop.core.personal.operations import rescore
             out["rescore_worker_n"] = rescore(wcat)
-            out["rescore_worker_job"] = "core.personal.operations.rescore"
+            out["rescore_worker_job"] = "core.personal.operations.rescore, then the scores read"
         except Exception:  # no prior: a linear head over the embeddings, as before
             eids, emb = wcat.embeddings()
             w = (np.random.default_rng(0).standard_normal(emb.shape[1]) / np.sqrt(emb.shape[1])).astype(np.float32)
             z = emb @ w
             stars = 3 + 0.8 * (z - z.mean()) / z.std()
             wcat.set_scores("personal", zip(eids.tolist(), stars.tolist(), [None] * len(eids)), model_version="bench")
-            out["rescore_worker_job"] = "embeddings + linear head + set_scores"
+            out["rescore_worker_job"] = "embeddings + linear head + set_scores, then the scores read"
+        # read on the worker too, as gui/features/personal.py does: the GUI thread only applies them
+        new_scores.update({kind: wcat.scores(kind) for kind in ("generic", "personal")})
         wcat.close()
+
+    new_scores = {}
 
     t = time.perf_counter()
     th = threading.Thread(target=rescore_worker)
@@ -266,8 +270,8 @@ GUI = textwrap.dedent(
     out["rescore_worker_s"] = time.perf_counter() - t
     phase("refresh")
     t = time.perf_counter()
-    for kind in ("generic", "personal"):  # what MainWindow.refresh_scores does once the worker is done
-        scores = cat.scores(kind)
+    for kind in ("generic", "personal"):  # what MainWindow.refresh_scores(scores) does once the worker is done
+        scores = new_scores[kind]
         for pid, rec in recs.items():
             setattr(rec, kind, scores.get(pid))
     app.processEvents()
@@ -431,7 +435,7 @@ def main(argv=None) -> int:
             + f"; longest stall {st.get('sort', 0):.0f} ms |",
             f"| GUI: re-score {gui['rows']:,} on a worker thread ({gui.get('rescore_worker_job', '')}) | "
             f"{gui['rescore_worker_s']:.2f} s, longest GUI stall meanwhile {st.get('rescore', 0):.0f} ms |",
-            f"| GUI: then on the GUI thread: new scores into the records (MainWindow.refresh_scores; the order holds) | "
+            f"| GUI: then on the GUI thread: the new scores into the records (MainWindow.refresh_scores; the order holds) | "
             f"{gui['refresh_after_rescore_s'] * 1000:.0f} ms (stall {st.get('refresh', 0):.0f} ms) |",
             f"| GUI: F5: re-sort by personal score + model reset | "
             f"{gui['resort_after_rescore_s'] * 1000:.0f} ms (stall {st.get('resort', 0):.0f} ms) |",

@@ -848,17 +848,19 @@ class MainWindow(QMainWindow):
 
         return technical_flags(self.catalog.signals([photo_id]).get(photo_id))
 
-    def refresh_scores(self) -> None:
+    def refresh_scores(self, scores: Optional[dict] = None) -> None:
         """Scores changed (a re-trained personal model): update them in the records without reloading the
-        library (one query, not three, on the GUI thread). The order holds still (see :meth:`refresh`)."""
+        library (one query, not three, on the GUI thread). The order holds still (see :meth:`refresh`).
+        ``scores``: ``{kind: {photo id: score}}`` already read on a worker (the GUI thread reads none)."""
         records = self.model.records()
         if not records:
             self.refresh(keep_selection=True)
             return
         for kind in ("generic", "personal"):
-            scores = self.catalog.scores(kind)
+            scores_of = (scores or {}).get(kind)
+            scores_of = self.catalog.scores(kind) if scores_of is None else scores_of
             for pid, rec in records.items():
-                setattr(rec, kind, scores.get(pid))
+                setattr(rec, kind, scores_of.get(pid))
         self._records_version += 1
         self.refresh(keep_selection=True, reload=False, resort=False)
 

@@ -99,25 +99,6 @@ def column_signature(prior: Prior, emb_key: str) -> str:
     return memo[ident]
 
 
-def feature_signature(prior: Prior, emb_key: str) -> str:
-    """The catalog key of the personal heads' stored feature rows (phi, ``Catalog.taste_features``): a hash
-    of the whole feature transform (generic column, PCA, signal standardisation) and the backbone key, so
-    rows of another prior or backbone are never read back."""
-    import hashlib
-
-    t = prior.transform
-    arrays = sorted(t.arrays().items())
-    memo = t.__dict__.setdefault("_feature_signatures", {})
-    ident = (emb_key, tuple((k, id(a)) for k, a in arrays))
-    if ident not in memo:
-        h = hashlib.sha256(b"phi1\0" + emb_key.encode())
-        for k, a in arrays:
-            h.update(k.encode() + b"\0")
-            h.update(np.ascontiguousarray(a, np.float32).tobytes())
-        memo[ident] = "phi@" + h.hexdigest()[:16]
-    return memo[ident]
-
-
 FEATURE_CHUNK = 4096  # photos per pass when rows must be computed (bounded memory, a short write lock)
 
 
@@ -163,6 +144,7 @@ def library_features(catalog, prior: Prior, emb_key: Optional[str] = None, ids=N
     got_ids, phi = catalog.taste_features(sig, key, prior.dim, ids)
     todo = np.flatnonzero(~np.isfinite(phi).all(axis=1))  # not stored (NaN), or a damaged row: computed
     if len(todo):
+        phi = np.array(phi)  # writable
         known = None
         if prior.transform.n_mlp and len(todo) > FEATURE_CHUNK:  # one read of the stored generic column
             known = catalog.taste_columns(column_signature(prior, key))
@@ -446,8 +428,9 @@ def rescore_personal(catalog, progress=None, cancel=None, prior: Optional[Prior]
     return rescore(catalog, progress=progress, cancel=cancel, prior=prior)
 
 
-def reset_to_prior(catalog, prior: Optional[Prior] = None) -> int:
+def reset_to_prior(catalog, prior: Optional[Prior] = None, progress=None, cancel=None) -> int:
     """Go back to the prior: deactivate every personal version (kept for history) and re-score."""
+    progress, cancel = ensure(progress, cancel)
     prior = prior or load_prior()
     catalog.activate_personal_model(MODEL_KIND, None)
     try:

@@ -30,12 +30,33 @@ def _explain_job(catalog, photo_id: int):
     return int(photo_id), reasons, confidence, catalog.signals([int(photo_id)]).get(int(photo_id))
 
 
-def rescore_job(catalog, progress=None, cancel=None) -> int:
+def _scores(catalog) -> dict:
+    """Every score by kind, read on the worker: the GUI thread then only puts them into its records."""
+    return {kind: catalog.scores(kind) for kind in ("generic", "personal")}
+
+
+def rescore_job(catalog, progress=None, cancel=None) -> tuple[int, dict]:
     """Personal scores for photos imported since the last training (0 without a personal model); a stale
-    personal model is re-trained (core.personal.operations.rescore_personal)."""
+    personal model is re-trained (core.personal.operations.rescore_personal); and the scores to show."""
     from piaa_desktop.core.personal.operations import rescore_personal
 
-    return rescore_personal(catalog, progress=progress, cancel=cancel)
+    n = rescore_personal(catalog, progress=progress, cancel=cancel)
+    return n, (_scores(catalog) if n else {})
+
+
+def personalize_job(catalog, paths, progress=None, cancel=None):
+    """:func:`core.personal.operations.personalize`, then the scores to show (read on the worker)."""
+    from piaa_desktop.core.personal.operations import personalize
+
+    result = personalize(catalog, paths, progress=progress, cancel=cancel)
+    return result, _scores(catalog)
+
+
+def reset_job(catalog, progress=None, cancel=None):
+    """:func:`core.personal.operations.reset_to_prior`, then the scores to show (read on the worker)."""
+    from piaa_desktop.core.personal import operations
+
+    return operations.reset_to_prior(catalog, progress=progress, cancel=cancel), _scores(catalog)
 
 
 class PersonalFeature(Feature):
@@ -93,15 +114,13 @@ class PersonalFeature(Feature):
         return self.train_handle is not None and not self.train_handle.done
 
     def train_now(self):
-        from piaa_desktop.core.personal.operations import personalize
-
         if self.training_running():
             self._train_again = True
             return None
         self.train_timer.stop()
         self.win.say("Learning your taste…")
         self.train_handle = self.win.jobs.submit(
-            personalize,
+            personalize_job,
             self.win.paths,
             with_catalog=str(self.win.paths.catalog),
             on_done=self._on_trained,
@@ -111,13 +130,14 @@ class PersonalFeature(Feature):
         )
         return self.train_handle
 
-    def _on_trained(self, result) -> None:
+    def _on_trained(self, done) -> None:
+        result, scores = done
         self.last_training = result
         if getattr(result, "accepted", False):
             msg = f"Personal model updated from {result.n_ratings} ratings and {result.n_preferences} preferences"
         else:
             msg = f"Personal model kept as it was: {getattr(result, 'message', result)}"
-        self.win.refresh_scores()
+        self.win.refresh_scores(scores)
         self.win.say(msg + (" · new order ready: F5" if self.win.order_is_stale() else ""))
         self.explain_later(self.win.current_id())
 
@@ -131,18 +151,22 @@ class PersonalFeature(Feature):
             self._train_again = False
             self.schedule_training()
 
-    def reset_personal(self) -> None:
-        from piaa_desktop.core.personal.operations import reset_to_prior
+    def reset_personal(self):
+        """Back to the prior, re-scoring the library on a worker (the window never waits for it)."""
 
-        reset_to_prior(self.win.catalog)
-        self.win.say("Personal model reset to the prior; your ratings and preferences are kept")
-        self.win.refresh_scores()
+        def done(result) -> None:
+            self.win.say("Personal model reset to the prior; your ratings and preferences are kept")
+            self.win.refresh_scores(result[1])
+
+        return self.win.jobs.submit(reset_job, with_catalog=str(self.win.paths.catalog), on_done=done,
+                                    on_error=lambda exc: self.win.say(f"Personal model not reset: {exc}"),
+                                    name="reset personal model")
 
     def _on_import_finished(self, result) -> None:
         if isinstance(result, BaseException):
             return
         self.win.jobs.submit(rescore_job, with_catalog=str(self.win.paths.catalog),
-                             on_done=lambda n: n and self.win.refresh_scores(), name="rescore")
+                             on_done=lambda r: r[0] and self.win.refresh_scores(r[1]), name="rescore")
 
     def explain_later(self, photo_id) -> None:
         """Explain ``photo_id``'s score in the Info panel soon, on a worker (the GUI thread never waits)."""
