@@ -387,3 +387,21 @@ def test_cli_names_a_mistyped_path_as_such(tmp_path, capsys):
     assert main(d + ["rate", str(lib / "new.jpg"), "3"]) == 3
     err = capsys.readouterr().err
     assert "piaa scan" in err and "no such file" not in err
+
+
+def test_info_panel_capture_time_reads_like_the_rest(qtbot):
+    """The Info panel said "Captured 2019-06-06T07:29:51" (ISO's T) or "unknown" where every other missing field
+    says "–"."""
+    from piaa_desktop.core.catalog import Photo
+    from piaa_desktop.gui.side_panel import SidePanel
+
+    panel = SidePanel()
+    qtbot.addWidget(panel)
+    base = dict(id=1, path="/p/a.dng", folder_id=1, content_hash="x", size=1000, mtime=0.0, width=1224, height=816,
+                format="DNG", capture_time="2019-06-06T07:29:51", camera="Canon EOS 6D", lens=None, iso=1000,
+                shutter=1 / 60, aperture=5.6, focal_length=65.0, orientation=1, missing=0, rating=0, flag=0,
+                color_label=None)
+    panel.show_photo(Photo(**base))
+    assert panel.exif_labels["captured"].text() == "2019-06-06 07:29:51"
+    panel.show_photo(Photo(**{**base, "capture_time": None}))
+    assert panel.exif_labels["captured"].text() == "–" == panel.exif_labels["lens"].text()

@@ -491,7 +491,8 @@ class SidePanel(QScrollArea):
             scores.get("personal"), "Not trained yet."  # the words below (set_confidence) say why and how
         )
         e = self.exif_labels
-        e["captured"].setText(photo.capture_time or "unknown")
+        # as the loupe's EXIF line writes it ("2019-06-06 07:29:51", not ISO's "T"); "–" like every other unknown
+        e["captured"].setText(str(photo.capture_time).replace("T", " ") if photo.capture_time else "–")
         e["camera"].setText(photo.camera or "–")
         e["lens"].setText(photo.lens or "–")
         e["exposure"].setText(format_exposure(photo) or "–")
