@@ -405,3 +405,14 @@ def test_info_panel_capture_time_reads_like_the_rest(qtbot):
     assert panel.exif_labels["captured"].text() == "2019-06-06 07:29:51"
     panel.show_photo(Photo(**{**base, "capture_time": None}))
     assert panel.exif_labels["captured"].text() == "–" == panel.exif_labels["lens"].text()
+
+
+def test_grid_badges_are_words_of_their_filter_labels():
+    """An overexposed photo's thumbnail said "over": each badge must be a word the Flag filter's label uses
+    ("blown" for "Overexposed (blown highlights)"), so the badge and the filter read as the same thing."""
+    import re
+
+    from piaa_desktop.core.flags import FLAG_BADGES, FLAG_LABELS, FLAG_NAMES
+
+    for name in FLAG_NAMES:
+        assert re.search(rf"\b{re.escape(FLAG_BADGES[name])}\b", FLAG_LABELS[name].lower()), (name, FLAG_BADGES[name])

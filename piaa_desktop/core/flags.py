@@ -37,8 +37,8 @@ FLAG_LABELS = {
     "underexposed": "Underexposed (dark, crushed shadows)",
     "noisy": "High noise",
 }
-# short tags on the grid's thumbnails
-FLAG_BADGES = {"blur": "blur", "overexposed": "over", "underexposed": "dark", "noisy": "noise"}
+# short tags on the grid's thumbnails: a word of the filter's label ("over" read as nothing on a thumbnail)
+FLAG_BADGES = {"blur": "blur", "overexposed": "blown", "underexposed": "dark", "noisy": "noise"}
 
 # Thresholds (see the module docstring and benchmarks/calibrate_flags.py).
 BLUR_DETAIL = -1.1
