@@ -416,3 +416,39 @@ def test_grid_badges_are_words_of_their_filter_labels():
 
     for name in FLAG_NAMES:
         assert re.search(rf"\b{re.escape(FLAG_BADGES[name])}\b", FLAG_LABELS[name].lower()), (name, FLAG_BADGES[name])
+
+
+@pytest.mark.parametrize("theme", ["dark", "light"])
+def test_a_disabled_default_button_does_not_look_live(qtbot, qapp, theme):
+    """The export dialog's Export button (the default button) stayed bright blue while disabled (no folder chosen
+    yet): the themes' ':default' rule came after ':disabled'. Disabled, it looks like any disabled button."""
+    from PySide6.QtWidgets import QPushButton, QWidget, QHBoxLayout
+
+    from piaa_desktop.gui.theme import apply_theme
+
+    old = qapp.styleSheet(), qapp.palette(), qapp.style().name()
+    try:
+        apply_theme(qapp, theme)
+        box = QWidget()
+        qtbot.addWidget(box)
+        lay = QHBoxLayout(box)
+        live, dead, plain = QPushButton("Export"), QPushButton("Export"), QPushButton("Export")
+        for b in (live, dead):
+            b.setDefault(True)
+        dead.setEnabled(False)
+        plain.setEnabled(False)
+        for b in (live, dead, plain):
+            lay.addWidget(b)
+        box.show()
+        qtbot.waitExposed(box)
+
+        def fill(b):
+            img = b.grab().toImage()
+            return img.pixelColor(4, img.height() // 2).name()
+
+        assert fill(dead) == fill(plain), (fill(dead), fill(plain))
+        assert fill(dead) != fill(live)
+    finally:
+        qapp.setStyleSheet(old[0])
+        qapp.setPalette(old[1])
+        qapp.setStyle(old[2])
