@@ -452,3 +452,23 @@ def test_a_disabled_default_button_does_not_look_live(qtbot, qapp, theme):
         qapp.setStyleSheet(old[0])
         qapp.setPalette(old[1])
         qapp.setStyle(old[2])
+
+
+def test_export_dialog_says_what_the_greyed_export_waits_for(qtbot, app_paths, imported_library, tmp_path):
+    """With no folder chosen the Export button was simply disabled, with no word why."""
+    from piaa_desktop.core.catalog import open_catalog
+    from piaa_desktop.core.settings import Settings
+    from piaa_desktop.gui.export_dialog import ExportDialog
+
+    cat = open_catalog(app_paths)
+    try:
+        ids = cat.query_ids(sort="name")[:2]
+        dlg = ExportDialog(cat, photo_ids=ids, settings=Settings())
+        qtbot.addWidget(dlg)
+        assert dlg.rb_selected.isChecked() and not dlg.export_btn.isEnabled()
+        assert "Choose a folder" in dlg.status.text()
+        dlg.dest_edit.setText(str(tmp_path / "out"))
+        assert dlg.export_btn.isEnabled() and dlg.status.text() == ""
+        dlg.close()
+    finally:
+        cat.close()

@@ -58,6 +58,9 @@ from piaa_desktop.core.jobs import Cancelled
 from piaa_desktop.gui.jobs import default_jobs
 
 
+CHOOSE_FOLDER = "Choose a folder to export to (Choose…), then Export."
+
+
 class ExportDialog(QDialog):
     exportFinished = Signal(object)  # ExportReport (also for a cancelled export), or the exception
 
@@ -417,8 +420,14 @@ class ExportDialog(QDialog):
         except sqlite3.Error as exc:  # the catalog went away (the window is closing)
             n = 0
             self.count_label.setText(f"catalog unavailable: {exc}")
-        ok = ok and n > 0 and bool(self.dest_edit.text().strip())
+        has_dest = bool(self.dest_edit.text().strip())
+        ok = ok and n > 0 and has_dest
         self.export_btn.setEnabled(ok and not running)
+        # a greyed Export button says nothing by itself: say what it waits for (and stop saying it once done)
+        if not running and n > 0 and not has_dest and not self.status.text():
+            self.status.setText(CHOOSE_FOLDER)
+        elif has_dest and self.status.text() == CHOOSE_FOLDER:
+            self.status.setText("")
 
     def _browse(self) -> None:
         d = QFileDialog.getExistingDirectory(self, "Export to", self.dest_edit.text() or str(Path.home()))
