@@ -472,3 +472,27 @@ def test_export_dialog_says_what_the_greyed_export_waits_for(qtbot, app_paths, i
         dlg.close()
     finally:
         cat.close()
+
+
+def test_keystroke_feedback_leaves_the_status_bar_results_stay(qtbot, app_paths, imported_library):
+    """"Rated 1 photo ★★★★" or "Personal model updated from 3 ratings" stayed in the status bar for the rest of the
+    session, whatever happened since: a quick action's feedback goes after a while (unless another message came);
+    a result or an error stays."""
+    w = _window(qtbot, app_paths)
+    qtbot.waitUntil(lambda: w.model.rowCount() == 12, timeout=10_000)
+    w.TRANSIENT_S = 2.0
+    pid = w.model.ids()[0]
+    w.select_ids([pid], pid)
+    w.features.culling.set_rating(4)
+    assert w.status_text() == "Rated 1 photo ★★★★"
+    qtbot.waitUntil(lambda: w.status_text() == "", timeout=5_000)
+    # a newer message is not cleared by an older one's timer
+    w.features.culling.set_flag(1)
+    qtbot.wait(1000)
+    w.features.culling.set_flag(-1)
+    qtbot.wait(1300)  # the first timer has fired: "Rejected" is newer and stays until its own
+    assert w.status_text() == "Rejected 1 photo"
+    qtbot.waitUntil(lambda: w.status_text() == "", timeout=5_000)
+    w.say("Import failed: disk full")  # not transient
+    qtbot.wait(2500)
+    assert w.status_text() == "Import failed: disk full"

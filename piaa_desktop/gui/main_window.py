@@ -258,9 +258,18 @@ class MainWindow(QMainWindow):
             if not self._culling_on:
                 a.setShortcuts([])
 
-    def say(self, text: str) -> None:
-        """A message in the status bar."""
+    #: seconds a ``transient`` message stays (the feedback of a keystroke: "Rated 1 photo ★★★★")
+    TRANSIENT_S = 12.0
+
+    def say(self, text: str, transient: bool = False) -> None:
+        """A message in the status bar; ``transient``: it goes after :attr:`TRANSIENT_S` s unless another came (the
+        feedback of a quick action would otherwise stay for the rest of the session). Results and errors stay."""
+        self._said = getattr(self, "_said", 0) + 1
         self.status_label.setText(text)
+        if transient:
+            said = self._said
+            QTimer.singleShot(int(self.TRANSIENT_S * 1000), self,
+                              lambda: self._said == said and not self._closed and self.status_label.setText(""))
 
     @property
     def is_closed(self) -> bool:
@@ -760,12 +769,12 @@ class MainWindow(QMainWindow):
         # Ctrl+G on a folder without bursts changed nothing on screen and said nothing: say what it did
         hidden = before - self.model.rowCount()
         if not self.collapse_stacks:
-            self.say("Stacks expanded: every photo shown")
+            self.say("Stacks expanded: every photo shown", transient=True)
         elif hidden > 0:
             self.say(f"Stacks collapsed: {hidden} photo{'s' if hidden != 1 else ''} hidden behind the best of "
-                     "each stack (Ctrl+G shows them)")
+                     "each stack (Ctrl+G shows them)", transient=True)
         else:
-            self.say("No stacks here: no photos taken within seconds of each other that look alike")
+            self.say("No stacks here: no photos taken within seconds of each other that look alike", transient=True)
 
     def refresh(self, keep_selection: bool = True, reload: bool = True, resort: bool = True) -> None:
         """Reload photos and scores from the catalog and re-query the grid (sort and filters).
@@ -830,7 +839,7 @@ class MainWindow(QMainWindow):
     def refresh_order(self) -> None:
         """Re-sort now (F5 / the "new order ready" hint): the held order gives way to the current sort."""
         self.refresh(keep_selection=True, reload=False)
-        self.say("Re-sorted")
+        self.say("Re-sorted", transient=True)
 
     def order_is_stale(self) -> bool:
         """True while the order on screen is held and differs from the sort (the hint is shown)."""

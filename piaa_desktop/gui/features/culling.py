@@ -140,7 +140,8 @@ class CullingFeature(Feature):
         if not ids:
             return None
         change = self.win.undo_stack.push(self.win.catalog.set_rating(ids, rating))
-        self.win.say(f"{'Cleared the rating of' if not rating else 'Rated'} {_n(ids)}" + (f" {'★' * rating}" if rating else ""))
+        self.win.say(f"{'Cleared the rating of' if not rating else 'Rated'} {_n(ids)}" + (f" {'★' * rating}" if rating else ""),
+                     transient=True)
         return change
 
     def set_flag(self, flag: int) -> Optional[Change]:
@@ -148,7 +149,7 @@ class CullingFeature(Feature):
         if not ids:
             return None
         change = self.win.undo_stack.push(self.win.catalog.set_flag(ids, flag))
-        self.win.say({1: "Picked", -1: "Rejected", 0: "Unflagged"}[flag] + f" {_n(ids)}")
+        self.win.say({1: "Picked", -1: "Rejected", 0: "Unflagged"}[flag] + f" {_n(ids)}", transient=True)
         return change
 
     def set_color_label(self, label: Optional[str]) -> Optional[Change]:
@@ -156,17 +157,17 @@ class CullingFeature(Feature):
         if not ids:
             return None
         change = self.win.undo_stack.push(self.win.catalog.set_color_label(ids, label))
-        self.win.say(f"Colour label {label or 'removed'}: {_n(ids)}")
+        self.win.say(f"Colour label {label or 'removed'}: {_n(ids)}", transient=True)
         return change
 
     def undo(self) -> Optional[Change]:
         change = self.win.undo_stack.undo()
-        self.win.say(f"Undid {_describe(change)}" if change else "Nothing to undo")
+        self.win.say(f"Undid {_describe(change)}" if change else "Nothing to undo", transient=True)
         return change
 
     def redo(self) -> Optional[Change]:
         change = self.win.undo_stack.redo()
-        self.win.say(f"Redid {_describe(change)}" if change else "Nothing to redo")
+        self.win.say(f"Redid {_describe(change)}" if change else "Nothing to redo", transient=True)
         return change
 
     def _update_undo_actions(self) -> None:
@@ -180,10 +181,10 @@ class CullingFeature(Feature):
         s = self.win.settings
         stacks = find_stacks(self.win.catalog, max_gap_s=s.get("stack_max_gap_s"), max_dist=s.get("stack_max_dist"))
         if not stacks:
-            self.win.say("No stacks: no photos taken within seconds of each other that look alike")
+            self.win.say("No stacks: no photos taken within seconds of each other that look alike", transient=True)
             return []
         changes = keep_best_of_each_stack(self.win.catalog, stacks=stacks, undo_stack=self.win.undo_stack)
-        self.win.say(f"Kept the best of {len(stacks)} stacks (Ctrl+Z undoes)")
+        self.win.say(f"Kept the best of {len(stacks)} stacks (Ctrl+Z undoes)", transient=True)
         self.win.refresh(keep_selection=True)
         return changes
 

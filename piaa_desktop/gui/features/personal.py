@@ -138,7 +138,7 @@ class PersonalFeature(Feature):
         else:
             msg = f"Personal model kept as it was: {getattr(result, 'message', result)}"
         self.win.refresh_scores(scores)
-        self.win.say(msg + (" · new order ready: F5" if self.win.order_is_stale() else ""))
+        self.win.say(msg + (" · new order ready: F5" if self.win.order_is_stale() else ""), transient=True)
         self.explain_later(self.win.current_id())
 
     def _on_train_error(self, exc) -> None:
