@@ -496,3 +496,33 @@ def test_keystroke_feedback_leaves_the_status_bar_results_stay(qtbot, app_paths,
     w.say("Import failed: disk full")  # not transient
     qtbot.wait(2500)
     assert w.status_text() == "Import failed: disk full"
+
+
+def test_cli_personalize_explains_its_number_in_words(tmp_path, capsys):
+    """`piaa personalize` printed "cross-validated SROCC on your ratings: 0.272": a statistic's name, unexplained."""
+    import shutil
+
+    from piaa_desktop.cli.main import main
+    from piaa_desktop.core.catalog import open_catalog
+    from piaa_desktop.core.paths import app_paths
+
+    from PIL import Image
+
+    lib = tmp_path / "lib"
+    shutil.copytree(sample_library_dir(), lib, ignore=shutil.ignore_patterns("*.md"))
+    for src in sorted(lib.glob("*.jpg")):  # 16 photos: each sample and a crop of it
+        with Image.open(src) as im:
+            w, h = im.size
+            im.convert("RGB").crop((w // 6, h // 6, w, h)).save(lib / f"crop_{src.name}", quality=90)
+    data = tmp_path / "data"
+    assert main(["--data-dir", str(data), "scan", str(lib)]) == 0
+    cat = open_catalog(app_paths(data))
+    for i, p in enumerate(sorted(cat.photos(), key=lambda p: p.path)):
+        cat.set_rating([p.id], 1 + i % 5)
+    cat.close()
+    capsys.readouterr()
+    assert main(["--data-dir", str(data), "personalize"]) == 0
+    out = capsys.readouterr().out
+    line = next(x for x in out.splitlines() if "SROCC" in x)
+    assert line.startswith("how well its order of your rated photos matches yours, on photos it had not seen: ")
+    assert "(1 = the same order, 0 = unrelated" in line

@@ -56,7 +56,9 @@ def cmd_personalize(args) -> int:
         if out.get("metrics"):
             cv = out["metrics"].get("cv_srocc")
             if cv is not None:
-                print(f"cross-validated SROCC on your ratings: {cv:.3f}")
+                # in words first (a photographer reads this), the statistic's name after for those who know it
+                print(f"how well its order of your rated photos matches yours, on photos it had not seen: {cv:.2f} "
+                      "(1 = the same order, 0 = unrelated; cross-validated SROCC)")
         if out.get("confidence"):
             print(out["confidence"])
     return 0 if out["accepted"] else 1
