@@ -526,3 +526,34 @@ def test_cli_personalize_explains_its_number_in_words(tmp_path, capsys):
     line = next(x for x in out.splitlines() if "SROCC" in x)
     assert line.startswith("how well its order of your rated photos matches yours, on photos it had not seen: ")
     assert "(1 = the same order, 0 = unrelated" in line
+
+
+def test_crop_score_hint_is_not_clipped(qtbot, app_paths, imported_library):
+    """The crop's score hint ("Crop 2.81 vs whole 2.81 (generic score): about the same") sat in a third of the
+    tools' width and wrapped to three lines that the panel cut at the top and bottom."""
+    from PIL import Image
+
+    from piaa_desktop.core.catalog import UndoStack, open_catalog
+    from piaa_desktop.gui.develop_panel import DevelopPanel
+
+    cat = open_catalog(app_paths)
+    try:
+        pid = cat.query_ids(sort="name")[0]
+        panel = DevelopPanel(cat, UndoStack(cat), paths=app_paths)
+        qtbot.addWidget(panel)
+        panel.resize(330, 560)  # the Develop dock beside a 1280 x 800 window (its tab bar and title take the rest)
+        panel.show()
+        qtbot.waitExposed(panel)
+        panel.set_photos([pid], np.asarray(Image.open(cat.photo(pid).path).convert("RGB")))
+        panel.hint.setText("Crop 2.81 vs whole 2.81 (your personal score): about the same")
+        qtbot.wait(100)
+        h = panel.hint
+        assert h.height() >= h.heightForWidth(h.width()), (h.height(), h.heightForWidth(h.width()))
+        # the tools' whole width, and the room for the words reserved before they come (no relayout to catch up)
+        assert h.width() >= 0.9 * panel.crop_btn.parentWidget().contentsRect().width() - 24, h.geometry()
+        assert h.heightForWidth(h.width()) <= h.minimumHeight(), (h.heightForWidth(h.width()), h.minimumHeight())
+        for b in (panel.crop_btn, panel.left_btn, panel.geo_reset_btn):
+            assert not h.geometry().intersects(b.geometry()), b.text()
+        panel.shutdown()
+    finally:
+        cat.close()

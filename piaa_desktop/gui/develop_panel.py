@@ -272,7 +272,10 @@ class DevelopPanel(QWidget):
         g.addWidget(self.right_btn, 1, 1)
         g.addWidget(self.flip_btn, 1, 2)
         g.addWidget(self.geo_reset_btn, 2, 0)
-        g.addWidget(self.hint, 2, 1, 1, 2)
+        # the hint on its own row, the tools' whole width: beside "Reset crop" it wrapped to three lines that the
+        # group's rows cut at the top and bottom; two lines are reserved so the panel does not jump when it comes
+        g.addWidget(self.hint, 3, 0, 1, 3)
+        self.hint.setMinimumHeight(2 * self.hint.fontMetrics().lineSpacing())
         self._hint_timer = QTimer(self)
         self._hint_timer.setSingleShot(True)
         self._hint_timer.setInterval(400)
