@@ -557,3 +557,22 @@ def test_crop_score_hint_is_not_clipped(qtbot, app_paths, imported_library):
         panel.shutdown()
     finally:
         cat.close()
+
+
+def test_develop_with_no_photo_offers_nothing_to_press(qtbot, app_paths, imported_library):
+    """With no photo (a search that matched none) every Develop button was greyed but Before/After."""
+    from piaa_desktop.core.catalog import UndoStack, open_catalog
+    from piaa_desktop.gui.develop_panel import DevelopPanel
+
+    cat = open_catalog(app_paths)
+    try:
+        panel = DevelopPanel(cat, UndoStack(cat), paths=app_paths)
+        qtbot.addWidget(panel)
+        panel.set_photos([], None)
+        assert not panel.before_btn.isEnabled() and not panel.reset_btn.isEnabled()
+        pid = cat.query_ids(sort="name")[0]
+        panel.set_photos([pid], None)
+        assert panel.before_btn.isEnabled()
+        panel.shutdown()
+    finally:
+        cat.close()

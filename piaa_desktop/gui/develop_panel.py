@@ -334,7 +334,7 @@ class DevelopPanel(QWidget):
 
     def _update_enabled(self) -> None:
         on = bool(self.ids)
-        for w in (self.reset_btn, self.copy_btn, self.auto_btn, *self.sliders.values(), self.crop_btn,
+        for w in (self.before_btn, self.reset_btn, self.copy_btn, self.auto_btn, *self.sliders.values(), self.crop_btn,
                   self.ratio_box, self.level_btn, self.left_btn, self.right_btn, self.flip_btn, self.geo_reset_btn):
             w.setEnabled(on)
         self.paste_btn.setEnabled(on and self.clipboard is not None)
