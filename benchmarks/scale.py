@@ -2,7 +2,7 @@
 scores; no image files) opened, queried, sorted, re-scored, and shown in the GUI's grid.
 
     python benchmarks/scale.py [--n 100000] [--dim D] [--dir /tmp/piaa-scale] [--no-gui] [--no-write]
-                               [--baseline CHECKOUT] [--repeats 3]
+                               [--baseline CHECKOUT] [--repeats 3] [--rescore-only]
 
 Each measurement runs in a fresh child process, so its peak RSS is what the app would use:
 
@@ -268,6 +268,21 @@ GUI = textwrap.dedent(
         app.processEvents()
         time.sleep(0.002)
     out["rescore_worker_s"] = time.perf_counter() - t
+    # the stall the worker causes, apart from the machine's load: 3 more re-scores, each after a window of
+    # the same length with nothing running (the longest heartbeat gap of each)
+    out["rescore_stalls_ms"], out["idle_window_stalls_ms"] = [], []
+    for k in range(3):
+        phase(f"quiet{k}")
+        pump(1000 * out["rescore_worker_s"])
+        phase(f"rescore{k}")
+        th = threading.Thread(target=rescore_worker)
+        th.start()
+        while th.is_alive():
+            app.processEvents()
+            time.sleep(0.002)
+        pump(30)
+        out["idle_window_stalls_ms"].append(round(gaps["max"].get(f"quiet{k}", 0.0), 1))
+        out["rescore_stalls_ms"].append(round(gaps["max"].get(f"rescore{k}", 0.0), 1))
     phase("refresh")
     t = time.perf_counter()
     for kind in ("generic", "personal"):  # what MainWindow.refresh_scores(scores) does once the worker is done
@@ -317,6 +332,7 @@ def main(argv=None) -> int:
     ap.add_argument("--no-write", action="store_true", help="do not write benchmarks/RESULTS.md")
     ap.add_argument("--baseline", default=None, help="another checkout of this repository to compare the re-score with")
     ap.add_argument("--repeats", type=int, default=3, help="fresh re-score processes (each side)")
+    ap.add_argument("--rescore-only", action="store_true", help="only the re-score runs (prints their JSON; writes nothing)")
     args = ap.parse_args(argv)
 
     d = Path(args.dir)
@@ -355,6 +371,9 @@ def main(argv=None) -> int:
                 print(f"re-score failed ({name}): {exc}", file=sys.stderr)
     print(json.dumps(rescores), file=sys.stderr)
     load_avg = list(load)
+    if args.rescore_only:
+        print(json.dumps({"setup": setups, "rescore": rescores, "load": load_avg}))
+        return 0
     dim = args.dim
     if dim is None:
         from piaa_desktop.core.backbones import get
@@ -435,6 +454,9 @@ def main(argv=None) -> int:
             + f"; longest stall {st.get('sort', 0):.0f} ms |",
             f"| GUI: re-score {gui['rows']:,} on a worker thread ({gui.get('rescore_worker_job', '')}) | "
             f"{gui['rescore_worker_s']:.2f} s, longest GUI stall meanwhile {st.get('rescore', 0):.0f} ms |",
+            f"| GUI: longest stall during 3 more re-scores / during 3 quiet windows of the same length just before each | "
+            f"{', '.join(f'{v:.0f}' for v in gui['rescore_stalls_ms'])} ms / "
+            f"{', '.join(f'{v:.0f}' for v in gui['idle_window_stalls_ms'])} ms |",
             f"| GUI: then on the GUI thread: the new scores into the records (MainWindow.refresh_scores; the order holds) | "
             f"{gui['refresh_after_rescore_s'] * 1000:.0f} ms (stall {st.get('refresh', 0):.0f} ms) |",
             f"| GUI: F5: re-sort by personal score + model reset | "

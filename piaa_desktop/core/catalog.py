@@ -959,11 +959,11 @@ class Catalog:
                 (emb_model,)).fetchone()[0])
             gone = _id_list(cur.execute("SELECT group_concat(id) FROM photos WHERE missing=1").fetchone()[0])
             got_txt, blob, n = cur.execute(
-                "SELECT group_concat(photo_id), CAST(group_concat(phi, '') AS BLOB), COUNT(*) FROM "
-                "(SELECT photo_id, phi FROM taste_features WHERE model=? AND length(phi)=? ORDER BY photo_id)",
-                (model, 4 * dim)).fetchone()
+                "SELECT group_concat(photo_id), CAST(group_concat(phi, '') AS BLOB), COUNT(*) FROM taste_features "
+                "WHERE model=?", (model,)).fetchone()
             got = _id_list(got_txt)
-            if n and (blob is None or len(blob) != n * 4 * dim or len(got) != n):  # cannot happen; read row by row
+            if n and (blob is None or len(blob) != n * 4 * dim or len(got) != n or np.any(np.diff(got) <= 0)):
+                # a row of another length, or not in id order: read them one by one
                 rows = cur.execute("SELECT photo_id, phi FROM taste_features WHERE model=? AND length(phi)=? "
                                    "ORDER BY photo_id", (model, 4 * dim)).fetchall()
                 got = np.fromiter((r[0] for r in rows), np.int64, len(rows))
