@@ -256,7 +256,7 @@ GUI = textwrap.dedent(
             wcat.set_scores("personal", zip(eids.tolist(), stars.tolist(), [None] * len(eids)), model_version="bench")
             out["rescore_worker_job"] = "embeddings + linear head + set_scores, then the scores read"
         # read on the worker too, as gui/features/personal.py does: the GUI thread only applies them
-        new_scores.update({kind: wcat.scores(kind) for kind in ("generic", "personal")})
+        new_scores.update({"personal": wcat.scores("personal")})
         wcat.close()
 
     new_scores = {}
@@ -285,7 +285,7 @@ GUI = textwrap.dedent(
         out["rescore_stalls_ms"].append(round(gaps["max"].get(f"rescore{k}", 0.0), 1))
     phase("refresh")
     t = time.perf_counter()
-    for kind in ("generic", "personal"):  # what MainWindow.refresh_scores(scores) does once the worker is done
+    for kind in new_scores:  # what MainWindow.refresh_scores(scores) does once the worker is done
         scores = new_scores[kind]
         for pid, rec in recs.items():
             setattr(rec, kind, scores.get(pid))

@@ -860,14 +860,14 @@ class MainWindow(QMainWindow):
     def refresh_scores(self, scores: Optional[dict] = None) -> None:
         """Scores changed (a re-trained personal model): update them in the records without reloading the
         library (one query, not three, on the GUI thread). The order holds still (see :meth:`refresh`).
-        ``scores``: ``{kind: {photo id: score}}`` already read on a worker (the GUI thread reads none)."""
+        ``scores``: ``{kind: {photo id: score}}`` of the kinds that changed, already read on a worker (the GUI
+        thread reads none, and leaves the other kinds as they are)."""
         records = self.model.records()
         if not records:
             self.refresh(keep_selection=True)
             return
-        for kind in ("generic", "personal"):
-            scores_of = (scores or {}).get(kind)
-            scores_of = self.catalog.scores(kind) if scores_of is None else scores_of
+        for kind in ("generic", "personal") if scores is None else [k for k in ("generic", "personal") if k in scores]:
+            scores_of = self.catalog.scores(kind) if scores is None else scores[kind]
             for pid, rec in records.items():
                 setattr(rec, kind, scores_of.get(pid))
         self._records_version += 1

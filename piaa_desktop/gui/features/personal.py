@@ -31,8 +31,9 @@ def _explain_job(catalog, photo_id: int):
 
 
 def _scores(catalog) -> dict:
-    """Every score by kind, read on the worker: the GUI thread then only puts them into its records."""
-    return {kind: catalog.scores(kind) for kind in ("generic", "personal")}
+    """The personal scores (the only kind these jobs change), read on the worker: the GUI thread then only
+    puts them into its records."""
+    return {"personal": catalog.scores("personal")}
 
 
 def rescore_job(catalog, progress=None, cancel=None) -> tuple[int, dict]:
