@@ -244,3 +244,38 @@ def test_a_personal_model_fitted_on_other_features_is_stale_and_retrained(librar
     mid, fresh = jobs.active_model(library)
     assert mid is not None and mid != first.model_id and fresh.meta["features"] == sig
     assert not jobs.model_is_stale(library)
+
+
+def test_update_models_brings_a_library_to_a_new_backbone_and_relearns_the_personal_model(
+        library, prior, app_paths, monkeypatch):
+    """What the app runs after its start-up checks when an update shipped a new backbone: every photo is
+    embedded by the new one and re-scored, and the personal model fitted on the old features is re-learned
+    from the kept ratings; until then the Info panel's words say so. A second run finds nothing to do."""
+    from piaa_desktop.core.personal import operations as jobs
+    from piaa_desktop.core.scanner import update_models
+
+    ids = [p.id for p in library.photos()]
+    for pid, stars in zip(ids, [5, 5, 4, 4, 3, 3, 2, 2, 1, 1]):
+        library.set_rating([pid], stars)
+    first = jobs.personalize(library)
+    assert update_models(library, app_paths.thumbnails) == {"embedded": 0, "scored": 0, "personal": 0}
+
+    # the library as the previous backbone left it: its embeddings under another key, the head fitted on them
+    key = jobs._embedding_key()
+    old = key.split("@")[0] + "@" + "0" * 16
+    library.conn.execute("UPDATE embeddings SET model=?", (old,))
+    library.conn.commit()
+    _, head = jobs.active_model(library)
+    head.meta["features"] = jobs.feature_signature(prior, old)
+    library.store_personal_model(jobs.MODEL_KIND, head.to_bytes(), {}, 10, 0)
+    assert jobs.model_is_stale(library) and len(library.photos_needing_embeddings(key)) == len(ids)
+    words = jobs.taste_confidence(library)
+    assert "re-learned" in words and "No personal model" not in words
+
+    counts = update_models(library, app_paths.thumbnails)
+    assert counts == {"embedded": len(ids), "scored": len(ids), "personal": len(ids)}
+    assert library.photos_needing_embeddings(key) == []
+    mid, fresh = jobs.active_model(library)
+    assert mid is not None and mid != first.model_id and fresh.meta["features"] == jobs.feature_signature(prior, key)
+    assert "re-learned" not in jobs.taste_confidence(library)
+    assert update_models(library, app_paths.thumbnails) == {"embedded": 0, "scored": 0, "personal": 0}

@@ -63,6 +63,15 @@ class PhotoRecord:
     edit: Optional[dict] = None  # develop settings (None: unedited); thumbnails and the loupe render them
 
 
+SCORE_KINDS = ("generic", "personal")  # the scores a record carries (attributes of PhotoRecord)
+
+
+def score_maps(catalog) -> dict[str, dict[int, float]]:
+    """Every score by kind ({kind: {photo id: score}}): what a job reads on its worker so the window only puts
+    them into its records (``refresh_scores``)."""
+    return {kind: catalog.scores(kind) for kind in SCORE_KINDS}
+
+
 def load_records(catalog) -> dict[int, PhotoRecord]:
     """Every present photo as a record, with its scores and edits: four bulk queries, whatever the
     library size."""
@@ -70,8 +79,8 @@ def load_records(catalog) -> dict[int, PhotoRecord]:
         r[0]: PhotoRecord(r[0], r[1], os.path.basename(r[1]), r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9])
         for r in catalog.record_rows()
     }
-    for kind in ("generic", "personal"):
-        for pid, score in catalog.scores(kind).items():
+    for kind, scores in score_maps(catalog).items():
+        for pid, score in scores.items():
             rec = recs.get(pid)
             if rec is not None:
                 setattr(rec, kind, score)

@@ -411,6 +411,31 @@ def _take_moved(candidates: Optional[list[tuple[int, str, str]]]) -> Optional[in
     return None
 
 
+def update_models(
+    catalog: Catalog,
+    cache_dir: os.PathLike | str,
+    progress: Optional[ProgressCallback] = None,
+    cancel: Optional[CancelToken] = None,
+) -> dict:
+    """Bring a library up to the shipped models after an update (a new backbone or prior), without a scan:
+    embed the photos that have no embedding from the current backbone (from the thumbnail cache), re-score
+    them, and re-train a personal model fitted on the old features from the kept ratings and answers.
+    The app runs it after its start-up checks; it costs one query when nothing changed.
+    Returns {"embedded", "scored", "personal"} (photos embedded, scored, personally re-scored)."""
+    from piaa_desktop.core.embeddings import extract_embeddings
+    from piaa_desktop.core.personal.operations import model_is_stale, rescore_personal
+    from piaa_desktop.core.scoring import score_library
+
+    progress, cancel = ensure(progress, cancel)
+    out = {"embedded": 0, "scored": 0, "personal": 0}
+    out["embedded"] = extract_embeddings(catalog, cache_dir, progress=progress, cancel=cancel)
+    if out["embedded"]:
+        out["scored"] = score_library(catalog, progress=progress, cancel=cancel)
+    if out["embedded"] or model_is_stale(catalog):
+        out["personal"] = rescore_personal(catalog, progress=progress, cancel=cancel)
+    return out
+
+
 def import_folder(
     catalog: Catalog,
     folder: os.PathLike | str,

@@ -558,6 +558,9 @@ def taste_confidence(catalog) -> str:
 
     mid, _ = active_model(catalog)
     if mid is None:
+        if model_is_stale(catalog):  # a new backbone or prior shipped: the app re-learns it after its start-up checks
+            return ("Your personal model is being re-learned for the updated taste model, from your ratings and "
+                    "answers (all kept); until then, the personal scores shown are the previous model's.")
         return describe(None)
     try:
         metrics = next((v["metrics"] for v in catalog.personal_model_versions(MODEL_KIND) if v["id"] == mid), {})

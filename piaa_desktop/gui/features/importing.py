@@ -262,8 +262,12 @@ class ImportFeature(Feature):
         from piaa_desktop.core.recovery import recover
 
         def finished() -> None:
-            if then is not None and not self.win.is_closed:
+            if self.win.is_closed:
+                return
+            if then is not None:
                 then()
+            if not self.import_running():  # an import embeds, scores and re-learns the same way
+                self.update_models()
 
         return self.win.jobs.submit(
             recover,
@@ -274,6 +278,26 @@ class ImportFeature(Feature):
             on_finished=finished,
             name="recovery",
         )
+
+    def update_models(self) -> Optional[JobHandle]:
+        """After an update that shipped a new backbone or prior: re-embed, re-score and re-learn the personal
+        model on a worker (:func:`piaa_desktop.core.scanner.update_models`; one query when nothing changed)."""
+        def progress(done: int, total: int, message: str) -> None:
+            if message == "Computing embeddings" and total:
+                self.win.say(f"Updating the library for the new taste model: {done} of {total} photos", transient=True)
+
+        def done(result) -> None:
+            counts, scores = result
+            if scores:
+                self.win.refresh_scores(scores)
+            if counts["embedded"] or counts["personal"]:
+                self.win.say(f"Library updated for the new taste model: {counts['embedded']} photos re-analysed"
+                             + ("; your personal model re-learned from your answers" if counts["personal"] else ""))
+
+        return self.win.jobs.submit(update_models_job, str(self.win.paths.thumbnails),
+                                    with_catalog=str(self.win.paths.catalog), on_done=done, on_progress=progress,
+                                    on_error=lambda exc: self.win.say(f"Library not updated for the new taste model: {exc}"),
+                                    name="update models")
 
     def _on_recovery(self, report) -> None:
         if self.win.is_closed:
@@ -338,3 +362,13 @@ class ImportFeature(Feature):
         if folder and (sample is None or Path(folder).resolve() != Path(sample).resolve()):
             self.import_folder(folder)
         return True
+
+
+def update_models_job(catalog, cache_dir, progress=None, cancel=None) -> tuple[dict, dict]:
+    """:func:`core.scanner.update_models` (after an update that shipped new models), then the scores to show
+    when anything changed (read on the worker)."""
+    from piaa_desktop.core.library import score_maps
+    from piaa_desktop.core.scanner import update_models
+
+    counts = update_models(catalog, cache_dir, progress=progress, cancel=cancel)
+    return counts, (score_maps(catalog) if counts["scored"] or counts["personal"] else {})
