@@ -322,3 +322,25 @@ def imported_library(imported_templates, app_paths, photos_dir) -> Path:
     generic scores, faces), as after the window's import; the photos are this test's own copy (at a path
     fixed per worker, the one the catalog names). Open ``MainWindow(app_paths)`` on it."""
     return imported_templates.restore("small", lambda lib: copy_small_library(photos_dir, lib), app_paths.data_dir)
+
+
+@pytest.fixture
+def shipped_prior():
+    """The shipped taste prior (models/personal_prior.npz); the test is skipped where it cannot be loaded."""
+    from piaa_desktop.core.models import ModelError
+    from piaa_desktop.core.personal.heads import load_prior
+
+    try:
+        return load_prior()
+    except ModelError as exc:
+        pytest.skip(f"shipped prior not available: {exc}")
+
+
+@pytest.fixture
+def embedded_catalog(catalog, app_paths, small_library, shipped_prior):
+    """``catalog`` with small_library's 12 photos scanned and embedded (not scored), as the personal jobs need."""
+    from piaa_desktop.core.scanner import import_folder
+
+    res = import_folder(catalog, small_library, app_paths.thumbnails, score=False)
+    assert res.embedded == 12
+    return catalog

