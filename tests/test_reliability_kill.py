@@ -217,6 +217,7 @@ def test_sigkill_during_import_keeps_catalog_and_resumes(tmp_path, photos_dir, z
         finally:
             cat.close()
 
+    print(f"import: {sum(mid_job)} of {len(mid_job)} kills landed mid-job")  # shown with -s
     assert sum(mid_job) >= IMPORT_MIN_MID_JOB, f"only {sum(mid_job)} of {len(mid_job)} kills landed mid-import: {mid_job}"
     # Next start: recovery marks the killed import interrupted and resumes it; everything is found.
     cat = open_catalog(paths)
@@ -312,6 +313,7 @@ def test_sigkill_during_export_leaves_no_truncated_file(tmp_path, photos_dir, zy
             elif f.suffix == ".json":
                 json.loads(f.read_text())
 
+    print(f"export: {sum(mid_job)} of {len(mid_job)} kills landed mid-job")
     assert all(mid_job), mid_job
     cat = open_catalog(paths)
     try:
@@ -388,6 +390,7 @@ def test_sigkill_during_training_keeps_previous_model(tmp_path, photos_dir, zygo
         finally:
             cat.close()
 
+    print(f"training: {sum(mid_job)} of {len(mid_job)} kills landed mid-job")
     assert all(mid_job), mid_job
     cat = open_catalog(paths)
     try:
