@@ -381,6 +381,58 @@ def _suppress_sqlite():
     return contextlib.suppress(sqlite3.Error)
 
 
+class _WriteGate:
+    """First come, first served among this process's connections to one catalog file: a write transaction
+    waits here for its turn instead of in SQLite's busy handler, whose growing sleeps (up to 100 ms each) let a
+    background job's back-to-back transactions keep the GUI thread's one-row rating waiting for half a second.
+    Re-entrant for the thread that holds it. Other processes (the CLI beside the app) still meet SQLite's lock
+    and its busy timeout."""
+
+    _gates: dict[str, "_WriteGate"] = {}
+    _gates_lock = threading.Lock()
+
+    def __init__(self) -> None:
+        self._cv = threading.Condition(threading.Lock())
+        self._next = 0  # the next ticket to hand out
+        self._serving = 0  # the ticket whose turn it is
+        self._owner: Optional[int] = None
+        self._depth = 0
+
+    @classmethod
+    def of(cls, path: os.PathLike | str) -> "_WriteGate":
+        key = os.path.realpath(str(path))
+        with cls._gates_lock:
+            gate = cls._gates.get(key)
+            if gate is None:
+                gate = cls._gates[key] = cls()
+            return gate
+
+    def acquire(self) -> None:
+        me = threading.get_ident()
+        with self._cv:
+            if self._owner == me:
+                self._depth += 1
+                return
+            ticket = self._next
+            self._next += 1
+            while self._serving != ticket:
+                self._cv.wait()
+            self._owner, self._depth = me, 1
+
+    def release(self) -> None:
+        with self._cv:
+            self._depth -= 1
+            if self._depth == 0:
+                self._owner = None
+                self._serving += 1
+                self._cv.notify_all()
+
+    def waiting(self) -> bool:
+        """Whether another transaction waits for its turn (a bulk writer lets it go first between chunks)."""
+        with self._cv:
+            return self._next > self._serving + (1 if self._owner is not None else 0)
+
+
 class Catalog:
     """One connection to the catalog database. Use from one thread; open another for workers."""
 
@@ -388,6 +440,7 @@ class Catalog:
         self.conn = conn
         self.path = path
         self._lock = threading.RLock()
+        self._gate = _WriteGate.of(path)
         self.on_change: list = []  # callables receiving a Change after each committed mutation
         # callables ``(tx, change)`` run inside the transaction of a rating/flag/label, keyword or edit
         # change, before its commit (core.sync marks the sidecars to write in the same transaction)
@@ -532,9 +585,11 @@ class Catalog:
         class _Ctx:
             def __enter__(self_inner):
                 cat._lock.acquire()
+                cat._gate.acquire()
                 try:
                     cat.conn.execute("BEGIN IMMEDIATE")
                 except sqlite3.Error as exc:
+                    cat._gate.release()
                     cat._lock.release()
                     raise (_disk_full(exc, cat.path) or exc) from exc
                 return Catalog._Tx(cat.conn)
@@ -555,6 +610,7 @@ class Catalog:
                         with _suppress_sqlite():
                             cat.conn.execute("ROLLBACK")
                 finally:
+                    cat._gate.release()
                     cat._lock.release()
                 # A full disk met inside the transaction is reported as such (the change was rolled back).
                 if exc is not None and isinstance(exc, sqlite3.Error):
@@ -1158,6 +1214,8 @@ class Catalog:
         self._emit(Change("scores", kind, [d[0] for d in data]))
         return len(data)
 
+    SCORE_CHUNK = 8192  # personal scores written per transaction (~20-40 ms on the 2-core machine)
+
     def set_score_arrays(self, kind: str, ids, scores, dists=None, model_version: str = "", _blobs=None) -> int:
         """Replace all scores of ``kind`` from arrays: ids (N,), scores (N,), distributions (N, 5) or None.
 
@@ -1177,22 +1235,34 @@ class Catalog:
         else:
             d = np.ascontiguousarray(np.asarray(dists, np.float32).reshape(len(ids), -1)[order])
             blobs = d.view(np.dtype((np.void, d.shape[1] * 4))).reshape(-1).tolist()  # one bytes per row
+        # Rows of photos already scored are updated in place (no page allocated, no key checked: the cheapest
+        # write SQLite has, measured), new photos inserted, those no longer scored deleted. In transactions of
+        # SCORE_CHUNK rows: a rating the user makes meanwhile waits for one chunk (the write gate hands the
+        # catalog over first come, first served), not for the whole library. Each row is whole; a re-score cut
+        # short leaves rows of two model versions (each row names its own), which the next re-score replaces.
         with self.transaction() as tx:
-            # rows of photos already scored are updated in place (no page allocated, no key checked: the
-            # cheapest write SQLite has, measured), new photos inserted, those no longer scored deleted
             old = _id_list(tx.execute("SELECT group_concat(photo_id) FROM personal_scores").fetchone()[0])
             known = np.isin(ids, old, assume_unique=True)
             gone = np.setdiff1d(old, ids, assume_unique=True)
             if len(gone):
                 tx.executemany("DELETE FROM personal_scores WHERE photo_id=?", ((i,) for i in gone.tolist()))
-            sel = np.flatnonzero(known).tolist()
-            tx.executemany("UPDATE personal_scores SET score=?, distribution=?, model_version=? WHERE photo_id=?",
-                           ((scores[k], blobs[k], model_version, int(ids[k])) for k in sel) if len(sel) < len(ids)
-                           else zip(scores.tolist(), blobs, itertools.repeat(model_version), ids.tolist()))
-            new = np.flatnonzero(~known).tolist()
-            tx.executemany("INSERT INTO personal_scores(photo_id, score, distribution, model_version) VALUES (?,?,?,?)",
-                           ((int(ids[k]), float(scores[k]), blobs[k], model_version) for k in new))
-        self._emit(Change("scores", kind, ids.tolist()))
+        sc = scores.tolist()
+        idl = ids.tolist()
+        for lo in range(0, len(idl), self.SCORE_CHUNK):
+            hi = min(lo + self.SCORE_CHUNK, len(idl))
+            k_known = known[lo:hi]
+            with self.transaction() as tx:
+                if k_known.all():
+                    tx.executemany("UPDATE personal_scores SET score=?, distribution=?, model_version=? WHERE photo_id=?",
+                                   zip(sc[lo:hi], blobs[lo:hi], itertools.repeat(model_version), idl[lo:hi]))
+                    continue
+                sel = (lo + np.flatnonzero(k_known)).tolist()
+                tx.executemany("UPDATE personal_scores SET score=?, distribution=?, model_version=? WHERE photo_id=?",
+                               ((sc[k], blobs[k], model_version, idl[k]) for k in sel))
+                new = (lo + np.flatnonzero(~k_known)).tolist()
+                tx.executemany("INSERT INTO personal_scores(photo_id, score, distribution, model_version) VALUES (?,?,?,?)",
+                               ((idl[k], sc[k], blobs[k], model_version) for k in new))
+        self._emit(Change("scores", kind, idl))
         return len(ids)
 
     def scores(self, kind: str) -> dict[int, float]:
