@@ -127,8 +127,35 @@ def sort_and_filter(
         and r.rating >= min_rating
         and (r.flag == flag if flag is not None else (include_rejected or r.flag >= 0))
     ]
+    order = _fast_order(recs, sort)
+    if order is not None:
+        return order
     recs.sort(key=sort_key(sort))
     return [r.id for r in recs]
+
+
+def _fast_order(recs: list[PhotoRecord], sort: str) -> Optional[list[int]]:
+    """The ids of ``recs`` in :func:`sort_key`'s order for the sorts whose keys are numbers (scores, stars),
+    by one numpy lexsort over the same key columns (the ids or paths end every key, so the order is total and
+    both give the same list; tests/test_library_sort.py compares them): Python's sort compares 100,000 key tuples of
+    random floats in 0.2-0.35 s on the GUI thread, the lexsort takes milliseconds. None for the other sorts."""
+    if sort not in ("generic", "personal", "rating") or len(recs) < 2:
+        return None
+    import numpy as np
+
+    n = len(recs)
+    ids = np.fromiter((r.id for r in recs), np.int64, n)
+    if sort == "rating":
+        # (-rating, capture_time or "", path)
+        cols = (np.array([r.path for r in recs]), np.array([r.capture_time or "" for r in recs]),
+                -np.fromiter((r.rating for r in recs), np.int64, n))
+    else:
+        vals = [r.generic for r in recs] if sort == "generic" else [
+            r.personal if r.personal is not None else r.generic for r in recs]
+        # (s is None, -(s or 0.0), id)
+        cols = (ids, -np.fromiter((v or 0.0 for v in vals), np.float64, n),
+                np.fromiter((v is None for v in vals), bool, n))
+    return ids[np.lexsort(cols)].tolist()
 
 
 def hold_order(shown: Sequence[int], fresh: Sequence[int]) -> list[int]:
