@@ -151,6 +151,9 @@ def embed_paths(
     return (np.concatenate(embs) if embs else np.zeros((0, EMBED_DIM), np.float32)), ok
 
 
+EMBEDDING_STAGE = "Computing embeddings"  # the progress message of extract_embeddings (photos done, to do)
+
+
 def extract_embeddings(
     catalog,
     cache_dir: os.PathLike | str,
@@ -169,10 +172,12 @@ def extract_embeddings(
     from piaa_desktop.core.thumbnails import thumbnail_array
 
     progress, cancel = ensure(progress, cancel)
-    bb = Backbone.shared()
-    todo = catalog.photos_needing_embeddings(bb.key)
+    # the key checks the model file; the session is created only when there is something to embed (a rescan
+    # with nothing new, or the app's start-up check for a new backbone, never loads it)
+    todo = catalog.photos_needing_embeddings(embedding_key())
     if not todo:
         return 0
+    bb = Backbone.shared()
     load = loader or (lambda path, h: thumbnail_array(path, h, cache_dir))
     done = 0
     for i in range(0, len(todo), batch_size):
@@ -194,5 +199,5 @@ def extract_embeddings(
 
             store_generic_columns(catalog, [pid for pid, _ in rows], emb, bb.key, hashes=[h for _, h in rows])
             done += len(rows)
-        progress(min(i + batch_size, len(todo)), len(todo), "Computing embeddings")
+        progress(min(i + batch_size, len(todo)), len(todo), EMBEDDING_STAGE)
     return done

@@ -282,8 +282,10 @@ class ImportFeature(Feature):
     def update_models(self) -> Optional[JobHandle]:
         """After an update that shipped a new backbone or prior: re-embed, re-score and re-learn the personal
         model on a worker (:func:`piaa_desktop.core.scanner.update_models`; one query when nothing changed)."""
+        from piaa_desktop.core.embeddings import EMBEDDING_STAGE
+
         def progress(done: int, total: int, message: str) -> None:
-            if message == "Computing embeddings" and total:
+            if message == EMBEDDING_STAGE and total:
                 self.win.say(f"Updating the library for the new taste model: {done} of {total} photos", transient=True)
 
         def done(result) -> None:
