@@ -428,7 +428,7 @@ class _WriteGate:
                 self._cv.notify_all()
 
     def waiting(self) -> bool:
-        """Whether another transaction waits for its turn (a bulk writer lets it go first between chunks)."""
+        """Whether a transaction has taken a ticket and waits for its turn (tests watch it)."""
         with self._cv:
             return self._next > self._serving + (1 if self._owner is not None else 0)
 
@@ -1246,22 +1246,14 @@ class Catalog:
             gone = np.setdiff1d(old, ids, assume_unique=True)
             if len(gone):
                 tx.executemany("DELETE FROM personal_scores WHERE photo_id=?", ((i,) for i in gone.tolist()))
-        sc = scores.tolist()
-        idl = ids.tolist()
+        sc, idl, kn = scores.tolist(), ids.tolist(), known.tolist()
         for lo in range(0, len(idl), self.SCORE_CHUNK):
-            hi = min(lo + self.SCORE_CHUNK, len(idl))
-            k_known = known[lo:hi]
+            rows = range(lo, min(lo + self.SCORE_CHUNK, len(idl)))
             with self.transaction() as tx:
-                if k_known.all():
-                    tx.executemany("UPDATE personal_scores SET score=?, distribution=?, model_version=? WHERE photo_id=?",
-                                   zip(sc[lo:hi], blobs[lo:hi], itertools.repeat(model_version), idl[lo:hi]))
-                    continue
-                sel = (lo + np.flatnonzero(k_known)).tolist()
                 tx.executemany("UPDATE personal_scores SET score=?, distribution=?, model_version=? WHERE photo_id=?",
-                               ((sc[k], blobs[k], model_version, idl[k]) for k in sel))
-                new = (lo + np.flatnonzero(~k_known)).tolist()
+                               ((sc[k], blobs[k], model_version, idl[k]) for k in rows if kn[k]))
                 tx.executemany("INSERT INTO personal_scores(photo_id, score, distribution, model_version) VALUES (?,?,?,?)",
-                               ((idl[k], sc[k], blobs[k], model_version) for k in new))
+                               ((idl[k], sc[k], blobs[k], model_version) for k in rows if not kn[k]))
         self._emit(Change("scores", kind, idl))
         return len(ids)
 
