@@ -72,16 +72,17 @@ def prepare(out: Path, data: Path, feats: Path, signals: Path) -> None:
         if src.exists():
             shutil.copy2(src, out / "para" / "data" / "para" / name)
     with np.load(feats) as z:
-        x = np.concatenate([z[k] for k in KEYS], 1)
+        parts = [z[k] for k in KEYS]
+        x = np.concatenate(parts, 1)
         xf = np.concatenate([z["flip_" + k] for k in KEYS], 1)
         names = z["names"]
+    dims = np.array([a.shape[1] for a in parts])
     lo = np.minimum(x.min(0), xf.min(0))
     scale = (np.maximum(x.max(0), xf.max(0)) - lo) / 255.0 + 1e-12
     q = np.round((x - lo) / scale).astype(np.int16)
     qf = np.round((xf - lo) / scale).astype(np.int16)
     np.savez_compressed(out / "para" / "feats_q8.npz", q=q.astype(np.uint8), dflip=np.clip(qf - q, -128, 127).astype(np.int8),
-                        lo=lo.astype(np.float32), scale=scale.astype(np.float32), names=names,
-                        dims=np.array([np.load(feats)[k].shape[1] for k in KEYS]))
+                        lo=lo.astype(np.float32), scale=scale.astype(np.float32), names=names, dims=dims)
     shutil.copy2(signals, out / "para" / "para_signals.npy")
     # the old simulator's raters read ImageNet logits: the backbone's last layer (linear in the head features)
     # travels instead of the 18 MB weights package, and ``unpack_para`` computes them
