@@ -9,15 +9,10 @@ pytest.importorskip("pytestqt")
 from _gui_helpers import open_window  # noqa: E402
 
 
-def test_explanation_follows_the_current_photo_in_the_background(qtbot, app_paths, imported_library, monkeypatch):
-    from piaa_desktop.core.models import ModelError
+def test_explanation_follows_the_current_photo_in_the_background(qtbot, app_paths, imported_library, monkeypatch,
+                                                                  shipped_prior):
     from piaa_desktop.core.personal import operations as ops
-    from piaa_desktop.core.personal.heads import load_prior
 
-    try:
-        load_prior()
-    except ModelError as exc:
-        pytest.skip(f"shipped prior not available: {exc}")
     w = open_window(qtbot, app_paths)  # on small_library's 12 photos as the window imported them
     ids = w.model.ids()
     assert len(ids) == 12

@@ -10,16 +10,6 @@ import numpy as np
 import pytest
 
 from piaa_desktop.cli.main import main
-from piaa_desktop.core.models import ModelError
-
-
-def _need_prior():
-    from piaa_desktop.core.personal.heads import load_prior
-
-    try:
-        return load_prior()
-    except ModelError as exc:
-        pytest.skip(f"shipped prior not available: {exc}")
 
 
 @pytest.fixture
@@ -31,8 +21,7 @@ def photos24(tmp_path, photos_dir):
     return d
 
 
-def test_simulate_then_benchmark_json(tmp_path, photos24, capsys):
-    _need_prior()
+def test_simulate_then_benchmark_json(tmp_path, photos24, capsys, shipped_prior):
     out = tmp_path / "raters.csv"
     assert main(["bench", "simulate-raters", "--images", str(photos24), "--out", str(out), "--raters", "2",
                  "--seed", "1234"]) == 0
@@ -52,7 +41,7 @@ def test_simulate_then_benchmark_json(tmp_path, photos24, capsys):
         assert r["n_users"] == 2
 
 
-def test_bench_errors_are_clear(tmp_path, photos24, capsys):
+def test_bench_errors_are_clear(tmp_path, photos24, capsys, request):
     bad = tmp_path / "bad.csv"
     bad.write_text("a,b\n1,2\n")
     assert main(["bench", "personalize", "--images", str(photos24), "--ratings", str(bad)]) == 1
@@ -60,13 +49,12 @@ def test_bench_errors_are_clear(tmp_path, photos24, capsys):
     assert main(["bench", "personalize", "--images", str(tmp_path / "nope"), "--ratings", str(bad)]) == 3
     other = tmp_path / "other.csv"
     other.write_text("user,image,score\nu,missing.jpg,3\n")
-    _need_prior()
+    request.getfixturevalue("shipped_prior")  # the rest needs the shipped prior (skipped without it)
     assert main(["bench", "personalize", "--images", str(photos24), "--ratings", str(other), "--quiet"]) == 1
     assert "none of the" in capsys.readouterr().err
 
 
-def test_personalize_command(tmp_path, photos24, capsys):
-    _need_prior()
+def test_personalize_command(tmp_path, photos24, capsys, shipped_prior):
     data = tmp_path / "data"
     assert main(["--data-dir", str(data), "scan", str(photos24)]) == 0
     capsys.readouterr()

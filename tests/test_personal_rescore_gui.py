@@ -11,15 +11,9 @@ pytest.importorskip("pytestqt")
 from _gui_helpers import open_window  # noqa: E402
 
 
-def test_reset_to_prior_rescores_on_a_worker(qtbot, app_paths, imported_library, monkeypatch):
-    from piaa_desktop.core.models import ModelError
+def test_reset_to_prior_rescores_on_a_worker(qtbot, app_paths, imported_library, monkeypatch, shipped_prior):
     from piaa_desktop.core.personal import operations as ops
-    from piaa_desktop.core.personal.heads import load_prior
 
-    try:
-        load_prior()
-    except ModelError as exc:
-        pytest.skip(f"shipped prior not available: {exc}")
     w = open_window(qtbot, app_paths)
     ids = w.model.ids()
     for pid, stars in zip(ids, [5, 5, 4, 4, 3, 3, 2, 2, 1, 1]):

@@ -233,15 +233,9 @@ def generated_photos(tmp_path):
     return d, names
 
 
-def test_cli_bench_pairs_and_zero_shot_json(generated_photos, tmp_path, capsys):
+def test_cli_bench_pairs_and_zero_shot_json(generated_photos, tmp_path, capsys, shipped_prior):
     from piaa_desktop.cli.main import main
-    from piaa_desktop.core.models import ModelError
-    from piaa_desktop.core.personal.heads import load_prior
 
-    try:
-        load_prior()
-    except ModelError as exc:
-        pytest.skip(f"shipped prior not available: {exc}")
     d, names = generated_photos
     rng = np.random.default_rng(8)
     pairs = tmp_path / "pairs.csv"

@@ -12,15 +12,9 @@ from PySide6.QtWidgets import QApplication  # noqa: E402
 from _gui_helpers import open_window  # noqa: E402
 
 
-def test_side_panel_says_how_well_it_knows_the_taste(qtbot, app_paths, imported_library, tmp_path):
-    from piaa_desktop.core.models import ModelError
+def test_side_panel_says_how_well_it_knows_the_taste(qtbot, app_paths, imported_library, tmp_path, shipped_prior):
     from piaa_desktop.core.personal import operations as jobs
-    from piaa_desktop.core.personal.heads import load_prior
 
-    try:
-        load_prior()
-    except ModelError as exc:
-        pytest.skip(f"shipped prior not available: {exc}")
     w = open_window(qtbot, app_paths)  # on small_library's 12 photos as the window imported them
     qtbot.waitExposed(w)
     ids = w.model.ids()
