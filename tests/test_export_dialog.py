@@ -102,3 +102,33 @@ def test_dialog_cancel(qtbot, catalog, lib_ids, tmp_path, monkeypatch):
     assert "stopped" in dlg.status.text().lower()
     assert list(out.glob("*.jpg")) == [] and list(out.glob(".*.part")) == []
     assert dlg.cancel_btn.text() == "Close"
+
+
+def test_second_export_into_the_same_folder_says_already_there(qtbot, app_paths, imported_library, tmp_path):
+    """Walkthrough follow-up: the same export again into the same folder writes nothing and says so, in the
+    dialog and in the window's status bar (it said "Exported 3 of 3")."""
+    from _gui_helpers import open_window
+
+    win = open_window(qtbot, app_paths)
+    try:
+        ids = win.model.ids()[:3]
+        dest = tmp_path / "out"
+        texts = []
+        for _ in range(2):
+            win.select_ids(ids, ids[0])
+            dlg = win.features.export.show_export()
+            assert dlg.rb_selected.isChecked()
+            dlg.dest_edit.setText(str(dest))
+            with qtbot.waitSignal(dlg.exportFinished, timeout=60000) as sig:
+                dlg.export_btn.click()
+            qtbot.waitUntil(lambda: dlg.handle is None, timeout=10000)
+            texts.append((sig.args[0], dlg.status.text(), win.status_label.text()))
+            dlg.close()
+        (r1, dlg1, bar1), (r2, dlg2, bar2) = texts
+        assert r1.exported == 3 and dlg1.startswith("Exported 3 of 3 photos") and bar1.startswith("Exported 3 of 3")
+        assert (r2.exported, r2.already_there) == (0, 3)
+        assert dlg2.startswith(f"All 3 photos already there in {r2.dest} (identical files), nothing written")
+        assert "Exported 3" not in dlg2 and bar2.startswith("All 3 photos already there")
+        assert len(list(dest.glob("*.jpg"))) == 3
+    finally:
+        win.close()

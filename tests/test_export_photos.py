@@ -183,11 +183,80 @@ def test_never_overwrites(catalog, lib, tmp_path):
     r2 = E.export_photos(catalog, [pid], dest, opts)
     assert (dest / f"{name}.jpg").read_bytes() == b"precious"
     assert Path(r1.rows[0].dest).name == f"{name}-1.jpg"
-    # the same export again finds its identical file instead of adding a "-2" duplicate (issue 12)
-    assert Path(r2.rows[0].dest).name == f"{name}-1.jpg" and r2.rows[0].status == "exported"
+    # written under a new name because a different file had the name: the report says so
+    assert r1.rows[0].status == "exported" and r1.rows[0].renamed_from == f"{name}.jpg"
+    assert (r1.exported, r1.renamed, r1.already_there) == (1, 1, 0)
+    assert "1 saved under a new name" in r1.describe()
+    # the same export again finds its identical file instead of adding a "-2" duplicate (issue 12),
+    # and reports it as already there, not as exported (walkthrough follow-up)
+    assert Path(r2.rows[0].dest).name == f"{name}-1.jpg" and r2.rows[0].status == "already_there"
+    assert (r2.exported, r2.already_there, r2.renamed) == (0, 1, 0)
+    assert r2.describe().startswith("all 1 photo already there") and "nothing written" in r2.describe()
     assert not (dest / f"{name}-2.jpg").exists()
     # two reports, neither overwriting the other
     assert r1.csv_path != r2.csv_path and Path(r1.csv_path).exists() and Path(r2.csv_path).exists()
+
+
+def test_second_export_tells_written_from_already_there(catalog, lib, tmp_path):
+    """A second export into the same folder: what is identical is skipped and counted apart; a photo whose
+    file the user changed meanwhile is written beside it (name-1), never over it; the report files agree."""
+    dest = tmp_path / "out"
+    ids = lib["ids"][:4]
+    opts = E.ExportOptions(template="{name}")
+    r1 = E.export_photos(catalog, ids, dest, opts)
+    assert (r1.exported, r1.already_there, r1.renamed) == (4, 0, 0)
+    assert r1.describe() == f"exported 4 of 4 photos to {dest.resolve()}"
+    # the user retouches one exported file in another app
+    touched = Path(r1.rows[1].dest)
+    touched.write_bytes(b"the user's retouch")
+    r2 = E.export_photos(catalog, ids, dest, opts)
+    assert [r.status for r in r2.rows] == ["already_there", "exported", "already_there", "already_there"]
+    assert (r2.exported, r2.already_there, r2.renamed, r2.failed, r2.skipped) == (1, 3, 1, 0, 0)
+    assert touched.read_bytes() == b"the user's retouch"
+    assert Path(r2.rows[1].dest).name == touched.stem + "-1.jpg" and r2.rows[1].renamed_from == touched.name
+    said = r2.describe()
+    assert said.startswith(f"exported 1 of 4 photos to {dest.resolve()}; 3 already there (identical files), skipped")
+    assert "1 saved under a new name" in said
+    summary = r2.summary()
+    assert {k: summary[k] for k in ("exported", "already_there", "renamed", "total", "failed", "skipped")} == {
+        "exported": 1, "already_there": 3, "renamed": 1, "total": 4, "failed": 0, "skipped": 0}
+    doc = json.loads(Path(r2.json_path).read_text())
+    assert doc["summary"]["already_there"] == 3
+    assert [r["status"] for r in doc["photos"]] == [r.status for r in r2.rows]
+    with open(r2.csv_path, newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [r["status"] for r in rows] == [r.status for r in r2.rows]
+    assert rows[1]["renamed_from"] == touched.name
+
+
+def test_commit_without_hard_links_never_replaces_a_file_appearing_before_the_rename(tmp_path, monkeypatch):
+    """On a file system without hard links (FAT/exFAT cards) the name is claimed exclusively first: a file
+    another program creates under that name just before our rename is not replaced."""
+    tmp = tmp_path / ".piaa-export-x.part"
+    tmp.write_bytes(b"new")
+    final = tmp_path / "a.jpg"
+
+    def no_links(src, dst):
+        raise OSError(errno.EPERM, "Operation not permitted")
+
+    real_replace = os.replace
+    theirs = []
+
+    def racy_replace(src, dst):  # another program writes "a.jpg" in the window before the rename, if it can
+        if not os.path.exists(dst):
+            Path(dst).write_bytes(b"theirs")
+            theirs.append(dst)
+        real_replace(src, dst)
+
+    monkeypatch.setattr(E.os, "link", no_links)
+    monkeypatch.setattr(E.os, "replace", racy_replace)
+    out = E._commit_no_overwrite(tmp, final)
+    assert out == final and out.read_bytes() == b"new" and not tmp.exists()
+    kept = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    if theirs:  # their file must have survived somewhere
+        assert b"theirs" in kept.values(), f"the file written at {theirs[0]} was replaced"
+    # the name was ours (an empty placeholder) before the rename: nobody else could take it
+    assert not theirs and kept == {"a.jpg": b"new"}
 
 
 def test_commit_never_replaces_a_file_that_appears_meanwhile(tmp_path):

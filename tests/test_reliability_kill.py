@@ -324,7 +324,8 @@ def test_sigkill_during_export_leaves_no_truncated_file(tmp_path, photos_dir, zy
             os.utime(f, (old, old))
         out2 = tmp_path / "export"
         rep = export_photos(cat, ids, out2, ExportOptions(long_edge=200, template="{rank:03d}_{name}"))
-        assert rep.exported == len(ids) and rep.failed == 0
+        # files the killed rounds completed identically are already there (not written twice); the rest is written
+        assert rep.exported + rep.already_there == len(ids) and rep.failed == 0
         assert not list(dest.glob("*.part"))
     finally:
         cat.close()

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 
 from piaa_desktop.cli.common import EXIT_FAIL, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, open_catalog_for
 from piaa_desktop.core.export import DEFAULT_TEMPLATE, TEMPLATE_FIELDS
@@ -40,7 +41,9 @@ def register(subparsers) -> None:
         description=(
             "Export photos to DEST, best first (personal score, generic when there is no personal model). "
             "Choose what with --picks, --min-stars, --top, --top-percent (they combine) or --all. "
-            "Existing files are never overwritten; a CSV and a JSON report are written to DEST."
+            "Existing files are never overwritten: a photo whose identical file is already in DEST is skipped "
+            "(reported as already there); a different file with the same name makes the new one name-1, name-2... "
+            "A CSV and a JSON report are written to DEST."
         ),
     )
     p.add_argument("dest", metavar="DEST", help="folder to export to (created if needed)")
@@ -209,11 +212,13 @@ def cmd_export(args) -> int:
     if args.json:
         print(json.dumps({**rep.summary(), "selection": selection}, indent=2))
     else:
-        print(f"exported {rep.exported} of {len(rep.rows)} photos to {rep.dest} in {rep.seconds:.1f} s"
-              + (f" ({rep.failed} failed, {rep.skipped} skipped)" if rep.failed or rep.skipped else ""))
+        print(f"{rep.describe()} in {rep.seconds:.1f} s")
         for r in rep.rows:
             if r.status in ("failed", "skipped"):
                 print(f"  {r.status} {r.source}: {r.error}", file=sys.stderr)
+            elif r.renamed_from:
+                print(f"  renamed {r.renamed_from} -> {Path(r.dest).name}: a different file already had that name",
+                      file=sys.stderr)
         if rep.csv_path:
             print(f"report: {rep.csv_path}")
     if rep.cancelled:

@@ -7,7 +7,11 @@
 Guarantees:
 
 * **Never overwrites**: a name in use gets ``-1``, ``-2``... The final name is claimed with a hard link
-  (atomic, fails if the name exists), so even a file appearing meanwhile is not replaced.
+  (atomic, fails if the name exists), so even a file appearing meanwhile is not replaced. Such a photo is
+  reported as renamed (``ExportRow.renamed_from``).
+* **A repeated export writes nothing twice**: when the folder already holds exactly the bytes a photo
+  would get (under its name or a ``-N`` an earlier run gave it), that photo is ``already_there`` and
+  skipped, and the report counts it apart from the files written (Lightroom's "skip existing").
 * **No truncated file under a final name**: each file is written to a hidden ``.piaa-export-*.part``
   beside its destination, fsynced, then linked/renamed into place. A failure (disk full, cancel, bad
   image) removes the temporary file; one left by a killed process is removed by the next export.
@@ -160,7 +164,7 @@ class ExportOptions:
 class ExportRow:
     rank: int
     photo_id: int
-    status: str  # exported | failed | skipped | cancelled
+    status: str  # exported | already_there | failed | skipped | cancelled
     source: str = ""
     dest: str = ""
     rating: int = 0
@@ -173,6 +177,7 @@ class ExportRow:
     edited: bool = False
     method: str = ""  # copy | render
     error: str = ""
+    renamed_from: str = ""  # the name the template gave, when a different file held it (written as name-N)
 
 
 @dataclass
@@ -202,10 +207,46 @@ class ExportReport:
     def skipped(self) -> int:
         return self._count("skipped")
 
+    @property
+    def already_there(self) -> int:
+        """Photos not written because the folder already held an identical file."""
+        return self._count("already_there")
+
+    @property
+    def renamed(self) -> int:
+        """Photos written under a ``-N`` name because a different file had the template's name."""
+        return sum(1 for r in self.rows if r.status == "exported" and r.renamed_from)
+
+    def describe(self) -> str:
+        """What the export did, in words (CLI and GUI say the same): 'exported 5 of 8 photos to D; 3 already
+        there (identical files), skipped; ...'. Files written and files found already there are told apart."""
+        total = len(self.rows)
+        n_there = self.already_there
+        if total and n_there == total:
+            return (f"all {total} photo{'s' if total != 1 else ''} already there in {self.dest} "
+                    "(identical files), nothing written")
+        text = f"exported {self.exported} of {total} photo{'s' if total != 1 else ''} to {self.dest}"
+        extra = []
+        if n_there:
+            extra.append(f"{n_there} already there (identical file{'s' if n_there != 1 else ''}), skipped")
+        if self.renamed:
+            extra.append(f"{self.renamed} saved under a new name (-1, -2…) because a different file had the name")
+        if self.failed:
+            extra.append(f"{self.failed} failed")
+        if self.skipped:
+            extra.append(f"{self.skipped} skipped (original missing)")
+        stopped = self._count("cancelled")
+        if stopped:
+            extra.append(f"{stopped} not done (stopped)")
+        return "; ".join([text, *extra])
+
     def summary(self) -> dict:
         return {
             "dest": self.dest,
             "exported": self.exported,
+            "already_there": self.already_there,
+            "renamed": self.renamed,
+            "total": len(self.rows),
             "failed": self.failed,
             "skipped": self.skipped,
             "cancelled": self.cancelled,
@@ -453,11 +494,21 @@ def _commit_no_overwrite(tmp: Path, final: Path) -> Path:
             cand = unique_path(final if not cand.exists() else cand)
             continue
         except OSError:
-            # No hard links here (FAT/exFAT, some network shares): rename onto a name checked free.
-            if cand.exists():
-                cand = unique_path(cand)
+            # No hard links here (FAT/exFAT, some network shares, where exports to a card often go): claim the
+            # name by creating it exclusively (fails if it exists, atomic), then rename onto our own empty
+            # placeholder. A bare "exists? then rename" would replace a file appearing in between.
+            try:
+                fd = os.open(cand, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
+            except FileExistsError:
+                cand = unique_path(final)
                 continue
-            os.replace(tmp, cand)
+            os.close(fd)
+            try:
+                os.replace(tmp, cand)
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    os.unlink(cand)
+                raise
             return cand
         with contextlib.suppress(OSError):
             os.unlink(tmp)
@@ -689,7 +740,7 @@ def export_photos(
                 break
             row = _export_one(catalog, pid, rank, dest, opts, develop, personal, generic)
             report.rows.append(row)
-            progress(rank, total, f"Exported {rank} of {total}")
+            progress(rank, total, "Exporting")
     except _Fatal as fatal:
         report.rows.append(fatal.row)
         report.error = str(fatal)
@@ -815,8 +866,7 @@ def _export_one(catalog, pid, rank, dest, opts, develop, personal, generic) -> E
         if src_fh is not None:
             src_fh.close()
         row.dest = str(same)
-        row.status = "exported"
-        row.method += ", already there"
+        row.status = "already_there"
         return row
     try:
         out = _write_file(final, writer)
@@ -839,6 +889,8 @@ def _export_one(catalog, pid, rank, dest, opts, develop, personal, generic) -> E
             os.chmod(out, file_mode())
     row.dest = str(out)
     row.status = "exported"
+    if out != final:
+        row.renamed_from = final.name
     return row
 
 

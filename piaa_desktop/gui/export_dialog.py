@@ -481,9 +481,10 @@ class ExportDialog(QDialog):
 
     def _done(self, report: ExportReport) -> None:
         self.report = report
-        text = f"Exported {report.exported} of {len(report.rows)} photos to {report.dest}."
+        said = report.describe()
+        text = said[:1].upper() + said[1:] + "."
         if report.failed or report.skipped:
-            text += f" {report.failed} failed, {report.skipped} skipped (see the report)."
+            text += " See the report for why."
         if report.csv_path:
             text += f"\nReport: {report.csv_path}"
         self.status.setText(text)
@@ -492,8 +493,10 @@ class ExportDialog(QDialog):
     def _failed(self, exc: BaseException) -> None:
         if isinstance(exc, ExportCancelled):
             self.report = exc.report
-            self.status.setText(f"Export stopped: {exc.report.exported} photos were exported before that; "
-                                "no partial file was left.")
+            there = exc.report.already_there
+            self.status.setText(f"Export stopped: {exc.report.exported} photos were exported before that"
+                                + (f" ({there} already there, skipped)" if there else "")
+                                + "; no partial file was left.")
         elif isinstance(exc, Cancelled):
             self.status.setText("Export stopped before any photo was exported.")
         elif isinstance(exc, ExportError):

@@ -21,5 +21,14 @@ class ExportFeature(Feature):
 
         dlg = ExportDialog(self.win.catalog, self.win.selected_ids(), self.win.settings, self.win, jobs=self.win.jobs,
                            view_ids=self.win.model.ids(), scope=self.win.scope_text())
+        dlg.exportFinished.connect(self._say_result)
         dlg.open()
         return dlg
+
+    def _say_result(self, result) -> None:
+        """The status bar says what the export did (the dialog may be closed by then)."""
+        from piaa_desktop.core.export import ExportReport
+
+        if isinstance(result, ExportReport):
+            said = result.describe()
+            self.win.say(said[:1].upper() + said[1:])
