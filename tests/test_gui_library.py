@@ -167,7 +167,13 @@ def home_trash(tmp_path, monkeypatch) -> Path:
     return share / "Trash"
 
 
-def test_move_rejected_of_the_folder_to_trash_and_undo(qtbot, app_paths, nested_library, home_trash):
+@pytest.mark.parametrize("on_worker", [False, True], ids=["small-library", "reload-on-worker"])
+def test_move_rejected_of_the_folder_to_trash_and_undo(qtbot, app_paths, nested_library, home_trash, on_worker,
+                                                       monkeypatch):
+    from piaa_desktop.gui.main_window import MainWindow
+
+    if on_worker:  # as in a library of thousands: the records are re-read on a worker, the signals wait for them
+        monkeypatch.setattr(MainWindow, "ASYNC_RELOAD_MIN", 0)
     w = _window(qtbot, app_paths)
     assert w.model.rowCount() == len(sample_photos())
     nature = str((nested_library / "nature").resolve())

@@ -1,12 +1,13 @@
-"""The numeric sorts (scores, stars) run as one numpy lexsort: the same order as the one definition of each
-sort (core.library.sort_key), ties, missing scores, zeros and equal capture times included."""
+"""The numeric sorts (scores, stars) run as one numpy lexsort, and the window's sorts from kept columns
+(SortColumns): the same order as the one definition of each sort (core.library.sort_key), ties, missing
+scores, zeros and equal capture times included."""
 from __future__ import annotations
 
 import random
 
 import pytest
 
-from piaa_desktop.core.library import PhotoRecord, _fast_order, sort_and_filter, sort_key
+from piaa_desktop.core.library import SORTS, PhotoRecord, SortColumns, _fast_order, read_library, sort_and_filter, sort_key
 
 
 def _records(n: int, seed: int) -> list[PhotoRecord]:
@@ -16,7 +17,8 @@ def _records(n: int, seed: int) -> list[PhotoRecord]:
         pid = rng.randrange(1, 10 * n)
         score = rng.choice([None, 0.0, 1.0, 2.5, 2.5, rng.uniform(1, 5), rng.uniform(1, 5)])
         personal = rng.choice([None, None, 0.0, 3.0, rng.uniform(1, 5)])
-        out.append(PhotoRecord(pid, f"/lib/{rng.choice('abc')}/img_{rng.randrange(50):03d}_{i}.jpg", "x", "h", 1,
+        out.append(PhotoRecord(pid, f"/lib/{rng.choice('abc')}/img_{rng.randrange(50):03d}_{i}.jpg", "x", "h",
+                               rng.choice([1, 2]),
                                rng.randrange(0, 6), rng.choice([-1, 0, 1]), None, None, None,
                                rng.choice([None, "2024-01-01T10:00:00", "2024-01-01T10:00:01", "2023-12-31T23:59:59"]),
                                score, personal))
@@ -43,3 +45,67 @@ def test_other_sorts_keep_python_sort():
     recs = _records(20, 0)
     for sort in ("capture_time", "name", "added"):
         assert _fast_order(recs, sort) is None
+
+
+FILTERS = [{}, {"min_rating": 2}, {"folder_id": 2}, {"flag": 1}, {"flag": -1}, {"include_rejected": False},
+           {"folder_id": 1, "min_rating": 3, "include_rejected": False}]
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_kept_columns_give_every_sort_and_filter_exactly(seed):
+    recs = _records(500, seed)
+    by_id = {r.id: r for r in recs}
+    for sort in SORTS:
+        expected = [r.id for r in sorted(recs, key=sort_key(sort))]
+        for kw in FILTERS:
+            want = [i for i in expected if _passes(by_id[i], **kw)]
+            assert sort_and_filter(by_id, sort, version=0, **kw) == want, (sort, kw)
+            assert sort_and_filter(by_id, sort, **kw) == want, (sort, kw)
+
+
+def _passes(r, folder_id=None, min_rating=0, flag=None, include_rejected=True):
+    return ((folder_id is None or r.folder_id == folder_id) and r.rating >= min_rating
+            and (r.flag == flag if flag is not None else (include_rejected or r.flag >= 0)))
+
+
+def test_kept_columns_follow_the_version():
+    """Stars and scores changed in the records show in the next order once the caller's version moves
+    (the window moves it on every catalog change); the same version reuses what was read."""
+    recs = _records(300, 7)
+    by_id = {r.id: r for r in recs}
+    first = sort_and_filter(by_id, "personal", version=1)
+    last = by_id[first[-1]]
+    last.personal = 99.0
+    assert sort_and_filter(by_id, "personal", version=1) == first  # same version: the kept column
+    assert sort_and_filter(by_id, "personal", version=2)[0] == last.id
+    low = by_id[first[0]]
+    low.rating = 0
+    assert low.id in sort_and_filter(by_id, "rating", version=2, min_rating=0)
+    assert low.id not in sort_and_filter(by_id, "rating", version=3, min_rating=1)
+    # a new dict (a reload) gets columns of its own whatever the version
+    fresh = {r.id: r for r in _records(50, 8)}
+    assert sort_and_filter(fresh, "name", version=3) == [r.id for r in sorted(fresh.values(), key=sort_key("name"))]
+    assert SortColumns.of(fresh) is SortColumns.of(fresh)
+
+
+def test_read_library_reports_changed_files_and_prepares_the_capture_order(tmp_path):
+    from piaa_desktop.core.catalog import Catalog
+
+    cat = Catalog.open(tmp_path / "c.sqlite3")
+    try:
+        fid = cat.add_folder(tmp_path)
+        with cat.transaction() as tx:
+            for name, h, when in (("a.jpg", "h1", "2024-01-02T00:00:00"), ("b.jpg", "h2", "2024-01-01T00:00:00")):
+                tx.execute("INSERT INTO photos(folder_id, path, content_hash, size, mtime, added_at, updated_at, "
+                           "capture_time) VALUES (?,?,?,1,0,0,0,?)", (fid, str(tmp_path / name), h, when))
+        a, b = [r[0] for r in cat.conn.execute("SELECT id FROM photos ORDER BY path")]
+        before, changed = read_library(cat)
+        assert changed == [] and sorted(before) == sorted([a, b])
+        with cat.transaction() as tx:
+            tx.execute("UPDATE photos SET content_hash='h3' WHERE id=?", (a,))
+        after, changed = read_library(cat, previous=before)
+        assert changed == [a]
+        assert "capture_time" in SortColumns.of(after)._orders  # warmed on the reading thread
+        assert sort_and_filter(after, "capture_time", version=0) == [b, a]
+    finally:
+        cat.close()

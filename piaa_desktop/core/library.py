@@ -91,6 +91,31 @@ def load_records(catalog) -> dict[int, PhotoRecord]:
     return recs
 
 
+def read_library(catalog, previous: Optional[dict[int, PhotoRecord]] = None) -> tuple[dict[int, PhotoRecord], list[int]]:
+    """Every record (:func:`load_records`), and the ids of the photos in ``previous`` whose file content
+    changed since (their thumbnails are stale): what a window's reload reads on a worker."""
+    records = load_records(catalog)
+    SortColumns.warm(records)  # the capture-time order, here rather than on the GUI thread
+    changed = [] if not previous else [
+        pid for pid, r in records.items() if (o := previous.get(pid)) is not None and o.content_hash != r.content_hash
+    ]
+    return records, changed
+
+
+def dir_counts(records: dict[int, PhotoRecord]) -> "Counter[str]":
+    """How many photos each directory holds directly ({``os.path.dirname(path)``: count}). Counted per
+    directory string, not per path: 100,000 photos in a few hundred folders take ~20 ms instead of the
+    ~450 ms of ``dirname`` on every path."""
+    from collections import Counter
+
+    per_dir: Counter[str] = Counter()
+    heads = Counter(r.path[: r.path.rfind(os.sep) + 1] if os.altsep is None else os.path.dirname(r.path)
+                    for r in records.values())
+    for head, n in heads.items():
+        per_dir[os.path.dirname(head) if os.altsep is None else head] += n
+    return per_dir
+
+
 def sort_key(sort: str):
     """The key that orders records for ``sort`` (a key of :data:`SORTS`): the one definition of each
     sort order, used by the grid, ``piaa score``, export and every other sorted list of photos."""
@@ -119,8 +144,15 @@ def sort_and_filter(
     min_rating: int = 0,
     flag: Optional[int] = None,
     include_rejected: bool = True,
+    version: Optional[int] = None,
 ) -> list[int]:
-    """The ids of the records that pass the filters, sorted (100,000 photos take tens of milliseconds)."""
+    """The ids of the records that pass the filters, sorted (100,000 photos take tens of milliseconds).
+
+    ``version`` (a number the caller changes whenever a record's stars, flag or scores change, as the
+    window does on every catalog change) lets the columns of ``records`` be kept between calls
+    (:class:`SortColumns`): a sort switch or F5 at 100,000 photos then costs ~15 ms instead of ~100."""
+    if version is not None and len(records) >= 2:
+        return SortColumns.of(records).order(sort, version, folder_id, min_rating, flag, include_rejected)
     recs = [
         r for r in records.values()
         if (folder_id is None or r.folder_id == folder_id)
@@ -158,6 +190,118 @@ def _fast_order(recs: list[PhotoRecord], sort: str) -> Optional[list[int]]:
     return ids[np.lexsort(cols)].tolist()
 
 
+class SortColumns:
+    """The columns of one dict of records that sorting and filtering read, as numpy arrays.
+
+    Two parts, kept apart by how long they hold:
+
+    * what a record keeps as long as the dict lives (its id, folder, and the capture-time and file-name
+      orders, whose string keys cost ~70 ms to sort at 100,000 photos; a reload makes a new dict): built
+      once per dict, on the worker that read the records when it calls :meth:`warm`;
+    * what catalog changes update (stars, flag, the two scores): read again from the records when the
+      caller's ``version`` changes (~20 ms at 100,000).
+
+    The orders are exactly :func:`sort_key`'s (tests/test_library_sort.py compares them)."""
+
+    _cache: "dict[int, tuple[dict, SortColumns]]" = {}  # id(records) -> (records, columns); the last two dicts
+
+    def __init__(self, records: dict[int, PhotoRecord]):
+        import numpy as np
+
+        self.recs = list(records.values())
+        n = len(self.recs)
+        self.n = n
+        self.ids = np.fromiter((r.id for r in self.recs), np.int64, n)
+        self.folder = np.fromiter((-1 if r.folder_id is None else r.folder_id for r in self.recs), np.int64, n)
+        self._orders: dict[str, object] = {}
+        self._dynamic: dict[str, tuple] = {}  # name -> (version, column)
+
+    @classmethod
+    def of(cls, records: dict[int, PhotoRecord]) -> "SortColumns":
+        entry = cls._cache.get(id(records))
+        if entry is not None and entry[0] is records and entry[1].n == len(records):
+            return entry[1]
+        cols = cls(records)
+        cache = dict(cls._cache)  # replaced whole: a worker warming a new dict and the GUI thread never clash
+        cache[id(records)] = (records, cols)
+        while len(cache) > 2:
+            cache.pop(next(iter(cache)))
+        cls._cache = cache
+        return cols
+
+    @classmethod
+    def warm(cls, records: dict[int, PhotoRecord], sorts: Sequence[str] = ("capture_time",)) -> None:
+        """Build the lasting columns (and the string orders of ``sorts``) ahead, e.g. on the worker that read
+        the records, so the first sort on the GUI thread does not."""
+        if len(records) >= 2:
+            cols = cls.of(records)
+            for sort in sorts:
+                cols._static_order(sort)
+
+    def _static_order(self, sort: str):
+        import numpy as np
+
+        got = self._orders.get(sort)
+        if got is None:
+            if sort == "added":
+                got = np.argsort(self.ids, kind="stable")
+            else:
+                key = sort_key(sort)
+                recs = self.recs
+                got = np.array(sorted(range(self.n), key=lambda i: key(recs[i])), np.int64)
+            self._orders[sort] = got
+        return got
+
+    def _column(self, name: str, version: int):
+        """The ``name`` attribute of every record (stars, flag, a score; None -> nan), read again when
+        ``version`` changed since it was read: only the columns a call needs (~10 ms each at 100,000)."""
+        import numpy as np
+
+        got = self._dynamic.get(name)
+        if got is None or got[0] != version:
+            recs = self.recs
+            if name in SCORE_KINDS:
+                col = np.array([getattr(r, name) for r in recs], np.float64)  # None -> nan
+            else:
+                col = np.array([getattr(r, name) for r in recs], np.int64)
+            got = (version, col)
+            self._dynamic[name] = got
+        return got[1]
+
+    def order(self, sort: str, version: int, folder_id: Optional[int] = None, min_rating: int = 0,
+              flag: Optional[int] = None, include_rejected: bool = True) -> list[int]:
+        """The ids passing the filters, in ``sort`` order (as :func:`sort_and_filter`)."""
+        import numpy as np
+
+        if sort not in SORTS:
+            raise ValueError(f"unknown sort {sort!r}")
+        col = self._column
+        if sort in ("capture_time", "name", "added"):
+            perm = self._static_order(sort)
+        elif sort == "rating":  # (-rating, capture time, path): stable by stars over the capture-time order
+            by_time = self._static_order("capture_time")
+            perm = by_time[np.argsort(-col("rating", version)[by_time], kind="stable")]
+        else:  # (no score, -score, id)
+            s = col("generic", version)
+            if sort == "personal":
+                personal = col("personal", version)
+                s = np.where(np.isnan(personal), s, personal)
+            perm = np.lexsort((self.ids, np.where(np.isnan(s), np.inf, -s)))
+        keep = None
+        if folder_id is not None:
+            keep = self.folder == folder_id
+        if min_rating > 0:
+            rating = col("rating", version)
+            keep = rating >= min_rating if keep is None else keep & (rating >= min_rating)
+        if flag is not None or not include_rejected:
+            flags = col("flag", version)
+            f = flags == flag if flag is not None else flags >= 0
+            keep = f if keep is None else keep & f
+        if keep is not None:
+            perm = perm[keep[perm]]
+        return self.ids[perm].tolist()
+
+
 def hold_order(shown: Sequence[int], fresh: Sequence[int]) -> list[int]:
     """The order of a culling pass that holds still: the photos on screen keep their places, those the
     filters now leave out go (a reject under "Hide rejects"), photos new to the view join at the end in
@@ -178,11 +322,12 @@ def query_ids(
     technical: Optional[str] = None,
     records: Optional[dict[int, PhotoRecord]] = None,
     faces: Optional[str] = None,
+    version: Optional[int] = None,
 ) -> list[int]:
     """Present photos passing the filters, sorted by ``sort``. ``technical`` keeps only photos with that
     technical problem (a name of ``core.flags.FLAG_NAMES``); ``faces`` only photos with closed eyes, a soft
     face or no face (a key of ``Catalog.FACE_FILTERS``, from the current face models). ``records`` (already
-    loaded) saves the read."""
+    loaded) saves the read; ``version``: see :func:`sort_and_filter`."""
     if sort not in SORTS:
         raise ValueError(f"unknown sort {sort!r}; choose one of {', '.join(SORTS)}")
     if records is None:
@@ -197,4 +342,6 @@ def query_ids(
 
         keep = set(catalog.face_filter_ids(model_signature(), faces))
         records = {pid: r for pid, r in records.items() if pid in keep}
-    return sort_and_filter(records, sort, folder_id, min_rating, flag, include_rejected)
+    narrowed = technical is not None or faces is not None  # a new dict each call: nothing to keep
+    return sort_and_filter(records, sort, folder_id, min_rating, flag, include_rejected,
+                           version=None if narrowed else version)

@@ -26,12 +26,13 @@ the GUI thread: thumbnails and previews decode on thread pools, jobs run through
 """
 from __future__ import annotations
 
+import functools
 import os
 import time
 from collections import Counter
 from typing import Callable, Optional
 
-from PySide6.QtCore import QItemSelection, QItemSelectionModel, QModelIndex, QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QItemSelection, QItemSelectionModel, QModelIndex, QSize, Qt, QThreadPool, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QColor, QImage, QKeySequence, QPainter
 from PySide6.QtWidgets import (
     QApplication,
@@ -55,7 +56,9 @@ from PySide6.QtWidgets import (
 
 from piaa_desktop import APP_NAME
 from piaa_desktop.core.catalog import Catalog, Change, UndoStack, open_catalog
-from piaa_desktop.core.library import FLAG_FILTERS, GRID_SORTS, RATING_FILTERS, SORTS, hold_order, load_records, query_ids
+from piaa_desktop.core.library import (
+    FLAG_FILTERS, GRID_SORTS, RATING_FILTERS, SCORE_KINDS, SORTS, hold_order, load_records, query_ids,
+)
 from piaa_desktop.core.paths import AppPaths
 from piaa_desktop.core.settings import Settings, load_settings
 from piaa_desktop.gui.grid import PhotoGridView, PhotoListModel, ThumbnailCache, array_to_qimage
@@ -94,6 +97,8 @@ class _FolderDelegate(QStyledItemDelegate):
 class MainWindow(QMainWindow):
     """The library window. ``MainWindow(paths)``; see the module docstring for the extension points."""
 
+    ASYNC_RELOAD_MIN = 2000  # photos: a bigger library re-reads its records on a worker (~15 µs a photo)
+
     selectionChanged = Signal(list)  # selected photo ids, in grid order
     currentPhotoChanged = Signal(object)  # photo id or None
     catalogChanged = Signal(object)  # a catalog Change made through this window's catalog
@@ -126,6 +131,7 @@ class MainWindow(QMainWindow):
         self.collapse_stacks = False
         self._restoring = False
         self._refresh_pending = False
+        self._refresh_reload = False
         self._order_stale = False  # the held order differs from the sort: "new order ready" is shown
         self._views: dict[str, tuple[QWidget, Optional[QAction]]] = {}
         self._panels: dict[str, QDockWidget] = {}
@@ -141,6 +147,14 @@ class MainWindow(QMainWindow):
         self._records_version = 0
         self._sorted_cache: Optional[tuple[tuple, list[int]]] = None
         self._folder_panel_update: Optional[Callable] = None
+        # reloads of a big library read the records on a worker (see reload()); one thread of their own, so
+        # an import or a training job holding the job pool never delays them
+        self._reload_job = None
+        self._reload_wanted: Optional[tuple[bool, bool]] = None  # (keep_selection, resort) of the next read
+        self._reload_then: list[Callable[[], None]] = []  # what runs once the next read is shown
+        self._replay_after_reload: Optional[list[Callable[[], None]]] = None
+        self._read_pool = QThreadPool(self)
+        self._read_pool.setMaxThreadCount(1)
 
         # Model, views
         self.thumbs = ThumbnailCache(self.paths.thumbnails, parent=self)
@@ -172,7 +186,8 @@ class MainWindow(QMainWindow):
         )
         self._views["loupe"][1].setToolTip("Loupe: one photo, large (Space / Enter)")
         self.register_culling_actions([self._views["loupe"][1]])
-        self.viewChanged.connect(lambda name: name == "grid" and self.refresh(keep_selection=True))
+        # back in the grid the held order gives way to the sort (the records in memory are current)
+        self.viewChanged.connect(lambda name: name == "grid" and self.refresh(keep_selection=True, reload=False))
         from piaa_desktop.gui.features import install as install_features
 
         install_features(self)  # gui/features: loupe, culling, importing, compare, ranking, develop, export, ...
@@ -668,13 +683,15 @@ class MainWindow(QMainWindow):
         """Every mutation of the GUI catalog (from any widget, undo/redo included) passes here."""
         self._records_version += 1
         self.model.apply_change(change)
+        if self._replay_after_reload is not None:  # records being re-read: they may miss this change
+            self._replay_after_reload.append(functools.partial(self.model.apply_change, change))
         cur = self.current_id()
         if cur is not None and cur in change.photo_ids:
             rec = self.model.record(cur)
             if rec is not None:
                 self.side_panel.set_culling(rec.rating, rec.flag, rec.color_label)
         if change.kind == "scores":
-            self.schedule_refresh()
+            self.schedule_refresh(reload=True)  # the records carry scores that apply_change does not update
         elif self._view_depends_on(change.field):
             self.schedule_refresh()
         self.catalogChanged.emit(change)
@@ -686,8 +703,11 @@ class MainWindow(QMainWindow):
             return self._flag_filter != "all"
         return False
 
-    def schedule_refresh(self) -> None:
-        """Refresh once, after the current event (several changes in a row cost one query)."""
+    def schedule_refresh(self, reload: bool = False) -> None:
+        """Refresh once, after the current event (several changes in a row cost one refresh). The records in
+        memory are current (every change passes :meth:`_on_catalog_change`): only ``reload=True`` reads them
+        again (see :meth:`reload`)."""
+        self._refresh_reload = self._refresh_reload or reload
         if not self._refresh_pending:
             self._refresh_pending = True
             QTimer.singleShot(0, self._do_scheduled_refresh)
@@ -697,7 +717,11 @@ class MainWindow(QMainWindow):
             return
         if self._refresh_pending:
             self._refresh_pending = False
-            self.refresh(keep_selection=True, resort=False)
+            reload, self._refresh_reload = self._refresh_reload, False
+            if reload:
+                self.reload(keep_selection=True, resort=False)
+            else:
+                self.refresh(keep_selection=True, reload=False, resort=False)
 
     # ================================================================== sorting, filtering, refresh
     def set_sort(self, key: str) -> None:
@@ -743,7 +767,7 @@ class MainWindow(QMainWindow):
             # sorted in memory from the records the refresh just loaded: no query on the GUI thread
             # (a faces filter reads the faces table, which the background faces pass fills: never cached)
             ids = query_ids(self.catalog, self._sort, self._folder_id, self._min_rating, flag, include_rejected,
-                            technical=technical, records=records, faces=faces)
+                            technical=technical, records=records, faces=faces, version=self._records_version)
             self._sorted_cache = (key, ids)
         for narrow in self._id_filters:
             ids = narrow(ids)
@@ -765,7 +789,7 @@ class MainWindow(QMainWindow):
         before = self.model.rowCount()
         self.collapse_stacks = bool(on)
         self.act_collapse.setChecked(self.collapse_stacks)
-        self.refresh(keep_selection=True)
+        self.refresh(keep_selection=True, reload=False)
         # Ctrl+G on a folder without bursts changed nothing on screen and said nothing: say what it did
         hidden = before - self.model.rowCount()
         if not self.collapse_stacks:
@@ -779,7 +803,9 @@ class MainWindow(QMainWindow):
     def refresh(self, keep_selection: bool = True, reload: bool = True, resort: bool = True) -> None:
         """Reload photos and scores from the catalog and re-query the grid (sort and filters).
 
-        ``reload=False`` re-sorts and re-filters the records already in memory (a new sort or filter).
+        ``reload=False`` re-sorts and re-filters the records already in memory (a new sort or filter; the
+        records are kept current by catalog changes, see :meth:`_on_catalog_change`). A reload reads every
+        record on the GUI thread: callers that run in a big library use :meth:`reload` (a worker reads).
 
         ``resort=False`` (the automatic refreshes: new scores from background training, a rating that
         would move a photo, an import's new photos) holds the order on screen still: photos keep their
@@ -790,23 +816,88 @@ class MainWindow(QMainWindow):
         (if they still pass the filters; else the photo now at the current row becomes current).
         """
         t0 = time.perf_counter()
+        old = self.model.records()
+        # A new sort or filter reuses the records in memory (kept current by catalog changes).
+        records = load_records(self.catalog) if reload or not old else old
+        self._show_records(records, keep_selection, resort, t0=t0)
+
+    def reload(self, keep_selection: bool = True, resort: bool = True, then: Optional[Callable[[], None]] = None) -> None:
+        """Photos were added, removed or re-read (an import, the trash, a rescan): read every record again
+        and refresh. In a library of ``ASYNC_RELOAD_MIN`` photos or more the records are read on a worker
+        (100,000 photos take ~1.5 s) and shown when they arrive; catalog changes made meanwhile (a rating
+        given while it reads) are applied to them again, and reloads asked for meanwhile run once more after
+        it. ``then()`` runs once the grid shows the new records."""
+        if self._reload_job is None and len(self.model.records()) < self.ASYNC_RELOAD_MIN:
+            self.refresh(keep_selection=keep_selection, reload=True, resort=resort)
+            if then is not None:
+                then()
+            return
+        want = self._reload_wanted
+        self._reload_wanted = (want[0] or keep_selection, want[1] or resort) if want else (keep_selection, resort)
+        if then is not None:
+            self._reload_then.append(then)
+        if self._reload_job is None:
+            self._start_reload()
+        # else: one more read after the one running (which may have read before this change)
+
+    def _start_reload(self) -> None:
+        from piaa_desktop.core.library import read_library
+
+        flags, thens = self._reload_wanted, self._reload_then
+        self._reload_wanted, self._reload_then = None, []
+        self._replay_after_reload = []
+
+        def done(result) -> None:
+            self._reload_job, replay, self._replay_after_reload = None, self._replay_after_reload, None
+            if self._closed:
+                return
+            records, changed = result
+            self._show_records(records, flags[0], flags[1], changed=changed, replay=replay)
+            self._after_reload(thens)
+
+        def failed(exc: BaseException) -> None:
+            self._reload_job, self._replay_after_reload = None, None
+            if self._closed:
+                return
+            self.say(f"The library could not be re-read: {exc}")
+            self._after_reload(thens)
+
+        self._reload_job = self.jobs.submit(read_library, self.model.records(), with_catalog=True,
+                                            pool=self._read_pool, name="reload", on_done=done, on_error=failed)
+
+    def _after_reload(self, thens: list) -> None:
+        for fn in thens:
+            fn()
+        if self._reload_wanted is not None and self._reload_job is None:
+            self._start_reload()
+
+    def reloading(self) -> bool:
+        """True while a :meth:`reload` reads the records on a worker (or another is due after it)."""
+        return self._reload_job is not None or self._reload_wanted is not None
+
+    def _show_records(self, records: dict, keep_selection: bool, resort: bool, changed: Optional[list] = None,
+                      replay: Optional[list] = None, t0: Optional[float] = None) -> None:
+        """Show ``records`` in the grid (see :meth:`refresh`); ``changed``: the photos whose files changed
+        (computed here when not given); ``replay``: catalog changes to apply to them first."""
+        t0 = time.perf_counter() if t0 is None else t0
         sel = self.selected_ids() if keep_selection else []
         cur = self.current_id() if keep_selection else None
         cur_idx = self.grid.currentIndex()
         cur_row = cur_idx.row() if cur_idx.isValid() else None
         old = self.model.records()
-        # A new sort or filter reuses the records in memory (kept current by catalog changes).
-        records = load_records(self.catalog) if reload or not old else old
         if records is not old:
             self._records_version += 1
-        changed = [] if records is old else [
-            pid for pid, r in records.items() if pid in old and old[pid].content_hash != r.content_hash
-        ]
+        if changed is None:
+            changed = [] if records is old else [
+                pid for pid, r in records.items() if pid in old and old[pid].content_hash != r.content_hash
+            ]
         if changed:
             self.thumbs.invalidate(changed)
             self.loupe.clear_cache()
         shown = self.model.ids()
         self.model.set_records(records)
+        for fn in replay or ():
+            fn()
         fresh = self.query_ids()
         ids = fresh if resort or not shown else hold_order(shown, fresh)
         self._restoring = True
@@ -866,10 +957,17 @@ class MainWindow(QMainWindow):
         if not records:
             self.refresh(keep_selection=True)
             return
-        for kind in ("generic", "personal") if scores is None else [k for k in ("generic", "personal") if k in scores]:
-            scores_of = self.catalog.scores(kind) if scores is None else scores[kind]
-            for pid, rec in records.items():
-                setattr(rec, kind, scores_of.get(pid))
+        kinds = SCORE_KINDS if scores is None else [k for k in SCORE_KINDS if k in scores]
+        got = {kind: self.catalog.scores(kind) if scores is None else scores[kind] for kind in kinds}
+
+        def put(records=None) -> None:
+            for kind, scores_of in got.items():
+                for pid, rec in (records or self.model.records()).items():
+                    setattr(rec, kind, scores_of.get(pid))
+
+        put(records)
+        if self._replay_after_reload is not None:  # records being re-read: they get these scores too
+            self._replay_after_reload.append(put)
         self._records_version += 1
         self.refresh(keep_selection=True, reload=False, resort=False)
 

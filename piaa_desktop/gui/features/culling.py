@@ -185,7 +185,7 @@ class CullingFeature(Feature):
             return []
         changes = keep_best_of_each_stack(self.win.catalog, stacks=stacks, undo_stack=self.win.undo_stack)
         self.win.say(f"Kept the best of {len(stacks)} stacks (Ctrl+Z undoes)", transient=True)
-        self.win.refresh(keep_selection=True)
+        self.win.refresh(keep_selection=True, reload=False)  # the flags reached the records as catalog changes
         return changes
 
 

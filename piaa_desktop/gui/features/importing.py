@@ -163,7 +163,7 @@ class ImportFeature(Feature):
         # (at most ~10% of the GUI thread's time: big libraries refresh less often)
         now = time.monotonic()
         if message.startswith("Imported") and now - self._last_incremental > max(2.0, 10 * self.win.last_refresh_s):
-            self.win.refresh(keep_selection=True, resort=False)
+            self.win.reload(keep_selection=True, resort=False)
             self._last_incremental = time.monotonic()
 
     def _on_import_result(self, result) -> None:
@@ -181,14 +181,19 @@ class ImportFeature(Feature):
             took = time.monotonic() - getattr(self, "_import_started", time.monotonic() - result.seconds)
             self.win.say(f"Imported {name}: {result.summary(only_nonzero=True)} in {max(took, result.seconds):.1f} s{extra}")
         was_empty = self.win.model.rowCount() == 0
-        self.win.refresh(keep_selection=True, resort=False)  # new photos join at the end of a running pass
-        if was_empty and self.win.model.rowCount():
-            self.win.select_rows([0], 0)
-        self._update_skipped_button()
         if self._import_folder:
             self.win.settings.set("last_library", self._import_folder)
         self._hide_import_widgets()
-        self.win.importFinished.emit(result)
+
+        def shown() -> None:  # the grid shows the new photos: a big library reads them on a worker
+            if self.win.is_closed:
+                return
+            if was_empty and self.win.model.rowCount():
+                self.win.select_rows([0], 0)
+            self._update_skipped_button()
+            self.win.importFinished.emit(result)
+
+        self.win.reload(keep_selection=True, resort=False, then=shown)  # new photos join at the end of a running pass
 
     def _on_import_error(self, exc: BaseException) -> None:
         if self.win.is_closed:  # a late signal after the window closed its catalog
@@ -204,10 +209,15 @@ class ImportFeature(Feature):
             if detail:
                 box.setDetailedText(detail)
             box.open()  # non-blocking
-        self.win.refresh(keep_selection=True)
-        self._update_skipped_button()
         self._hide_import_widgets()
-        self.win.importFinished.emit(exc)
+
+        def shown() -> None:
+            if self.win.is_closed:
+                return
+            self._update_skipped_button()
+            self.win.importFinished.emit(exc)
+
+        self.win.reload(keep_selection=True, then=shown)
 
     def _on_import_finished(self) -> None:
         if self.win.is_closed:  # a late signal after the window closed its catalog

@@ -109,12 +109,11 @@ class TrashFeature(Feature):
             return
         if change.photo_ids:
             self.win.undo_stack.push(change)
-        self.win.refresh(keep_selection=True, reload=True)
         msg = res.summary() + (" · Ctrl+Z to undo" if res.trashed else "")
         if res.failed:
             msg += f" · first problem: {res.failed[0][0]}: {res.failed[0][1]}"
         self.win.say(msg)
-        self.trashFinished.emit(res)
+        self.win.reload(keep_selection=True, then=lambda: self.trashFinished.emit(res))
 
     def _one_at_a_time(self) -> None:
         h = self.handle
@@ -135,10 +134,9 @@ class TrashFeature(Feature):
     def _replayed(self, out, back: bool) -> None:
         if self.win.is_closed:
             return
-        self.win.refresh(keep_selection=True, reload=True)
         self.win.say(("Undid move to trash: " if back else "Redid move to trash: ")
                      + f"{_n(out.photo_ids)} " + ("restored" if back else "moved to the trash"))
-        self.replayFinished.emit(out)
+        self.win.reload(keep_selection=True, then=lambda: self.replayFinished.emit(out))
 
     def restore_all(self):
         """Restore every trashed photo of the library (a worker job); returns the job or None."""
@@ -157,12 +155,11 @@ class TrashFeature(Feature):
         res, change = result
         if self.win.is_closed:
             return
-        self.win.refresh(keep_selection=True, reload=True)
         msg = f"{len(res.restored)} photo{'s' if len(res.restored) != 1 else ''} restored from the trash"
         if res.failed:
             msg += f"; {len(res.failed)} not: {res.failed[0][1]}"
         self.win.say(msg)
-        self.replayFinished.emit(change)
+        self.win.reload(keep_selection=True, then=lambda: self.replayFinished.emit(change))
 
 
 def _n(ids) -> str:
