@@ -130,6 +130,7 @@ class MainWindow(QMainWindow):
         self._flag_filter = "all"
         self.collapse_stacks = False
         self._restoring = False
+        self._started = False  # until the first refresh at the end of __init__
         self._refresh_pending = False
         self._refresh_reload = False
         self._order_stale = False  # the held order differs from the sort: "new order ready" is shown
@@ -187,13 +188,15 @@ class MainWindow(QMainWindow):
         self._views["loupe"][1].setToolTip("Loupe: one photo, large (Space / Enter)")
         self.register_culling_actions([self._views["loupe"][1]])
         # back in the grid the held order gives way to the sort (the records in memory are current)
-        self.viewChanged.connect(lambda name: name == "grid" and self.refresh(keep_selection=True, reload=False))
+        self.viewChanged.connect(lambda name: name == "grid" and self._started
+                                 and self.refresh(keep_selection=True, reload=False))
         from piaa_desktop.gui.features import install as install_features
 
         install_features(self)  # gui/features: loupe, culling, importing, compare, ranking, develop, export, ...
         self.show_view("grid")
 
-        self.refresh(keep_selection=False)
+        self.refresh(keep_selection=False)  # the one read of the records at start-up
+        self._started = True
         if self.model.rowCount():
             self.select_rows([0], current=0)
 

@@ -27,7 +27,7 @@ import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QInputDialog, QMenu, QMessageBox, QTreeWidgetItem
 
-from piaa_desktop.core.library import dir_counts
+from piaa_desktop.core.library import SortColumns, dir_counts
 from piaa_desktop.core.search import SearchError, parse
 from piaa_desktop.gui.features.base import Feature
 from piaa_desktop.gui.library_nav import (
@@ -276,7 +276,7 @@ class LibraryFeature(Feature):
     def update_tree(self, records) -> None:
         key = (id(records), len(records))
         if key != self._dir_counts_key:
-            self._dir_counts = dir_counts(records)
+            self._dir_counts = SortColumns.of(records).dir_counts() if len(records) >= 2 else dir_counts(records)
             self._dir_counts_key = key
         folders = [(f["id"], f["path"]) for f in self.win.catalog.folders()]
         counts = self._dir_counts
