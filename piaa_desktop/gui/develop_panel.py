@@ -21,14 +21,15 @@ ids). The photo itself is developed on the large loupe, whose histogram follows 
   slider is released, or 350 ms after the last keyboard/wheel step, as one undoable Change.
 * With several photos selected, moving a slider sets that slider on all of them (their other settings
   stay); Paste writes the copied settings to all of them.
-* ``\\`` toggles before/after; Ctrl+Shift+C / Ctrl+Shift+V copy/paste settings; Ctrl+Shift+A auto-enhance.
+* ``\\`` toggles before/after; Ctrl+Shift+A auto-enhance. Copy/Paste (the buttons here; Ctrl+Shift+C /
+  Ctrl+Shift+V are the window's Edit menu actions, gui/features/develop.py) copy tone and colour, not the crop.
 * Preview renders run on a QThreadPool when the proxy is large, newest request wins.
 """
 from __future__ import annotations
 
 import json
 import time
-from typing import Optional
+from typing import Optional, Sequence
 
 import numpy as np
 from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, QTimer, Signal
@@ -174,6 +175,7 @@ class DevelopPanel(QWidget):
         self.params: dict = develop.default_params()
         self.preview_rgb: Optional[np.ndarray] = None
         self.clipboard: Optional[dict] = None
+        self.clipboard_from: Optional[int] = None  # the photo the copy came from
         self.show_before = False
         self._pending: set[str] = set()
         self._gen = 0
@@ -296,8 +298,6 @@ class DevelopPanel(QWidget):
 
         for seq, fn in (
             ("\\", self.before_btn.toggle),
-            ("Ctrl+Shift+C", self.copy_settings),
-            ("Ctrl+Shift+V", self.paste_settings),
             ("Ctrl+Shift+A", self.auto_enhance),
         ):
             sc = QShortcut(QKeySequence(seq), self)
@@ -617,38 +617,55 @@ class DevelopPanel(QWidget):
         self._load_params()
         self.update_preview()
 
-    def copy_settings(self) -> None:
-        if not self.ids:
-            return
-        self.commit()
-        self.clipboard = develop.without_geometry(self.params)
+    def copy_settings(self, pid: Optional[int] = None,
+                      groups: Sequence[str] = develop.DEFAULT_COPY_GROUPS) -> Optional[dict]:
+        """Copy the develop settings of ``pid`` (default: the active photo) in ``groups`` (tone and colour:
+        as in Lightroom, not the crop) to :attr:`clipboard`; the active photo's unsaved changes count."""
+        if pid is None:
+            if not self.ids:
+                return None
+            pid = self.ids[0]
+        if self.ids and pid == self.ids[0]:
+            self.commit()
+            params = self.params
+        else:
+            try:
+                params = develop.normalize_params(self.catalog.get_edit(pid))
+            except ValueError:
+                self.message.emit("this photo's stored develop settings are unreadable: nothing copied")
+                return None
+        self.clipboard = develop.copy_params(params, groups)
+        self.clipboard_from = int(pid)
         self._update_enabled()
-        self.message.emit("develop settings copied")
+        self.message.emit(f"Copied the develop settings ({self.clipboard_words()})")
+        return self.clipboard
 
-    def paste_settings(self) -> None:
-        if not self.ids or self.clipboard is None:
-            return
+    def clipboard_words(self) -> str:
+        """What the copy holds, in words: 'tone and colour; not the crop'."""
+        if self.clipboard is None:
+            return ""
+        words = develop.copied_groups(self.clipboard)
+        text = " and ".join(words) if len(words) <= 2 else ", ".join(words[:-1]) + " and " + words[-1]
+        if "crop and straighten" not in words:
+            text += "; not the crop"
+        return text
+
+    def paste_settings(self, ids: Optional[Sequence[int]] = None) -> Optional[Change]:
+        """Paste :attr:`clipboard` onto ``ids`` (default: the panel's photos) as one undoable change; each
+        photo keeps what the copy does not hold (its own crop, by default)."""
+        ids = [int(i) for i in (self.ids if ids is None else ids)]
+        if not ids or self.clipboard is None:
+            return None
         self.commit()
-        p = None if develop.is_identity(self.clipboard) else dict(self.clipboard)
-        if any(self.catalog.get_edit(pid) for pid in self.ids):  # each photo keeps its own crop/straighten
-            after = {}
-            for pid in self.ids:
-                try:
-                    mine = develop.geometry_of(self.catalog.get_edit(pid))
-                except ValueError:
-                    mine = {}
-                q = {**develop.without_geometry(self.clipboard), **mine}
-                after[pid] = None if develop.is_identity(q) else q
-            self._write(after)
+        after = {pid: develop.paste_params(self.catalog.get_edit(pid), self.clipboard) for pid in ids}
+        change = self._write(after)
+        if self.ids and self.ids[0] in after:
             self._load_params()
             self.update_preview()
             self._emit_live()
-            self.message.emit(f"develop settings pasted to {len(self.ids)} photo(s)")
-            return
-        self._write({pid: p for pid in self.ids})
-        self._load_params()
-        self.update_preview()
-        self.message.emit(f"develop settings pasted to {len(self.ids)} photo(s)")
+        n = len(ids)
+        self.message.emit(f"Pasted settings onto {n} photo{'s' if n != 1 else ''}")
+        return change
 
     def undo(self) -> None:
         self.commit()

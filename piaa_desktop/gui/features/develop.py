@@ -7,7 +7,19 @@ there at once (the panel keeps the sliders and the live histogram), and the crop
 (:mod:`piaa_desktop.gui.crop_tool`, Shift+R) lives there."""
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Optional
+
 from piaa_desktop.gui.features.base import Feature
+
+
+def develop_words(params) -> str:
+    """The settings that differ from 'as shot', in the develop history's words ('Exposure +0.50, ...')."""
+    from piaa_desktop.core import develop
+    from piaa_desktop.gui.develop_panel import history_words
+
+    words = history_words(develop.changed_params(params))
+    return ", ".join(words[:4]) + (", ..." if len(words) > 4 else "")
 
 
 class DevelopFeature(Feature):
@@ -50,6 +62,20 @@ class DevelopFeature(Feature):
                                  "Train auto-enhance on the photos you developed by hand")
         self.act_crop = A("&Crop and straighten", self.toggle_crop, "Shift+R",
                           "Crop, straighten, rotate or flip the photo on the loupe")
+        # Lightroom's keys (darktable's selective copy too): one photo's settings onto the selection
+        self.act_copy_settings = A(
+            "&Copy develop settings", self.copy_settings, "Ctrl+Shift+C",
+            "Copy the current photo's tone and colour settings (not its crop or straighten, as in Lightroom)")
+        self.act_paste_settings = A(
+            "&Paste develop settings", self.paste_settings, "Ctrl+Shift+V",
+            "Paste the copied settings onto every selected photo; each keeps its own crop and straighten "
+            "(the crop is not pasted). Ctrl+Z undoes the whole paste")
+        edit = w.menu("edit")
+        edit.addSeparator()
+        edit.addAction(self.act_copy_settings)
+        edit.addAction(self.act_paste_settings)
+        edit.addSeparator()  # what later features add (Search) is a group of its own
+        edit.setToolTipsVisible(True)
         m = w.menu("photo")
         m.addSeparator()
         m.addAction(self.act_auto)
@@ -115,6 +141,40 @@ class DevelopFeature(Feature):
                 preview = load_thumbnail(self.win.paths.thumbnails, photo.content_hash)
         if ids != self.panel.ids:
             self.panel.set_photos(ids, preview)
+
+    # ------------------------------------------------------------------ copy / paste settings
+    def copy_settings(self) -> Optional[dict]:
+        """Ctrl+Shift+C: the current photo's tone and colour settings (grid or loupe, panel open or not)."""
+        pid = self.win.current_id()
+        if pid is None:
+            self.win.say("No photo to copy from: click a photo first", transient=True)
+            return None
+        copied = self.panel.copy_settings(pid)
+        if copied is None:
+            return None
+        photo = self.win.catalog.photo(pid)
+        name = Path(photo.path).name if photo is not None else f"photo {pid}"
+        changed = develop_words(copied)
+        self.win.say(f"Copied the develop settings of {name} ({self.panel.clipboard_words()}"
+                     f"{': ' + changed if changed else ': as shot'}) · Ctrl+Shift+V pastes them onto the "
+                     "selected photos", transient=True)
+        return copied
+
+    def paste_settings(self):
+        """Ctrl+Shift+V: the copied settings onto every selected photo, as one undo step."""
+        if self.panel.clipboard is None:
+            self.win.say("Nothing copied yet: Ctrl+Shift+C on a photo first", transient=True)
+            return None
+        ids = self.win.target_ids()
+        if not ids:
+            self.win.say("No photo selected to paste onto", transient=True)
+            return None
+        change = self.panel.paste_settings(ids)
+        n = len(ids)
+        what = self.panel.clipboard_words()
+        self.win.say(f"Pasted settings onto {n} photo{'s' if n != 1 else ''} ({what}) · Ctrl+Z undoes the paste",
+                     transient=True)
+        return change
 
     def auto_enhance(self) -> None:
         """Show the develop panel on the selection and auto-enhance it (the result stays editable)."""
