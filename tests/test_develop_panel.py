@@ -154,3 +154,19 @@ def test_copy_and_paste_params_keep_the_photos_own_crop():
     with pytest.raises(ValueError, match="unknown settings group"):
         D.copy_params(src, ("crop",))
     assert D.copied_groups(copied) == ["tone", "colour"] and D.copied_groups(full)[-1] == "crop and straighten"
+
+
+def test_copy_and_paste_buttons(panel, catalog):
+    """The panel's Copy and Paste buttons (a click passes `checked` to its slot: it must not be taken for a photo)."""
+    ids = catalog.query_ids(sort="name")[:3]
+    catalog.set_edit([ids[0]], {"exposure": -0.4, "crop_left": 0.2})
+    panel.set_photos([ids[0]], None)
+    assert not panel.paste_btn.isEnabled()
+    panel.copy_btn.click()
+    assert panel.clipboard is not None and panel.clipboard["exposure"] == -0.4 and panel.clipboard_from == ids[0]
+    assert panel.paste_btn.isEnabled() and "not its crop" in panel.copy_btn.toolTip()
+    panel.set_photos([ids[1], ids[2]], None)
+    panel.paste_btn.click()
+    for pid in ids[1:]:
+        got = D.normalize_params(catalog.get_edit(pid))
+        assert got["exposure"] == -0.4 and got["crop_left"] == 0.0
