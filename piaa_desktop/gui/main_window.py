@@ -57,7 +57,7 @@ from PySide6.QtWidgets import (
 from piaa_desktop import APP_NAME
 from piaa_desktop.core.catalog import Catalog, Change, UndoStack, open_catalog
 from piaa_desktop.core.library import (
-    FLAG_FILTERS, GRID_SORTS, RATING_FILTERS, SCORE_KINDS, SORTS, hold_order, load_records, query_ids,
+    FLAG_FILTERS, GRID_SORTS, RATING_FILTERS, SCORE_KINDS, SORTS, hold_order, load_records, put_scores, query_ids,
 )
 from piaa_desktop.core.paths import AppPaths
 from piaa_desktop.core.settings import Settings, load_settings
@@ -146,6 +146,7 @@ class MainWindow(QMainWindow):
         # the sorted, filtered ids before the id filters, kept while nothing they depend on changes: a new
         # search narrows them without re-sorting 100,000 records (benchmarks/search_bench.py)
         self._records_version = 0
+        self._field_versions: dict[str, int] = {}  # per record field: what the kept sort columns check
         self._sorted_cache: Optional[tuple[tuple, list[int]]] = None
         self._folder_panel_update: Optional[Callable] = None
         # reloads of a big library read the records on a worker (see reload()); one thread of their own, so
@@ -684,7 +685,7 @@ class MainWindow(QMainWindow):
     # ================================================================== catalog changes
     def _on_catalog_change(self, change: Change) -> None:
         """Every mutation of the GUI catalog (from any widget, undo/redo included) passes here."""
-        self._records_version += 1
+        self._records_changed(*(SCORE_KINDS if change.kind == "scores" else (change.field,)))
         self.model.apply_change(change)
         if self._replay_after_reload is not None:  # records being re-read: they may miss this change
             self._replay_after_reload.append(functools.partial(self.model.apply_change, change))
@@ -698,6 +699,12 @@ class MainWindow(QMainWindow):
         elif self._view_depends_on(change.field):
             self.schedule_refresh()
         self.catalogChanged.emit(change)
+
+    def _records_changed(self, *fields: str) -> None:
+        """The records in memory changed (these fields): sorted lists and sort columns are read again."""
+        self._records_version += 1
+        for f in fields:
+            self._field_versions[f] = self._records_version
 
     def _view_depends_on(self, field: str) -> bool:
         if field == "rating":
@@ -770,7 +777,8 @@ class MainWindow(QMainWindow):
             # sorted in memory from the records the refresh just loaded: no query on the GUI thread
             # (a faces filter reads the faces table, which the background faces pass fills: never cached)
             ids = query_ids(self.catalog, self._sort, self._folder_id, self._min_rating, flag, include_rejected,
-                            technical=technical, records=records, faces=faces, version=self._records_version)
+                            technical=technical, records=records, faces=faces,
+                            version=dict(self._field_versions))
             self._sorted_cache = (key, ids)
         for narrow in self._id_filters:
             ids = narrow(ids)
@@ -965,13 +973,12 @@ class MainWindow(QMainWindow):
 
         def put(records=None) -> None:
             for kind, scores_of in got.items():
-                for pid, rec in (records or self.model.records()).items():
-                    setattr(rec, kind, scores_of.get(pid))
+                put_scores(records or self.model.records(), kind, scores_of)
 
         put(records)
         if self._replay_after_reload is not None:  # records being re-read: they get these scores too
             self._replay_after_reload.append(put)
-        self._records_version += 1
+        self._records_changed(*got)
         self.refresh(keep_selection=True, reload=False, resort=False)
 
     def _update_folders(self, records) -> None:
