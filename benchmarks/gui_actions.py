@@ -294,6 +294,11 @@ def child(data_dir: str, only: list[str], profile: str, pace: float) -> dict:
     def record(name: str, res) -> None:
         if res is not None:
             out["actions"][name] = res
+            say(name, res)
+
+    def say(name: str, res: dict) -> None:
+        print(f"{res['at_s']:8.1f} s  {name:20s} stall {res['stall_ms']:7.0f} ms (GUI CPU {res['cpu_in_gap_ms']:.0f}, "
+              f"run queue {res['runqueue_in_gap_ms']:.0f}), result {res.get('result_ms')} ms", file=sys.stderr, flush=True)
 
     def worst(name: str, samples: list) -> None:
         samples = [s for s in samples if s is not None]
@@ -303,6 +308,7 @@ def child(data_dir: str, only: list[str], profile: str, pace: float) -> dict:
             if any(s.get("timed_out") for s in samples):
                 top["timed_out"] = True
             out["actions"][name] = top
+            say(name, top)
 
     # ------------------------------------------------------------------ sort (View › Sort by)
     records = w.model.records()
@@ -702,9 +708,7 @@ def main(argv=None) -> int:
     if args.profile:
         cmd += ["--profile", args.profile]
     t = time.perf_counter()
-    r = subprocess.run(cmd, capture_output=True, text=True, cwd=str(REPO), env=env)
-    if args.profile or r.returncode != 0:
-        sys.stderr.write(r.stderr[-60000:])
+    r = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, cwd=str(REPO), env=env)  # its progress: on stderr
     if r.returncode != 0:
         raise SystemExit(f"child failed (exit {r.returncode})")
     res = json.loads(r.stdout.strip().splitlines()[-1])
