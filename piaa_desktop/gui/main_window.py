@@ -816,8 +816,10 @@ class MainWindow(QMainWindow):
         """Bursts and near-duplicates shown as their best member (by personal, else generic score)."""
         from piaa_desktop.core.stacks import best_of_stacks, collapse_ids, find_stacks
 
+        recs = self.model.records()  # their capture times: no read of every photo row on the GUI thread
+        times = {i: r.capture_time for i in ids if (r := recs.get(i)) is not None}
         stacks = find_stacks(self.catalog, max_gap_s=self.settings.get("stack_max_gap_s"),
-                             max_dist=self.settings.get("stack_max_dist"), ids=ids)
+                             max_dist=self.settings.get("stack_max_dist"), capture_times=times)
         if not stacks:
             return ids
         return collapse_ids(ids, stacks, best_of_stacks(self.catalog, stacks))
