@@ -121,6 +121,8 @@ def find_stacks(
     open_stacks: list[dict] = []  # {"ids": [...], "vecs": [...], "last": t}
     done: list[list[int]] = []
     for t, pid in timed:
+        if pid not in cand:
+            continue  # no photo within the time gap: it stacks with none (and closes no stack a later one needs)
         v = vec.get(pid)
         still_open = []
         for s in open_stacks:
