@@ -73,6 +73,7 @@ ACTIONS: tuple[tuple[str, str], ...] = (
     ("loupe_leave_space", "Space: loupe back to the grid"),
     ("rate_one", "rate 1 photo, keys 1-5 (worst of 5)"),
     ("rate_200", "rate 200 selected photos, keys 1-5 (worst of 5)"),
+    ("rate_in_rating_sort", "rate 1 photo while sorted by rating (the order holds)"),
     ("flag_pick", "P: pick"),
     ("flag_reject", "X: reject"),
     ("undo_rating", "Ctrl+Z: undo a rating"),
@@ -411,6 +412,23 @@ def child(data_dir: str, only: list[str], profile: str, pace: float) -> dict:
         pids = [w.model.id_at(k) for k in range(10, 210)]
         samples.append(measure("rate_200", lambda r=r: key(digit[r]), rated(pids, r), prep=select_200, timeout=120))
     worst("rate_200", samples)
+
+    def rating_sort_ready() -> None:
+        if w.sort_key() != "rating":
+            w.sort_actions["rating"].trigger()
+        grid_ready(3)
+
+    rs = {}
+
+    def rate_top() -> float:
+        rs["pid"] = w.model.id_at(3)
+        rs["r"] = 1 if w.model.record(rs["pid"]).rating != 1 else 2
+        return key(digit[rs["r"]])
+
+    record("rate_in_rating_sort", measure("rate_in_rating_sort", rate_top,
+                                          lambda: w.model.record(rs["pid"]).rating == rs["r"], prep=rating_sort_ready))
+    if w.sort_key() != base:
+        w.sort_actions[base].trigger()
 
     def flagged(row, f):
         pid = w.model.id_at(row)
