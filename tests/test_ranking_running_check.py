@@ -103,10 +103,10 @@ def test_nothing_is_claimed_below_the_evidence_threshold():
     assert check["cv_pair_agreement"] == 0.8 and check["guessed"] == 8 and check["generic_guessed"] == 5
     assert check["last"] is False and C.describe_last(check) == "your last choice surprised it"
     words = C.describe_running(check)
-    assert words.startswith("It guessed 8 of your last 10 choices before you made them (the generic score: 5)")
+    assert words.startswith("It guessed 8 of your last 10 choices before you made them (the generic score 5). ")
     # the verdict is the Info panel's (describe) for the same level and comparison
     level, versus = C.assess(check)
-    assert words.rstrip(".").endswith(C.describe(check).split(":")[0][1:].rstrip())
+    assert words.endswith(f". {C.describe(check).split(':')[0]}.")
 
 
 @pytest.fixture

@@ -231,7 +231,7 @@ def describe_running(check: Optional[dict]) -> str:
     level, versus = assess(check)
     verdict = _verdict(level, versus)
     return (f"It guessed {check['guessed']} of your last {n} choices before you made them "
-            f"(the generic score: {check['generic_guessed']}): {verdict[0].lower()}{verdict[1:]}.")
+            f"(the generic score {check['generic_guessed']}). {verdict}.")
 
 
 def describe_last(check: Optional[dict]) -> str:

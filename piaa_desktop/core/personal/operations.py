@@ -22,6 +22,7 @@ from typing import Optional
 
 import numpy as np
 
+from piaa_desktop.core.blas import one_blas_thread
 from piaa_desktop.core.catalog import SIGNAL_COLUMNS
 from piaa_desktop.core.jobs import ensure
 from piaa_desktop.core.personal import active as _active
@@ -250,7 +251,8 @@ def fit_head(prior: Prior, feats: np.ndarray, stars: np.ndarray, win: np.ndarray
     task-vector mixture). Returns the head and the task-vector coefficients (zeros when unused)."""
     if method is None and use_task_vectors and len(prior.base_names):
         method = "meta+tv:mix"
-    head = personal_head(prior, feats, stars, win, lose, method=method, cancel=cancel)
+    with one_blas_thread():  # hundreds of rows x ~70 columns: one thread is faster, and never stalls others
+        head = personal_head(prior, feats, stars, win, lose, method=method, cancel=cancel)
     tv = head.meta.get("task_vectors", {})
     lam = np.array([tv.get(n, 0.0) for n in prior.base_names], dtype=np.float64)
     head.meta.setdefault("task_vectors", {n: round(float(v), 4) for n, v in zip(prior.base_names, lam)})
@@ -487,12 +489,13 @@ def next_pairs(catalog, n: int = 1, prior: Optional[Prior] = None, rng: Optional
     prior = prior or load_prior()
     avoid = set(int(i) for i in exclude)
     avoid |= set(catalog.flagged(-1))
-    got = _pair_model(catalog, prior, pool)
-    if got is None:
-        return []
-    lib, head, cov, keep, answered = got
-    return _active.select_pairs(lib.feats[keep], lib.ids[keep], head.w, cov, n, answered, pool=pool, rng=rng,
-                                avoid=avoid)
+    with one_blas_thread():
+        got = _pair_model(catalog, prior, pool)
+        if got is None:
+            return []
+        lib, head, cov, keep, answered = got
+        return _active.select_pairs(lib.feats[keep], lib.ids[keep], head.w, cov, n, answered, pool=pool, rng=rng,
+                                    avoid=avoid)
 
 
 @dataclass
