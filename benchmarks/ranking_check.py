@@ -4,7 +4,8 @@
                                        [--dir /tmp/piaa-ranking-check] [--json] [--no-write]
 
 On a synthetic catalog (``lab.synthetic.make_synthetic_catalog``: embeddings of the current backbone, no image
-files) with N pairwise answers of a consistent synthetic taste, with the shipped prior:
+files) with N pairwise answers of a consistent synthetic taste (a random direction of the feature rows; no ratings),
+with the shipped prior:
 
 * ``fit_ms``: one fit of the personal head (``operations.fit_head``, the app's default method) from N answers:
   what a re-fit per answer costs;
@@ -83,6 +84,8 @@ def main(argv=None) -> int:
     make_synthetic_catalog(db, n=args.photos)
     prior = load_prior()
     cat = Catalog.open(db)
+    cat.conn.execute("UPDATE photos SET rating=0")  # the synthetic ratings are another taste: pairs only
+    cat.conn.commit()
     lib = ops._library(cat, prior)  # computes and stores every feature row once (as an import does)
     ids = lib.ids
     rng = np.random.default_rng(0)
@@ -163,6 +166,7 @@ def _gui(db: Path, log) -> dict:
             time.sleep(0.002)
 
     spin(lambda: view.check is not None)
+    last[0] = clock.elapsed()
     hb.start()
     lat, sync = [], []
     for _ in range(20):

@@ -132,6 +132,8 @@ class RankingView(QWidget):
         self.status = QLabel("")
         self.status.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.status.setWordWrap(True)
+        self.status.setObjectName("RankingStatus")
+        self.status.setStyleSheet("QLabel#RankingStatus { color: #e3e6eb; font-size: 10.5pt; padding: 2px 8px; }")
         from piaa_desktop.core.personal.confidence import RUNNING_EXPLAINED
 
         self.status.setToolTip(RUNNING_EXPLAINED)

@@ -72,6 +72,9 @@ def main() -> int:
         QTest.keyClick(rv, Qt.Key.Key_Left if a < b else Qt.Key.Key_Right)  # one consistent taste
         n = rv.answered_total()
         shot.wait(lambda: rv.check is not None and rv.check.n_answers == n)
+    personal = w.features.personal  # the personal model re-trained from these answers (the Info panel's words)
+    shot.wait(lambda: not personal.train_timer.isActive() and not personal.training_running())
+    shot.settle(0.5)
     shot.save(out / "ranking.png")
     shot.close()
     return 0
