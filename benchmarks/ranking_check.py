@@ -111,18 +111,42 @@ def main(argv=None) -> int:
         row["next_pairs_ms"] = _med(lambda: ops.next_pairs(cat, 6, prior=prior), args.repeats)
         rows.append(row)
         print(json.dumps(row), file=log)
+    blas = _blas_ab(prior, ops, lib.feats[r_rows], stars, fw, fl, args.repeats, log)
     cat.close()
 
     gui = None
     if not args.no_gui:
         gui = _gui(db, log)
-    out = {"photos": args.photos, "method": __import__("piaa_desktop.core.personal.adapt", fromlist=["x"]).default_method(prior),
+    out = {"photos": args.photos, "blas_ab": blas, "method": __import__("piaa_desktop.core.personal.adapt", fromlist=["x"]).default_method(prior),
            "rows": rows, "gui": gui, "load": [round(x, 2) for x in os.getloadavg()], "cpus": os.cpu_count()}
     if args.json:
         print(json.dumps(out))
     if not args.no_write:
         _write(out, " ".join(["python benchmarks/ranking_check.py"] + (argv if argv is not None else sys.argv[1:])))
     return 0
+
+
+def _blas_ab(prior, ops, fr, stars, fw, fl, repeats, log) -> dict:
+    """The last row's fit with numpy's BLAS on one thread (core.blas, as the app runs it) against the
+    library's default thread count, alternating A B A B so both see the same load."""
+    from contextlib import nullcontext
+
+    from piaa_desktop.core import blas
+    from piaa_desktop.core.personal import adapt
+
+    one, default, load = [], [], []
+    for _ in range(max(3, repeats)):
+        for ctx, acc in ((blas.one_blas_thread, one), (nullcontext, default)):
+            with ctx():
+                load.append(os.getloadavg()[0])
+                t = time.perf_counter()
+                adapt.personal_head(prior, fr, stars, fw, fl)  # without fit_head's own one-thread block
+                acc.append(1000 * (time.perf_counter() - t))
+    out = {"answers": len(fw), "one_thread_ms": round(statistics.median(one), 1),
+           "default_threads_ms": round(statistics.median(default), 1),
+           "load": [round(min(load), 2), round(max(load), 2)]}
+    print(json.dumps(out), file=log)
+    return out
 
 
 def _gui(db: Path, log) -> dict:
@@ -203,6 +227,13 @@ def _write(out: dict, command: str) -> None:
         lines.append(f"| {r['answers']} | {r['fit_ms']} ms | {r['check_new_ms']} ms | {r['check_cold_ms']} ms "
                      f"({r['check_fits_cold']} fits) | {r['running_agreement']} | {r['personalize_ms']} ms "
                      f"| {r['next_pairs_ms']} ms |")
+    b = out.get("blas_ab")
+    if b:
+        lines += ["", f"One fit from {b['answers']} answers, numpy's BLAS on one thread (core/blas.py, as the app runs "
+                  f"it) against the default thread count, alternating: {b['one_thread_ms']} ms against "
+                  f"{b['default_threads_ms']} ms (load {b['load'][0]}-{b['load'][1]}). On 2 cores at load 7.8 (other "
+                  "developers' tests), an ad-hoc run of the same fit from 120 answers and 321 ratings took "
+                  "0.11-0.17 s on one thread and 1.8-2.7 s with the default threads."]
     g = out.get("gui")
     if g:
         lines += ["", f"RankingView (offscreen), {g['answers']} answers on top of the last row's, checks on a worker: "
