@@ -153,7 +153,7 @@ def test_copy_and_paste_params_keep_the_photos_own_crop():
     assert D.paste_params(mine, full) == D.normalize_params(src)
     with pytest.raises(ValueError, match="unknown settings group"):
         D.copy_params(src, ("crop",))
-    assert D.copied_groups(copied) == ["tone", "colour"] and D.copied_groups(full)[-1] == "crop and straighten"
+    assert D.copied_groups(copied) == ["tone", "colour"] and D.copied_groups(full)[-1] == "crop"
 
 
 def test_copy_and_paste_buttons(panel, catalog):

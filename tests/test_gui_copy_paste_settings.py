@@ -146,9 +146,71 @@ def test_pasting_the_crop_when_asked_writes_the_sidecar(window, qtbot):
     assert geo["piaa"]["angle"] == 2.0 and geo["piaa"]["crop_top"] == 0.2  # its own crop, unchanged
 
     panel.copy_settings(ids[0], groups=("tone", "colour", "geometry"))
-    assert panel.clipboard_words() == "tone, colour and crop and straighten"
+    assert panel.clipboard_words() == "tone, colour and crop"
     window.features.develop.paste_settings()
     flush_pending(cat)
     for pid in (ids[1], ids[2]):
         geo = xmp.read_geometry(cat.photo(pid).path)
         assert geo is not None and geo["piaa"]["crop_left"] == 0.1 and geo["piaa"]["angle"] == 0.0
+
+
+def test_choose_what_to_copy_dialog_crop_included_on_request(window, qtbot):
+    """Ctrl+Alt+C (Lightroom's Copy Settings dialog): tone and colour ticked, crop not; ticking the crop and
+    unticking colour copies exactly that, and the dialog remembers the choice for the next time."""
+    cat = window.catalog
+    ids = window.model.ids()
+    cat.set_edit([ids[0]], {**MINE, "vibrance": 25.0})
+    window.select_ids([ids[0]], ids[0])
+    window.grid.setFocus()
+    QTest.keyClick(window.grid, Qt.Key.Key_C, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifier)
+    dlg = window.features.develop.copy_dialog
+    assert dlg is not None and dlg.isVisible()
+    assert dlg.groups() == ("tone", "colour")
+    dlg.boxes["colour"].setChecked(False)
+    dlg.boxes["tone"].setChecked(False)
+    assert not dlg.copy_button.isEnabled()  # nothing ticked: nothing to copy
+    dlg.boxes["tone"].setChecked(True)
+    dlg.boxes["geometry"].setChecked(True)
+    dlg.copy_button.click()
+    panel = window.features.develop.panel
+    assert set(panel.clipboard) == {p.name for p in D.REGISTRY if p.group in ("tone", "geometry")}
+    assert "(tone and crop: " in window.status_label.text()
+    window.select_ids([ids[1]], ids[1])
+    _keys(window, window.grid, Qt.Key.Key_V)
+    got = D.normalize_params(cat.get_edit(ids[1]))
+    assert (got["exposure"], got["crop_left"], got["crop_right"], got["vibrance"]) == (0.8, 0.1, 0.9, 0.0)
+    assert window.status_label.text().startswith("Pasted settings onto 1 photo (tone and crop)")
+    dlg.close()
+    window.select_ids([ids[0]], ids[0])
+    again = window.features.develop.choose_and_copy()
+    assert again.groups() == ("tone", "geometry")
+    again.reject()
+    assert set(panel.clipboard) == {p.name for p in D.REGISTRY if p.group in ("tone", "geometry")}  # cancel: kept
+
+
+def test_paste_from_previous_photo(window, qtbot):
+    """Ctrl+Alt+V (Lightroom's Paste from previous): the photo you were on before gives its tone and colour to
+    the selected photos; the copy made with Ctrl+Shift+C is left as it was."""
+    cat = window.catalog
+    ids = window.model.ids()
+    ctrl_alt = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifier
+    window.select_ids([ids[0]], ids[0])
+    QTest.keyClick(window.grid, Qt.Key.Key_V, ctrl_alt)  # the first photo: no previous one yet
+    assert window.status_label.text() == "No previous photo yet: move to another photo first"
+    cat.set_edit([ids[2]], {"contrast": -25.0, "saturation": 10.0})
+    window.select_ids([ids[2]], ids[2])
+    _keys(window, window.grid, Qt.Key.Key_C)  # a copy of something else, to be kept
+    copied = dict(window.features.develop.panel.clipboard)
+    cat.set_edit([ids[4]], MINE)
+    window.select_ids([ids[4]], ids[4])
+    window.select_ids([ids[5], ids[6]], ids[5])  # ids[4] was the photo before
+    before = {pid: cat.get_edit(pid) for pid in ids}
+    QTest.keyClick(window.grid, Qt.Key.Key_V, ctrl_alt)
+    name = window.catalog.photo(ids[4]).path.rsplit("/", 1)[-1]
+    assert window.status_label.text().startswith(f"Pasted the settings of {name} (the previous photo) onto 2 photos")
+    for pid in (ids[5], ids[6]):
+        got = D.normalize_params(cat.get_edit(pid))
+        assert got["exposure"] == 0.8 and got["contrast"] == 20 and D.geometry_is_identity(got)
+    assert window.features.develop.panel.clipboard == copied
+    QTest.keyClick(window.grid, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert {pid: cat.get_edit(pid) for pid in ids} == before

@@ -161,7 +161,8 @@ def changed_params(params: Optional[Mapping]) -> dict[str, float]:
 
 # Copy and paste of develop settings (GUI: Edit > Copy / Paste develop settings). As in Lightroom, the
 # crop, straighten, turns and flip are not copied unless asked for: each photo keeps its own framing.
-COPY_GROUPS: dict[str, str] = {"tone": "tone", "colour": "colour", "geometry": "crop and straighten"}
+# group -> its name in words ("crop" stands for the crop, straighten, quarter turns and flip)
+COPY_GROUPS: dict[str, str] = {"tone": "tone", "colour": "colour", "geometry": "crop"}
 DEFAULT_COPY_GROUPS: tuple[str, ...] = ("tone", "colour")
 
 
@@ -188,7 +189,7 @@ def paste_params(stored: Optional[Mapping], copied: Mapping) -> Optional[dict[st
 
 
 def copied_groups(copied: Mapping) -> list[str]:
-    """The groups a copy holds, in words ('tone', 'colour', 'crop and straighten')."""
+    """The groups a copy holds, in words ('tone', 'colour', 'crop': crop, straighten, turns and flip)."""
     return [words for g, words in COPY_GROUPS.items() if any(REGISTRY_BY_NAME[k].group == g for k in copied
                                                               if k in REGISTRY_BY_NAME)]
 

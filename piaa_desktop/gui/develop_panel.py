@@ -35,7 +35,10 @@ import numpy as np
 from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, QTimer, Signal
 from PySide6.QtGui import QImage, QKeySequence, QPixmap, QShortcut
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
+    QDialog,
+    QDialogButtonBox,
     QGridLayout,
     QGroupBox,
     QHBoxLayout,
@@ -102,6 +105,54 @@ def history_words(changed: dict) -> list[str]:
         else:
             out.append(f"{labels.get(name, name)} {v:+.3g}")
     return out
+
+
+class CopySettingsDialog(QDialog):
+    """Edit › Copy develop settings, choose… (Lightroom's Copy Settings dialog): which groups of the current
+    photo's settings to copy, each with the settings it holds. Tone and colour are checked, the crop is not."""
+
+    def __init__(self, photo_name: str, checked: Sequence[str] = develop.DEFAULT_COPY_GROUPS,
+                 parent: Optional[QWidget] = None):
+        super().__init__(parent)
+        self.setObjectName("CopySettingsDialog")
+        self.setWindowTitle("Copy develop settings")
+        lay = QVBoxLayout(self)
+        lay.addWidget(QLabel(f"Copy from {photo_name}:"))
+        labels: dict[str, list[str]] = {g: [] for g in develop.COPY_GROUPS}
+        for q in develop.REGISTRY:
+            text = q.label.split(" (")[0]
+            if q.name.startswith("crop_"):
+                text = "Crop"
+            if text not in labels[q.group]:
+                labels[q.group].append(text)
+        self.boxes: dict[str, QCheckBox] = {}
+        for group, words in develop.COPY_GROUPS.items():
+            title = {"geometry": "Crop and straighten (also quarter turns and flip)"}.get(group, words.capitalize())
+            cb = QCheckBox(title)
+            cb.setChecked(group in checked)
+            cb.toggled.connect(self._update)
+            hint = QLabel(", ".join(labels[group]))
+            hint.setObjectName("Hint")
+            hint.setWordWrap(True)
+            hint.setContentsMargins(24, 0, 0, 6)
+            lay.addWidget(cb)
+            lay.addWidget(hint)
+            self.boxes[group] = cb
+        note = QLabel("As in Lightroom the crop is not copied unless you tick it: each photo keeps its own framing.")
+        note.setWordWrap(True)
+        lay.addWidget(note)
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
+        self.copy_button = self.buttons.addButton("Copy", QDialogButtonBox.ButtonRole.AcceptRole)
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        lay.addWidget(self.buttons)
+        self._update()
+
+    def groups(self) -> tuple[str, ...]:
+        return tuple(g for g, cb in self.boxes.items() if cb.isChecked())
+
+    def _update(self, *_args) -> None:
+        self.copy_button.setEnabled(bool(self.groups()))
 
 
 class ParamSlider(QWidget):
@@ -649,18 +700,19 @@ class DevelopPanel(QWidget):
             return ""
         words = develop.copied_groups(self.clipboard)
         text = " and ".join(words) if len(words) <= 2 else ", ".join(words[:-1]) + " and " + words[-1]
-        if "crop and straighten" not in words:
+        if "crop" not in words:
             text += "; not the crop"
         return text
 
-    def paste_settings(self, ids: Optional[Sequence[int]] = None) -> Optional[Change]:
-        """Paste :attr:`clipboard` onto ``ids`` (default: the panel's photos) as one undoable change; each
-        photo keeps what the copy does not hold (its own crop, by default)."""
+    def paste_settings(self, ids: Optional[Sequence[int]] = None, copied: Optional[dict] = None) -> Optional[Change]:
+        """Paste ``copied`` (default: :attr:`clipboard`) onto ``ids`` (default: the panel's photos) as one
+        undoable change; each photo keeps what the copy does not hold (its own crop, by default)."""
         ids = [int(i) for i in (self.ids if ids is None else ids)]
-        if not ids or self.clipboard is None:
+        copied = self.clipboard if copied is None else copied
+        if not ids or copied is None:
             return None
         self.commit()
-        after = {pid: develop.paste_params(self.catalog.get_edit(pid), self.clipboard) for pid in ids}
+        after = {pid: develop.paste_params(self.catalog.get_edit(pid), copied) for pid in ids}
         change = self._write(after)
         if self.ids and self.ids[0] in after:
             self._load_params()
