@@ -50,7 +50,7 @@ def test_ratings_train_the_personal_model_in_background_and_resort(window, qtbot
 def test_ranking_view_records_preferences(window, qtbot):
     window.show_view("ranking")
     rv = window.features.ranking.ranking
-    assert rv.current is not None
+    qtbot.waitUntil(lambda: rv.current is not None, timeout=10_000)  # the pairs are found on a worker
     left, right = rv.current
     rv.setFocus()
     QTest.keyClick(rv, Qt.Key.Key_Left)

@@ -36,7 +36,7 @@ def test_ranking_view_names_progress_and_info_follows_the_pair(qtbot, app_paths,
     assert w.model.rowCount() == 12
     w.show_view("ranking")
     rv = w.features.ranking.ranking
-    assert rv.current is not None
+    qtbot.waitUntil(lambda: rv.current is not None, timeout=10_000)  # the pairs are found on a worker
     a, b = rv.current
     assert rv.left_name.text() == w.catalog.photo(a).name and rv.right_name.text() == w.catalog.photo(b).name
     assert rv.status.text().startswith("0 answered")

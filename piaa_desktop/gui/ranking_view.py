@@ -25,6 +25,7 @@ from PySide6.QtGui import QImage, QKeyEvent, QPixmap
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 BATCH = 6
+PREFETCH_LEFT = 2  # pairs left in the batch when the next one is asked for (on a worker)
 
 
 class _PhotoPane(QLabel):
@@ -101,6 +102,15 @@ class RankingView(QWidget):
         self._check_handle = None
         self._check_again = False
         self.checks_started = 0
+        # The active-learning pairs read every photo's features (~0.5-0.9 s at 100,000 photos): a worker
+        # finds them, only while the view is shown, the next batch before the last pair of this one
+        # (an injected ``pair_source``, or a catalog without a file, answers on the spot)
+        self._pairs_async = pair_source is None and self._catalog_path is not None
+        self._pairs_handle = None
+        self._pairs_seq = 0  # batches asked for
+        self._pairs_valid_from = 0  # batches asked for before this one are stale (a refresh)
+        self._pairs_again = False
+        self.pairs_fetched = 0
         self._queue: list[tuple[int, int]] = []
         self._skipped: set[frozenset] = set()
         self.current: Optional[tuple[int, int]] = None
@@ -142,23 +152,48 @@ class RankingView(QWidget):
         lay.addLayout(row, 1)
         lay.addWidget(self.hint)
         lay.addWidget(self.status)
-        self.next_pair()
+        if self._pairs_async:
+            self._show_no_pair("")  # pairs are found when the view is first shown
+        else:
+            self.next_pair()
 
     # ---------------------------------------------------------------- pairs
     def _active_pairs(self, n: int, exclude: set) -> list[tuple[int, int]]:
-        pairs: list = []
-        try:
-            from piaa_desktop.core.personal.operations import next_pairs
+        return _find_pairs(self.catalog, n, exclude)
 
-            pairs = next_pairs(self.catalog, n)
-        except Exception:  # no prior or no embeddings yet
-            pairs = []
-        if not pairs:  # fall back to random pairs of photos that are not rejected
-            ids = [p.id for p in self.catalog.photos() if p.flag >= 0]
-            if len(ids) < 2:
-                return []
-            pairs = [tuple(random.sample(ids, 2)) for _ in range(n)]
-        return [p for p in pairs if frozenset(p) not in exclude]
+    def _fetch_pairs(self) -> None:
+        """Ask a worker for the next batch (one at a time: asked again while one runs, one more after it)."""
+        if self._pairs_handle is not None and not self._pairs_handle.done:
+            self._pairs_again = True
+            return
+        self._pairs_seq += 1
+        seq = self._pairs_seq
+        self.pairs_fetched += 1
+        try:
+            self._pairs_handle = self._jobs.submit(
+                _find_pairs, BATCH, set(self._skipped), with_catalog=self._catalog_path, name="ranking pairs",
+                on_done=lambda pairs, s=seq: self._pairs_ready(s, pairs), on_finished=self._pairs_finished)
+        except RuntimeError:  # the window is closing
+            self._pairs_handle = None
+
+    def _pairs_ready(self, seq: int, pairs) -> None:
+        if seq < self._pairs_valid_from:
+            return  # asked for before a refresh (new scores): the next batch is on its way
+        queued = {frozenset(p) for p in self._queue}
+        if self.current is not None:
+            queued.add(frozenset(self.current))
+        self._queue += [tuple(p) for p in pairs if frozenset(p) not in queued and frozenset(p) not in self._skipped]
+        if self.current is None:
+            if self._queue:
+                self.next_pair()
+            elif not self._pairs_again:
+                self._show_no_pair("No pair to compare yet: scan some photos first.")
+
+    def _pairs_finished(self) -> None:
+        self._pairs_handle = None
+        if self._pairs_again:
+            self._pairs_again = False
+            self._fetch_pairs()
 
     def answered_total(self) -> int:
         """Every "which do you prefer?" answer stored so far (this session and earlier ones)."""
@@ -221,6 +256,10 @@ class RankingView(QWidget):
 
     def showEvent(self, event) -> None:  # noqa: N802
         super().showEvent(event)
+        if self._pairs_async and self.current is None and not self._queue:
+            self.next_pair()  # the first pairs (or those a refresh asked for while hidden)
+        elif self._pairs_async and not self._queue:
+            self._fetch_pairs()
         self.request_check()  # answers may have come from elsewhere (drag-to-order, another session)
 
     def closeEvent(self, event) -> None:  # noqa: N802
@@ -229,9 +268,16 @@ class RankingView(QWidget):
         super().closeEvent(event)
 
     def refresh(self) -> None:
-        """Forget queued pairs (e.g. after re-training) and show a fresh one."""
+        """Forget queued pairs (e.g. after re-training) and show a fresh one. With pairs from a worker the
+        pair on screen stays until answered; the new batch is found now if the view is shown, else when it
+        is next shown (scores change in the background all the time: nothing is computed for a hidden view)."""
         self._queue.clear()
-        self.next_pair()
+        if not self._pairs_async:
+            self.next_pair()
+            return
+        self._pairs_valid_from = self._pairs_seq + 1
+        if self.isVisible():
+            self._fetch_pairs()
 
     def _inspect(self, side: int) -> None:
         if self.current:
@@ -242,19 +288,22 @@ class RankingView(QWidget):
         return p.name if p is not None else ""
 
     def next_pair(self) -> None:
-        if not self._queue:
-            self._queue = list(self._pair_source(BATCH, set(self._skipped)))
         while self._queue and frozenset(self._queue[0]) in self._skipped:
             self._queue.pop(0)
+        if not self._queue and not self._pairs_async:
+            self._queue = list(self._pair_source(BATCH, set(self._skipped)))
+            while self._queue and frozenset(self._queue[0]) in self._skipped:
+                self._queue.pop(0)
         if not self._queue:
-            self.current = None
-            self.left.set_image(None)
-            self.right.set_image(None)
-            self.left_name.setText("")
-            self.right_name.setText("")
-            self.status.setText("No pair to compare yet: scan some photos first.")
+            if self._pairs_async:
+                self._fetch_pairs()
+                self._show_no_pair("Finding the next pair…")
+            else:
+                self._show_no_pair("No pair to compare yet: scan some photos first.")
             return
         self.current = self._queue.pop(0)
+        if self._pairs_async and len(self._queue) <= PREFETCH_LEFT:
+            self._fetch_pairs()  # the next batch while this one is answered
         a, b = self.current
         self.left.set_image(self._load(a))
         self.right.set_image(self._load(b))
@@ -262,6 +311,14 @@ class RankingView(QWidget):
         self.right_name.setText(self._name(b))
         self.status.setText(self.progress_text())
         self.photoInspected.emit(int(a))
+
+    def _show_no_pair(self, text: str) -> None:
+        self.current = None
+        self.left.set_image(None)
+        self.right.set_image(None)
+        self.left_name.setText("")
+        self.right_name.setText("")
+        self.status.setText(text)
 
     def _load(self, pid: int):
         try:
@@ -304,6 +361,24 @@ class RankingView(QWidget):
             self.skip()
         else:
             super().keyPressEvent(event)
+
+
+def _find_pairs(catalog, n: int, exclude: set, progress=None, cancel=None) -> list[tuple[int, int]]:
+    """``n`` pairs to ask about (:func:`core.personal.operations.next_pairs`, the active-learning choice),
+    else random pairs of photos that are not rejected; none in ``exclude`` (frozensets)."""
+    pairs: list = []
+    try:
+        from piaa_desktop.core.personal.operations import next_pairs
+
+        pairs = next_pairs(catalog, n)
+    except Exception:  # noqa: BLE001 - no prior or no embeddings yet
+        pairs = []
+    if not pairs:  # fall back to random pairs of photos that are not rejected
+        ids = [r[0] for r in catalog.record_rows() if r[5] >= 0]
+        if len(ids) < 2:
+            return []
+        pairs = [tuple(random.sample(ids, 2)) for _ in range(n)]
+    return [p for p in pairs if frozenset(p) not in exclude]
 
 
 def _running_check(catalog, known, progress=None, cancel=None):

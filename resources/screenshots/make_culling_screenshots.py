@@ -66,7 +66,9 @@ def main() -> int:
     w.show_view("ranking")
     rv = w.features.ranking.ranking
     for _ in range(args.answers):  # a photographer's pace: each answer's check arrives before the next
-        if rv.current is None:
+        try:
+            shot.wait(lambda: rv.current is not None, timeout=30)  # the pairs are found on a worker
+        except TimeoutError:
             break
         a, b = rv.current
         QTest.keyClick(rv, Qt.Key.Key_Left if a < b else Qt.Key.Key_Right)  # one consistent taste
