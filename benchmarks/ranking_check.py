@@ -1,7 +1,7 @@
 """Ranking mode after each answer: what a re-fit costs at N answers, and what the GUI thread does.
 
     python benchmarks/ranking_check.py [--photos 2000] [--answers 10,30,100,200,400] [--repeats 5]
-                                       [--dir /tmp/piaa-ranking-check] [--json] [--no-write]
+                                       [--scale-photos 100000] [--dir /tmp/piaa-ranking-check] [--json] [--no-write]
 
 On a synthetic catalog (``lab.synthetic.make_synthetic_catalog``: embeddings of the current backbone, no image
 files) with N pairwise answers of a consistent synthetic taste (a random direction of the feature rows; no ratings),
@@ -14,8 +14,8 @@ with the shipped prior:
   same with nothing known (the view's first check: the last 30 answers, one fit each);
 * ``personalize_ms``: the stored personal model's whole re-train (fit, 5-fold cross-validation, store,
   re-score every photo): the job the window debounces after answers;
-* ``next_pairs_ms``: choosing the next batch of pairs (``operations.next_pairs``), which the view runs on the
-  GUI thread when its queue of 6 is empty;
+* ``next_pairs_ms``: choosing the next batch of 6 pairs (``operations.next_pairs``), which the view asks a
+  worker for while 2 pairs are still queued;
 * ``gui``: a real RankingView (offscreen) answering 20 pairs at a photographer's pace (each check lands
   before the next answer) with the checks on a worker: the longest event-loop stall (5 ms heartbeat) and the
   time from an answer to its check on screen.
@@ -68,6 +68,8 @@ def main(argv=None) -> int:
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--no-write", action="store_true")
     ap.add_argument("--no-gui", action="store_true")
+    ap.add_argument("--scale-photos", type=int, default=0,
+                    help="also time the GUI-thread and worker reads on a synthetic catalog this large (e.g. 100000)")
     args = ap.parse_args(argv)
     log = sys.stderr if args.json else sys.stdout
 
@@ -117,7 +119,8 @@ def main(argv=None) -> int:
     gui = None
     if not args.no_gui:
         gui = _gui(db, log)
-    out = {"photos": args.photos, "blas_ab": blas, "method": __import__("piaa_desktop.core.personal.adapt", fromlist=["x"]).default_method(prior),
+    scale = _scale(Path(args.dir) / "scale.sqlite3", args.scale_photos, log) if args.scale_photos else None
+    out = {"photos": args.photos, "blas_ab": blas, "scale": scale, "method": __import__("piaa_desktop.core.personal.adapt", fromlist=["x"]).default_method(prior),
            "rows": rows, "gui": gui, "load": [round(x, 2) for x in os.getloadavg()], "cpus": os.cpu_count()}
     if args.json:
         print(json.dumps(out))
@@ -145,6 +148,40 @@ def _blas_ab(prior, ops, fr, stars, fw, fl, repeats, log) -> dict:
     out = {"answers": len(fw), "one_thread_ms": round(statistics.median(one), 1),
            "default_threads_ms": round(statistics.median(default), 1),
            "load": [round(min(load), 2), round(max(load), 2)]}
+    print(json.dumps(out), file=log)
+    return out
+
+
+def _scale(db: Path, n: int, log) -> dict:
+    """At ``n`` photos with 100 answers: the ranking view's counter (GUI thread), the answers read the old way
+    (a JOIN) and the new (EXISTS), the next pairs and a check after one answer (workers)."""
+    import numpy as np
+
+    from piaa_desktop.core.catalog import Catalog
+    from piaa_desktop.core.personal import operations as ops
+    from piaa_desktop.core.personal.heads import load_prior
+    from piaa_desktop.lab.synthetic import make_synthetic_catalog
+
+    make_synthetic_catalog(db, n=n)
+    prior = load_prior()
+    cat = Catalog.open(db)
+    n_rated = cat.conn.execute("SELECT COUNT(*) FROM photos WHERE rating>0").fetchone()[0]
+    ids = [r[0] for r in cat.conn.execute("SELECT id FROM photos LIMIT 400")]
+    rng = np.random.default_rng(0)
+    for _ in range(100):
+        a, b = rng.choice(ids, 2, replace=False)
+        cat.add_preference(int(a), int(b), source="ranking")
+    join = ("SELECT winner_id, loser_id FROM preferences pr JOIN photos a ON a.id=pr.winner_id "
+            "JOIN photos b ON b.id=pr.loser_id WHERE a.missing=0 AND b.missing=0 ORDER BY pr.id")
+    out = {"photos": n, "rated": int(n_rated), "answers": 100,
+           "preferences_join_ms": _med(lambda: cat.conn.execute(join).fetchall(), 5),
+           "preferences_ms": _med(cat.preferences, 5), "preference_count_ms": _med(cat.preference_count, 5)}
+    ops.next_pairs(cat, 6, prior=prior)  # the first pool's feature rows are computed and stored once
+    out["next_pairs_ms"] = _med(lambda: ops.next_pairs(cat, 6, prior=prior), 3)
+    before = ops.running_check(cat, prior=prior, window=5)
+    cat.add_preference(ids[5], ids[7], source="ranking")
+    out["check_new_ms"] = _med(lambda: ops.running_check(cat, before.margins, prior=prior, window=5), 3)
+    cat.close()
     print(json.dumps(out), file=log)
     return out
 
@@ -189,11 +226,12 @@ def _gui(db: Path, log) -> dict:
             app.processEvents()
             time.sleep(0.002)
 
-    spin(lambda: view.check is not None)
+    spin(lambda: view.check is not None and view.current is not None)
     last[0] = clock.elapsed()
     hb.start()
     lat, sync = [], []
     for _ in range(20):
+        spin(lambda: view.current is not None, 10.0)  # the pairs are chosen on a worker
         if view.current is None:
             break
         n = view.answered_total() + 1
@@ -221,7 +259,7 @@ def _write(out: dict, command: str) -> None:
              f"answers of a consistent synthetic taste; {out['cpus']} CPU cores, load {out['load']} at the end. "
              "Medians; a fit is the app's default method.", "",
              "| answers | one fit | check after 1 new answer | first check (30 fits) | running agreement (last 30) "
-             "| personalize (fit + CV + re-score) | next 6 pairs (GUI thread) |",
+             "| personalize (fit + CV + re-score) | next 6 pairs (worker) |",
              "|---|---|---|---|---|---|---|"]
     for r in out["rows"]:
         lines.append(f"| {r['answers']} | {r['fit_ms']} ms | {r['check_new_ms']} ms | {r['check_cold_ms']} ms "
@@ -234,14 +272,21 @@ def _write(out: dict, command: str) -> None:
                   f"{b['default_threads_ms']} ms (load {b['load'][0]}-{b['load'][1]}). On 2 cores at load 7.8 (other "
                   "developers' tests), an ad-hoc run of the same fit from 120 answers and 321 ratings took "
                   "0.11-0.17 s on one thread and 1.8-2.7 s with the default threads."]
+    c = out.get("scale")
+    if c:
+        lines += ["", f"At {c['photos']:,} photos ({c['rated']:,} of them rated: synthetic stars) with {c['answers']} "
+                  f"answers: the view's counter (preference_count, GUI thread) {c['preference_count_ms']} ms; the "
+                  f"answers read as a JOIN (before) {c['preferences_join_ms']} ms, as EXISTS (now) "
+                  f"{c['preferences_ms']} ms; next 6 pairs (worker) {c['next_pairs_ms']} ms; the check after one "
+                  f"answer (worker; one fit from every rating and the answers before it) {c['check_new_ms']} ms."]
     g = out.get("gui")
     if g:
         lines += ["", f"RankingView (offscreen), {g['answers']} answers on top of the last row's, checks on a worker: "
                   f"an answer on the GUI thread (store, next pair, count) {g['answer_on_gui_ms_median']} ms median / "
                   f"{g['answer_on_gui_ms_max']} ms max; the answer's check on screen after "
                   f"{g['check_on_screen_ms_median']} ms median / {g['check_on_screen_ms_max']} ms max; longest "
-                  f"event-loop stall {g['longest_stall_ms']} ms (5 ms heartbeat, includes the batches of pairs "
-                  f"chosen on the GUI thread); {g['checks_started']} checks started."]
+                  f"event-loop stall {g['longest_stall_ms']} ms (5 ms heartbeat; the pairs and the checks are chosen "
+                  f"on workers); {g['checks_started']} checks started."]
     write_section("Ranking: a check after every answer (issue 10 item 4)", command, "\n".join(lines))
 
 

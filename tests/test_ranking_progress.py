@@ -155,3 +155,50 @@ def test_the_running_check_follows_each_answer_and_waits_for_evidence(qtbot, app
         view.close()
     finally:
         cat.close()
+
+
+def test_pairs_are_chosen_on_a_worker_and_a_retrained_model_replaces_the_queue(qtbot, catalog, app_paths,
+                                                                              small_library, monkeypatch):
+    """The default pair source runs off the GUI thread; the next batch is asked for while pairs remain; after
+    a re-training (refresh) the pair on screen stays, a batch the old model was still choosing is dropped
+    and the new model's batch replaces the queue."""
+    import threading
+
+    from piaa_desktop.core.scanner import scan_folder
+    from piaa_desktop.gui import ranking_view
+    from piaa_desktop.gui.ranking_view import RankingView
+
+    scan_folder(catalog, small_library, app_paths.thumbnails)
+    ids = [p.id for p in catalog.photos()]
+    batches = [[(ids[0], ids[1]), (ids[2], ids[3]), (ids[4], ids[5]), (ids[6], ids[7])],
+               [(ids[8], ids[9]), (ids[10], ids[11])],  # the old model's (dropped)
+               [(ids[1], ids[2]), (ids[3], ids[4])],  # the re-trained model's
+               []]
+    calls, threads = [], []
+    gate = threading.Event()
+
+    def fake(cat, n, exclude):
+        calls.append(set(exclude))
+        threads.append(threading.get_ident())
+        if len(calls) == 2:
+            assert gate.wait(10)
+        return list(batches[min(len(calls), len(batches)) - 1])
+
+    monkeypatch.setattr(ranking_view, "_find_pairs", fake)
+    view = RankingView(catalog, _loader)
+    qtbot.addWidget(view)
+    view.show()
+    qtbot.waitUntil(lambda: view.current == batches[0][0], timeout=5000)
+    assert threads[0] != threading.get_ident()  # not the GUI thread
+    qtbot.keyClick(view, Qt.Key.Key_Left)  # 2 left in the queue: the next batch is asked for (and blocks)
+    qtbot.waitUntil(lambda: len(calls) == 2, timeout=5000)
+    on_screen = view.current
+    view.refresh()  # the personal model was re-trained
+    assert view.current == on_screen
+    gate.set()
+    qtbot.waitUntil(lambda: len(calls) == 3 and view._pairs_handle is None, timeout=10000)
+    assert view.current == on_screen and view._queue == batches[2]
+    for _ in range(3):
+        qtbot.keyClick(view, Qt.Key.Key_Left)
+    answered = catalog.preferences()
+    assert answered[-2:] == batches[2] and not {frozenset(p) for p in batches[1]} & {frozenset(p) for p in answered}

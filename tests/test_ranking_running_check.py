@@ -144,3 +144,22 @@ def test_catalog_running_check_costs_one_fit_per_new_answer(library, shipped_pri
     # only the last ``window`` answers are counted (and kept)
     short = running_check(cat, more.margins, window=2, prior=shipped_prior)
     assert sorted(k[0] for k in short.margins) == [2, 3] and short.fits == 0 and short.check["cv_answers"] == 2
+
+
+def test_preferences_and_their_count_leave_out_missing_photos(catalog, app_paths, small_library):
+    """catalog.preferences() (EXISTS by primary key, no scan of every photo) and preference_count() (the
+    ranking view's counter) keep the answers whose two photos are present, in the order given."""
+    from piaa_desktop.core.scanner import scan_folder
+
+    scan_folder(catalog, small_library, app_paths.thumbnails)
+    ids = [p.id for p in catalog.photos()]
+    pairs = [(ids[3], ids[1]), (ids[0], ids[2]), (ids[2], ids[5]), (ids[4], ids[0])]
+    for a, b in pairs:
+        catalog.add_preference(a, b, source="ranking")
+    assert catalog.preferences() == pairs and catalog.preference_count() == 4
+    catalog.conn.execute("UPDATE photos SET missing=1 WHERE id=?", (ids[5],))
+    catalog.conn.commit()
+    assert catalog.preferences() == [pairs[0], pairs[1], pairs[3]] and catalog.preference_count() == 3
+    catalog.conn.execute("UPDATE photos SET missing=1 WHERE id=?", (ids[0],))
+    catalog.conn.commit()
+    assert catalog.preferences() == [pairs[0]] and catalog.preference_count() == 1

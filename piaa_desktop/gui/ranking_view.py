@@ -197,7 +197,7 @@ class RankingView(QWidget):
 
     def answered_total(self) -> int:
         """Every "which do you prefer?" answer stored so far (this session and earlier ones)."""
-        return len(self.catalog.preferences())
+        return self.catalog.preference_count()  # one indexed count (the GUI thread, after every answer)
 
     def progress_text(self) -> str:
         """"N answered · <the last answer>" and, on a second line, the running check's words."""

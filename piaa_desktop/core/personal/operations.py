@@ -533,9 +533,10 @@ def running_check(catalog, known: Optional[dict] = None, window: int = confidenc
     except PersonalError:  # no embedding yet: nothing can be predicted
         return result
     prefs = [(a, b) for a, b in prefs if a in lib.row and b in lib.row]
-    rated = [i for i in ratings if i in lib.row]
-    r_feats = lib.feats[[lib.row[i] for i in rated]] if rated else np.zeros((0, prior.dim), np.float32)
-    stars = np.array([ratings[i] for i in rated], np.float64)
+    r_rows, hit = lib.rows_of(ratings.keys())  # vectorised: thousands of ratings imported from sidecars
+    rated = np.fromiter(ratings.keys(), np.int64, len(ratings))[hit]
+    r_feats = lib.feats[r_rows]
+    stars = np.fromiter(ratings.values(), np.float64, len(ratings))[hit]
     w_ids = np.array([a for a, _ in prefs], np.int64)
     l_ids = np.array([b for _, b in prefs], np.int64)
     w_feats = lib.feats[[lib.row[a] for a, _ in prefs]] if prefs else np.zeros((0, prior.dim), np.float32)
