@@ -8,8 +8,8 @@ Made for 10,000 photos and more:
 * :class:`ThumbnailCache` loads a thumbnail only when the view paints its row (``data(DecorationRole)``
   is only asked for visible rows), decodes it to a QImage on a QThreadPool, and keeps QPixmaps in an
   LRU cache bounded in bytes. Scrolling drops the queued loads of rows that went out of view.
-* :class:`PhotoGridView` uses uniform item sizes and batched layout, so a 10,000-row reset costs
-  milliseconds.
+* :class:`PhotoGridView` lays its cells out by arithmetic (:class:`~piaa_desktop.gui.cell_view.UniformCellView`),
+  so a reset, a show or a ``scrollTo`` cost the cells on screen, at 100,000 rows as at 100.
 
 Catalog changes (ratings, flags, colour labels; from any widget, undo and redo included) reach the
 model through :meth:`PhotoListModel.apply_change`, which updates the records and repaints the rows.
@@ -26,7 +26,6 @@ from PySide6.QtCore import (
     QAbstractListModel,
     QModelIndex,
     QObject,
-    QPoint,
     QPointF,
     QRect,
     QRectF,
@@ -47,11 +46,12 @@ from PySide6.QtGui import (
     QPixmap,
     QPolygonF,
 )
-from PySide6.QtWidgets import QAbstractItemView, QListView, QStyle, QStyledItemDelegate, QStyleOptionViewItem
+from PySide6.QtWidgets import QAbstractItemView, QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
 from piaa_desktop.core.catalog import Change
 from piaa_desktop.core.faces import FACE_TAG_BADGES
 from piaa_desktop.core.flags import FLAG_BADGES
+from piaa_desktop.gui.cell_view import UniformCellView
 
 TAG_BADGES = {**FLAG_BADGES, **FACE_TAG_BADGES}  # technical problems + faces (gui/features/faces.py)
 from piaa_desktop.core.library import PhotoRecord
@@ -82,10 +82,6 @@ ACCENT = QColor("#4f8df5")
 
 
 # ---------------------------------------------------------------------------------------------- model
-_ITEM_FLAGS = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemNeverHasChildren
-_NO_FLAGS = Qt.ItemFlag.NoItemFlags
-
-
 class PhotoListModel(QAbstractListModel):
     """A flat list of photo ids (in the order of the current sort) over bulk-loaded records."""
 
@@ -165,8 +161,10 @@ class PhotoListModel(QAbstractListModel):
             return "\n".join(parts)
         return None
 
-    def flags(self, index: QModelIndex):  # Qt asks for every row of a selection: one constant, no enum ops
-        return _ITEM_FLAGS if index.isValid() else _NO_FLAGS
+    def flags(self, index: QModelIndex):
+        if not index.isValid():
+            return Qt.ItemFlag.NoItemFlags
+        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemNeverHasChildren
 
     # -- content
     def set_records(self, records: dict[int, PhotoRecord]) -> None:
@@ -219,10 +217,6 @@ class PhotoListModel(QAbstractListModel):
 
     def ids(self) -> list[int]:
         return list(self._ids)
-
-    def ids_view(self) -> Sequence[int]:
-        """The ids in row order, not copied (read only: the next :meth:`set_ids` replaces the list)."""
-        return self._ids
 
     def id_at(self, row: int) -> Optional[int]:
         return self._ids[row] if 0 <= row < len(self._ids) else None
@@ -765,40 +759,28 @@ class ThumbnailDelegate(QStyledItemDelegate):
 
 
 # ---------------------------------------------------------------------------------------------- view
-class PhotoGridView(QListView):
-    """The grid of thumbnails: uniform cells, extended selection, no type-ahead (letters are shortcuts)."""
+class PhotoGridView(UniformCellView):
+    """The grid of thumbnails: uniform cells laid out by arithmetic (:mod:`piaa_desktop.gui.cell_view`: a reset,
+    a show or a ``scrollTo`` cost the cells on screen at any library size), extended selection, no type-ahead
+    (letters are shortcuts)."""
 
     MIN_CELL = 80
     MAX_CELL = 360
     COMPACT_CELL = 112  # the denser grid's cell: 6 columns in 700 px (a 1280x800 window with both panels)
-    SINGLE_PASS_MAX = 30000
 
     def __init__(self, parent=None, cell: int = 180):
-        super().__init__(parent)
+        super().__init__(parent, wrapping=True)
         self.setObjectName("PhotoGrid")
-        self.setViewMode(QListView.ViewMode.ListMode)
-        self.setFlow(QListView.Flow.LeftToRight)
-        self.setWrapping(True)
-        self.setResizeMode(QListView.ResizeMode.Adjust)
-        self.setMovement(QListView.Movement.Static)
-        self.setUniformItemSizes(True)
-        # One layout pass up to SINGLE_PASS_MAX rows (~30 ms for 10k with uniform sizes): a batched
-        # layout that restarts shrinks the scroll range for a moment, which would throw the view away
-        # from the end of the library. Bigger libraries lay out in batches of 4,000 rows between events:
-        # ~15 ms each on a loaded 2-core machine (20,000-row batches stalled the GUI 70-110 ms each when a
-        # search at 100k photos was cleared; benchmarks/search_bench.py).
-        self.setLayoutMode(QListView.LayoutMode.SinglePass)
-        self.setBatchSize(4000)
-        self.setSpacing(0)
         self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectItems)
         self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        self.scroll_step = 24
         self.verticalScrollBar().setSingleStep(24)
         self.setMouseTracking(True)
         self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.setDragEnabled(False)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
-        self.setStyleSheet("QListView#PhotoGrid { background-color: #16181c; border: none; padding: 6px; }")
+        self.setStyleSheet("QAbstractItemView#PhotoGrid { background-color: #16181c; border: none; padding: 6px; }")
         self._target = max(self.MIN_CELL, min(self.MAX_CELL, int(cell)))
         self.delegate = ThumbnailDelegate(self, self._target)
         self.setItemDelegate(self.delegate)
@@ -811,28 +793,17 @@ class PhotoGridView(QListView):
         old = self.model()
         if old is not None:
             try:
-                old.modelReset.disconnect(self._choose_layout_mode)
                 old.thumbnailArrived.disconnect(self._repaint_row)
             except (RuntimeError, TypeError, AttributeError):
                 pass
         super().setModel(model)
-        if model is not None:
-            model.modelReset.connect(self._choose_layout_mode)
-            if hasattr(model, "thumbnailArrived"):
-                model.thumbnailArrived.connect(self._repaint_row)
-            self._choose_layout_mode()
+        if model is not None and hasattr(model, "thumbnailArrived"):
+            model.thumbnailArrived.connect(self._repaint_row)
 
     def _repaint_row(self, row: int) -> None:
         rect = self.visualRect(self.model().index(row, 0))
         if rect.isValid() and rect.intersects(self.viewport().rect()):
             self.viewport().update(rect)
-
-    def _choose_layout_mode(self) -> None:
-        m = self.model()
-        big = m is not None and m.rowCount() > self.SINGLE_PASS_MAX
-        mode = QListView.LayoutMode.Batched if big else QListView.LayoutMode.SinglePass
-        if self.layoutMode() != mode:
-            self.setLayoutMode(mode)
 
     def set_compact(self, on: bool) -> None:
         """The denser grid (see :meth:`ThumbnailDelegate.set_compact`), at ``COMPACT_CELL`` px; off, the
@@ -881,7 +852,7 @@ class PhotoGridView(QListView):
         self._fit_cells()
 
     def columns(self) -> int:
-        return max(1, (self.viewport().width() - 2) // max(1, self.delegate.cell))
+        return self.layout_columns()
 
     def keyboardSearch(self, search: str) -> None:  # letters are culling shortcuts, not type-ahead
         return
@@ -895,25 +866,4 @@ class PhotoGridView(QListView):
 
     def visible_rows(self) -> range:
         """Rows (at least partly) visible now: the rows the view paints, hence the thumbnails it loads."""
-        m = self.model()
-        n = m.rowCount() if m is not None else 0
-        if not n:
-            return range(0)
-        vp = self.viewport().rect()
-        first = None
-        for y in range(0, max(1, vp.height()), max(1, self.delegate.cell // 4)):
-            idx = self.indexAt(QPoint(2, y))
-            if idx.isValid():
-                first = idx.row()
-                break
-        if first is None:
-            return range(0)
-        last = first
-        for r in range(first, n):
-            rect = self.visualRect(m.index(r, 0))
-            if not rect.intersects(vp):
-                if rect.top() >= vp.bottom():
-                    break
-                continue
-            last = r
-        return range(first, last + 1)
+        return self.visible_row_range()

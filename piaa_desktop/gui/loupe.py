@@ -35,7 +35,6 @@ from PySide6.QtCore import QModelIndex, QPointF, QRectF, QSize, Qt, QThreadPool,
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QImage, QPainter, QPainterPath, QPen, QPixmap, QPolygonF
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QListView,
     QSizePolicy,
     QStyle,
     QStyledItemDelegate,
@@ -45,6 +44,7 @@ from PySide6.QtWidgets import (
 )
 
 from piaa_desktop.core.histogram import HistogramStats, clipping_mask, histogram_stats
+from piaa_desktop.gui.cell_view import UniformCellView
 from piaa_desktop.gui.grid import (
     ACCENT,
     COLOR_LABELS,
@@ -414,17 +414,13 @@ class FilmstripDelegate(QStyledItemDelegate):
         p.restore()
 
 
-class Filmstrip(QListView):
-    """A one-row strip of the grid's photos under the loupe (shares the grid's model and selection)."""
+class Filmstrip(UniformCellView):
+    """A one-row strip of the grid's photos under the loupe (shares the grid's model and selection); its
+    layout is arithmetic (:mod:`piaa_desktop.gui.cell_view`), so showing it costs the cells on screen."""
 
     def __init__(self, parent: Optional[QWidget] = None, height: int = FILMSTRIP_HEIGHT):
-        super().__init__(parent)
+        super().__init__(parent, wrapping=False)
         self.setObjectName("Filmstrip")
-        self.setViewMode(QListView.ViewMode.ListMode)
-        self.setFlow(QListView.Flow.LeftToRight)
-        self.setWrapping(False)
-        self.setUniformItemSizes(True)
-        self.setMovement(QListView.Movement.Static)
         self.setHorizontalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
         self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
@@ -434,7 +430,7 @@ class Filmstrip(QListView):
         self.setFixedHeight(height + 8)
         self.delegate = FilmstripDelegate(self, height)
         self.setItemDelegate(self.delegate)
-        self.setStyleSheet("QListView#Filmstrip { background-color: #0f1113; border: none; border-top: 1px solid #23272e; }")
+        self.setStyleSheet("QAbstractItemView#Filmstrip { background-color: #0f1113; border: none; border-top: 1px solid #23272e; }")
 
     def keyboardSearch(self, search: str) -> None:  # letters are culling shortcuts
         return
