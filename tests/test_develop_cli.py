@@ -145,3 +145,27 @@ def test_cli_training_failure_is_a_message_not_a_traceback(tmp_path, lib, capsys
     from piaa_desktop.core.paths import app_paths
 
     assert load_personal(app_paths(d)) is None  # nothing half-written
+
+
+def test_develop_copy_from_keeps_each_photos_crop_unless_asked(tmp_path, lib, capsys):
+    """`--copy-from` pastes as the app's Copy/Paste settings does: tone and colour, and each photo keeps its own
+    crop (it used to replace the target's crop and straighten with the source's, or wipe them).
+    `--copy-groups` chooses (tone, colour, crop)."""
+    d = str(tmp_path / "data")
+    assert _run(capsys, "--data-dir", d, "scan", "--no-embeddings", str(lib))[0] == 0
+    a, b, c = (str(p) for p in sorted(lib.glob("*.jpg"))[:3])
+    assert _run(capsys, "--data-dir", d, "develop", a, "--set", "exposure=0.5", "--set", "saturation=20",
+                "--set", "crop_left=0.1", "--set", "angle=3")[0] == 0
+    assert _run(capsys, "--data-dir", d, "develop", b, c, "--set", "contrast=30", "--set", "crop_top=0.2")[0] == 0
+    code, out, _ = _run(capsys, "--data-dir", d, "develop", b, "--copy-from", a, "--json")
+    p = json.loads(out)["photos"][0]["params"]
+    assert code == 0 and (p["exposure"], p["saturation"], p["contrast"]) == (0.5, 20, 0)  # the copied tone
+    assert (p["crop_top"], p["crop_left"], p["angle"]) == (0.2, 0, 0)  # its own crop, kept
+    code, out, _ = _run(capsys, "--data-dir", d, "develop", c, "--copy-from", a, "--copy-groups", "tone,crop", "--json")
+    p = json.loads(out)["photos"][0]["params"]
+    assert (p["exposure"], p["saturation"], p["contrast"]) == (0.5, 0, 0)  # tone copied; colour kept (none)
+    assert (p["crop_top"], p["crop_left"], p["angle"]) == (0, 0.1, 3)  # the source's crop and straighten
+    code, _, err = _run(capsys, "--data-dir", d, "develop", c, "--copy-from", a, "--copy-groups", "tone,lens")
+    assert code == 2 and "unknown group 'lens'" in err and "tone, colour, crop" in err
+    code, _, err = _run(capsys, "--data-dir", d, "develop", c, "--copy-groups", "tone")
+    assert code == 2 and "--copy-groups goes with --copy-from" in err

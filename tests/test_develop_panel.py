@@ -134,3 +134,39 @@ def test_crop_ratio_turn_and_score_hint(panel, catalog):
     assert hint["kind"] in ("generic", "personal") and "vs whole" in panel.hint.text()
     panel.reset_geometry()
     assert D.geometry_is_identity(catalog.get_edit(ids[0]))
+
+
+def test_copy_and_paste_params_keep_the_photos_own_crop():
+    """core.develop: a copy holds tone and colour by default (Lightroom: the crop is not copied); a paste replaces
+    the copied settings and keeps the rest of the photo's own (its crop and straighten)."""
+    src = {"exposure": 0.7, "vibrance": 15, "crop_left": 0.2, "angle": -3}
+    copied = D.copy_params(src)
+    assert copied["exposure"] == 0.7 and copied["vibrance"] == 15 and copied["contrast"] == 0
+    assert not set(copied) & set(D.GEOMETRY_NAMES)
+    mine = {"contrast": 40, "crop_top": 0.3, "rotate": 1}
+    got = D.paste_params(mine, copied)
+    assert (got["exposure"], got["vibrance"], got["contrast"]) == (0.7, 15, 0)  # the copied tone replaces mine
+    assert (got["crop_top"], got["rotate"], got["crop_left"], got["angle"]) == (0.3, 1, 0.0, 0.0)
+    assert D.paste_params(None, D.copy_params(None)) is None  # "as shot" onto an unedited photo: no edit
+    assert D.paste_params({"bad": 1, "exposure": "x"}, copied)["exposure"] == 0.7  # unreadable: as none
+    full = D.copy_params(src, ("tone", "colour", "geometry"))
+    assert D.paste_params(mine, full) == D.normalize_params(src)
+    with pytest.raises(ValueError, match="unknown settings group"):
+        D.copy_params(src, ("crop",))
+    assert D.copied_groups(copied) == ["tone", "colour"] and D.copied_groups(full)[-1] == "crop"
+
+
+def test_copy_and_paste_buttons(panel, catalog):
+    """The panel's Copy and Paste buttons (a click passes `checked` to its slot: it must not be taken for a photo)."""
+    ids = catalog.query_ids(sort="name")[:3]
+    catalog.set_edit([ids[0]], {"exposure": -0.4, "crop_left": 0.2})
+    panel.set_photos([ids[0]], None)
+    assert not panel.paste_btn.isEnabled()
+    panel.copy_btn.click()
+    assert panel.clipboard is not None and panel.clipboard["exposure"] == -0.4 and panel.clipboard_from == ids[0]
+    assert panel.paste_btn.isEnabled() and "not its crop" in panel.copy_btn.toolTip()
+    panel.set_photos([ids[1], ids[2]], None)
+    panel.paste_btn.click()
+    for pid in ids[1:]:
+        got = D.normalize_params(catalog.get_edit(pid))
+        assert got["exposure"] == -0.4 and got["crop_left"] == 0.0

@@ -50,7 +50,7 @@ def test_ratings_train_the_personal_model_in_background_and_resort(window, qtbot
 def test_ranking_view_records_preferences(window, qtbot):
     window.show_view("ranking")
     rv = window.features.ranking.ranking
-    assert rv.current is not None
+    qtbot.waitUntil(lambda: rv.current is not None, timeout=10_000)  # the pairs are found on a worker
     left, right = rv.current
     rv.setFocus()
     QTest.keyClick(rv, Qt.Key.Key_Left)
@@ -133,6 +133,7 @@ def test_technical_filter_and_stack_collapse(window, qtbot):
         for k, pid in enumerate(ids[:3]):
             tx.execute("UPDATE photos SET capture_time=? WHERE id=?", (f"2024-05-01T10:00:0{k}", pid))
             tx.execute("UPDATE embeddings SET vector=? WHERE photo_id=?", (row, pid))
+    window.reload()  # new capture times, as a rescan writes them (the window collapses from its records)
     window.set_collapse_stacks(True)
     shown = window.model.ids()
     assert len(shown) == 10 and len(set(shown) & set(ids[:3])) == 1

@@ -109,3 +109,19 @@ def test_read_library_reports_changed_files_and_prepares_the_capture_order(tmp_p
         assert sort_and_filter(after, "capture_time", version=0) == [b, a]
     finally:
         cat.close()
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_hold_order_at_library_scale_matches_the_plain_rule(seed):
+    from piaa_desktop.core.library import hold_order
+
+    rng = random.Random(seed)
+    ids = rng.sample(range(1, 60_000), 9000)
+    shown = ids[:7000]
+    fresh = rng.sample(ids[2000:], 6500) + list(range(60_000, 60_050))  # some left, some new
+    wanted = set(fresh)
+    kept = [i for i in shown if i in wanted]
+    expected = kept + [i for i in fresh if i not in set(kept)]
+    assert hold_order(shown, fresh) == expected
+    assert hold_order(shown, []) == [] and hold_order([], fresh[:5000]) == fresh[:5000]
+    assert hold_order([-5] + shown, fresh) == expected  # ids unlike a catalog's: the plain rule

@@ -61,11 +61,20 @@ def test_keys_and_clicks_record_preferences(qtbot, scanned):
 def test_default_source_uses_active_learning_or_falls_back(qtbot, scanned):
     view = RankingView(scanned, _loader)
     qtbot.addWidget(view)
-    assert view.current is not None
+    assert view.current is None and view.pairs_fetched == 0  # nothing is computed for a view not shown
+    view.show()
+    qtbot.waitUntil(lambda: view.current is not None, timeout=10_000)  # found on a worker
     a, b = view.current
     assert a != b
     with qtbot.waitSignal(view.preferenceAdded):
         qtbot.keyClick(view, Qt.Key.Key_Left)
     assert scanned.preferences()[0] == (a, b)
+    fetched = view.pairs_fetched
     view.refresh()
-    assert view.current is not None
+    assert view.current is not None and view.pairs_fetched == fetched + 1  # the shown pair stays; a new batch
+    qtbot.waitUntil(lambda: view._pairs_handle is None, timeout=10_000)
+    view.hide()
+    view.refresh()  # hidden: nothing is computed until it is shown again
+    assert view.pairs_fetched == fetched + 1
+    view.show()
+    qtbot.waitUntil(lambda: view.pairs_fetched == fetched + 2, timeout=10_000)

@@ -64,6 +64,13 @@ def test_find_stacks(catalog, burst_lib):
     assert [len(s) for s in S.find_stacks(catalog, max_gap_s=600)] == [3, 2]
     # restricting to some ids
     assert S.find_stacks(catalog, ids=[ids["c0.jpg"], ids["c1.jpg"], ids["d0.jpg"]]) == [[ids["c0.jpg"], ids["c1.jpg"]]]
+    # the capture times given by the caller (the grid's records) instead of the photos read from the catalog
+    times = {p.id: p.capture_time for p in catalog.photos()}
+    assert S.find_stacks(catalog, capture_times=times) == stacks
+    assert S.find_stacks(catalog, capture_times={i: t for i, t in times.items() if i != ids["c1.jpg"]}) == [stacks[0]]
+    moved = {**times, ids["a2.jpg"]: "2024:06:01 12:30:00"}  # a frame the caller knows was taken later
+    assert S.find_stacks(catalog, capture_times=moved) == [[ids["a0.jpg"], ids["a1.jpg"]], stacks[1]]
+    assert S.find_stacks(catalog, capture_times=times, ids=[ids["c0.jpg"], ids["c1.jpg"]]) == [stacks[1]]
 
 
 def test_best_collapse_and_keep_best_undoable(catalog, burst_lib):

@@ -1,12 +1,13 @@
 """``piaa develop``: set, copy or reset the develop settings of photos headless (non-destructive).
 
-    piaa --data-dir D develop PHOTO... [--set NAME=VALUE ...] [--reset] [--copy-from PHOTO] [--json]
+    piaa --data-dir D develop PHOTO... [--set NAME=VALUE ...] [--reset] [--copy-from PHOTO [--copy-groups G]] [--json]
 
 Every registered parameter can be set, geometry included (``core.develop.REGISTRY``): e.g.
 ``--set angle=2.5 --set crop_left=0.1 --set crop_right=0.9 --set rotate=1 --set flip=1``.
 
-Order of operations per photo: start from its current settings (nothing with ``--reset``, the other
-photo's with ``--copy-from``), then apply every ``--set``. Without any option the current settings are
+Order of operations per photo: start from its current settings (nothing with ``--reset``), paste the
+other photo's with ``--copy-from`` (its tone and colour, as the app's Copy/Paste settings: each photo keeps
+its own crop unless ``--copy-groups tone,colour,crop`` says so), then apply every ``--set``. Without any option the current settings are
 printed. The result is stored as the user's own edit (what *Learn my retouching style* learns from),
 in one undoable catalog change.
 """
@@ -48,6 +49,26 @@ def parse_assignments(items) -> dict[str, float]:
     return out
 
 
+def parse_groups(text) -> tuple[str, ...]:
+    """``"tone,crop"`` -> the groups of ``core.develop.COPY_GROUPS`` (by key or by word: crop = geometry);
+    None: the default (tone and colour). CliError (usage) for an unknown group."""
+    from piaa_desktop.core import develop
+
+    m = _cli()
+    if not text:
+        return develop.DEFAULT_COPY_GROUPS
+    by_name = {**{k: k for k in develop.COPY_GROUPS}, **{w: k for k, w in develop.COPY_GROUPS.items()}}
+    out = []
+    for item in str(text).split(","):
+        g = by_name.get(item.strip().lower())
+        if g is None:
+            known = ", ".join(develop.COPY_GROUPS.values())
+            raise m.CliError(f"--copy-groups: unknown group {item.strip()!r}; known: {known}", m.EXIT_USAGE)
+        if g not in out:
+            out.append(g)
+    return tuple(out)
+
+
 def cmd_develop(args) -> int:
     from piaa_desktop.core import develop
     from piaa_desktop.core.catalog import Change
@@ -60,7 +81,12 @@ def cmd_develop(args) -> int:
         source = None
         if args.copy_from:
             src = m._find_photo(cat, args.copy_from)
-            source = cat.get_edit(src.id) or {}
+            try:
+                source = develop.copy_params(cat.get_edit(src.id), parse_groups(args.copy_groups))
+            except ValueError as exc:
+                raise m.CliError(f"--copy-from {args.copy_from}: {exc}", m.EXIT_FAIL) from None
+        elif args.copy_groups:
+            raise m.CliError("--copy-groups goes with --copy-from PHOTO", m.EXIT_USAGE)
         writing = bool(updates or args.reset or args.copy_from)
         after: dict[int, dict | None] = {}
         for ph in photos:
@@ -69,7 +95,7 @@ def cmd_develop(args) -> int:
             else:
                 base = dict(cat.get_edit(ph.id) or {})
             if source is not None:
-                base = dict(source)
+                base = develop.paste_params(base, source) or {}
             base.update(updates)
             params = develop.normalize_params(base)
             after[ph.id] = None if develop.is_identity(params) else params
@@ -96,6 +122,9 @@ def register(subparsers) -> None:
     p.add_argument("--set", action="append", metavar="NAME=VALUE",
                    help="a develop setting, e.g. exposure=0.5 (repeatable)")
     p.add_argument("--reset", action="store_true", help="start from the unedited photo")
-    p.add_argument("--copy-from", metavar="PHOTO", help="start from this photo's settings")
+    p.add_argument("--copy-from", metavar="PHOTO",
+                   help="paste this photo's tone and colour settings (each photo keeps its own crop, as in the app)")
+    p.add_argument("--copy-groups", metavar="GROUPS",
+                   help="what --copy-from copies, comma-separated: tone, colour, crop (default: tone,colour)")
     p.add_argument("--json", action="store_true", help='print {"photos": [{"path", "params"}]}')
     p.set_defaults(func=cmd_develop)

@@ -792,12 +792,20 @@ class Catalog:
         with self.transaction() as tx:
             tx.execute("DELETE FROM preferences WHERE id=?", (pref_id,))
 
+    # both photos present; as EXISTS by primary key: a JOIN made SQLite build bloom filters over every photo
+    # row (59-89 ms for 100 answers at 100,000 photos, 0.2-0.3 ms this way; benchmarks/RESULTS.md, "Ranking")
+    _PRESENT_PAIR = ("EXISTS (SELECT 1 FROM photos a WHERE a.id=pr.winner_id AND a.missing=0) AND "
+                     "EXISTS (SELECT 1 FROM photos b WHERE b.id=pr.loser_id AND b.missing=0)")
+
     def preferences(self) -> list[tuple[int, int]]:
+        """(winner, loser) of every answer whose two photos are present, in the order given."""
         rows = self.conn.execute(
-            "SELECT winner_id, loser_id FROM preferences pr JOIN photos a ON a.id=pr.winner_id "
-            "JOIN photos b ON b.id=pr.loser_id WHERE a.missing=0 AND b.missing=0 ORDER BY pr.id"
-        )
+            f"SELECT winner_id, loser_id FROM preferences pr WHERE {self._PRESENT_PAIR} ORDER BY pr.id")
         return [(r[0], r[1]) for r in rows]
+
+    def preference_count(self) -> int:
+        """How many :meth:`preferences` there are (one indexed count: the ranking view's counter)."""
+        return int(self.conn.execute(f"SELECT COUNT(*) FROM preferences pr WHERE {self._PRESENT_PAIR}").fetchone()[0])
 
     # ------------------------------------------------------------------ edits
     def get_edit(self, photo_id: int) -> Optional[dict]:

@@ -159,6 +159,41 @@ def changed_params(params: Optional[Mapping]) -> dict[str, float]:
     return {p.name: n[p.name] for p in REGISTRY if abs(n[p.name] - p.default) >= 1e-9}
 
 
+# Copy and paste of develop settings (GUI: Edit > Copy / Paste develop settings). As in Lightroom, the
+# crop, straighten, turns and flip are not copied unless asked for: each photo keeps its own framing.
+# group -> its name in words ("crop" stands for the crop, straighten, quarter turns and flip)
+COPY_GROUPS: dict[str, str] = {"tone": "tone", "colour": "colour", "geometry": "crop"}
+DEFAULT_COPY_GROUPS: tuple[str, ...] = ("tone", "colour")
+
+
+def copy_params(params: Optional[Mapping], groups: Sequence[str] = DEFAULT_COPY_GROUPS) -> dict[str, float]:
+    """The settings of ``params`` in ``groups`` (of :data:`COPY_GROUPS`), normalised: what a copy holds.
+    Unreadable params raise ``ValueError``."""
+    unknown = set(groups) - set(COPY_GROUPS)
+    if unknown:
+        raise ValueError(f"unknown settings group(s) {sorted(unknown)}; known: {', '.join(COPY_GROUPS)}")
+    n = normalize_params(params)
+    return {p.name: n[p.name] for p in REGISTRY if p.group in groups}
+
+
+def paste_params(stored: Optional[Mapping], copied: Mapping) -> Optional[dict[str, float]]:
+    """A photo's settings after ``copied`` (from :func:`copy_params`) is pasted onto it: the copied settings
+    replace its own, the others (its crop and straighten, unless they were copied) stay. None: the result
+    changes nothing (the photo is as shot). An unreadable stored edit counts as none."""
+    try:
+        n = normalize_params(stored)
+    except ValueError:
+        n = default_params()
+    n = normalize_params({**n, **{k: v for k, v in copied.items() if k in REGISTRY_BY_NAME}})
+    return None if is_identity(n) else n
+
+
+def copied_groups(copied: Mapping) -> list[str]:
+    """The groups a copy holds, in words ('tone', 'colour', 'crop': crop, straighten, turns and flip)."""
+    return [words for g, words in COPY_GROUPS.items() if any(REGISTRY_BY_NAME[k].group == g for k in copied
+                                                              if k in REGISTRY_BY_NAME)]
+
+
 def edit_signature(params: Optional[Mapping]) -> str:
     """A short stable hash of an edit ("" for no edit): rendered thumbnails are cached under it."""
     if not params:

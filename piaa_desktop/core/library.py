@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Optional, Sequence
+from typing import Mapping, Optional, Sequence
 
 from piaa_desktop.core.flags import FLAG_LABELS
 
@@ -150,7 +150,7 @@ def sort_and_filter(
     """The ids of the records that pass the filters, sorted (100,000 photos take tens of milliseconds).
 
     ``version`` (a number the caller changes whenever a record's stars, flag or scores change, as the
-    window does on every catalog change) lets the columns of ``records`` be kept between calls
+    window does on every catalog change, or ``{field: number}`` changed per field) lets the columns of ``records`` be kept between calls
     (:class:`SortColumns`): a sort switch or F5 at 100,000 photos then costs ~15 ms instead of ~100."""
     if version is not None and len(records) >= 2:
         return SortColumns.of(records).order(sort, version, folder_id, min_rating, flag, include_rejected)
@@ -262,18 +262,27 @@ class SortColumns:
             self._orders[sort] = got
         return got
 
-    def _column(self, name: str, version: int):
+    def _column(self, name: str, version):
         """The ``name`` attribute of every record (stars, flag, a score; None -> nan), read again when
-        ``version`` changed since it was read: only the columns a call needs (~10 ms each at 100,000)."""
+        ``version`` changed since it was read (an int for every column, or ``{name: int}`` per column): only
+        the columns a call needs (~10 ms each at 100,000)."""
         import numpy as np
 
+        if isinstance(version, Mapping):
+            version = version.get(name, 0)
         got = self._dynamic.get(name)
         if got is None or got[0] != version:
-            recs = self.recs
-            if name in SCORE_KINDS:
-                col = np.array([getattr(r, name) for r in recs], np.float64)  # None -> nan
+            recs = self.recs  # plain attribute reads: a third faster than getattr at 100,000 records
+            if name == "personal":
+                col = np.array([r.personal for r in recs], np.float64)  # None -> nan
+            elif name == "generic":
+                col = np.array([r.generic for r in recs], np.float64)
+            elif name == "rating":
+                col = np.array([r.rating for r in recs], np.int64)
+            elif name == "flag":
+                col = np.array([r.flag for r in recs], np.int64)
             else:
-                col = np.array([getattr(r, name) for r in recs], np.int64)
+                raise ValueError(f"no sort column {name!r}")
             got = (version, col)
             self._dynamic[name] = got
         return got[1]
@@ -312,14 +321,51 @@ class SortColumns:
         return self.ids[perm].tolist()
 
 
+def put_scores(records: dict[int, PhotoRecord], kind: str, scores: Mapping[int, float]) -> None:
+    """Every record's ``kind`` score (a kind of :data:`SCORE_KINDS`) from ``scores`` (None where absent)."""
+    if kind not in SCORE_KINDS:
+        raise ValueError(f"unknown score kind {kind!r}")
+    get = scores.get
+    if kind == "personal":  # plain attribute stores: 100,000 records in ~25 ms, half of setattr's time
+        for pid, rec in records.items():
+            rec.personal = get(pid)
+    else:
+        for pid, rec in records.items():
+            rec.generic = get(pid)
+
+
 def hold_order(shown: Sequence[int], fresh: Sequence[int]) -> list[int]:
     """The order of a culling pass that holds still: the photos on screen keep their places, those the
     filters now leave out go (a reject under "Hide rejects"), photos new to the view join at the end in
     ``fresh`` order. ``fresh`` (the sort and filters now) is what an explicit refresh would show."""
+    if len(shown) + len(fresh) >= 4000:
+        held = _hold_order_np(shown, fresh)
+        if held is not None:
+            return held
     wanted = set(fresh)
     kept = [i for i in shown if i in wanted]
     seen = set(kept)
     return kept + [i for i in fresh if i not in seen]
+
+
+def _hold_order_np(shown: Sequence[int], fresh: Sequence[int]) -> Optional[list[int]]:
+    """:func:`hold_order` by tables indexed by id (100,000 photos: a few ms instead of ~100 ms of set
+    lookups in random order); None for ids unlike a catalog's (negative, or sparse beyond any table)."""
+    import numpy as np
+
+    a = np.fromiter(shown, np.int64, len(shown))
+    b = np.fromiter(fresh, np.int64, len(fresh))
+    if not len(a) or not len(b):
+        return None
+    lo, hi = min(a.min(), b.min()), max(a.max(), b.max())
+    if lo < 0 or hi > 64 * (len(a) + len(b)) + 1_000_000:
+        return None
+    in_fresh = np.zeros(hi + 1, bool)
+    in_fresh[b] = True
+    kept = a[in_fresh[a]]
+    in_kept = np.zeros(hi + 1, bool)
+    in_kept[kept] = True
+    return np.concatenate((kept, b[~in_kept[b]])).tolist()
 
 
 def query_ids(

@@ -82,6 +82,10 @@ ACCENT = QColor("#4f8df5")
 
 
 # ---------------------------------------------------------------------------------------------- model
+_ITEM_FLAGS = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemNeverHasChildren
+_NO_FLAGS = Qt.ItemFlag.NoItemFlags
+
+
 class PhotoListModel(QAbstractListModel):
     """A flat list of photo ids (in the order of the current sort) over bulk-loaded records."""
 
@@ -161,10 +165,8 @@ class PhotoListModel(QAbstractListModel):
             return "\n".join(parts)
         return None
 
-    def flags(self, index: QModelIndex):
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemNeverHasChildren
+    def flags(self, index: QModelIndex):  # Qt asks for every row of a selection: one constant, no enum ops
+        return _ITEM_FLAGS if index.isValid() else _NO_FLAGS
 
     # -- content
     def set_records(self, records: dict[int, PhotoRecord]) -> None:
@@ -217,6 +219,10 @@ class PhotoListModel(QAbstractListModel):
 
     def ids(self) -> list[int]:
         return list(self._ids)
+
+    def ids_view(self) -> Sequence[int]:
+        """The ids in row order, not copied (read only: the next :meth:`set_ids` replaces the list)."""
+        return self._ids
 
     def id_at(self, row: int) -> Optional[int]:
         return self._ids[row] if 0 <= row < len(self._ids) else None

@@ -57,7 +57,7 @@ from PySide6.QtWidgets import (
 from piaa_desktop import APP_NAME
 from piaa_desktop.core.catalog import Catalog, Change, UndoStack, open_catalog
 from piaa_desktop.core.library import (
-    FLAG_FILTERS, GRID_SORTS, RATING_FILTERS, SCORE_KINDS, SORTS, hold_order, load_records, query_ids,
+    FLAG_FILTERS, GRID_SORTS, RATING_FILTERS, SCORE_KINDS, SORTS, hold_order, load_records, put_scores, query_ids,
 )
 from piaa_desktop.core.paths import AppPaths
 from piaa_desktop.core.settings import Settings, load_settings
@@ -146,6 +146,7 @@ class MainWindow(QMainWindow):
         # the sorted, filtered ids before the id filters, kept while nothing they depend on changes: a new
         # search narrows them without re-sorting 100,000 records (benchmarks/search_bench.py)
         self._records_version = 0
+        self._field_versions: dict[str, int] = {}  # per record field: what the kept sort columns check
         self._sorted_cache: Optional[tuple[tuple, list[int]]] = None
         self._folder_panel_update: Optional[Callable] = None
         # reloads of a big library read the records on a worker (see reload()); one thread of their own, so
@@ -576,10 +577,36 @@ class MainWindow(QMainWindow):
             w.setFocus(Qt.FocusReason.OtherFocusReason)
 
     # ================================================================== selection
+    def _selected_spans(self) -> list[tuple[int, int]]:
+        """The selection as (first row, last row) spans, read from its ranges: Qt's selectedIndexes() makes one
+        index per selected row and asks the model's flags() of each (seconds for Ctrl+A at 100,000 photos,
+        benchmarks/gui_actions.py); every valid row of this model is selectable, so the ranges say the same."""
+        n = self.model.rowCount()
+        spans = []
+        for rng in self.grid.selectionModel().selection():
+            if rng.isValid():
+                top, bottom = max(0, rng.top()), min(n - 1, rng.bottom())
+                if top <= bottom:
+                    spans.append((top, bottom))
+        return spans
+
     def selected_ids(self) -> list[int]:
         """Selected photo ids in grid order."""
-        rows = sorted(i.row() for i in self.grid.selectionModel().selectedIndexes())
-        return [self.model.id_at(r) for r in rows if self.model.id_at(r) is not None]
+        spans = self._selected_spans()
+        if not spans:
+            return []
+        order = self.model.ids()
+        if len(spans) == 1:
+            return order[spans[0][0]: spans[0][1] + 1]
+        rows = sorted(set().union(*(range(top, bottom + 1) for top, bottom in spans)))
+        return [order[r] for r in rows]
+
+    def selected_count(self) -> int:
+        """How many photos are selected (without listing them)."""
+        spans = self._selected_spans()
+        if len(spans) <= 1:
+            return sum(bottom - top + 1 for top, bottom in spans)
+        return len(set().union(*(range(top, bottom + 1) for top, bottom in spans)))
 
     def current_id(self) -> Optional[int]:
         idx = self.grid.currentIndex()
@@ -684,7 +711,7 @@ class MainWindow(QMainWindow):
     # ================================================================== catalog changes
     def _on_catalog_change(self, change: Change) -> None:
         """Every mutation of the GUI catalog (from any widget, undo/redo included) passes here."""
-        self._records_version += 1
+        self._records_changed(*(SCORE_KINDS if change.kind == "scores" else (change.field,)))
         self.model.apply_change(change)
         if self._replay_after_reload is not None:  # records being re-read: they may miss this change
             self._replay_after_reload.append(functools.partial(self.model.apply_change, change))
@@ -698,6 +725,12 @@ class MainWindow(QMainWindow):
         elif self._view_depends_on(change.field):
             self.schedule_refresh()
         self.catalogChanged.emit(change)
+
+    def _records_changed(self, *fields: str) -> None:
+        """The records in memory changed (these fields): sorted lists and sort columns are read again."""
+        self._records_version += 1
+        for f in fields:
+            self._field_versions[f] = self._records_version
 
     def _view_depends_on(self, field: str) -> bool:
         if field == "rating":
@@ -770,7 +803,8 @@ class MainWindow(QMainWindow):
             # sorted in memory from the records the refresh just loaded: no query on the GUI thread
             # (a faces filter reads the faces table, which the background faces pass fills: never cached)
             ids = query_ids(self.catalog, self._sort, self._folder_id, self._min_rating, flag, include_rejected,
-                            technical=technical, records=records, faces=faces, version=self._records_version)
+                            technical=technical, records=records, faces=faces,
+                            version=dict(self._field_versions))
             self._sorted_cache = (key, ids)
         for narrow in self._id_filters:
             ids = narrow(ids)
@@ -782,8 +816,10 @@ class MainWindow(QMainWindow):
         """Bursts and near-duplicates shown as their best member (by personal, else generic score)."""
         from piaa_desktop.core.stacks import best_of_stacks, collapse_ids, find_stacks
 
+        recs = self.model.records()  # their capture times: no read of every photo row on the GUI thread
+        times = {i: r.capture_time for i in ids if (r := recs.get(i)) is not None}
         stacks = find_stacks(self.catalog, max_gap_s=self.settings.get("stack_max_gap_s"),
-                             max_dist=self.settings.get("stack_max_dist"), ids=ids)
+                             max_dist=self.settings.get("stack_max_dist"), capture_times=times)
         if not stacks:
             return ids
         return collapse_ids(ids, stacks, best_of_stacks(self.catalog, stacks))
@@ -965,13 +1001,12 @@ class MainWindow(QMainWindow):
 
         def put(records=None) -> None:
             for kind, scores_of in got.items():
-                for pid, rec in (records or self.model.records()).items():
-                    setattr(rec, kind, scores_of.get(pid))
+                put_scores(records or self.model.records(), kind, scores_of)
 
         put(records)
         if self._replay_after_reload is not None:  # records being re-read: they get these scores too
             self._replay_after_reload.append(put)
-        self._records_version += 1
+        self._records_changed(*got)
         self.refresh(keep_selection=True, reload=False, resort=False)
 
     def _update_folders(self, records) -> None:
@@ -1009,7 +1044,7 @@ class MainWindow(QMainWindow):
     def _update_count_label(self, n_selected: Optional[int] = None) -> None:
         n = self.model.rowCount()
         if n_selected is None:
-            n_selected = len(self.grid.selectionModel().selectedIndexes())
+            n_selected = self.selected_count()
         text = f"{n} photo{'s' if n != 1 else ''}"
         if n_selected > 1:
             text += f" · {n_selected} selected"
@@ -1026,7 +1061,7 @@ class MainWindow(QMainWindow):
             self.side_panel.show_photo(None)
             return
         if n_selected is None:
-            n_selected = len(self.grid.selectionModel().selectedIndexes())
+            n_selected = self.selected_count()
         self.side_panel.show_photo(
             photo,
             self.catalog.score_detail(pid),

@@ -1,10 +1,15 @@
 """Ranking mode: "which do you prefer?" with two photos side by side.
 
 Left/Right arrow (or a click on a photo) picks the preferred one, Down or S skips the pair. Each
-photo is captioned with its file name; the status line shows the progress ("12 answered · the model is
-73 % sure which you prefer", :func:`core.personal.operations.preference_certainty`, computed when a
-batch of pairs is fetched). ``photoInspected(id)`` names the photo the Info panel should show: the left
-one of each new pair, the other when the mouse moves onto it. Each
+photo is captioned with its file name. The status line reacts to every answer: the count at once, then
+(within a fraction of a second, from a worker) the running check of
+:func:`core.personal.operations.running_check`: each answer is predicted by the model fitted on the answers
+given before it, and the view says whether it guessed the last one and how many of the last ones it
+guessed, next to the generic score, in :mod:`core.personal.confidence`'s words (nothing is claimed before
+enough answers: it says how many more are needed). One check runs at a time: answers given while one runs
+start one more when it ends (not a queue), a new answer costs one fit (the earlier answers' predictions are
+kept), and a result older than the one on screen is dropped. ``photoInspected(id)`` names the photo the
+Info panel should show: the left one of each new pair, the other when the mouse moves onto it. Each
 answer is stored with ``catalog.add_preference(winner, loser, source='ranking')`` and announced with
 ``preferenceAdded(winner, loser)`` (the integrator debounces re-training on it). Pairs come from the
 active-learning selector (core.personal.operations.next_pairs) in small batches; call :meth:`refresh` after
@@ -20,6 +25,7 @@ from PySide6.QtGui import QImage, QKeyEvent, QPixmap
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 BATCH = 6
+PREFETCH_LEFT = 2  # pairs left in the batch when the next one is asked for (on a worker)
 
 
 class _PhotoPane(QLabel):
@@ -73,13 +79,38 @@ class RankingView(QWidget):
 
     def __init__(self, catalog, image_loader: Callable[[int], object], parent=None,
                  pair_source: Optional[Callable[[int, set], list]] = None,
-                 certainty_source: Optional[Callable[[], Optional[float]]] = None):
+                 check_source: Optional[Callable] = None, jobs=None):
+        """``check_source(catalog, known, progress=None, cancel=None)`` runs on a worker with a catalog
+        connection of its own (default :func:`core.personal.operations.running_check`); ``jobs`` is the
+        window's :class:`~piaa_desktop.gui.jobs.JobsManager` (a view used alone makes its own)."""
         super().__init__(parent)
         self.catalog = catalog
         self.image_loader = image_loader
         self._pair_source = pair_source or self._active_pairs
-        self._certainty_source = certainty_source or self._model_certainty
-        self.certainty: Optional[float] = None
+        self._check_source = check_source or _running_check
+        self._own_jobs = jobs is None
+        if jobs is None:
+            from piaa_desktop.gui.jobs import JobsManager
+
+            jobs = JobsManager()
+        self._jobs = jobs
+        path = getattr(catalog, "path", None)
+        self._catalog_path = str(path) if path and str(path) != ":memory:" else None
+        self.check = None  # the running check on screen (core.personal.operations.RunningCheck)
+        self._check_seq = 0  # checks asked for (one per answer, refresh, show)
+        self._check_shown = 0  # the request behind the check on screen: an older result never replaces it
+        self._check_handle = None
+        self._check_again = False
+        self.checks_started = 0
+        # The active-learning pairs read every photo's features (~0.5-0.9 s at 100,000 photos): a worker
+        # finds them, only while the view is shown, the next batch before the last pair of this one
+        # (an injected ``pair_source``, or a catalog without a file, answers on the spot)
+        self._pairs_async = pair_source is None and self._catalog_path is not None
+        self._pairs_handle = None
+        self._pairs_seq = 0  # batches asked for
+        self._pairs_valid_from = 0  # batches asked for before this one are stale (a refresh)
+        self._pairs_again = False
+        self.pairs_fetched = 0
         self._queue: list[tuple[int, int]] = []
         self._skipped: set[frozenset] = set()
         self.current: Optional[tuple[int, int]] = None
@@ -110,52 +141,143 @@ class RankingView(QWidget):
         self.hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.status = QLabel("")
         self.status.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.status.setWordWrap(True)
+        self.status.setObjectName("RankingStatus")
+        self.status.setStyleSheet("QLabel#RankingStatus { color: #e3e6eb; font-size: 10.5pt; padding: 2px 8px; }")
+        from piaa_desktop.core.personal.confidence import RUNNING_EXPLAINED
+
+        self.status.setToolTip(RUNNING_EXPLAINED)
         lay = QVBoxLayout(self)
         lay.addWidget(self.title)
         lay.addLayout(row, 1)
         lay.addWidget(self.hint)
         lay.addWidget(self.status)
-        self.next_pair()
+        if self._pairs_async:
+            self._show_no_pair("")  # pairs are found when the view is first shown
+        else:
+            self.next_pair()
 
     # ---------------------------------------------------------------- pairs
     def _active_pairs(self, n: int, exclude: set) -> list[tuple[int, int]]:
-        pairs: list = []
+        return _find_pairs(self.catalog, n, exclude)
+
+    def _fetch_pairs(self) -> None:
+        """Ask a worker for the next batch (one at a time: asked again while one runs, one more after it)."""
+        if self._pairs_handle is not None and not self._pairs_handle.done:
+            self._pairs_again = True
+            return
+        self._pairs_seq += 1
+        seq = self._pairs_seq
+        self.pairs_fetched += 1
         try:
-            from piaa_desktop.core.personal.operations import next_pairs
+            self._pairs_handle = self._jobs.submit(
+                _find_pairs, BATCH, set(self._skipped), with_catalog=self._catalog_path, name="ranking pairs",
+                on_done=lambda pairs, s=seq: self._pairs_ready(s, pairs), on_finished=self._pairs_finished)
+        except RuntimeError:  # the window is closing
+            self._pairs_handle = None
 
-            pairs = next_pairs(self.catalog, n)
-        except Exception:  # no prior or no embeddings yet
-            pairs = []
-        if not pairs:  # fall back to random pairs of photos that are not rejected
-            ids = [p.id for p in self.catalog.photos() if p.flag >= 0]
-            if len(ids) < 2:
-                return []
-            pairs = [tuple(random.sample(ids, 2)) for _ in range(n)]
-        return [p for p in pairs if frozenset(p) not in exclude]
+    def _pairs_ready(self, seq: int, pairs) -> None:
+        if seq < self._pairs_valid_from:
+            return  # asked for before a refresh (new scores): the next batch is on its way
+        queued = {frozenset(p) for p in self._queue}
+        if self.current is not None:
+            queued.add(frozenset(self.current))
+        self._queue += [tuple(p) for p in pairs if frozenset(p) not in queued and frozenset(p) not in self._skipped]
+        if self.current is None:
+            if self._queue:
+                self.next_pair()
+            elif not self._pairs_again:
+                self._show_no_pair("No pair to compare yet: scan some photos first.")
 
-    def _model_certainty(self) -> Optional[float]:
-        try:
-            from piaa_desktop.core.personal.operations import preference_certainty
-
-            return preference_certainty(self.catalog)
-        except Exception:  # noqa: BLE001 - no prior or no embeddings yet: no figure
-            return None
+    def _pairs_finished(self) -> None:
+        self._pairs_handle = None
+        if self._pairs_again:
+            self._pairs_again = False
+            self._fetch_pairs()
 
     def answered_total(self) -> int:
         """Every "which do you prefer?" answer stored so far (this session and earlier ones)."""
-        return len(self.catalog.preferences())
+        return self.catalog.preference_count()  # one indexed count (the GUI thread, after every answer)
 
     def progress_text(self) -> str:
+        """"N answered · <the last answer>" and, on a second line, the running check's words."""
         n = self.answered_total()
         text = f"{n} answered"
-        if self.certainty is not None:
-            text += f" · the model is {round(self.certainty * 100)} % sure which you prefer"
-        return text
+        c = self.check
+        if c is None:
+            return text
+        if c.last_words and c.n_answers == n:  # about the newest answer only while it is the newest
+            text += f" · {c.last_words}"
+        return f"{text}\n{c.words}"
+
+    # ---------------------------------------------------------------- the running check (on a worker)
+    def request_check(self) -> None:
+        """Check the answers again, off the GUI thread: at once, or (one more) when the running check ends."""
+        self._check_seq += 1
+        if self._catalog_path is None:
+            return
+        if self._check_handle is not None and not self._check_handle.done:
+            self._check_again = True
+            return
+        self._start_check()
+
+    def _start_check(self) -> None:
+        seq = self._check_seq
+        known = dict(self.check.margins) if self.check is not None else {}
+        self.checks_started += 1
+        try:
+            self._check_handle = self._jobs.submit(
+                self._check_source, known, with_catalog=self._catalog_path, name="ranking check",
+                on_done=lambda r, s=seq: self._checked(s, r), on_finished=self._check_finished)
+        except RuntimeError:  # the window is closing
+            self._check_handle = None
+
+    def _checked(self, seq: int, result) -> None:
+        if seq <= self._check_shown:
+            return  # a newer answer's check is already on screen
+        self._check_shown = seq
+        self.check = result
+        if self.current is not None:
+            self.status.setText(self.progress_text())
+
+    def _check_finished(self) -> None:
+        self._check_handle = None
+        if self._check_again:
+            self._check_again = False
+            self._start_check()
+
+    def shutdown(self, wait_s: float = 10.0) -> None:
+        """Stop the running check (the view's own jobs only: a window's manager is shut down by the window)."""
+        self._check_again = False
+        if self._own_jobs:
+            self._jobs.shutdown(wait_s)
+        elif self._check_handle is not None:
+            self._check_handle.cancel()
+
+    def showEvent(self, event) -> None:  # noqa: N802
+        super().showEvent(event)
+        if self._pairs_async and self.current is None and not self._queue:
+            self.next_pair()  # the first pairs (or those a refresh asked for while hidden)
+        elif self._pairs_async and not self._queue:
+            self._fetch_pairs()
+        self.request_check()  # answers may have come from elsewhere (drag-to-order, another session)
+
+    def closeEvent(self, event) -> None:  # noqa: N802
+        if self._own_jobs:
+            self.shutdown()
+        super().closeEvent(event)
 
     def refresh(self) -> None:
-        """Forget queued pairs (e.g. after re-training) and show a fresh one."""
+        """Forget queued pairs (e.g. after re-training) and show a fresh one. With pairs from a worker the
+        pair on screen stays until answered; the new batch is found now if the view is shown, else when it
+        is next shown (scores change in the background all the time: nothing is computed for a hidden view)."""
         self._queue.clear()
-        self.next_pair()
+        if not self._pairs_async:
+            self.next_pair()
+            return
+        self._pairs_valid_from = self._pairs_seq + 1
+        if self.isVisible():
+            self._fetch_pairs()
 
     def _inspect(self, side: int) -> None:
         if self.current:
@@ -166,20 +288,22 @@ class RankingView(QWidget):
         return p.name if p is not None else ""
 
     def next_pair(self) -> None:
-        if not self._queue:
-            self._queue = list(self._pair_source(BATCH, set(self._skipped)))
-            self.certainty = self._certainty_source()
         while self._queue and frozenset(self._queue[0]) in self._skipped:
             self._queue.pop(0)
+        if not self._queue and not self._pairs_async:
+            self._queue = list(self._pair_source(BATCH, set(self._skipped)))
+            while self._queue and frozenset(self._queue[0]) in self._skipped:
+                self._queue.pop(0)
         if not self._queue:
-            self.current = None
-            self.left.set_image(None)
-            self.right.set_image(None)
-            self.left_name.setText("")
-            self.right_name.setText("")
-            self.status.setText("No pair to compare yet: scan some photos first.")
+            if self._pairs_async:
+                self._fetch_pairs()
+                self._show_no_pair("Finding the next pair…")
+            else:
+                self._show_no_pair("No pair to compare yet: scan some photos first.")
             return
         self.current = self._queue.pop(0)
+        if self._pairs_async and len(self._queue) <= PREFETCH_LEFT:
+            self._fetch_pairs()  # the next batch while this one is answered
         a, b = self.current
         self.left.set_image(self._load(a))
         self.right.set_image(self._load(b))
@@ -187,6 +311,14 @@ class RankingView(QWidget):
         self.right_name.setText(self._name(b))
         self.status.setText(self.progress_text())
         self.photoInspected.emit(int(a))
+
+    def _show_no_pair(self, text: str) -> None:
+        self.current = None
+        self.left.set_image(None)
+        self.right.set_image(None)
+        self.left_name.setText("")
+        self.right_name.setText("")
+        self.status.setText(text)
 
     def _load(self, pid: int):
         try:
@@ -199,7 +331,8 @@ class RankingView(QWidget):
         self.catalog.add_preference(winner, loser, source="ranking")
         self.answered += 1
         self.preferenceAdded.emit(int(winner), int(loser))
-        self.next_pair()
+        self.next_pair()  # the count changes at once; the check follows from the worker
+        self.request_check()
 
     def choose_left(self) -> None:
         if self.current:
@@ -228,3 +361,35 @@ class RankingView(QWidget):
             self.skip()
         else:
             super().keyPressEvent(event)
+
+
+def _find_pairs(catalog, n: int, exclude: set, progress=None, cancel=None) -> list[tuple[int, int]]:
+    """``n`` pairs to ask about (:func:`core.personal.operations.next_pairs`, the active-learning choice),
+    else random pairs of photos that are not rejected; none in ``exclude`` (frozensets)."""
+    pairs: list = []
+    try:
+        from piaa_desktop.core.personal.operations import next_pairs
+
+        pairs = next_pairs(catalog, n)
+    except Exception:  # noqa: BLE001 - no prior or no embeddings yet
+        pairs = []
+    if not pairs:  # fall back to random pairs of photos that are not rejected
+        ids = [r[0] for r in catalog.record_rows() if r[5] >= 0]
+        if len(ids) < 2:
+            return []
+        pairs = [tuple(random.sample(ids, 2)) for _ in range(n)]
+    return [p for p in pairs if frozenset(p) not in exclude]
+
+
+def _running_check(catalog, known, progress=None, cancel=None):
+    """Worker: :func:`core.personal.operations.running_check` (None without a prior or backbone: no words)."""
+    from piaa_desktop.core.personal.operations import running_check
+
+    try:
+        return running_check(catalog, known, progress=progress, cancel=cancel)
+    except Exception as exc:  # noqa: BLE001 - no prior or backbone model: the count alone is shown
+        from piaa_desktop.core.jobs import Cancelled
+
+        if isinstance(exc, Cancelled):
+            raise
+        return None

@@ -5,7 +5,8 @@
 
 * ``loupe_filmstrip.png``: the loupe, fitted, with the histogram, the EXIF line and the filmstrip;
 * ``loupe_100.png``: a photo at 100 % (clicked at a detail);
-* ``ranking.png``: the ranking view (names, progress, the Info panel on the pair's left photo).
+* ``ranking.png``: the ranking view after ``--answers`` answers (names, the count and the running check of
+  how many answers it guessed, the Info panel on the pair's left photo).
 
 Written as 256-colour PNGs (UI colours exact, photos dithered) like ``main_window.png`` (offscreen.py: the
 window set-up every screenshot script shares).
@@ -29,6 +30,7 @@ def main() -> int:
     ap.add_argument("--out-dir", default=str(HERE))
     ap.add_argument("--photo", default="chelsea_the_cat.jpg", help="the photo shown in the loupe")
     ap.add_argument("--zoom-photo", default="hubble_deep_field.jpg", help="the photo shown at 100 %%")
+    ap.add_argument("--answers", type=int, default=12, help="pairs answered before ranking.png")
     ap.add_argument("--zoom-at", default="0.55,0.45", help="where to click for 100 %%, as fractions of the photo")
     args = ap.parse_args()
 
@@ -63,11 +65,18 @@ def main() -> int:
     w.show_view("grid")
     w.show_view("ranking")
     rv = w.features.ranking.ranking
-    for _ in range(3):
-        if rv.current is None:
+    for _ in range(args.answers):  # a photographer's pace: each answer's check arrives before the next
+        try:
+            shot.wait(lambda: rv.current is not None, timeout=30)  # the pairs are found on a worker
+        except TimeoutError:
             break
-        QTest.keyClick(rv, Qt.Key.Key_Left)
-        shot.app.processEvents()
+        a, b = rv.current
+        QTest.keyClick(rv, Qt.Key.Key_Left if a < b else Qt.Key.Key_Right)  # one consistent taste
+        n = rv.answered_total()
+        shot.wait(lambda: rv.check is not None and rv.check.n_answers == n)
+    personal = w.features.personal  # the personal model re-trained from these answers (the Info panel's words)
+    shot.wait(lambda: not personal.train_timer.isActive() and not personal.training_running())
+    shot.settle(0.5)
     shot.save(out / "ranking.png")
     shot.close()
     return 0

@@ -85,25 +85,3 @@ def select_pairs(
         out.append((a, b) if rng.random() < 0.5 else (b, a))
         used.update((a, b))
     return out
-
-
-def pair_certainty(feats: np.ndarray, w: np.ndarray, cov: np.ndarray, n_pairs: int = 400,
-                   rng: Optional[np.random.Generator] = None) -> Optional[float]:
-    """How sure the model is, on average, which of two photos the user prefers: the mean of
-    ``max(p, 1 - p)`` over random pairs, with ``p`` the predicted preference including the margin's
-    variance (as in :func:`select_pairs`). 0.5 is a coin flip; it rises as answers shrink the variance
-    and as the learned taste separates the photos. None with fewer than two photos."""
-    f = np.asarray(feats, np.float64)
-    if len(f) < 2:
-        return None
-    rng = rng or np.random.default_rng(0)
-    a = rng.integers(0, len(f), n_pairs)
-    b = rng.integers(0, len(f), n_pairs)
-    ok = a != b
-    if not ok.any():
-        return None
-    d = f[a[ok]] - f[b[ok]]
-    m = d @ np.asarray(w, np.float64)
-    v = np.maximum(np.einsum("ij,jk,ik->i", d, cov, d), 0.0)
-    p = 1.0 / (1.0 + np.exp(-m / np.sqrt(1.0 + np.pi * v / 8.0)))
-    return float(np.maximum(p, 1 - p).mean())

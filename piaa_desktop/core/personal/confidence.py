@@ -8,6 +8,10 @@ answers, so the words can say whether the personal model beats it. :func:`descri
 a sentence a photographer understands (the Info panel and ``piaa personalize`` both print it);
 :func:`assess` is the level behind the words. Nothing is claimed before there are enough answers to
 check, and "knows your taste" is said only when the personal model does better than the generic score.
+
+The ranking view's running check (:func:`predict_each`, :func:`running_check`, :func:`describe_running`)
+predicts each pairwise answer with the model fitted on the answers given before it, and says how many of
+the last ones it guessed, with the same verdict words.
 """
 from __future__ import annotations
 
@@ -114,6 +118,16 @@ _SAME = {"well": "The generic score already matches your taste well",
          "not": "Neither score knows your taste yet"}
 
 
+def _verdict(level: str, versus: str) -> str:
+    """The verdict of :func:`assess`'s (level, versus) in words, shared by :func:`describe` (the Info panel,
+    ``piaa personalize``) and :func:`describe_running` (the ranking view)."""
+    if versus == "same":
+        return _SAME[level]
+    if versus == "worse":
+        return "Your personal model does worse than the generic score so far"
+    return _PERSONAL[level]
+
+
 def _pct(x: float) -> str:
     return f"{int(round(x * 100))} %"
 
@@ -133,20 +147,96 @@ def describe(metrics: Optional[dict]) -> str:
     checked = (f"(checked on only {n} of your answers: a first impression)" if n < EARLY
                else f"(checked on {n} of your answers)")
     if versus == "same":
-        head = _SAME[level]
+        head = _verdict(level, versus)
         body = (f"on photos your personal model had not seen, it picked the one you preferred in {_pct(agree)} "
                 f"of pairs, the generic score in {_pct(gen)} {checked}.")
         tail = (" Your personal model adds little yet: more answers will show where your taste differs."
                 if level != "not" else " Both are close to a coin toss: more answers will help.")
     elif versus == "worse":
-        head = "Your personal model does worse than the generic score so far"
+        head = _verdict(level, versus)
         body = (f"on photos it had not seen, it picked the one you preferred in {_pct(agree)} of pairs, the "
                 f"generic score in {_pct(gen)} {checked}.")
         tail = " More answers will help, or reset to the generic score."
     else:
-        head = _PERSONAL[level]
+        head = _verdict(level, versus)
         body = f"on photos it had not seen, it picked the one you preferred in {_pct(agree)} of pairs {checked}."
         tail = f" The generic score manages {_pct(gen)}." if versus == "better" else ""
         if level in ("roughly", "not"):
             tail += " More answers will help."
     return f"{head}: {body}{tail}"
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The ranking's running check: every "which do you prefer?" answer is predicted BEFORE it is learned from
+# (prequential: the model fitted on the answers given before it), so the count of answers it guessed is
+# held out by construction, updated after each answer, and readable without statistics.
+
+#: the last answers the running check counts (the older ones were predicted by a model that has learnt since)
+RUNNING_WINDOW = EARLY
+#: shown in the ranking view's tooltip: what the running count means, and why it is a hard test
+RUNNING_EXPLAINED = (
+    "Before the app learns from an answer, the model that has not seen it predicts which photo you will "
+    "pick; this counts how often it was right over your last answers, next to the generic score (what "
+    "people in general like) on the same pairs. The pairs shown are those it is least sure about, so "
+    "this is a hard test: it is usually right more often on photos in general.")
+
+
+def predict_each(fit: Callable, generic, r_feats: np.ndarray, stars: np.ndarray, r_ids, w_feats: np.ndarray,
+                 l_feats: np.ndarray, w_ids, l_ids, indices, cancel=None) -> dict[int, tuple[float, float]]:
+    """For each answered pair ``i`` in ``indices`` (answers in the order given): ``(personal margin, generic
+    margin)`` of the photo the user picked over the other. The personal model is ``fit(feats, stars, win_feats,
+    lose_feats)`` on the pairs answered *before* ``i`` and the ratings of every *other* photo: it never saw
+    answer ``i`` nor the stars of its two photos, so a margin above 0 is a held-out correct guess."""
+    r_feats = np.asarray(r_feats, np.float64)
+    stars = np.asarray(stars, np.float64)
+    r_ids = np.asarray(r_ids, np.int64).reshape(-1)
+    w_ids = np.asarray(w_ids, np.int64).reshape(-1)
+    l_ids = np.asarray(l_ids, np.int64).reshape(-1)
+    out: dict[int, tuple[float, float]] = {}
+    for i in indices:
+        if cancel is not None:
+            cancel.raise_if_cancelled()
+        i = int(i)
+        keep = (r_ids != w_ids[i]) & (r_ids != l_ids[i])
+        head = fit(r_feats[keep], stars[keep], w_feats[:i], l_feats[:i])
+        xw, xl = w_feats[i:i + 1], l_feats[i:i + 1]
+        out[i] = (float((head.z(xw) - head.z(xl))[0]), float((generic.z(xw) - generic.z(xl))[0]))
+    return out
+
+
+def running_check(personal_margins, generic_margins) -> dict:
+    """The running check over these held-out margins (oldest first; :func:`predict_each`): the same keys as
+    :func:`cross_validate` (so :func:`assess` reads it), plus ``guessed`` / ``generic_guessed`` (answers
+    predicted right) and ``last`` (whether the newest answer was guessed; None without one)."""
+    p = np.asarray(personal_margins, np.float64).reshape(-1)
+    g = np.asarray(generic_margins, np.float64).reshape(-1)
+    n = len(p)
+    out = {"cv_answers": n, "cv_pair_agreement": None, "cv_generic_agreement": None,
+           "guessed": int((p > 0).sum()), "generic_guessed": int((g > 0).sum()),
+           "last": bool(p[-1] > 0) if n else None}
+    if n >= MIN_ANSWERS:
+        out["cv_pair_agreement"] = round(margin_accuracy(p), 3)
+        out["cv_generic_agreement"] = round(margin_accuracy(g), 3)
+    return out
+
+
+def describe_running(check: Optional[dict]) -> str:
+    """The ranking view's words for :func:`running_check`: nothing is claimed before :data:`MIN_ANSWERS`
+    answers were predicted (it says how many more are needed), then "it guessed k of your last n choices
+    before you made them" with the generic score's count and :func:`describe`'s verdict."""
+    n = int((check or {}).get("cv_answers") or 0)
+    if n < MIN_ANSWERS:
+        more = MIN_ANSWERS - n
+        return f"Answer {more} more pair{'s' if more != 1 else ''} to see how well it knows your taste."
+    level, versus = assess(check)
+    verdict = _verdict(level, versus)
+    return (f"It guessed {check['guessed']} of your last {n} choices before you made them "
+            f"(the generic score {check['generic_guessed']}). {verdict}.")
+
+
+def describe_last(check: Optional[dict]) -> str:
+    """A few words on the newest answer: whether the model that had not seen it guessed it ("" without one)."""
+    last = (check or {}).get("last")
+    if last is None:
+        return ""
+    return "it guessed your last choice" if last else "your last choice surprised it"

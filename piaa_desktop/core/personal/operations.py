@@ -7,7 +7,8 @@
 * :func:`reset_to_prior` deactivates every personal version and scores the library with the prior.
 * :func:`rescore` re-scores the library with the active version (after a scan added photos).
 * :func:`next_pairs` picks the next "which do you prefer?" pairs (core.personal.active);
-  :func:`record_order` stores a drag-to-reorder of a small set as preferences.
+  :func:`record_order` stores a drag-to-reorder of a small set as preferences;
+  :func:`running_check` predicts each answer before it is learned from (the ranking view's honest count).
 * :func:`explain` lists the attributes that push a photo's personal score up or down.
 
 All are plain functions ``f(catalog, ..., progress=None, cancel=None)``; they never import torch:
@@ -21,6 +22,7 @@ from typing import Optional
 
 import numpy as np
 
+from piaa_desktop.core.blas import one_blas_thread
 from piaa_desktop.core.catalog import SIGNAL_COLUMNS
 from piaa_desktop.core.jobs import ensure
 from piaa_desktop.core.personal import active as _active
@@ -249,7 +251,8 @@ def fit_head(prior: Prior, feats: np.ndarray, stars: np.ndarray, win: np.ndarray
     task-vector mixture). Returns the head and the task-vector coefficients (zeros when unused)."""
     if method is None and use_task_vectors and len(prior.base_names):
         method = "meta+tv:mix"
-    head = personal_head(prior, feats, stars, win, lose, method=method, cancel=cancel)
+    with one_blas_thread():  # hundreds of rows x ~70 columns: one thread is faster, and never stalls others
+        head = personal_head(prior, feats, stars, win, lose, method=method, cancel=cancel)
     tv = head.meta.get("task_vectors", {})
     lam = np.array([tv.get(n, 0.0) for n in prior.base_names], dtype=np.float64)
     head.meta.setdefault("task_vectors", {n: round(float(v), 4) for n, v in zip(prior.base_names, lam)})
@@ -486,24 +489,71 @@ def next_pairs(catalog, n: int = 1, prior: Optional[Prior] = None, rng: Optional
     prior = prior or load_prior()
     avoid = set(int(i) for i in exclude)
     avoid |= set(catalog.flagged(-1))
-    got = _pair_model(catalog, prior, pool)
-    if got is None:
-        return []
-    lib, head, cov, keep, answered = got
-    return _active.select_pairs(lib.feats[keep], lib.ids[keep], head.w, cov, n, answered, pool=pool, rng=rng,
-                                avoid=avoid)
+    with one_blas_thread():
+        got = _pair_model(catalog, prior, pool)
+        if got is None:
+            return []
+        lib, head, cov, keep, answered = got
+        return _active.select_pairs(lib.feats[keep], lib.ids[keep], head.w, cov, n, answered, pool=pool, rng=rng,
+                                    avoid=avoid)
 
 
-def preference_certainty(catalog, prior: Optional[Prior] = None, pool: int = 200) -> Optional[float]:
-    """The ranking's progress: how sure the personal model is (0.5-1.0), on average over random pairs of
-    the library, which of two photos the user prefers (:func:`core.personal.active.pair_certainty`).
-    None before any photo has an embedding."""
+@dataclass
+class RunningCheck:
+    """:func:`running_check`'s result: ``n_answers`` pairs answered in all, ``margins`` ((index, winner,
+    loser) -> (personal, generic) held-out margin) of the last ones, their ``check``
+    (:func:`confidence.running_check`) and its ``words`` (:func:`confidence.describe_running`)."""
+    n_answers: int
+    margins: dict
+    check: dict
+    words: str
+    last_words: str = ""
+    fits: int = 0  # models fitted for this check (the answers not in ``known``)
+    seconds: float = 0.0
+
+
+def running_check(catalog, known: Optional[dict] = None, window: int = confidence.RUNNING_WINDOW,
+                  prior: Optional[Prior] = None, progress=None, cancel=None) -> RunningCheck:
+    """The ranking's running check: each of the last ``window`` pairwise answers predicted by the personal
+    model fitted on the answers given before it (and the ratings of other photos), next to the generic score
+    (:func:`confidence.predict_each`). ``known`` is a previous result's ``margins``: only answers not in it are
+    fitted (one fit each, ~20-40 ms), so a new answer costs one fit. Reads only the rated and compared
+    photos' feature rows; writes nothing."""
+    progress, cancel = ensure(progress, cancel)
+    known = dict(known or {})
+    prefs = catalog.preferences()
+    empty = confidence.running_check([], [])
+    result = RunningCheck(len(prefs), {}, empty, confidence.describe_running(empty))
+    if not prefs:
+        return result
     prior = prior or load_prior()
-    got = _pair_model(catalog, prior, pool)
-    if got is None:
-        return None
-    lib, head, cov, keep, _answered = got
-    return _active.pair_certainty(lib.feats[keep], head.w, cov, rng=np.random.default_rng(0))
+    ratings = catalog.ratings()
+    try:
+        lib = _subset(catalog, prior, list(ratings) + [i for p in prefs for i in p])
+    except PersonalError:  # no embedding yet: nothing can be predicted
+        return result
+    prefs = [(a, b) for a, b in prefs if a in lib.row and b in lib.row]
+    r_rows, hit = lib.rows_of(ratings.keys())  # vectorised: thousands of ratings imported from sidecars
+    rated = np.fromiter(ratings.keys(), np.int64, len(ratings))[hit]
+    r_feats = lib.feats[r_rows]
+    stars = np.fromiter(ratings.values(), np.float64, len(ratings))[hit]
+    w_ids = np.array([a for a, _ in prefs], np.int64)
+    l_ids = np.array([b for _, b in prefs], np.int64)
+    w_feats = lib.feats[[lib.row[a] for a, _ in prefs]] if prefs else np.zeros((0, prior.dim), np.float32)
+    l_feats = lib.feats[[lib.row[b] for _, b in prefs]] if prefs else np.zeros((0, prior.dim), np.float32)
+    keys = [(i, int(w_ids[i]), int(l_ids[i])) for i in range(max(0, len(prefs) - int(window)), len(prefs))]
+    todo = [k[0] for k in keys if k not in known]
+    t0 = time.perf_counter()
+    got = {}
+    for n, i in enumerate(todo):  # one at a time: progress, and the cancel token between fits
+        progress(n, len(todo), "Checking your answers")
+        got.update(confidence.predict_each(lambda f, y, w, l: fit_head(prior, f, y, w, l)[0], prior.generic_head(),
+                                           r_feats, stars, rated, w_feats, l_feats, w_ids, l_ids, [i], cancel))
+    progress(len(todo), len(todo), "Checking your answers")
+    margins = {k: (got[k[0]] if k[0] in got else known[k]) for k in keys}
+    check = confidence.running_check([m[0] for m in margins.values()], [m[1] for m in margins.values()])
+    return RunningCheck(result.n_answers, margins, check, confidence.describe_running(check),
+                        confidence.describe_last(check), len(todo), round(time.perf_counter() - t0, 4))
 
 
 def record_order(catalog, ordered_ids, source: str = "reorder") -> int:

@@ -7,7 +7,19 @@ there at once (the panel keeps the sliders and the live histogram), and the crop
 (:mod:`piaa_desktop.gui.crop_tool`, Shift+R) lives there."""
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Optional
+
 from piaa_desktop.gui.features.base import Feature
+
+
+def develop_words(params) -> str:
+    """The settings that differ from 'as shot', in the develop history's words ('Exposure +0.50, ...')."""
+    from piaa_desktop.core import develop
+    from piaa_desktop.gui.develop_panel import history_words
+
+    words = history_words(develop.changed_params(params))
+    return ", ".join(words[:4]) + (", ..." if len(words) > 4 else "")
 
 
 class DevelopFeature(Feature):
@@ -23,6 +35,13 @@ class DevelopFeature(Feature):
         self.last_enhancer_error = None
         self.enhancer_error_box = None
         self.panel = DevelopPanel(w.catalog, w.undo_stack, paths=w.paths, jobs=w.jobs)
+        from piaa_desktop.core.develop import DEFAULT_COPY_GROUPS
+
+        self.copy_groups = DEFAULT_COPY_GROUPS  # what the choose dialog ticks (the last choice this session)
+        self.copy_dialog = None
+        self.previous_id: Optional[int] = None  # the photo current before this one (Paste from previous)
+        self._current_id: Optional[int] = None
+        w.currentPhotoChanged.connect(self._track_previous)
         self.panel.message.connect(w.say)
         self.dock = w.add_panel("develop", self.panel, "D", title="Develop")
         w.info_dock.raise_()  # Info stays the panel shown at start; D brings Develop forward
@@ -50,6 +69,29 @@ class DevelopFeature(Feature):
                                  "Train auto-enhance on the photos you developed by hand")
         self.act_crop = A("&Crop and straighten", self.toggle_crop, "Shift+R",
                           "Crop, straighten, rotate or flip the photo on the loupe")
+        # Lightroom's keys (darktable's selective copy too): one photo's settings onto the selection
+        self.act_copy_settings = A(
+            "&Copy develop settings", self.copy_settings, "Ctrl+Shift+C",
+            "Copy the current photo's tone and colour settings (not its crop or straighten, as in Lightroom)")
+        self.act_paste_settings = A(
+            "&Paste develop settings", self.paste_settings, "Ctrl+Shift+V",
+            "Paste the copied settings onto every selected photo; each keeps its own crop and straighten "
+            "(the crop is not pasted). Ctrl+Z undoes the whole paste")
+        self.act_copy_choose = A(
+            "Copy develop settings, c&hoose…", self.choose_and_copy, "Ctrl+Alt+C",
+            "Choose which of the current photo's settings to copy: tone, colour, crop and straighten")
+        self.act_paste_previous = A(
+            "Paste settings from p&revious photo", self.paste_from_previous, "Ctrl+Alt+V",
+            "Paste the tone and colour of the photo you were on before onto the selected photos (Lightroom's "
+            "Paste from previous; the crop is not pasted)")
+        edit = w.menu("edit")
+        edit.addSeparator()
+        edit.addAction(self.act_copy_settings)
+        edit.addAction(self.act_copy_choose)
+        edit.addAction(self.act_paste_settings)
+        edit.addAction(self.act_paste_previous)
+        edit.addSeparator()  # what later features add (Search) is a group of its own
+        edit.setToolTipsVisible(True)
         m = w.menu("photo")
         m.addSeparator()
         m.addAction(self.act_auto)
@@ -115,6 +157,97 @@ class DevelopFeature(Feature):
                 preview = load_thumbnail(self.win.paths.thumbnails, photo.content_hash)
         if ids != self.panel.ids:
             self.panel.set_photos(ids, preview)
+
+    # ------------------------------------------------------------------ copy / paste settings
+    def copy_settings(self) -> Optional[dict]:
+        """Ctrl+Shift+C: the current photo's tone and colour settings (grid or loupe, panel open or not)."""
+        pid = self.win.current_id()
+        if pid is None:
+            self.win.say("No photo to copy from: click a photo first", transient=True)
+            return None
+        copied = self.panel.copy_settings(pid)
+        if copied is not None:
+            self._say_copied(pid)
+        return copied
+
+    def _say_copied(self, pid: int) -> None:
+        photo = self.win.catalog.photo(pid)
+        name = Path(photo.path).name if photo is not None else f"photo {pid}"
+        changed = develop_words(self.panel.clipboard)
+        self.win.say(f"Copied the develop settings of {name} ({self.panel.clipboard_words()}"
+                     f"{': ' + changed if changed else ': as shot'}) · Ctrl+Shift+V pastes them onto the "
+                     "selected photos", transient=True)
+
+    def choose_and_copy(self):
+        """Ctrl+Alt+C: a dialog ticks which groups of the current photo's settings to copy (the crop too, if
+        wanted); Copy copies them. Returns the dialog (open, non-blocking)."""
+        from piaa_desktop.gui.develop_panel import CopySettingsDialog
+
+        pid = self.win.current_id()
+        if pid is None:
+            self.win.say("No photo to copy from: click a photo first", transient=True)
+            return None
+        photo = self.win.catalog.photo(pid)
+        dlg = CopySettingsDialog(Path(photo.path).name if photo is not None else f"photo {pid}", self.copy_groups,
+                                 self.win)
+
+        def copy() -> None:
+            self.copy_groups = dlg.groups()
+            if self.panel.copy_settings(pid, self.copy_groups) is not None:
+                self._say_copied(pid)
+
+        dlg.accepted.connect(copy)
+        self.copy_dialog = dlg
+        dlg.open()
+        return dlg
+
+    def _track_previous(self, pid) -> None:
+        if pid is not None and pid != self._current_id:
+            if self._current_id is not None:
+                self.previous_id = self._current_id
+            self._current_id = pid
+
+    def paste_from_previous(self):
+        """Ctrl+Alt+V: the tone and colour of the photo that was current before onto the selected photos (the
+        copy clipboard is left as it is)."""
+        from piaa_desktop.core import develop
+
+        prev = self.previous_id
+        photo = self.win.catalog.photo(prev) if prev is not None else None
+        if photo is None:
+            self.win.say("No previous photo yet: move to another photo first", transient=True)
+            return None
+        ids = [i for i in self.win.target_ids() if i != prev]
+        if not ids:
+            self.win.say("Select the photos to paste onto (not the previous photo itself)", transient=True)
+            return None
+        try:
+            copied = develop.copy_params(self.win.catalog.get_edit(prev))
+        except ValueError:
+            self.win.say(f"The develop settings of {Path(photo.path).name} are unreadable: nothing pasted")
+            return None
+        change = self.panel.paste_settings(ids, copied)
+        n = len(ids)
+        self.win.say(f"Pasted the settings of {Path(photo.path).name} (the previous photo) onto {n} "
+                     f"photo{'s' if n != 1 else ''} (tone and colour; not the crop) · Ctrl+Z undoes the paste",
+                     transient=True)
+        return change
+
+    def paste_settings(self):
+        """Ctrl+Shift+V: the copied settings onto every selected photo, as one undo step."""
+        if self.panel.clipboard is None:
+            self.win.say("Nothing copied yet: Ctrl+Shift+C on a photo first", transient=True)
+            return None
+        ids = self.win.target_ids()
+        if not ids:
+            self.win.say("No photo selected to paste onto", transient=True)
+            return None
+        change = self.panel.paste_settings(ids)
+        n = len(ids)
+        what = self.panel.clipboard_words()
+        self.win.say(f"Pasted settings onto {n} photo{'s' if n != 1 else ''} ({what}) · Ctrl+Z undoes the paste",
+                     transient=True)
+        return change
 
     def auto_enhance(self) -> None:
         """Show the develop panel on the selection and auto-enhance it (the result stays editable)."""

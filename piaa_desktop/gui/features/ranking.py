@@ -13,13 +13,16 @@ class RankingFeature(Feature):
         from piaa_desktop.gui.ranking_view import RankingView
         from piaa_desktop.gui.reorder_view import ReorderView
 
-        self.ranking = RankingView(win.catalog, win.image_loader)
+        self.ranking = RankingView(win.catalog, win.image_loader, jobs=win.jobs)
         win.add_view("ranking", self.ranking, "R", title="Rank")
         self.ranking.photoInspected.connect(self._inspect)
         self.reorder = ReorderView(win.catalog, win.image_loader)
         win.add_view("reorder", self.reorder, "O", title="Order")
         win.viewChanged.connect(self._on_view_changed)
         win.scoresChanged.connect(self.ranking.refresh)
+
+    def shutdown(self) -> None:
+        self.ranking.shutdown()
 
     def _inspect(self, photo_id: int) -> None:
         """The Info panel follows the pair (only while the ranking is on screen)."""
