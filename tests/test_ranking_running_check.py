@@ -163,3 +163,27 @@ def test_preferences_and_their_count_leave_out_missing_photos(catalog, app_paths
     catalog.conn.execute("UPDATE photos SET missing=1 WHERE id=?", (ids[0],))
     catalog.conn.commit()
     assert catalog.preferences() == [pairs[0]] and catalog.preference_count() == 1
+
+
+def test_the_fit_from_rating_statistics_is_the_map_of_the_answers():
+    """_fit_penalised uses the ratings' sufficient statistics (xa'xa, xa'z: one pass per fit, not per Newton
+    step): its result still zeroes the gradient of the objective written out over every rating and pair,
+    and the Laplace evidence equals the one computed from the rows."""
+    from piaa_desktop.core.personal.adapt import _fit_penalised, _log_evidence_laplace
+
+    rng = np.random.default_rng(3)
+    p = 8
+    xa = np.c_[rng.standard_normal((500, p - 1)), np.ones(500)]
+    z = xa @ rng.standard_normal(p) + 0.3 * rng.standard_normal(500)
+    da = np.c_[rng.standard_normal((40, p - 1)), np.zeros(40)]
+    theta0, reg = np.zeros(p), np.full(p, 3.0)
+    th = _fit_penalised(theta0, xa, z, da, reg, 1.0, iters=50, tol=1e-12)
+    s = 1.0 / (1.0 + np.exp(da @ th))
+    grad = 2 * reg * (th - theta0) + 2 * xa.T @ (xa @ th - z) - da.T @ s
+    assert np.abs(grad).max() < 1e-8
+    m = da @ th
+    w = s * (1 - s)
+    h = np.diag(2 * reg) + 2 * xa.T @ xa + (da * w[:, None]).T @ da
+    obj = (reg * th * th).sum() + ((xa @ th - z) ** 2).sum() + np.logaddexp(0, -m).sum()
+    expect = -obj + 0.5 * np.log(2 * reg).sum() - 0.5 * np.linalg.slogdet(h)[1]
+    assert _log_evidence_laplace(th, theta0, xa, z, da, reg, 1.0) == pytest.approx(expect, rel=1e-10)
