@@ -109,3 +109,14 @@ def test_timestamps_parse():
     assert S._timestamp("2024-06-01T12:00:01") - S._timestamp("2024-06-01T12:00:00") == 1
     assert S._timestamp("2024:06:01 12:00:05") - S._timestamp("2024-06-01T12:00:00") == 5
     assert S._timestamp("garbage") is None and S._timestamp(None) is None
+
+
+def test_timestamps_together_match_one_by_one():
+    values = ["2024-06-01T12:00:00", "2024-06-01 12:00:01", "2024:06:01 12:00:02", "2024-06-01T12:00:03.5",
+              "2024-06-01T12:00:04Z", "2024-06-01T12:00:05+02:00", " 2024-06-01T12:00:06", None, "", "garbage",
+              "1969-12-31T23:59:59", "2024-13-01T00:00:00"]
+    assert S._timestamps(values) == [S._timestamp(v) for v in values]
+    assert S._timestamps(values[:2]) == [S._timestamp(values[0]), S._timestamp(values[0]) + 1.0]
+    # one impossible date among plain ones: each parsed on its own, the others still found
+    odd = ["2024-02-30T00:00:00", "2024-02-28T00:00:00"]
+    assert S._timestamp(odd[1]) is not None and S._timestamps(odd) == [None, S._timestamp(odd[1])]

@@ -55,6 +55,28 @@ def _timestamp(capture_time: Optional[str]) -> Optional[float]:
     return (dt - datetime(1970, 1, 1)).total_seconds()
 
 
+def _timestamps(values: Sequence[Optional[str]]) -> list[Optional[float]]:
+    """:func:`_timestamp` of each value; the plain ISO ones (``YYYY-MM-DDTHH:MM:SS``, what the scanner
+    stores) parsed together by numpy (100,000 in 20 ms instead of 280 ms: collapsing stacks in the grid)."""
+    out: list[Optional[float]] = [None] * len(values)
+    fast_at, fast = [], []
+    for k, s in enumerate(values):
+        if (s and len(s) == 19 and s[4] == "-" and s[7] == "-" and s[10] in "T " and s[13] == ":"
+                and s[16] == ":"):
+            fast_at.append(k)
+            fast.append(s)
+        else:
+            out[k] = _timestamp(s)
+    if fast:
+        try:
+            secs = [float(v) for v in np.array(fast, dtype="datetime64[s]").astype(np.int64).tolist()]
+        except ValueError:  # one impossible date (Feb 30) fails the array: each on its own
+            secs = [_timestamp(s) for s in fast]
+        for k, v in zip(fast_at, secs):
+            out[k] = v
+    return out
+
+
 def content_vectors(emb: np.ndarray) -> np.ndarray:
     """What "the same shot" compares: the backbone's head features of each embedding row (not the block taps,
     which follow texture and exposure), as float32. ``DEFAULT_MAX_DIST`` is calibrated on these
@@ -105,8 +127,7 @@ def find_stacks(
         wanted = {int(i) for i in ids}
         rows = [r for r in rows if r[0] in wanted]  # no SQL variable limit for large selections
     timed: list[tuple[float, int]] = []
-    for pid, when, mtime in rows:
-        t = _timestamp(when)
+    for (pid, _when, mtime), t in zip(rows, _timestamps([r[1] for r in rows])):
         if t is None and mtime_fallback and mtime:
             t = float(mtime)
         if t is not None:
