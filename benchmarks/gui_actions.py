@@ -543,7 +543,7 @@ def child(data_dir: str, only: list[str], profile: str, pace: float) -> dict:
     record("scroll_drag", measure("scroll_drag", drag_scroll, prep=grid_ready))
 
     def page_jumps() -> None:
-        for _ in range(100):  # page by page back up, as clicks in the scroll bar's trough
+        for _ in range(100 if pace >= 1 else max(10, int(100 * pace))):  # page by page back up, as clicks in the trough
             sb.triggerAction(QAbstractSlider.SliderAction.SliderPageStepSub)
             pump(10 * pace)
 
@@ -552,7 +552,7 @@ def child(data_dir: str, only: list[str], profile: str, pace: float) -> dict:
     def wheel_down() -> None:
         vp = w.grid.viewport()
         p = QPointF(vp.width() / 2, vp.height() / 2)
-        for _ in range(60):
+        for _ in range(60 if pace >= 1 else max(10, int(60 * pace))):
             ev = QWheelEvent(p, vp.mapToGlobal(p), QPoint(0, 0), QPoint(0, -120), Qt.MouseButton.NoButton, NOMOD,
                              Qt.ScrollPhase.NoScrollPhase, False)
             QApplication.sendEvent(vp, ev)
@@ -668,30 +668,44 @@ def fresh_copy(root: Path) -> Path:
     return run
 
 
-def table(res: dict) -> str:
+def table(res: dict, base: dict | None = None, base_label: str = "") -> str:
+    """The markdown table; ``base``: an earlier run's JSON (``--baseline``), its stall and CPU as a column."""
     def ms(v) -> str:
         return "" if v is None else f"{v:,.0f} ms"
 
-    lines = ["| action | longest stall (wall) | GUI-thread CPU in that gap | run-queue wait in that gap | time to result |",
-             "|---|---|---|---|---|"]
+    def was(a) -> str:
+        return f"{ms(a['stall_ms'])} (CPU {ms(a['cpu_in_gap_ms'])})" if a else ""
+
+    head = "| action | longest stall (wall) | GUI-thread CPU in that gap | run-queue wait in that gap | time to result |"
+    if base is not None:
+        head += f" before: stall (CPU), {base_label} |"
+    lines = [head, "|---|---|---|---|---|" + ("---|" if base is not None else "")]
     acts = res["actions"]
+    extra = (lambda row: f" {was(row)} |") if base is not None else (lambda row: "")
     for name, label in ACTIONS:
         a = acts.get(name)
+        old = base["actions"].get(name) if base is not None else None
         if a is None:
-            lines.append(f"| {label} | not measured: {'error' if name in res.get('errors', {}) else 'skipped'} | | | |")
+            lines.append(f"| {label} | not measured: {'error' if name in res.get('errors', {}) else 'skipped'} | | | |"
+                         + extra(old))
             continue
         stall = f"**{ms(a['stall_ms'])}** ⚠" if a["stall_ms"] > LIMIT_MS else ms(a["stall_ms"])
         result = "timed out" if a.get("timed_out") else (ms(a.get("result_ms")) if a.get("result_ms") is not None else "")
-        lines.append(f"| {label} | {stall} | {ms(a['cpu_in_gap_ms'])} | {ms(a['runqueue_in_gap_ms'])} | {result} |")
+        lines.append(f"| {label} | {stall} | {ms(a['cpu_in_gap_ms'])} | {ms(a['runqueue_in_gap_ms'])} | {result} |"
+                     + extra(old))
     b = res.get("between")
     if b:
         stall = f"**{ms(b['stall_ms'])}** ⚠" if b["stall_ms"] > LIMIT_MS else ms(b["stall_ms"])
         lines.append(f"| between actions: background work (longest, after `{b['after']}`) | {stall} | "
-                     f"{ms(b.get('cpu_in_gap_ms'))} | {ms(b.get('runqueue_in_gap_ms'))} | |")
+                     f"{ms(b.get('cpu_in_gap_ms'))} | {ms(b.get('runqueue_in_gap_ms'))} | |"
+                     + extra(base.get("between") if base is not None else None))
     s = res.get("startup")
     if s:
         lines.append(f"| start-up jobs after the window opened ({s['settle_s']} s to settle) | {ms(s['stall_ms'])} | "
-                     f"{ms(s['cpu_in_gap_ms'])} | {ms(s['runqueue_in_gap_ms'])} | |")
+                     f"{ms(s['cpu_in_gap_ms'])} | {ms(s['runqueue_in_gap_ms'])} | |"
+                     + extra(base.get("startup") if base is not None else None))
+    lines.append(f"| window opened (MainWindow() + show) | {res['window_open_s'] * 1000:,.0f} ms | | | |"
+                 + (f" {base['window_open_s'] * 1000:,.0f} ms |" if base is not None else ""))
     return "\n".join(lines)
 
 
@@ -704,7 +718,13 @@ def main(argv=None) -> int:
     ap.add_argument("--no-write", action="store_true", help="do not write benchmarks/RESULTS.md")
     ap.add_argument("--only", default="", help="comma-separated action keys to measure (default: all)")
     ap.add_argument("--profile", default="", help="cProfile this action (stats on stderr)")
-    ap.add_argument("--pace", type=float, default=1.0, help="scale of the pauses between keys and after actions")
+    ap.add_argument("--pace", type=float, default=1.0,
+                    help="scale of the pauses between keys and after actions (< 1: quick runs, fewer scroll steps)")
+    ap.add_argument("--baseline", default=None, help="an earlier run's --json output: its stalls as a column")
+    ap.add_argument("--baseline-label", default="earlier run", help="what the baseline is (commit, load)")
+    ap.add_argument("--save-json", default=None, help="also write this run's JSON to this file")
+    ap.add_argument("--note", default="", help="a paragraph added under the table (what changed, who fixes what)")
+    ap.add_argument("--render", default=None, help="no run: write the section from a saved --json output")
     ap.add_argument("--child", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     only = [s for s in args.only.split(",") if s]
@@ -713,6 +733,9 @@ def main(argv=None) -> int:
         print(json.dumps(res))
         return 0
 
+    if args.render:
+        res = json.loads(Path(args.render).read_text())
+        return report(args, res, res["load_start"])
     root = Path(args.dir).resolve()
     if REPO in root.parents or root == REPO:
         raise SystemExit("--dir must be outside the repository")
@@ -731,9 +754,26 @@ def main(argv=None) -> int:
         raise SystemExit(f"child failed (exit {r.returncode})")
     res = json.loads(r.stdout.strip().splitlines()[-1])
     res["build"] = info
+    try:
+        res["commit"] = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                                       cwd=str(REPO)).stdout.strip()
+    except OSError:
+        res["commit"] = ""
+    niceness = os.nice(0)
+    res["command"] = (f"nice -n {niceness} " if niceness else "") + "python benchmarks/gui_actions.py" + (
+        f" --n {args.n}" if args.n != 100_000 else "") + (" --reuse" if args.reuse else "") + (
+        f" --only {args.only}" if args.only else "")
     res["load_start"] = load0
     res["child_s"] = round(time.perf_counter() - t, 1)
     res["over_limit"] = sorted(k for k, v in res["actions"].items() if v["stall_ms"] > LIMIT_MS)
+    return report(args, res, load0)
+
+
+def report(args, res: dict, load0: float) -> int:
+    """Prints the JSON (``--json``) or the section, writes the section of RESULTS.md (unless ``--no-write``)."""
+    if args.save_json:
+        Path(args.save_json).write_text(json.dumps(res, indent=1))
+    base = json.loads(Path(args.baseline).read_text()) if args.baseline else None
     if args.json:
         print(json.dumps(res, indent=1))
     else:
@@ -748,22 +788,19 @@ def main(argv=None) -> int:
         "pump. Longest stall: the longest gap between two ticks of a 5 ms QTimer on the GUI thread, from the first "
         f"input until the result is on screen + 300 ms; ⚠ = over {LIMIT_MS:.0f} ms. Load average (1 min) at the "
         f"start {load0:.1f}, at the end {res['load_end']:.1f} (2 shared cores). Window opened in "
-        f"{res['window_open_s']} s; peak RSS {res.get('rss_peak_mb', 0)} MB.",
+        f"{res['window_open_s']} s; peak RSS {res.get('rss_peak_mb', 0)} MB. Code: commit {res.get('commit', '?')}.",
         "",
-        table(res),
+        table(res, base, args.baseline_label),
         "",
         "Over 100 ms: " + (", ".join(f"`{k}`" for k in res["over_limit"]) or "none") + ".",
-    ])
+    ] + (["", args.note] if args.note else []))
     if not args.json:
         print(body)
     if not args.no_write:
         from benchmarks._results import write_section
 
-        niceness = os.nice(0)
-        cmd_s = (f"nice -n {niceness} " if niceness else "") + "python benchmarks/gui_actions.py" + (
-            f" --n {args.n}" if args.n != 100_000 else "") + (" --reuse" if args.reuse else "")
-        write_section(SECTION, cmd_s, body)
-    return 1 if res.get("errors") and not only else 0
+        write_section(SECTION, res.get("command", "python benchmarks/gui_actions.py"), body)
+    return 1 if res.get("errors") and not args.only else 0
 
 
 if __name__ == "__main__":
