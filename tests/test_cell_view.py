@@ -342,3 +342,19 @@ def test_filmstrip_click_and_wheel_and_grid_resize(qtbot):
     assert grid.viewport().rect().contains(grid.visualRect(m.index(400, 0)))
     assert grid.verticalScrollBar().maximum() == (
         -(-n // grid.columns()) * grid.cell_extent().height() - grid.viewport().height())
+
+
+def test_hover_follows_the_mouse(qtbot):
+    from PySide6.QtGui import QHoverEvent
+
+    v, m, d = _view(qtbot, 1000, 333, 300)
+    vp = v.viewport()
+    cols = v.layout_columns()
+    for p, row in ((QPoint(75, 60), cols + 1), (QPoint(10, 10), 0), (QPoint(cols * 50 + 1, 10), -1)):
+        if p.x() >= vp.width():
+            continue
+        QApplication.sendEvent(vp, QHoverEvent(QEvent.Type.HoverMove, QPointF(p), QPointF(p), QPointF(p)))
+        assert v.hover_index().row() == row
+    QApplication.sendEvent(vp, QHoverEvent(QEvent.Type.HoverMove, QPointF(75, 60), QPointF(75, 60), QPointF(75, 60)))
+    QApplication.sendEvent(vp, QEvent(QEvent.Type.Leave))
+    assert not v.hover_index().isValid()

@@ -28,7 +28,7 @@ from PySide6.QtCore import (
     QSize,
     Qt,
 )
-from PySide6.QtGui import QPainter, QRegion
+from PySide6.QtGui import QCursor, QPainter, QRegion
 from PySide6.QtWidgets import QAbstractItemView, QStyle, QStyleOptionViewItem
 
 _A = QAbstractItemView.CursorAction
@@ -57,6 +57,9 @@ class UniformCellView(QAbstractItemView):
         self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
         self.setHorizontalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
         self.viewport().setAttribute(Qt.WidgetAttribute.WA_Hover)
+        # as QAbstractItemView does: after a scroll the cell now under the mouse is the hovered one
+        self.verticalScrollBar().valueChanged.connect(self._hover_from_cursor)
+        self.horizontalScrollBar().valueChanged.connect(self._hover_from_cursor)
 
     # ------------------------------------------------------------------ layout arithmetic
     def _count(self) -> int:
@@ -338,6 +341,11 @@ class UniformCellView(QAbstractItemView):
         for i in (old, index):
             if i.isValid():
                 self.viewport().update(self.visualRect(i))
+
+    def _hover_from_cursor(self, *_args) -> None:
+        vp = self.viewport()
+        pos = vp.mapFromGlobal(QCursor.pos())
+        self._set_hover(self.indexAt(pos) if vp.rect().contains(pos) and vp.underMouse() else QModelIndex())
 
     def hover_index(self) -> QModelIndex:
         return QModelIndex(self._hover)
