@@ -194,6 +194,11 @@ def test_drag_to_reorder_records_preferences(window, qtbot):
     prefs = window.catalog.preferences()
     assert prefs[-3:] == list(zip(order, order[1:]))
     assert window.features.personal.train_timer.isActive()
+    # then the worker's check: the three answers were predicted before they were learned from
+    qtbot.waitUntil(lambda: view.check is not None, timeout=10_000)
+    text = view.status.text()
+    assert text.startswith("Saved: 3 preferences learned from your order. Before you gave them, it had guessed ")
+    assert "of these 3." in text and "Answer 7 more pairs to see how well it knows your taste" in text
 
 
 def test_failed_style_learning_is_a_dialog_with_reason_and_what_to_do(window, qtbot, monkeypatch):

@@ -104,6 +104,9 @@ def test_nothing_is_claimed_below_the_evidence_threshold():
     assert check["last"] is False and C.describe_last(check) == "your last choice surprised it"
     words = C.describe_running(check)
     assert words.startswith("It guessed 8 of your last 10 choices before you made them (the generic score 5). ")
+    assert C.describe_latest(2, 3) == "Before you gave them, it had guessed 2 of these 3."
+    assert C.describe_latest(0, 1) == "It had not guessed this one." and C.describe_latest(0, 0) == ""
+    assert C.describe_latest(1, 1) == "It had guessed this one before you gave it."
     # the verdict is the Info panel's (describe) for the same level and comparison
     level, versus = C.assess(check)
     assert words.endswith(f". {C.describe(check).split(':')[0]}.")
@@ -141,6 +144,10 @@ def test_catalog_running_check_costs_one_fit_per_new_answer(library, shipped_pri
     more = running_check(cat, again.margins, prior=shipped_prior)
     assert more.n_answers == 4 and more.fits == 1 and more.check["cv_answers"] == 4
     assert {k: v for k, v in more.margins.items() if k[0] < 3} == first.margins  # earlier predictions kept
+    # the newest answers (a drag-to-order's): guessed before they were learned from
+    newest = [more.margins[k][0] for k in sorted(more.margins)]
+    assert more.latest(2) == (sum(m > 0 for m in newest[-2:]), 2) and more.latest(9) == (sum(m > 0 for m in newest), 4)
+    assert more.latest(0) == (0, 0)
     # only the last ``window`` answers are counted (and kept)
     short = running_check(cat, more.margins, window=2, prior=shipped_prior)
     assert sorted(k[0] for k in short.margins) == [2, 3] and short.fits == 0 and short.check["cv_answers"] == 2

@@ -3,7 +3,9 @@
 The selected photos (2 to 12) are shown as large thumbnails, in their current personal-score order;
 drag them (or move the current one with Ctrl+Left / Ctrl+Right) until the best is first, then Save
 (Enter). The order becomes preferences between neighbours (``core.personal.operations.record_order``), which
-the personal model learns from like "which do you prefer?" answers.
+the personal model learns from like "which do you prefer?" answers. After a save a worker checks them as the
+ranking view does (:func:`core.personal.operations.running_check`): how many of these the model had guessed
+before they were given, and how well it knows the user's taste, in :mod:`core.personal.confidence`'s words.
 """
 from __future__ import annotations
 
@@ -29,10 +31,19 @@ MAX_PHOTOS = 12
 class ReorderView(QWidget):
     orderSaved = Signal(list)  # photo ids, best first
 
-    def __init__(self, catalog, image_loader: Callable[[int], object], parent: Optional[QWidget] = None):
+    def __init__(self, catalog, image_loader: Callable[[int], object], parent: Optional[QWidget] = None,
+                 jobs=None, check_source: Optional[Callable] = None):
+        """``jobs``: the window's JobsManager for the check after a save (none: no check is shown);
+        ``check_source(catalog, known, progress=None, cancel=None)`` as RankingView's."""
         super().__init__(parent)
         self.catalog = catalog
         self.image_loader = image_loader
+        self._jobs = jobs
+        path = getattr(catalog, "path", None)
+        self._catalog_path = str(path) if path and str(path) != ":memory:" else None
+        self._check_source = check_source
+        self._check_seq = 0  # saves checked: a check of an older save never replaces a newer one
+        self.check = None
         title = QLabel("Drag the photos into your order of preference: best first")
         title.setAlignment(Qt.AlignmentFlag.AlignCenter)
         title.setStyleSheet("font-size: 15pt; font-weight: bold;")
@@ -51,6 +62,7 @@ class ReorderView(QWidget):
         self.list.model().rowsMoved.connect(self._renumber)  # after a drag and drop
         self.status = QLabel("")
         self.status.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.status.setWordWrap(True)
         self.save_btn = QPushButton("Save this order (Enter)")
         self.save_btn.clicked.connect(self.save)
         buttons = QHBoxLayout()
@@ -116,7 +128,32 @@ class ReorderView(QWidget):
         n = record_order(self.catalog, ids)
         self.status.setText(f"Saved: {n} preferences learned from your order")
         self.orderSaved.emit(ids)
+        self._start_check(n)
         return n
+
+    def _start_check(self, n: int) -> None:
+        """Check the answers on a worker (the order's among them); the words follow when it is done."""
+        if self._jobs is None or self._catalog_path is None:
+            return
+        from piaa_desktop.gui.ranking_view import _running_check
+
+        self._check_seq += 1
+        seq = self._check_seq
+        try:
+            self._jobs.submit(self._check_source or _running_check, None, with_catalog=self._catalog_path,
+                              name="order check", on_done=lambda r, s=seq, n=n: self._checked(s, n, r))
+        except RuntimeError:  # the window is closing
+            pass
+
+    def _checked(self, seq: int, n: int, result) -> None:
+        if seq != self._check_seq or result is None:
+            return  # a newer order was saved since (its check follows), or no prior: the count stands
+        from piaa_desktop.core.personal.confidence import describe_latest
+
+        self.check = result
+        guessed, counted = result.latest(n)
+        self.status.setText(f"Saved: {n} preferences learned from your order. {describe_latest(guessed, counted)}"
+                            f"\n{result.words}")
 
     def _handle_key(self, event: QKeyEvent) -> bool:
         ctrl = bool(event.modifiers() & Qt.KeyboardModifier.ControlModifier)

@@ -240,3 +240,13 @@ def describe_last(check: Optional[dict]) -> str:
     if last is None:
         return ""
     return "it guessed your last choice" if last else "your last choice surprised it"
+
+
+def describe_latest(guessed: int, n: int) -> str:
+    """Words on the last ``n`` answers given at once (a drag-to-order: each neighbour pair is an answer),
+    each predicted before it was learned from ("" without any)."""
+    if n <= 0:
+        return ""
+    if n == 1:
+        return "It had guessed this one before you gave it." if guessed else "It had not guessed this one."
+    return f"Before you gave them, it had guessed {guessed} of these {n}."

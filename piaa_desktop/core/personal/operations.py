@@ -511,6 +511,12 @@ class RunningCheck:
     fits: int = 0  # models fitted for this check (the answers not in ``known``)
     seconds: float = 0.0
 
+    def latest(self, n: int) -> tuple[int, int]:
+        """(guessed, counted) over the newest ``n`` answers (a drag-to-order's), each predicted before it
+        was learned from; counted < n where answers fell out of the window or lack an embedding."""
+        recent = [self.margins[k] for k in sorted(self.margins)[-int(n):]] if n > 0 else []
+        return sum(1 for p, _g in recent if p > 0), len(recent)
+
 
 def running_check(catalog, known: Optional[dict] = None, window: int = confidence.RUNNING_WINDOW,
                   prior: Optional[Prior] = None, progress=None, cancel=None) -> RunningCheck:

@@ -16,7 +16,7 @@ class RankingFeature(Feature):
         self.ranking = RankingView(win.catalog, win.image_loader, jobs=win.jobs)
         win.add_view("ranking", self.ranking, "R", title="Rank")
         self.ranking.photoInspected.connect(self._inspect)
-        self.reorder = ReorderView(win.catalog, win.image_loader)
+        self.reorder = ReorderView(win.catalog, win.image_loader, jobs=win.jobs)
         win.add_view("reorder", self.reorder, "O", title="Order")
         win.viewChanged.connect(self._on_view_changed)
         win.scoresChanged.connect(self.ranking.refresh)
