@@ -202,3 +202,30 @@ def test_pairs_are_chosen_on_a_worker_and_a_retrained_model_replaces_the_queue(q
         qtbot.keyClick(view, Qt.Key.Key_Left)
     answered = catalog.preferences()
     assert answered[-2:] == batches[2] and not {frozenset(p) for p in batches[1]} & {frozenset(p) for p in answered}
+
+
+def test_checking_is_said_while_the_first_check_runs_and_not_after_a_check_without_words(qtbot, catalog,
+                                                                                          app_paths, small_library):
+    """With answers stored but no check on screen yet the view says it is checking them; a check that finds
+    nothing to say (no prior or backbone: None) leaves the count alone, not a 'checking' that never ends."""
+    import threading
+
+    from piaa_desktop.core.scanner import scan_folder
+    from piaa_desktop.gui.ranking_view import RankingView
+
+    scan_folder(catalog, small_library, app_paths.thumbnails)
+    ids = [p.id for p in catalog.photos()]
+    catalog.add_preference(ids[0], ids[1], source="ranking")
+    gate = threading.Event()
+
+    def no_words(cat, known, progress=None, cancel=None):
+        assert gate.wait(10)
+        return None
+
+    view = RankingView(catalog, _loader, pair_source=_pairs(ids[2:]), check_source=no_words)
+    qtbot.addWidget(view)
+    view.show()
+    assert view.status.text() == "1 answered · checking your answers…"
+    gate.set()
+    qtbot.waitUntil(lambda: view._check_handle is None, timeout=5000)
+    assert view.status.text() == "1 answered"

@@ -163,7 +163,9 @@ class RankingView(QWidget):
 
     def _fetch_pairs(self) -> None:
         """Ask a worker for the next batch (one at a time: asked again while one runs, one more after it)."""
-        if self._pairs_handle is not None and not self._pairs_handle.done:
+        # busy until the batch's on_finished reached this thread: a job whose body is done (handle.done) but
+        # whose on_finished is still queued would otherwise clear the handle of a batch started meanwhile
+        if self._pairs_handle is not None:
             self._pairs_again = True
             return
         self._pairs_seq += 1
@@ -204,8 +206,8 @@ class RankingView(QWidget):
         n = self.answered_total()
         text = f"{n} answered"
         c = self.check
-        if c is None:
-            return text
+        if c is None:  # the first check (up to 30 fits: a second or two) is still running
+            return text + (" · checking your answers…" if n and self._check_handle is not None else "")
         if c.last_words and c.n_answers == n:  # about the newest answer only while it is the newest
             text += f" · {c.last_words}"
         return f"{text}\n{c.words}"
@@ -216,7 +218,7 @@ class RankingView(QWidget):
         self._check_seq += 1
         if self._catalog_path is None:
             return
-        if self._check_handle is not None and not self._check_handle.done:
+        if self._check_handle is not None:  # cleared by its on_finished only (see _fetch_pairs)
             self._check_again = True
             return
         self._start_check()
@@ -231,6 +233,9 @@ class RankingView(QWidget):
                 on_done=lambda r, s=seq: self._checked(s, r), on_finished=self._check_finished)
         except RuntimeError:  # the window is closing
             self._check_handle = None
+            return
+        if self.check is None and self.current is not None:
+            self.status.setText(self.progress_text())  # "· checking your answers…"
 
     def _checked(self, seq: int, result) -> None:
         if seq <= self._check_shown:
@@ -245,6 +250,8 @@ class RankingView(QWidget):
         if self._check_again:
             self._check_again = False
             self._start_check()
+        elif self.check is None and self.current is not None:
+            self.status.setText(self.progress_text())  # no check to show (no prior): the count alone
 
     def shutdown(self, wait_s: float = 10.0) -> None:
         """Stop the running check (the view's own jobs only: a window's manager is shut down by the window)."""
