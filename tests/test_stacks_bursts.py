@@ -120,3 +120,17 @@ def test_timestamps_together_match_one_by_one():
     # one impossible date among plain ones: each parsed on its own, the others still found
     odd = ["2024-02-30T00:00:00", "2024-02-28T00:00:00"]
     assert S._timestamp(odd[1]) is not None and S._timestamps(odd) == [None, S._timestamp(odd[1])]
+
+
+def test_find_stacks_order_ties_and_fallbacks_without_embeddings(catalog, monkeypatch):
+    """Capture order with ties by id, gaps chained, photos without a time left out (no embeddings here:
+    every photo near in time looks alike)."""
+    import numpy as np
+
+    monkeypatch.setattr(S, "_vectors", lambda _cat, ids: {i: np.ones(4, np.float32) / 2.0 for i in ids})
+    times = {7: "2024-06-01T12:00:01", 3: "2024-06-01T12:00:01", 9: "2024:06:01 12:00:02.5", 4: None,
+             5: "2024-06-01T12:00:09", 6: "2024-06-01T12:00:10", 8: "2024-06-01T13:00:00", 2: "garbage"}
+    assert S.find_stacks(catalog, capture_times=times) == [[3, 7, 9], [5, 6]]
+    assert S.find_stacks(catalog, capture_times=times, max_gap_s=0.5) == [[3, 7]]
+    assert S.find_stacks(catalog, capture_times=times, ids=[5, 6, 8]) == [[5, 6]]
+    assert S.find_stacks(catalog, capture_times={}) == []
