@@ -87,6 +87,11 @@ ACTIONS: tuple[tuple[str, str], ...] = (
     ("folder_all", "library tree: back to All photos"),
     ("compare_enter", "C: compare 2 selected photos"),
     ("compare_leave", "C: compare back to the grid"),
+    ("double_click", "double-click a photo: grid to loupe"),
+    ("develop_on", "D: develop panel shown (on the loupe)"),
+    ("develop_off", "D: develop panel hidden"),
+    ("ranking_enter", "R: \"which do you prefer?\" view"),
+    ("ranking_leave", "R: back to the grid"),
     ("scroll_drag", "scroll bar dragged top to bottom (300 steps)"),
     ("scroll_pages", "scroll bar page jumps x100 (trough clicks)"),
     ("wheel", "mouse wheel x60 notches"),
@@ -530,6 +535,26 @@ def child(data_dir: str, only: list[str], profile: str, pace: float) -> dict:
                                     prep=two_selected))
     record("compare_leave", measure("compare_leave", lambda: key(K.Key_C), lambda: w.current_view() == "grid",
                                     prep=lambda: w.current_view() == "compare" or (two_selected(), key(K.Key_C))))
+
+    def dclick5() -> float:
+        rect = w.grid.visualRect(w.model.index(5, 0))
+        t = time.perf_counter()
+        # what the window system sends: press, release, then the second press as a double-click, release
+        QTest.mouseClick(w.grid.viewport(), Qt.MouseButton.LeftButton, NOMOD, rect.center())
+        QTest.mouseDClick(w.grid.viewport(), Qt.MouseButton.LeftButton, NOMOD, rect.center())
+        return t
+
+    record("double_click", measure("double_click", dclick5, lambda: w.current_view() == "loupe",
+                                   prep=lambda: grid_ready(0)))
+    dev = w.features.develop.dock
+    record("develop_on", measure("develop_on", lambda: key(K.Key_D), lambda: dev.isVisible() and not dev.visibleRegion().isEmpty(),
+                                 prep=lambda: (grid_ready(1), dev.hide(), w.grid.setFocus())))
+    record("develop_off", measure("develop_off", lambda: key(K.Key_D), lambda: not dev.isVisible(),
+                                  prep=lambda: dev.isVisible() or (dev.show(), dev.raise_())))
+    record("ranking_enter", measure("ranking_enter", lambda: key(K.Key_R), lambda: w.current_view() == "ranking",
+                                    prep=lambda: grid_ready(0)))
+    record("ranking_leave", measure("ranking_leave", lambda: key(K.Key_R), lambda: w.current_view() == "grid",
+                                    prep=lambda: w.current_view() == "ranking" or (grid_ready(0), key(K.Key_R))))
 
     # ------------------------------------------------------------------ scrolling
     sb = w.grid.verticalScrollBar()

@@ -33,7 +33,7 @@ def test_gui_actions_bench_measures_every_action(tmp_path):
             assert isinstance(a[field], (int, float)) and a[field] >= 0, (k, field)
         assert a["stall_ms"] > 0, k  # the heartbeat ran
     # actions with a clear end have a time to result
-    for k in ("sort:generic", "refresh_order", "loupe_enter", "rate_one", "search_type", "personal_update"):
+    for k in ("sort:generic", "refresh_order", "loupe_enter", "double_click", "rate_one", "search_type", "personal_update"):
         assert acts[k]["result_ms"] is not None and acts[k]["result_ms"] >= 0, k
     assert len(acts["rate_one"]["samples_stall_ms"]) == 5
     assert res["build"]["personal_model"].startswith("personal model")
