@@ -130,11 +130,17 @@ def child(data_dir: str, only: list[str], profile: str, pace: float) -> dict:
     clock = QElapsedTimer()
     clock.start()
 
+    try:  # opened once (on the GUI thread: thread-self is this thread), read with pread at each tick
+        sched_fd = os.open("/proc/thread-self/schedstat", os.O_RDONLY)
+    except OSError:
+        sched_fd = None
+
     def runqueue_ms() -> float:
         # Linux: time this thread spent runnable but waiting for a core (schedstat's 2nd field, ns)
+        if sched_fd is None:
+            return 0.0
         try:
-            with open("/proc/thread-self/schedstat") as fh:
-                return int(fh.read().split()[1]) / 1e6
+            return int(os.pread(sched_fd, 128, 0).split()[1]) / 1e6
         except (OSError, ValueError, IndexError):
             return 0.0
 
@@ -271,7 +277,7 @@ def child(data_dir: str, only: list[str], profile: str, pace: float) -> dict:
                 prep()
             quiet(last_key[0])
             last_key[0] = name
-            pr = cProfile.Profile() if profile and name.split("#")[0] == profile else None
+            pr = cProfile.Profile() if name.split("#")[0] in profile.split(",") else None
             beat.reset()
             t0 = time.perf_counter()
             if pr is not None:
@@ -742,7 +748,7 @@ def main(argv=None) -> int:
     ap.add_argument("--json", action="store_true", help="print only JSON on stdout")
     ap.add_argument("--no-write", action="store_true", help="do not write benchmarks/RESULTS.md")
     ap.add_argument("--only", default="", help="comma-separated action keys to measure (default: all)")
-    ap.add_argument("--profile", default="", help="cProfile this action (stats on stderr)")
+    ap.add_argument("--profile", default="", help="cProfile these actions (comma-separated; stats on stderr)")
     ap.add_argument("--pace", type=float, default=1.0,
                     help="scale of the pauses between keys and after actions (< 1: quick runs, fewer scroll steps)")
     ap.add_argument("--baseline", default=None, help="an earlier run's --json output: its stalls as a column")
