@@ -2,8 +2,8 @@
 ``Filmstrip``, loaded from git) against the arithmetic-layout ones (``gui/cell_view.py``), run alternately,
 each run in a fresh process (QT_QPA_PLATFORM=offscreen).
 
-    python benchmarks/grid_view_bench.py [--n 100000] [--reps 3] [--old-rev 1097ed9] [--window DATA_DIR]
-                                         [--json] [--no-write]
+    python benchmarks/grid_view_bench.py [--n 100000] [--reps 3] [--old-rev 2ae9900] [--window DATA_DIR]
+                                         [--actions DIR] [--json] [--no-write]
 
 Synthetic part (a ``PhotoListModel`` over ``n`` in-memory records, no files; grid 1280 x 800, cell 150):
 
@@ -21,6 +21,10 @@ Each action's GUI stall is the longest gap of a 2 ms QTimer heartbeat from the a
 ``--window DATA_DIR``: also the real ``MainWindow`` on that data dir (copied to a temp dir first: nothing
 is written into it), old and new views patched in: entering the loupe with the current photo at row n/2,
 back to the grid, a new sort and F5 (whether the current photo is on screen after them).
+
+``--actions DIR``: also ``benchmarks/gui_actions.py --dir DIR --reuse --only ...`` (the real window on its
+100,000-photo catalog, actions through the real input path) for the actions the views touch, run on a
+checkout of the old commit and on this tree, alternately (``--reps`` each).
 
 Writes its section of benchmarks/RESULTS.md (``## Grid and filmstrip views at 100,000 photos``).
 """
@@ -212,6 +216,23 @@ def _old_sources(rev: str, dest: Path) -> None:
         (dest / f"{name}.py").write_text(src, encoding="utf-8")
 
 
+ACTIONS = ("click_photo,grid_arrows,loupe_enter,loupe_right,loupe_leave,loupe_enter_return,refresh_order,select_all,"
+           "select_none,scroll_drag,scroll_pages,wheel,page_down_keys,zoom_keys,resize")
+
+
+def _gui_actions(tree: Path, actions_dir: str) -> dict:
+    """benchmarks/gui_actions.py (this tree's script) run against ``tree``'s code."""
+    script = tree / "benchmarks" / "gui_actions.py"
+    if tree != REPO:
+        shutil.copy2(REPO / "benchmarks" / "gui_actions.py", script)
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", PYTHONPATH=str(tree))
+    r = subprocess.run([sys.executable, str(script), "--dir", actions_dir, "--reuse", "--no-write", "--json",
+                        "--only", ACTIONS], cwd=str(tree), env=env, capture_output=True, text=True, timeout=900)
+    if r.returncode != 0:
+        raise SystemExit(f"gui_actions failed:\n{r.stderr[-3000:]}")
+    return json.loads(r.stdout)
+
+
 def _child(code: str, args: list[str]) -> dict:
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen", PYTHONPATH=str(REPO))
     r = subprocess.run([sys.executable, "-c", code, *args], cwd=str(REPO), env=env, capture_output=True, text=True,
@@ -244,8 +265,9 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--n", type=int, default=100_000)
     ap.add_argument("--reps", type=int, default=3)
-    ap.add_argument("--old-rev", default="1097ed9", help="commit whose QListView-based grid.py/loupe.py are 'old'")
+    ap.add_argument("--old-rev", default="2ae9900", help="commit whose QListView-based grid.py/loupe.py are 'old'")
     ap.add_argument("--window", help="data dir of a big catalog: also measure the real main window")
+    ap.add_argument("--actions", help="a benchmarks/gui_actions.py --dir (with pristine/): also its actions, old vs new")
     ap.add_argument("--json", action="store_true", help="print only JSON")
     ap.add_argument("--no-write", action="store_true", help="do not write benchmarks/RESULTS.md")
     a = ap.parse_args(argv)
@@ -256,16 +278,30 @@ def main(argv=None) -> int:
         if a.window:
             window_dir = tmp / "data"
             shutil.copytree(a.window, window_dir, ignore=shutil.ignore_patterns("cache"))
-        synth, window = [], []
+        old_tree = None
+        if a.actions:
+            old_tree = tmp / "old_tree"
+            old_tree.mkdir()
+            archive = subprocess.run(["git", "archive", a.old_rev], cwd=str(REPO), check=True, capture_output=True).stdout
+            subprocess.run(["tar", "-x", "-C", str(old_tree)], input=archive, check=True)
+        synth, window, actions = [], [], []
         for rep in range(a.reps):
             for variant in (("old", "new") if rep % 2 == 0 else ("new", "old")):
                 synth.append(_child(SYNTH, [variant, str(tmp), str(a.n)]))
                 if window_dir is not None:
                     window.append(_child(WINDOW, [variant, str(tmp), str(window_dir)]))
+                if old_tree is not None:
+                    got = _gui_actions(old_tree if variant == "old" else REPO, a.actions)
+                    actions.append({"variant": variant, "n": got.get("n"),
+                                    **{k: {"stall_ms": v["stall_ms"], "cpu_ms": v["cpu_in_gap_ms"]}
+                                       for k, v in got["actions"].items()}})
                 if not a.json:
                     print(f"rep {rep} {variant} done", file=sys.stderr)
         result = {"n": a.n, "reps": a.reps, "old_rev": a.old_rev, "synthetic": _summary(synth), "synthetic_runs": synth,
                   "load": os.getloadavg()[0], "cpu": platform.processor() or platform.machine()}
+        if actions:
+            result["actions"] = _summary(actions)
+            result["actions_runs"] = actions
         if window:
             result["window"] = _summary(window)
             result["window_n"] = window[0]["n"]
@@ -314,8 +350,17 @@ def _write(res: dict, a) -> None:
         acts = [k for k in wv["new"]]
         body += (f"\nReal MainWindow (1280 x 800) on a copy of the lead's {res['window_n']:,}-photo catalog, current photo "
                  "at row n/2:\n\n" + table(wv, acts, ["current_on_screen"]) + "\n")
+    if "actions" in res:
+        av = res["actions"]
+        body += ("\n`benchmarks/gui_actions.py` (the real window on its 100,000-photo synthetic catalog, input through "
+                 f"the real path; its heartbeat stall and the GUI thread's CPU in it), old commit {res['old_rev']} "
+                 "vs this tree, alternating, medians:\n\n| action | old stall ms | new stall ms | old CPU ms | new CPU ms |\n"
+                 "|---|---:|---:|---:|---:|\n")
+        for act in av["new"]:
+            o, nw = av["old"].get(act, {}), av["new"][act]
+            body += f"| {act} | {o.get('stall_ms', '')} | {nw['stall_ms']} | {o.get('cpu_ms', '')} | {nw['cpu_ms']} |\n"
     cmd = "python benchmarks/grid_view_bench.py" + (f" --n {a.n}" if a.n != 100_000 else "") + (
-        f" --reps {a.reps}" if a.reps != 3 else "") + (" --window /work/cache/s5/search" if a.window else "")
+        f" --reps {a.reps}" if a.reps != 3 else "") + (" --window /work/cache/s5/search" if a.window else "") + (f" --actions {a.actions}" if a.actions else "")
     write_section("Grid and filmstrip views at 100,000 photos", cmd, body)
 
 
