@@ -134,3 +134,32 @@ def test_find_stacks_order_ties_and_fallbacks_without_embeddings(catalog, monkey
     assert S.find_stacks(catalog, capture_times=times, max_gap_s=0.5) == [[3, 7]]
     assert S.find_stacks(catalog, capture_times=times, ids=[5, 6, 8]) == [[5, 6]]
     assert S.find_stacks(catalog, capture_times={}) == []
+    # the same from a dict of records, parsed once per dict
+    from types import SimpleNamespace
+
+    records = {pid: SimpleNamespace(id=pid, capture_time=t) for pid, t in times.items()}
+    arrays = S.record_timestamps(records)
+    assert S.record_timestamps(records) is not None and S.record_timestamps(records)[1] is arrays[1]  # cached
+    assert S.find_stacks(catalog, timestamps=arrays) == [[3, 7, 9], [5, 6]]
+    assert S.find_stacks(catalog, timestamps=arrays, ids=[7, 9, 5, 6]) == [[7, 9], [5, 6]]
+    assert S.find_stacks(catalog, timestamps=arrays, ids=[]) == []
+    later = dict(records)
+    later[6] = SimpleNamespace(id=6, capture_time="2024-06-01T12:30:00")  # a reload: a new dict, new times
+    assert S.find_stacks(catalog, timestamps=S.record_timestamps(later)) == [[3, 7, 9]]
+
+
+def test_timestamp_array_matches_one_by_one_on_random_dates():
+    import random
+
+    import numpy as np
+
+    rng = random.Random(3)
+    values = ["%04d-%02d-%02d%s%02d:%02d:%02d" % (rng.choice([1, 4, 100, 400, 1900, 1969, 2000, 2024, 2100, 9999]),
+                                                  rng.randint(0, 13), rng.randint(0, 32), rng.choice("T "),
+                                                  rng.randint(0, 25), rng.randint(0, 61), rng.randint(0, 61))
+              for _ in range(5000)]
+    values += ["0000-01-01T00:00:00", "2024-0a-01T12:00:00", "2024:06:01 12:00:00", None, ""]
+    got = S._timestamp_array(values)
+    want = np.array([np.nan if (t := S._timestamp(v)) is None else t for v in values])
+    assert np.array_equal(got, want, equal_nan=True)
+    assert 0.3 < np.isnan(want).mean() < 0.9  # both real dates and impossible ones were tried

@@ -56,22 +56,34 @@ def _timestamp(capture_time: Optional[str]) -> Optional[float]:
 
 
 def _timestamp_array(values: Sequence[Optional[str]]) -> np.ndarray:
-    """:func:`_timestamp` of each value as float64 seconds (NaN: none); the plain ISO ones
-    (``YYYY-MM-DDTHH:MM:SS``, what the scanner stores) checked and parsed together by numpy (100,000 in
-    ~50 ms instead of 280 ms: collapsing stacks in the grid, benchmarks/gui_actions.py)."""
+    """:func:`_timestamp` of each value as float64 seconds (NaN: none). The plain ISO ones
+    (``YYYY-MM-DDTHH:MM:SS``, what the scanner stores) are read digit by digit as arrays (100,000 in ~50 ms
+    instead of 280 ms: collapsing stacks in the grid, benchmarks/gui_actions.py); the others, and plain ones
+    that are no real date (Feb 30, 24:00), one by one."""
     n = len(values)
     out = np.full(n, np.nan)
     if not n:
         return out
     strs = np.array([v if isinstance(v, str) and len(v) == 19 else "" for v in values], dtype="<U19")
     c = strs.view(np.uint32).reshape(n, 19)
+    dig = c[:, [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18]].astype(np.int64) - ord("0")  # YYYYMMDDhhmmss
     plain = ((c[:, 4] == ord("-")) & (c[:, 7] == ord("-")) & ((c[:, 10] == ord("T")) | (c[:, 10] == ord(" ")))
-             & (c[:, 13] == ord(":")) & (c[:, 16] == ord(":")))
+             & (c[:, 13] == ord(":")) & (c[:, 16] == ord(":")) & ((dig >= 0) & (dig <= 9)).all(axis=1))
+    y = dig[:, 0:4] @ np.array([1000, 100, 10, 1], dtype=np.int64)
+    mo, d, hh, mi, ss = (dig[:, k:k + 2] @ np.array([10, 1], dtype=np.int64) for k in (4, 6, 8, 10, 12))
+    leap = (y % 4 == 0) & ((y % 100 != 0) | (y % 400 == 0))
+    month_days = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int64)
+    dim = month_days[np.clip(mo, 0, 12)] + ((mo == 2) & leap)
+    plain &= (y >= 1) & (mo >= 1) & (mo <= 12) & (d >= 1) & (d <= dim) & (hh <= 23) & (mi <= 59) & (ss <= 59)
+    # days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil)
+    yy = y - (mo <= 2)
+    era = np.floor_divide(yy, 400)
+    yoe = yy - era * 400
+    doy = (153 * (mo + np.where(mo > 2, -3, 9)) + 2) // 5 + d - 1
+    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
+    days = era * 146097 + doe - 719468
     at = np.flatnonzero(plain)
-    try:
-        out[at] = strs[at].astype("datetime64[s]").astype(np.int64)
-    except ValueError:  # an impossible date (Feb 30) fails the whole array: each on its own
-        plain[:] = False
+    out[at] = (days * 86400 + hh * 3600 + mi * 60 + ss)[at]
     for k in np.flatnonzero(~plain).tolist():
         t = _timestamp(values[k])
         if t is not None:
@@ -82,6 +94,22 @@ def _timestamp_array(values: Sequence[Optional[str]]) -> np.ndarray:
 def _timestamps(values: Sequence[Optional[str]]) -> list[Optional[float]]:
     """:func:`_timestamp` of each value (None: none), through :func:`_timestamp_array`."""
     return [None if t != t else t for t in _timestamp_array(values).tolist()]
+
+
+_RECORD_TIMES: list = []  # [(records dict, ids, seconds)]: the last dict's, kept while it is the window's
+
+
+def record_timestamps(records: Mapping[int, object]) -> tuple[np.ndarray, np.ndarray]:
+    """(photo ids, capture times in seconds, NaN: none) of a dict of records (``.capture_time``), computed once
+    per dict: the grid collapses stacks again at every refresh while stacks are collapsed (new scores, a
+    rating in Rating order), and a reload makes a new dict (capture times change only then)."""
+    if _RECORD_TIMES and _RECORD_TIMES[0][0] is records and len(_RECORD_TIMES[0][1]) == len(records):
+        return _RECORD_TIMES[0][1], _RECORD_TIMES[0][2]
+    recs = list(records.values())
+    ids = np.fromiter((r.id for r in recs), dtype=np.int64, count=len(recs))
+    secs = _timestamp_array([r.capture_time for r in recs])
+    _RECORD_TIMES[:] = [(records, ids, secs)]
+    return ids, secs
 
 
 def content_vectors(emb: np.ndarray) -> np.ndarray:
@@ -120,13 +148,17 @@ def find_stacks(
     mtime_fallback: bool = False,
     min_size: int = 2,
     capture_times: Optional[Mapping[int, Optional[str]]] = None,
+    timestamps: Optional[tuple[np.ndarray, np.ndarray]] = None,
 ) -> list[list[int]]:
     """Stacks (lists of photo ids in capture order, at least ``min_size`` photos), in capture order.
 
     ``capture_times`` ({photo id: capture time}, e.g. from the grid's records) are the photos to consider
     and their times, instead of every photo read from the catalog (5 s at 100,000 photos on the GUI thread
-    when the grid collapses stacks, benchmarks/gui_actions.py); not with ``mtime_fallback``."""
-    if capture_times is not None and not mtime_fallback:
+    when the grid collapses stacks, benchmarks/gui_actions.py); not with ``mtime_fallback``. ``timestamps``:
+    the same as (photo ids, seconds) arrays (:func:`record_timestamps`), narrowed by ``ids``."""
+    if timestamps is not None and not mtime_fallback:
+        pids, ts = timestamps
+    elif capture_times is not None and not mtime_fallback:
         pids = np.fromiter(capture_times.keys(), dtype=np.int64, count=len(capture_times))
         ts = _timestamp_array(list(capture_times.values()))
     else:
@@ -138,7 +170,7 @@ def find_stacks(
             ts = np.where(np.isnan(ts), mt, ts)
     keep = ~np.isnan(ts)
     if ids is not None:  # no SQL variable limit for large selections
-        keep &= np.isin(pids, np.fromiter((int(i) for i in ids), dtype=np.int64))
+        keep &= np.isin(pids, np.fromiter(ids, dtype=np.int64))
     pids, ts = pids[keep], ts[keep]
     order = np.lexsort((pids, ts))  # capture order, ties by id
     pids, ts = pids[order], ts[order]

@@ -815,12 +815,12 @@ class MainWindow(QMainWindow):
 
     def _collapse(self, ids: list[int]) -> list[int]:
         """Bursts and near-duplicates shown as their best member (by personal, else generic score)."""
-        from piaa_desktop.core.stacks import best_of_stacks, collapse_ids, find_stacks
+        from piaa_desktop.core.stacks import best_of_stacks, collapse_ids, find_stacks, record_timestamps
 
-        recs = self.model.records()  # their capture times: no read of every photo row on the GUI thread
-        times = {i: r.capture_time for i in ids if (r := recs.get(i)) is not None}
+        # the records' capture times (parsed once per records dict): no read of every photo row on the GUI thread
         stacks = find_stacks(self.catalog, max_gap_s=self.settings.get("stack_max_gap_s"),
-                             max_dist=self.settings.get("stack_max_dist"), capture_times=times)
+                             max_dist=self.settings.get("stack_max_dist"), ids=ids,
+                             timestamps=record_timestamps(self.model.records()))
         if not stacks:
             return ids
         return collapse_ids(ids, stacks, best_of_stacks(self.catalog, stacks))
