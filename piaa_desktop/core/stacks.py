@@ -103,8 +103,9 @@ def record_timestamps(records: Mapping[int, object]) -> tuple[np.ndarray, np.nda
     """(photo ids, capture times in seconds, NaN: none) of a dict of records (``.capture_time``), computed once
     per dict: the grid collapses stacks again at every refresh while stacks are collapsed (new scores, a
     rating in Rating order), and a reload makes a new dict (capture times change only then)."""
-    if _RECORD_TIMES and _RECORD_TIMES[0][0] is records and len(_RECORD_TIMES[0][1]) == len(records):
-        return _RECORD_TIMES[0][1], _RECORD_TIMES[0][2]
+    kept = _RECORD_TIMES[0] if _RECORD_TIMES else None  # one read: a worker may replace the entry meanwhile
+    if kept is not None and kept[0] is records and len(kept[1]) == len(records):
+        return kept[1], kept[2]
     recs = list(records.values())
     ids = np.fromiter((r.id for r in recs), dtype=np.int64, count=len(recs))
     secs = _timestamp_array([r.capture_time for r in recs])
