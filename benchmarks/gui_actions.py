@@ -651,6 +651,46 @@ def child(data_dir: str, only: list[str], profile: str, pace: float) -> dict:
 
 
 # ============================================================================ set-up and report
+BURST_EVERY = 30  # one burst begins every 30 photos: 1-3 more frames, a second apart, that look alike
+
+
+def add_bursts(db: Path, seed: int = 1) -> int:
+    """Bursts, as a camera shoots them: after every ``BURST_EVERY``-th photo 1-3 more frames taken a second
+    apart whose embeddings are the first frame's plus a little noise (the synthetic catalog has none:
+    its photos are ~50 minutes apart). Through the catalog's own writers. Returns the frames added."""
+    import datetime as dt
+
+    import numpy as np
+
+    from piaa_desktop.core.catalog import Catalog
+    from piaa_desktop.core.embeddings import embedding_key
+
+    rng = np.random.default_rng(seed)
+    key = embedding_key()
+    cat = Catalog.open(db)
+    try:
+        photos = {p.id: p for p in cat.photos()}
+        ids = sorted(photos)
+        heads = ids[::BURST_EVERY]
+        frames = []
+        for h in heads:
+            k = int(rng.integers(1, 4))
+            frames += [(h, h + j + 1, j + 1) for j in range(k) if h + j + 1 in photos]
+        vec = cat.embeddings_of(key, heads)
+        with cat.photo_writer() as w:
+            for h, m, j in frames:
+                t = dt.datetime.fromisoformat(photos[h].capture_time) + dt.timedelta(seconds=j)
+                w.update_photo(m, {"capture_time": t.strftime("%Y-%m-%dT%H:%M:%S")})
+        rows = []
+        for h, m, _j in frames:
+            v = np.asarray(vec[h], dtype=np.float32)
+            rows.append((m, key, photos[m].content_hash, v + rng.normal(0, 0.01, v.shape).astype(np.float32) * float(v.std())))
+        cat.set_embeddings(rows)
+        return len(frames)
+    finally:
+        cat.close()
+
+
 def build(root: Path, n: int, reuse: bool) -> dict:
     """``root/pristine``: the synthetic catalog (+ keywords, a personal model trained once); reused when
     ``reuse`` and it holds ``n`` photos."""
@@ -660,7 +700,7 @@ def build(root: Path, n: int, reuse: bool) -> dict:
     info_file = pristine / "build.json"
     if reuse and info_file.is_file():
         info = json.loads(info_file.read_text())
-        if info.get("n") == n and app_paths(pristine).catalog.is_file():
+        if info.get("n") == n and info.get("burst_every") == BURST_EVERY and app_paths(pristine).catalog.is_file():
             return info
     from benchmarks.search_bench import add_keywords
     from piaa_desktop.lab.synthetic import make_synthetic_catalog
@@ -671,7 +711,9 @@ def build(root: Path, n: int, reuse: bool) -> dict:
     t = time.perf_counter()
     make_synthetic_catalog(paths.catalog, n=n)
     n_kw = add_keywords(paths.catalog)
-    info = {"n": n, "photo_keywords": n_kw, "catalog_s": round(time.perf_counter() - t, 1)}
+    n_burst = add_bursts(paths.catalog)
+    info = {"n": n, "photo_keywords": n_kw, "burst_every": BURST_EVERY, "burst_frames": n_burst,
+            "catalog_s": round(time.perf_counter() - t, 1)}
     t = time.perf_counter()
     try:
         from piaa_desktop.core.catalog import Catalog

@@ -83,6 +83,16 @@ def test_best_collapse_and_keep_best_undoable(catalog, burst_lib):
     # C: equal generic scores, no stars -> the sharper frame wins over the blurred one
     assert best[1] == ids["c0.jpg"]
     assert S.best_of_stacks(catalog, stacks, kind="generic")[0] in stacks[0]
+    # the same from the grid's records (scores and stars from them, the members' signals from the catalog)
+    from piaa_desktop.core.library import load_records
+
+    records = load_records(catalog)
+    assert S.best_of_stacks(catalog, stacks, records=records) == best
+    assert S.best_of_stacks(catalog, stacks, kind="generic", records=records) == \
+        S.best_of_stacks(catalog, stacks, kind="generic")
+    records[ids["a2.jpg"]].rating = 5  # stars break the tie of equal scores: a rated frame wins over its twin
+    records[ids["a2.jpg"]].personal = records[ids["a1.jpg"]].personal
+    assert S.best_of_stacks(catalog, stacks, records=records)[0] == ids["a2.jpg"]
 
     grid = catalog.query_ids(sort="capture_time")
     collapsed = S.collapse_ids(grid, stacks, best)

@@ -823,7 +823,7 @@ class MainWindow(QMainWindow):
                              timestamps=record_timestamps(self.model.records()))
         if not stacks:
             return ids
-        return collapse_ids(ids, stacks, best_of_stacks(self.catalog, stacks))
+        return collapse_ids(ids, stacks, best_of_stacks(self.catalog, stacks, records=self.model.records()))
 
     def set_collapse_stacks(self, on: bool) -> None:
         before = self.model.rowCount()
