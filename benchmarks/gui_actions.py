@@ -81,6 +81,7 @@ ACTIONS: tuple[tuple[str, str], ...] = (
     ("select_none", "Ctrl+D: select none"),
     ("collapse_stacks", "Ctrl+G: collapse stacks"),
     ("expand_stacks", "Ctrl+G: expand stacks"),
+    ("rate_collapsed", "rate 1 photo in Rating order while stacks are collapsed"),
     ("search_type", "search: type kw:Paris (60 ms a key)"),
     ("search_clear", "search: clear it (Ctrl+A, Backspace)"),
     ("folder_click", "library tree: click a folder"),
@@ -475,6 +476,18 @@ def child(data_dir: str, only: list[str], profile: str, pace: float) -> dict:
     record("expand_stacks", measure("expand_stacks", lambda: key(K.Key_G, CTRL),
                                     lambda: not w.collapse_stacks and w.status_text().startswith("Stacks expanded"),
                                     prep=lambda: (w.collapse_stacks or w.set_collapse_stacks(True), say_nothing()), timeout=120))
+
+    def collapsed_rating_sort() -> None:
+        if not w.collapse_stacks:
+            w.set_collapse_stacks(True)
+        rating_sort_ready()
+
+    record("rate_collapsed", measure("rate_collapsed", rate_top, lambda: w.model.record(rs["pid"]).rating == rs["r"],
+                                     prep=collapsed_rating_sort, timeout=120))
+    if w.collapse_stacks:
+        w.set_collapse_stacks(False)
+    if w.sort_key() != base:
+        w.sort_actions[base].trigger()
 
     # ------------------------------------------------------------------ search bar (Ctrl+F)
     finished: list = []

@@ -137,6 +137,14 @@ def test_technical_filter_and_stack_collapse(window, qtbot):
     window.set_collapse_stacks(True)
     shown = window.model.ids()
     assert len(shown) == 10 and len(set(shown) & set(ids[:3])) == 1
+    # new scores while collapsed: the same stack, its new best shown in place of the old one
+    best = next(i for i in shown if i in ids[:3])
+    other = next(i for i in ids[:3] if i != best)
+    window.refresh_scores({"personal": {other: 99.0}})
+    shown = window.model.ids()
+    assert len(shown) == 10 and other in shown and best not in shown
+    window.set_filter(min_rating=0, folder_id=None)  # a refresh with the same photos: same stacks
+    assert len(window.model.ids()) == 10
     window.set_collapse_stacks(False)
     assert len(window.model.ids()) == 12
 

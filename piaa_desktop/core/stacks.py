@@ -252,8 +252,18 @@ def _rank_key(catalog, kind: str = "personal"):
     return key
 
 
+def stack_signals(catalog, stacks: Sequence[Sequence[int]]) -> dict[int, dict]:
+    """The pixel signals of the stacks' members (for :func:`best_of_stacks`), in chunks of 900 ids."""
+    members = [int(i) for s in stacks for i in s]
+    out: dict[int, dict] = {}
+    for k in range(0, len(members), 900):
+        out.update(catalog.signals(members[k:k + 900]))
+    return out
+
+
 def best_of_stacks(catalog, stacks: Sequence[Sequence[int]], kind: str = "personal",
-                   records: Optional[Mapping[int, object]] = None) -> list[int]:
+                   records: Optional[Mapping[int, object]] = None,
+                   signals: Optional[Mapping[int, dict]] = None) -> list[int]:
     """The best photo id of each stack (same order): fewest closed eyes and soft faces (when the faces pass
     ran), then highest personal score (generic without a personal model; ``kind='generic'`` forces
     generic), then most stars, then sharpest, then the earliest id.
@@ -261,12 +271,11 @@ def best_of_stacks(catalog, stacks: Sequence[Sequence[int]], kind: str = "person
     ``records`` ({photo id: record with ``personal``, ``generic``, ``rating``}, the grid's, kept current by
     catalog changes): scores and stars from them and only the members' signals from the catalog, instead of
     every score and signal of the library and one query per stack (the grid re-ranks its stacks at every
-    refresh while they are collapsed: seconds at 100,000 photos with bursts, benchmarks/gui_actions.py)."""
+    refresh while they are collapsed: seconds at 100,000 photos with bursts, benchmarks/gui_actions.py).
+    ``signals``: the members' (:func:`stack_signals`), kept by the caller."""
     if records is not None and all(i in records for s in stacks for i in s):
-        members = [int(i) for s in stacks for i in s]
-        signals: dict[int, dict] = {}
-        for k in range(0, len(members), 900):
-            signals.update(catalog.signals(members[k:k + 900]))
+        if signals is None:
+            signals = stack_signals(catalog, stacks)
         faces = _faces_by_photo(catalog)
 
         def rec_key(pid: int) -> tuple:
