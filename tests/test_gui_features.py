@@ -225,3 +225,28 @@ def test_failed_style_learning_is_a_dialog_with_reason_and_what_to_do(window, qt
     assert "onnx" in box.informativeText() and "What to do" in box.informativeText()
     box.grab().save(str(window.paths.data_dir / "style_error.png"))
     box.close()
+
+
+def test_stacks_found_on_a_worker_in_a_big_grid(window, qtbot, monkeypatch):
+    """Above ASYNC_STACKS_MIN photos Ctrl+G finds the stacks on a worker: every photo stays shown meanwhile,
+    then the grid collapses and says so; a refresh while collapsed keeps them."""
+    cat = window.catalog
+    ids = window.model.ids()
+    row = cat.conn.execute("SELECT vector FROM embeddings WHERE photo_id=?", (ids[0],)).fetchone()[0]
+    with cat.transaction() as tx:
+        for k, pid in enumerate(ids[:3]):
+            tx.execute("UPDATE photos SET capture_time=? WHERE id=?", (f"2024-05-01T10:00:0{k}", pid))
+            tx.execute("UPDATE embeddings SET vector=? WHERE photo_id=?", (row, pid))
+    window.reload()
+    monkeypatch.setattr(type(window), "ASYNC_STACKS_MIN", 5)
+    window.set_collapse_stacks(True)
+    assert window.stacks_pending() and window.status_text() == "Finding stacks…"
+    assert len(window.model.ids()) == 12  # nothing hidden until the stacks are known
+    qtbot.waitUntil(lambda: not window.stacks_pending() and window.status_text().startswith("Stacks collapsed"),
+                    timeout=30_000)
+    shown = window.model.ids()
+    assert len(shown) == 10 and len(set(shown) & set(ids[:3])) == 1
+    window.set_filter(min_rating=0)  # the same photos: the kept stacks, at once
+    assert not window.stacks_pending() and len(window.model.ids()) == 10
+    window.set_collapse_stacks(False)
+    assert len(window.model.ids()) == 12

@@ -106,11 +106,15 @@ def record_timestamps(records: Mapping[int, object]) -> tuple[np.ndarray, np.nda
     kept = _RECORD_TIMES[0] if _RECORD_TIMES else None  # one read: a worker may replace the entry meanwhile
     if kept is not None and kept[0] is records and len(kept[1]) == len(records):
         return kept[1], kept[2]
-    recs = list(records.values())
-    ids = np.fromiter((r.id for r in recs), dtype=np.int64, count=len(recs))
-    secs = _timestamp_array([r.capture_time for r in recs])
+    ids, secs = timestamps_of(list(records.values()))
     _RECORD_TIMES[:] = [(records, ids, secs)]
     return ids, secs
+
+
+def timestamps_of(recs: Sequence[object]) -> tuple[np.ndarray, np.ndarray]:
+    """(photo ids, capture times in seconds, NaN: none) of records (``.id``, ``.capture_time``)."""
+    ids = np.fromiter((r.id for r in recs), dtype=np.int64, count=len(recs))
+    return ids, _timestamp_array([r.capture_time for r in recs])
 
 
 def content_vectors(emb: np.ndarray) -> np.ndarray:

@@ -94,10 +94,20 @@ class _FolderDelegate(QStyledItemDelegate):
         return QSize(s.width(), max(s.height(), option.fontMetrics.height() + 12))
 
 
+def _find_stacks_job(catalog, recs, limits, ids):
+    """Worker: the stacks of ``ids`` (capture times from ``recs``, a list of the window's records taken on the
+    GUI thread) and their members' signals."""
+    from piaa_desktop.core.stacks import find_stacks, stack_signals, timestamps_of
+
+    stacks = find_stacks(catalog, max_gap_s=limits[0], max_dist=limits[1], ids=ids, timestamps=timestamps_of(recs))
+    return stacks, stack_signals(catalog, stacks)
+
+
 class MainWindow(QMainWindow):
     """The library window. ``MainWindow(paths)``; see the module docstring for the extension points."""
 
     ASYNC_RELOAD_MIN = 2000  # photos: a bigger library re-reads its records on a worker (~15 µs a photo)
+    ASYNC_STACKS_MIN = 5000  # photos: in a bigger grid the stacks are found on a worker (~0.9 s at 100,000)
 
     # selected photo ids, in grid order (a list passed as an object: Signal(list) converts it, 57 ms at 100,000)
     selectionChanged = Signal(object)
@@ -828,6 +838,16 @@ class MainWindow(QMainWindow):
         # again without finding them again (~0.8 s at 100,000 photos with bursts, benchmarks/gui_actions.py)
         if kept is not None and kept[0] is records and kept[1] == limits and np.array_equal(kept[2], members):
             stacks, signals = kept[3], kept[4]
+        elif len(ids) >= self.ASYNC_STACKS_MIN:
+            # found on a worker (capture times, embeddings of the photos near in time, their signals); the grid
+            # shows every photo meanwhile and collapses when they arrive (_stacks_found)
+            pending = getattr(self, "_stacks_job", None)
+            if pending is None or pending[0] is not records or pending[1] != limits or not np.array_equal(pending[2], members):
+                key = self._stacks_job = (records, limits, members)
+                self.jobs.submit(_find_stacks_job, list(records.values()), limits, list(ids), with_catalog=True,
+                                 name="stacks", on_done=lambda r, key=key: self._stacks_found(key, r),
+                                 on_error=lambda exc, key=key: self._stacks_failed(key, exc))
+            return ids
         else:
             # the records' capture times (parsed once per records dict): no read of every photo row
             stacks = find_stacks(self.catalog, max_gap_s=limits[0], max_dist=limits[1], ids=ids,
@@ -838,16 +858,43 @@ class MainWindow(QMainWindow):
             return ids
         return collapse_ids(ids, stacks, best_of_stacks(self.catalog, stacks, records=records, signals=signals))
 
+    def stacks_pending(self) -> bool:
+        """True while the stacks of the grid's photos are being found on a worker (Ctrl+G in a big library)."""
+        return getattr(self, "_stacks_job", None) is not None
+
+    def _stacks_failed(self, key: tuple, exc: BaseException) -> None:
+        if getattr(self, "_stacks_job", None) is key:
+            self._stacks_job = None
+        if not self._closed:
+            self.say(f"Stacks not found: {exc}")
+
+    def _stacks_found(self, key: tuple, result) -> None:
+        if self._closed or getattr(self, "_stacks_job", None) is not key:
+            return  # the window closed, or other photos were asked for since
+        self._stacks_job = None
+        stacks, signals = result
+        self._stacks_kept = (*key, stacks, signals)
+        if not self.collapse_stacks:
+            return
+        before = self.model.rowCount()
+        self.refresh(keep_selection=True, reload=False)
+        self._say_collapsed(before - self.model.rowCount())
+
     def set_collapse_stacks(self, on: bool) -> None:
         before = self.model.rowCount()
         self.collapse_stacks = bool(on)
         self.act_collapse.setChecked(self.collapse_stacks)
         self.refresh(keep_selection=True, reload=False)
         # Ctrl+G on a folder without bursts changed nothing on screen and said nothing: say what it did
-        hidden = before - self.model.rowCount()
         if not self.collapse_stacks:
             self.say("Stacks expanded: every photo shown", transient=True)
-        elif hidden > 0:
+        elif self.stacks_pending():
+            self.say("Finding stacks…")  # _stacks_found says what it did
+        else:
+            self._say_collapsed(before - self.model.rowCount())
+
+    def _say_collapsed(self, hidden: int) -> None:
+        if hidden > 0:
             self.say(f"Stacks collapsed: {hidden} photo{'s' if hidden != 1 else ''} hidden behind the best of "
                      "each stack (Ctrl+G shows them)", transient=True)
         else:
