@@ -173,3 +173,32 @@ def test_timestamp_array_matches_one_by_one_on_random_dates():
     want = np.array([np.nan if (t := S._timestamp(v)) is None else t for v in values])
     assert np.array_equal(got, want, equal_nan=True)
     assert 0.3 < np.isnan(want).mean() < 0.9  # both real dates and impossible ones were tried
+
+
+def test_best_of_stacks_from_records_matches_the_catalog_ranking(catalog, monkeypatch):
+    """Random scores, stars, sharpness and ties: the records' ranking picks what the catalog's picks."""
+    import random
+    from types import SimpleNamespace
+
+    rng = random.Random(5)
+    pids = list(range(1, 301))
+    stacks = [pids[k:k + rng.randint(2, 5)] for k in range(0, 280, 6)]
+    recs = {p: SimpleNamespace(id=p, personal=rng.choice([None, 3.0, 3.5, rng.random() * 5]),
+                               generic=rng.choice([None, 2.0, rng.random() * 5]), rating=rng.choice([0, 0, 3, 5]))
+            for p in pids}
+    sig = {p: {"sharpness": rng.choice([None, 1.0, rng.random()])} for p in pids if rng.random() < 0.8}
+    monkeypatch.setattr(S, "_faces_by_photo", lambda _c: {p: rng.choice([0.0, 1.0]) for p in pids[::7]})
+    faces = S._faces_by_photo(None)
+    monkeypatch.setattr(S, "_faces_by_photo", lambda _c: faces)
+
+    def tuple_key(p, kind):
+        r = recs[p]
+        sc = r.personal if kind == "personal" and r.personal is not None else r.generic
+        sh = (sig.get(p) or {}).get("sharpness")
+        return (-faces.get(p, 0.0), sc if sc is not None else float("-inf"), r.rating,
+                sh if sh is not None else float("-inf"), -p)
+
+    for kind in ("personal", "generic"):
+        got = S.best_of_stacks(catalog, stacks, kind=kind, records=recs, signals=sig)
+        assert got == [max(st, key=lambda p: tuple_key(p, kind)) for st in stacks]
+    assert S.best_of_stacks(catalog, [], records=recs, signals=sig) == []

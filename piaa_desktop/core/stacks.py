@@ -281,15 +281,26 @@ def best_of_stacks(catalog, stacks: Sequence[Sequence[int]], kind: str = "person
         if signals is None:
             signals = stack_signals(catalog, stacks)
         faces = _faces_by_photo(catalog)
+        if not stacks:
+            return []
+        # the same order as _rank_key's tuples, ranked together: the last of each stack in a lexsort is its best
+        members = [int(p) for st in stacks for p in st]
+        recs = [records[p] for p in members]
 
-        def rec_key(pid: int) -> tuple:
-            r = records[pid]
-            score = r.personal if kind == "personal" and r.personal is not None else r.generic
-            sharp = (signals.get(pid) or {}).get("sharpness")
-            return (-faces.get(pid, 0.0), score if score is not None else -math.inf, r.rating or 0,
-                    sharp if sharp is not None else -math.inf, -pid)
+        def col(values) -> np.ndarray:
+            a = np.array([-math.inf if v is None else v for v in values], dtype=np.float64)
+            a[np.isnan(a)] = -math.inf
+            return a
 
-        return [max(s, key=rec_key) for s in stacks]  # a stack has 2 photos or more
+        score = col([r.personal if kind == "personal" and r.personal is not None else r.generic for r in recs])
+        sharp = col([(signals.get(p) or {}).get("sharpness") for p in members])
+        rating = np.array([r.rating or 0 for r in recs], dtype=np.float64)
+        face = np.array([faces.get(p, 0.0) for p in members], dtype=np.float64)
+        pid = np.array(members, dtype=np.int64)
+        group = np.repeat(np.arange(len(stacks)), [len(st) for st in stacks])
+        order = np.lexsort((-pid, sharp, rating, score, -face, group))
+        last = np.r_[np.flatnonzero(np.diff(group[order])), len(order) - 1]
+        return pid[order[last]].tolist()
     key = _rank_key(catalog, kind)
     out = []
     for s in stacks:
