@@ -17,19 +17,6 @@ from PySide6.QtWidgets import QApplication  # noqa: E402
 from _gui_helpers import open_window  # noqa: E402
 
 
-@pytest.fixture
-def library(app_paths, imported_library):
-    """A catalog of 12 imported photos with their embeddings (small_library as the window imported it)."""
-    from piaa_desktop.core.catalog import open_catalog
-
-    cat = open_catalog(app_paths)
-    if len(cat.embeddings()[0]) != 12:
-        cat.close()
-        pytest.skip("no backbone model to embed photos")
-    yield cat
-    cat.close()
-
-
 def test_ranking_view_names_progress_and_info_follows_the_pair(qtbot, app_paths, imported_library):
     w = open_window(qtbot, app_paths)  # on small_library's 12 photos as the window imported them
     qtbot.waitExposed(w)

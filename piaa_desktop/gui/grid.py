@@ -220,10 +220,6 @@ class PhotoListModel(QAbstractListModel):
     def ids(self) -> list[int]:
         return list(self._ids)
 
-    def ids_view(self) -> Sequence[int]:
-        """The ids in row order, not copied (read only: the next :meth:`set_ids` replaces the list)."""
-        return self._ids
-
     def id_at(self, row: int) -> Optional[int]:
         return self._ids[row] if 0 <= row < len(self._ids) else None
 
