@@ -57,7 +57,8 @@ from PySide6.QtWidgets import (
 from piaa_desktop import APP_NAME
 from piaa_desktop.core.catalog import Catalog, Change, UndoStack, open_catalog
 from piaa_desktop.core.library import (
-    FLAG_FILTERS, GRID_SORTS, RATING_FILTERS, SCORE_KINDS, SORTS, hold_order, load_records, put_scores, query_ids,
+    FLAG_FILTERS, GRID_SORTS, RATING_FILTERS, SCORE_KINDS, SORTS, changed_files, hold_order, load_records, put_scores,
+    query_ids, read_library,
 )
 from piaa_desktop.core.paths import AppPaths
 from piaa_desktop.core.settings import Settings, load_settings
@@ -168,6 +169,10 @@ class MainWindow(QMainWindow):
         self._replay_after_reload: Optional[list[Callable[[], None]]] = None
         self._read_pool = QThreadPool(self)
         self._read_pool.setMaxThreadCount(1)
+        # the stacks of the photos shown (records, limits, sorted ids, stacks, signals), and the worker's key
+        # while it finds them in a big grid (see _collapse)
+        self._stacks_kept: Optional[tuple] = None
+        self._stacks_job: Optional[tuple] = None
 
         # Model, views
         self.thumbs = ThumbnailCache(self.paths.thumbnails, parent=self)
@@ -832,7 +837,7 @@ class MainWindow(QMainWindow):
         records = self.model.records()
         limits = (self.settings.get("stack_max_gap_s"), self.settings.get("stack_max_dist"))
         members = np.sort(np.fromiter(ids, dtype=np.int64, count=len(ids)))
-        kept = getattr(self, "_stacks_kept", None)
+        kept = self._stacks_kept
         # the stacks of the same photos (capture times and looks change only with a reload's new records) are
         # kept: every refresh while stacks are collapsed (new scores, a rating in Rating order) ranks them
         # again without finding them again (~0.8 s at 100,000 photos with bursts, benchmarks/gui_actions.py)
@@ -841,7 +846,7 @@ class MainWindow(QMainWindow):
         elif len(ids) >= self.ASYNC_STACKS_MIN:
             # found on a worker (capture times, embeddings of the photos near in time, their signals); the grid
             # shows every photo meanwhile and collapses when they arrive (_stacks_found)
-            pending = getattr(self, "_stacks_job", None)
+            pending = self._stacks_job
             if pending is None or pending[0] is not records or pending[1] != limits or not np.array_equal(pending[2], members):
                 key = self._stacks_job = (records, limits, members)
                 self.jobs.submit(_find_stacks_job, list(records.values()), limits, list(ids), with_catalog=True,
@@ -860,16 +865,16 @@ class MainWindow(QMainWindow):
 
     def stacks_pending(self) -> bool:
         """True while the stacks of the grid's photos are being found on a worker (Ctrl+G in a big library)."""
-        return getattr(self, "_stacks_job", None) is not None
+        return self._stacks_job is not None
 
     def _stacks_failed(self, key: tuple, exc: BaseException) -> None:
-        if getattr(self, "_stacks_job", None) is key:
+        if self._stacks_job is key:
             self._stacks_job = None
         if not self._closed:
             self.say(f"Stacks not found: {exc}")
 
     def _stacks_found(self, key: tuple, result) -> None:
-        if self._closed or getattr(self, "_stacks_job", None) is not key:
+        if self._closed or self._stacks_job is not key:
             return  # the window closed, or other photos were asked for since
         self._stacks_job = None
         stacks, signals = result
@@ -919,7 +924,7 @@ class MainWindow(QMainWindow):
         old = self.model.records()
         # A new sort or filter reuses the records in memory (kept current by catalog changes).
         records = load_records(self.catalog) if reload or not old else old
-        self._show_records(records, keep_selection, resort, t0=t0)
+        self._show_records(records, keep_selection, resort, changed=changed_files(old, records), t0=t0)
 
     def reload(self, keep_selection: bool = True, resort: bool = True, then: Optional[Callable[[], None]] = None) -> None:
         """Photos were added, removed or re-read (an import, the trash, a rescan): read every record again
@@ -941,8 +946,6 @@ class MainWindow(QMainWindow):
         # else: one more read after the one running (which may have read before this change)
 
     def _start_reload(self) -> None:
-        from piaa_desktop.core.library import read_library
-
         flags, thens = self._reload_wanted, self._reload_then
         self._reload_wanted, self._reload_then = None, []
         self._replay_after_reload = []
@@ -975,10 +978,10 @@ class MainWindow(QMainWindow):
         """True while a :meth:`reload` reads the records on a worker (or another is due after it)."""
         return self._reload_job is not None or self._reload_wanted is not None
 
-    def _show_records(self, records: dict, keep_selection: bool, resort: bool, changed: Optional[list] = None,
+    def _show_records(self, records: dict, keep_selection: bool, resort: bool, changed: list,
                       replay: Optional[list] = None, t0: Optional[float] = None) -> None:
         """Show ``records`` in the grid (see :meth:`refresh`); ``changed``: the photos whose files changed
-        (computed here when not given); ``replay``: catalog changes to apply to them first."""
+        (:func:`~piaa_desktop.core.library.read_library`); ``replay``: catalog changes to apply to them first."""
         t0 = time.perf_counter() if t0 is None else t0
         sel = self.selected_ids() if keep_selection else []
         cur = self.current_id() if keep_selection else None
@@ -987,10 +990,6 @@ class MainWindow(QMainWindow):
         old = self.model.records()
         if records is not old:
             self._records_version += 1
-        if changed is None:
-            changed = [] if records is old else [
-                pid for pid, r in records.items() if pid in old and old[pid].content_hash != r.content_hash
-            ]
         if changed:
             self.thumbs.invalidate(changed)
             self.loupe.clear_cache()
@@ -1060,11 +1059,11 @@ class MainWindow(QMainWindow):
         kinds = SCORE_KINDS if scores is None else [k for k in SCORE_KINDS if k in scores]
         got = {kind: self.catalog.scores(kind) if scores is None else scores[kind] for kind in kinds}
 
-        def put(records=None) -> None:
+        def put() -> None:  # into the records shown (and again into those a reload is reading)
             for kind, scores_of in got.items():
-                put_scores(records or self.model.records(), kind, scores_of)
+                put_scores(self.model.records(), kind, scores_of)
 
-        put(records)
+        put()
         if self._replay_after_reload is not None:  # records being re-read: they get these scores too
             self._replay_after_reload.append(put)
         self._records_changed(*got)
