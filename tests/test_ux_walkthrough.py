@@ -265,8 +265,9 @@ def test_empty_search_result_does_not_ask_to_import_and_a_fixed_search_clears_it
     assert not w.status_text().startswith("Search:"), w.status_text()
 
 
-def test_cli_errors_says_when_nothing_was_skipped(tmp_path, capsys):
-    """`piaa errors` on a clean import printed nothing at all: silence that reads as "did it run?"."""
+def _scanned_coffee(tmp_path, capsys):
+    """A one-photo library (the sample coffee.jpg in ``tmp_path/lib``) scanned by `piaa scan`, its output
+    read; returns the folder and the global options naming the data dir."""
     import shutil
 
     from piaa_desktop.cli.main import main
@@ -277,6 +278,14 @@ def test_cli_errors_says_when_nothing_was_skipped(tmp_path, capsys):
     d = ["--data-dir", str(tmp_path / "d")]
     assert main(d + ["scan", "--no-embeddings", str(lib)]) == 0
     capsys.readouterr()
+    return lib, d
+
+
+def test_cli_errors_says_when_nothing_was_skipped(tmp_path, capsys):
+    """`piaa errors` on a clean import printed nothing at all: silence that reads as "did it run?"."""
+    from piaa_desktop.cli.main import main
+
+    lib, d = _scanned_coffee(tmp_path, capsys)
     assert main(d + ["errors"]) == 0
     out, err = capsys.readouterr()
     assert out == "" and "no skipped files" in err
@@ -374,12 +383,7 @@ def test_cli_names_a_mistyped_path_as_such(tmp_path, capsys):
 
     from piaa_desktop.cli.main import main
 
-    lib = tmp_path / "lib"
-    lib.mkdir()
-    shutil.copy(sample_library_dir() / "coffee.jpg", lib / "coffee.jpg")
-    d = ["--data-dir", str(tmp_path / "d")]
-    assert main(d + ["scan", "--no-embeddings", str(lib)]) == 0
-    capsys.readouterr()
+    lib, d = _scanned_coffee(tmp_path, capsys)
     assert main(d + ["rate", str(lib / "cofee.jpg"), "3"]) == 3
     err = capsys.readouterr().err
     assert "no such file" in err and "scan" not in err
