@@ -79,6 +79,11 @@ ACTIONS: tuple[tuple[str, str], ...] = (
     ("undo_rating", "Ctrl+Z: undo a rating"),
     ("select_all", "Ctrl+A: select all"),
     ("select_none", "Ctrl+D: select none"),
+    ("rate_all", "Ctrl+A, then 3: rate every photo of the library (the 3 measured)"),
+    ("undo_rate_all", "Ctrl+Z: undo that rating of every photo"),
+    ("reject_all", "Ctrl+A, then X: reject every photo (the X measured)"),
+    ("undo_reject_all", "Ctrl+Z: undo that reject of every photo"),
+    ("label_all", "Ctrl+A, then 6: red label on every photo (the 6 measured)"),
     ("collapse_stacks", "Ctrl+G: collapse stacks"),
     ("expand_stacks", "Ctrl+G: expand stacks"),
     ("rate_collapsed", "rate 1 photo in Rating order while stacks are collapsed"),
@@ -403,7 +408,7 @@ def child(data_dir: str, only: list[str], profile: str, pace: float) -> dict:
                                         prep=lambda: w.current_view() == "loupe" or (grid_ready(4), w.show_view("loupe"))))
 
     # ------------------------------------------------------------------ culling keys
-    digit = {r: getattr(K, f"Key_{r}") for r in range(6)}
+    digit = {r: getattr(K, f"Key_{r}") for r in range(10)}
 
     def rated(pids, r):
         return lambda: all((rec := w.model.record(p)) is not None and rec.rating == r for p in pids)
@@ -465,6 +470,57 @@ def child(data_dir: str, only: list[str], profile: str, pace: float) -> dict:
                                  lambda: f"{w.model.rowCount()} selected" in w.count_label.text(), prep=grid_ready))
     record("select_none", measure("select_none", lambda: key(K.Key_D, CTRL),
                                   lambda: "selected" not in w.count_label.text() and not w.grid.selectionModel().hasSelection()))
+
+    # ------------------------------------------------------------------ the whole library at once
+    # Ctrl+A (measured above) in the set-up, then the key; the result: sampled photos across the grid carry
+    # the new value (undo: their old one). A worker may write it: the time to result counts until then.
+    whole: dict = {}
+
+    def sample_ids() -> list:
+        n = w.model.rowCount()
+        return [w.model.id_at(r) for r in sorted({0, 1, n // 3, n // 2, (2 * n) // 3, n - 2, n - 1}) if 0 <= r < n]
+
+    def all_selected() -> None:
+        grid_ready(0)
+        key(K.Key_A, CTRL)
+        wait_until(lambda: w.selected_count() == w.model.rowCount(), 30)
+
+    def whole_prep(field: str):
+        def prep() -> None:
+            all_selected()
+            whole[field] = {p: getattr(w.model.record(p), field) for p in sample_ids()}
+        return prep
+
+    def whole_has(field: str, value):
+        return lambda: all(getattr(w.model.record(p), field) == value for p in whole[field])
+
+    def whole_undone(field: str):
+        return lambda: all(getattr(w.model.record(p), field) == v for p, v in whole[field].items())
+
+    def undo_prep(field: str, k, value):
+        def prep() -> None:  # measured alone: do the change first
+            if field not in whole or not whole_has(field, value)():
+                whole_prep(field)()
+                key(k)
+                wait_until(whole_has(field, value), 120)
+            w.grid.setFocus()
+        return prep
+
+    record("rate_all", measure("rate_all", lambda: key(digit[3]), lambda: whole_has("rating", 3)(),
+                               prep=whole_prep("rating"), timeout=120))
+    record("undo_rate_all", measure("undo_rate_all", lambda: key(K.Key_Z, CTRL), lambda: whole_undone("rating")(),
+                                    prep=undo_prep("rating", digit[3], 3), timeout=120))
+    record("reject_all", measure("reject_all", lambda: key(K.Key_X), lambda: whole_has("flag", -1)(),
+                                 prep=whole_prep("flag"), timeout=120))
+    record("undo_reject_all", measure("undo_reject_all", lambda: key(K.Key_Z, CTRL), lambda: whole_undone("flag")(),
+                                      prep=undo_prep("flag", K.Key_X, -1), timeout=120))
+    record("label_all", measure("label_all", lambda: key(digit[6]), lambda: whole_has("color_label", "red")(),
+                                prep=whole_prep("color_label"), timeout=120))
+    if not only or any(k in only for k in ("rate_all", "undo_rate_all", "reject_all", "undo_reject_all", "label_all")):
+        if "color_label" in whole and whole_has("color_label", "red")():
+            key(K.Key_Z, CTRL)  # the library as it was for the actions after these
+            wait_until(whole_undone("color_label"), 120)
+        grid_ready(0)
 
     def say_nothing() -> None:
         grid_ready(0)

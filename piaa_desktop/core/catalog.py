@@ -325,6 +325,8 @@ class Change:
     photo_ids: list[int]
     before: dict[int, Any] = field(default_factory=dict)
     after: dict[int, Any] = field(default_factory=dict)
+    # the photos whose sidecar it marked (core.sync, inside its transaction): the writer gets them after the commit
+    sidecar_ids: Optional[list] = field(default=None, repr=False, compare=False)
 
     def inverse(self) -> "Change":
         return Change(self.kind, self.field, list(self.photo_ids), dict(self.after), dict(self.before))
@@ -731,21 +733,44 @@ class Catalog:
 
     # ------------------------------------------------------------------ culling mutations
     def _set_field(self, field_name: str, kind: str, photo_ids: Sequence[int], values: dict[int, Any]) -> Change:
-        ids = list(dict.fromkeys(int(i) for i in photo_ids))
+        """One transaction, whatever the number of photos: the ids go to SQLite as one JSON array
+        (``json_each``), the old values are read in one query and the new ones written by one UPDATE per
+        distinct value (a rating of the whole library: one statement, not one per photo)."""
+        ids = list(dict.fromkeys(map(int, photo_ids)))
         if not ids:
             return Change(kind, field_name, [])
+        groups: Optional[dict] = {}
+        try:
+            for i in ids:
+                groups.setdefault(values[i], []).append(i)
+        except TypeError:  # a value that cannot be grouped (unhashable): one statement per photo
+            groups = None
         with self.transaction() as tx:
-            rows = tx.execute(
-                f"SELECT id, {field_name} FROM photos WHERE id IN ({','.join('?' * len(ids))})", ids
-            ).fetchall()
-            before = {r[0]: r[1] for r in rows}
-            ids = [i for i in ids if i in before]
+            cur = tx.conn.cursor()
+            cur.row_factory = None
+            before = dict(cur.execute(
+                f"SELECT id, {field_name} FROM photos WHERE id IN (SELECT value FROM json_each(?))", (json.dumps(ids),)
+            ).fetchall())
+            if len(before) < len(ids):
+                ids = [i for i in ids if i in before]
             now = time.time()
-            tx.executemany(
-                f"UPDATE photos SET {field_name}=?, updated_at=? WHERE id=?", [(values[i], now, i) for i in ids]
-            )
-            change = Change(kind, field_name, ids, before, {i: values[i] for i in ids})
+            if groups is None:
+                tx.executemany(
+                    f"UPDATE photos SET {field_name}=?, updated_at=? WHERE id=?", [(values[i], now, i) for i in ids]
+                )
+            else:
+                for value, group in groups.items():
+                    tx.execute(f"UPDATE photos SET {field_name}=?, updated_at=? WHERE id IN (SELECT value FROM json_each(?))",
+                               (value, now, json.dumps(group)))
+            after = dict(zip(ids, [values[i] for i in ids])) if groups is None or len(groups) > 1 else dict.fromkeys(ids, next(iter(groups)))
+            change = Change(kind, field_name, ids, before, after)
             self._in_transaction(tx, change)
+        return self._emit(change)
+
+    def announce(self, change: Change) -> Change:
+        """Tell this catalog's listeners (``on_change``) about a change another connection of this process
+        committed (a big rating written on a worker, :class:`Catalog.open` there): the window's records,
+        the sidecar writer, as if this connection had made it."""
         return self._emit(change)
 
     def set_rating(self, photo_ids: Sequence[int], rating: int) -> Change:
@@ -1471,6 +1496,21 @@ class Catalog:
             "VALUES (?,?,?,?,?,?)", data,
         )
 
+    def add_sidecar_pending(self, tx, photo_ids: Sequence[int], what: int) -> None:
+        """Inside a transaction: mark these photos' sidecars to write ``what`` (bits) besides whatever their
+        pending row already says (its keyword change kept), each with a new, larger ``seq`` in the order
+        given: what :meth:`put_sidecar_pending` does for a change without keywords, in one statement."""
+        if not photo_ids:
+            return
+        seq = tx.execute("SELECT COALESCE(MAX(seq), 0) FROM sidecar_pending").fetchone()[0]
+        tx.execute(
+            "INSERT INTO sidecar_pending(photo_id, what, keywords_added, keywords_removed, seq, marked_at) "
+            "SELECT value, ?, NULL, NULL, ? + key + 1, ? FROM json_each(?) WHERE true "
+            "ON CONFLICT(photo_id) DO UPDATE SET what = what | excluded.what, seq = excluded.seq, "
+            "marked_at = excluded.marked_at",
+            (int(what), seq, time.time(), json.dumps([int(i) for i in photo_ids])),
+        )
+
     def sidecar_pending(self, photo_id: int) -> Optional[dict]:
         row = self.conn.execute(
             "SELECT photo_id, what, keywords_added, keywords_removed, seq FROM sidecar_pending WHERE photo_id=?",
@@ -1873,25 +1913,85 @@ def _dist_read(v) -> Optional[list]:
     return json.loads(v)
 
 
+class _PackedChange:
+    """A big rating/flag/label change as the undo stack keeps it: the ids as an int64 array and each side's
+    values as small codes into its distinct values (100,000 photos: ~1 MB instead of two dicts of ~10 MB).
+    :meth:`unpack` gives the same :class:`Change` back."""
+
+    PACK_MIN = 1000  # photos: smaller changes are kept as they are
+
+    def __init__(self, change: Change):
+        self.kind, self.field = change.kind, change.field
+        self.ids = np.fromiter(change.photo_ids, dtype=np.int64, count=len(change.photo_ids))
+        self.photo_ids = self  # len() and truthiness as the Change's list (UndoStack.push, callers)
+        self.sides = [self._codes(change.photo_ids, change.before), self._codes(change.photo_ids, change.after)]
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    @staticmethod
+    def _codes(ids, values: dict):
+        missing = object()
+        vals = [values.get(i, missing) for i in ids]
+        distinct = list(dict.fromkeys(vals))
+        index = {v: k for k, v in enumerate(distinct)}
+        codes = np.fromiter((index[v] for v in vals), dtype=np.uint16, count=len(vals))
+        return distinct, codes, missing
+
+    def _side(self, ids: list, k: int) -> dict:
+        distinct, codes, missing = self.sides[k]
+        if len(distinct) == 1:
+            return {} if distinct[0] is missing else dict.fromkeys(ids, distinct[0])
+        vals = [distinct[c] for c in codes.tolist()]
+        return {i: v for i, v in zip(ids, vals) if v is not missing}
+
+    def unpack(self) -> Change:
+        ids = self.ids.tolist()
+        return Change(self.kind, self.field, ids, self._side(ids, 0), self._side(ids, 1))
+
+    @classmethod
+    def of(cls, change: Change):
+        """``change`` packed when it is a big change of one of these fields whose values can be packed."""
+        if len(change.photo_ids) < cls.PACK_MIN or change.field not in ("rating", "flag", "color_label"):
+            return change
+        try:
+            return cls(change)
+        except (TypeError, ValueError, OverflowError):  # unhashable values, or more distinct values than codes
+            return change
+
+
+def pack_change(change: Change):
+    """What :class:`UndoStack` keeps of ``change`` (packed when big): made on a worker, passed to ``push``."""
+    return _PackedChange.of(change)
+
+
 class UndoStack:
-    """Undo/redo of catalog changes (ratings, flags, labels, edits)."""
+    """Undo/redo of catalog changes (ratings, flags, labels, edits). Big rating/flag/label changes are kept
+    packed (:class:`_PackedChange`). :meth:`take_undo` / :meth:`take_redo` with :meth:`settle` let a caller
+    apply the change elsewhere (the window writes a big one on a worker) and put it on the other stack
+    when it is written, or back where it was when it failed."""
 
     def __init__(self, catalog: Catalog, limit: int = 500):
         self.catalog = catalog
         self.limit = limit
-        self._undo: list[Change] = []
-        self._redo: list[Change] = []
+        self._undo: list = []
+        self._redo: list = []
         # field -> function applying a Change of that field, for changes that are not catalog fields
         # (moving files to the trash: core.trash.apply_change)
         self.handlers: dict = {}
+
+    @staticmethod
+    def _unpack(entry) -> Change:
+        return entry.unpack() if isinstance(entry, _PackedChange) else entry
 
     def _apply(self, change: Change) -> Change:
         handler = self.handlers.get(change.field)
         return handler(change) if handler is not None else self.catalog.apply_change(change)
 
-    def push(self, change: Change) -> Change:
+    def push(self, change: Change, packed=None) -> Change:
+        """``packed``: :func:`pack_change` of ``change`` made elsewhere (a worker), kept instead of packing here."""
         if change.photo_ids and not change.empty:
-            self._undo.append(change)
+            self._undo.append(packed if packed is not None else _PackedChange.of(change))
             del self._undo[: -self.limit]
             self._redo.clear()
         return change
@@ -1902,20 +2002,57 @@ class UndoStack:
     def can_redo(self) -> bool:
         return bool(self._redo)
 
-    def undo(self) -> Optional[Change]:
+    def peek(self, redo: bool = False) -> Optional[tuple[str, int]]:
+        """(field, number of photos) of the change that undo (redo) would apply next, or None."""
+        stack = self._redo if redo else self._undo
+        return (stack[-1].field, len(stack[-1].photo_ids)) if stack else None
+
+    def take_undo(self, packed: bool = False):
+        """The change to undo, taken off the stack: the caller writes ``change.inverse()``, then
+        ``settle(change, undone=True, ok=...)``. ``packed``: as kept (:meth:`unpack` gives the Change, on
+        any thread)."""
         if not self._undo:
             return None
-        change = self._undo.pop()
-        applied = self._apply(change.inverse())
-        self._redo.append(change)
+        entry = self._undo.pop()
+        return entry if packed else self._unpack(entry)
+
+    def take_redo(self, packed: bool = False):
+        """The change to redo, taken off the stack: the caller writes it, then ``settle(change, undone=False, ok=...)``."""
+        if not self._redo:
+            return None
+        entry = self._redo.pop()
+        return entry if packed else self._unpack(entry)
+
+    unpack = _unpack
+
+    def settle(self, change: Change, undone: bool, ok: bool = True, packed=None) -> None:
+        """After :meth:`take_undo` (``undone``) or :meth:`take_redo`: written (``ok``) puts the change on the
+        other stack, failed puts it back on its own (``packed``: as in :meth:`push`)."""
+        to = (self._redo if ok else self._undo) if undone else (self._undo if ok else self._redo)
+        to.append(packed if packed is not None else _PackedChange.of(change))
+
+    def undo(self) -> Optional[Change]:
+        change = self.take_undo()
+        if change is None:
+            return None
+        try:
+            applied = self._apply(change.inverse())
+        except BaseException:
+            self.settle(change, undone=True, ok=False)
+            raise
+        self.settle(change, undone=True)
         return applied
 
     def redo(self) -> Optional[Change]:
-        if not self._redo:
+        change = self.take_redo()
+        if change is None:
             return None
-        change = self._redo.pop()
-        applied = self._apply(change)
-        self._undo.append(change)
+        try:
+            applied = self._apply(change)
+        except BaseException:
+            self.settle(change, undone=False, ok=False)
+            raise
+        self.settle(change, undone=False)
         return applied
 
 

@@ -187,6 +187,8 @@ def sidecar_relevant(change) -> dict[int, tuple[int, list, list]]:
             except ValueError:
                 pass
             out[pid] = (GEOMETRY, [], [])
+    elif change.field in SYNCED_FIELDS and change.field != "keywords":
+        out = dict.fromkeys(fields_changed(change), (FIELDS, [], []))
     elif change.field in SYNCED_FIELDS:
         for pid in change.photo_ids:
             if change.before.get(pid) == change.after.get(pid):
@@ -197,6 +199,15 @@ def sidecar_relevant(change) -> dict[int, tuple[int, list, list]]:
             else:
                 out[pid] = (FIELDS, [], [])
     return out
+
+
+def fields_changed(change) -> list[int]:
+    """The photos whose rating, flag or colour label a change of that field really changed (in order)."""
+    before, after = change.before, change.after
+    if len(after) == len(change.photo_ids) and len(set(after.values())) == 1:  # one value for all (a rating)
+        value = next(iter(after.values()))
+        return [pid for pid in change.photo_ids if before.get(pid) != value]
+    return [pid for pid in change.photo_ids if before.get(pid) != after.get(pid)]
 
 
 def write_pending_sidecar(catalog, photo, pending: dict, settings=None) -> tuple[Optional[Path], Optional[str]]:
@@ -301,8 +312,7 @@ class SidecarWriter:
             now = time.monotonic()
             if not self._queue:
                 self._first_queued = now
-            for pid in ids:
-                self._queue.setdefault(pid, None)
+            self._queue.update(dict.fromkeys(ids))  # a photo already queued keeps its place
             self._last_submit = now
             self._cond.notify_all()
 
@@ -471,6 +481,15 @@ class SidecarHook:
         """Inside the change's transaction: the sidecars it concerns are marked pending."""
         if not self._active():
             return
+        if change.field in ("rating", "flag", "color_label"):  # no keywords: one statement for any number
+            try:
+                ids = fields_changed(change)
+            except Exception:  # noqa: BLE001 - a sidecar problem never fails the rating itself
+                log.exception("sidecar marks not made for %s", change.field)
+                return
+            self.catalog.add_sidecar_pending(tx, ids, FIELDS)
+            change.sidecar_ids = ids  # what __call__ hands to the writer after the commit
+            return
         try:
             rows = sidecar_relevant(change)
         except Exception:  # noqa: BLE001 - a sidecar problem never fails the rating or the edit itself
@@ -491,7 +510,10 @@ class SidecarHook:
     def __call__(self, change) -> None:
         if not self._active():
             return
-        ids = list(sidecar_relevant(change))
+        if change.field in ("rating", "flag", "color_label"):
+            ids = change.sidecar_ids if getattr(change, "sidecar_ids", None) is not None else fields_changed(change)
+        else:
+            ids = list(sidecar_relevant(change))
         if ids:
             self.writer.submit(ids)
 

@@ -86,6 +86,9 @@ _ITEM_FLAGS = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.Item
 _NO_FLAGS = Qt.ItemFlag.NoItemFlags
 
 
+# A change of more photos than this (or a quarter of the grid) repaints the grid once instead of its rows
+REPAINT_ROWS_MAX = 2000
+
 class PhotoListModel(QAbstractListModel):
     """A flat list of photo ids (in the order of the current sort) over bulk-loaded records."""
 
@@ -247,6 +250,16 @@ class PhotoListModel(QAbstractListModel):
                     self.cache.refresh(pid, rec.path, rec.content_hash, rec.edit)
             return
         if change.field not in ("rating", "flag", "color_label"):
+            return
+        n = len(self._ids)
+        if len(change.photo_ids) > max(REPAINT_ROWS_MAX, n // 4):  # a big selection: no row lookups, one repaint
+            recs, after, name = self._records, change.after, change.field
+            for pid in change.photo_ids:
+                rec = recs.get(pid)
+                if rec is not None and pid in after:
+                    setattr(rec, name, after[pid])
+            if n:
+                self.dataChanged.emit(self.index(0, 0), self.index(n - 1, 0))
             return
         rows = []
         for pid in change.photo_ids:

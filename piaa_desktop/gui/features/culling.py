@@ -11,6 +11,8 @@ sidecars a killed app left pending are written at the next start.
 """
 from __future__ import annotations
 
+import time
+from collections import deque
 from typing import Optional
 
 from PySide6.QtCore import Signal
@@ -24,6 +26,7 @@ COLOR_KEYS = {"6": "red", "7": "yellow", "8": "green", "9": "blue"}  # as in Lig
 # row are written once, after the thumbnails were re-rendered (a flush, the trash or closing writes at once)
 SIDECAR_DELAY_S = 0.4
 SIDECAR_CLOSE_WAIT_S = 20.0  # the window's close waits this long for the writer, at most
+BULK_MIN = 5000  # a rating/flag/label (or its undo) of this many photos is written on a worker
 
 
 class CullingFeature(Feature):
@@ -32,6 +35,8 @@ class CullingFeature(Feature):
 
     def __init__(self, win):
         super().__init__(win)
+        self._writes: deque = deque()  # changes waiting for a big one being written (gui thread)
+        self._write_job = None
         self._install_sidecars()
         self._build_actions()
 
@@ -78,6 +83,7 @@ class CullingFeature(Feature):
         return self.sidecars.flush(timeout)
 
     def shutdown(self) -> None:
+        self.finish_writes()  # a big rating in flight committed and announced, the ones after it written
         # pending sidecars written before the catalog closes; a backlog longer than that (a whole library
         # re-rated) stays marked in the catalog and is written at the next start
         self.sidecars.close(timeout=SIDECAR_CLOSE_WAIT_S)
@@ -139,36 +145,144 @@ class CullingFeature(Feature):
         ids = self.win.target_ids()
         if not ids:
             return None
-        change = self.win.undo_stack.push(self.win.catalog.set_rating(ids, rating))
-        self.win.say(f"{'Cleared the rating of' if not rating else 'Rated'} {_n(ids)}" + (f" {'★' * rating}" if rating else ""),
-                     transient=True)
-        return change
+        words = (f"{'Cleared the rating of' if not rating else 'Rated'} {_n(ids)}" + (f" {'★' * rating}" if rating else ""))
+        busy = f"{'Clearing the rating of' if not rating else 'Rating'} {_n(ids)}…"
+        return self._write(lambda cat: cat.set_rating(ids, rating), len(ids), busy, words)
 
     def set_flag(self, flag: int) -> Optional[Change]:
         ids = self.win.target_ids()
         if not ids:
             return None
-        change = self.win.undo_stack.push(self.win.catalog.set_flag(ids, flag))
-        self.win.say({1: "Picked", -1: "Rejected", 0: "Unflagged"}[flag] + f" {_n(ids)}", transient=True)
-        return change
+        verb = {1: "Pick", -1: "Reject", 0: "Unflagg"}[flag]
+        return self._write(lambda cat: cat.set_flag(ids, flag), len(ids), f"{verb}ing {_n(ids)}…", f"{verb}ed {_n(ids)}")
 
     def set_color_label(self, label: Optional[str]) -> Optional[Change]:
         ids = self.win.target_ids()
         if not ids:
             return None
-        change = self.win.undo_stack.push(self.win.catalog.set_color_label(ids, label))
-        self.win.say(f"Colour label {label or 'removed'}: {_n(ids)}", transient=True)
-        return change
+        return self._write(lambda cat: cat.set_color_label(ids, label), len(ids),
+                           f"Colour label {label or 'removed'}: {_n(ids)}…", f"Colour label {label or 'removed'}: {_n(ids)}")
 
     def undo(self) -> Optional[Change]:
-        change = self.win.undo_stack.undo()
-        self.win.say(f"Undid {_describe(change)}" if change else "Nothing to undo", transient=True)
-        return change
+        return self._undo_redo(redo=False)
 
     def redo(self) -> Optional[Change]:
-        change = self.win.undo_stack.redo()
-        self.win.say(f"Redid {_describe(change)}" if change else "Nothing to redo", transient=True)
+        return self._undo_redo(redo=True)
+
+    def _undo_redo(self, redo: bool) -> Optional[Change]:
+        stack = self.win.undo_stack
+        verb = "Redid" if redo else "Undid"
+        top = stack.peek(redo=redo)
+        if self._writes or self._write_job is not None or (top is not None and self._big(top[0], top[1])):
+            self._queue_write(lambda: self._undo_redo_now(redo))  # after the writes before it, in order
+            return None
+        change = stack.redo() if redo else stack.undo()
+        self.win.say(f"{verb} {_describe(change)}" if change else f"Nothing to {'redo' if redo else 'undo'}",
+                     transient=True)
         return change
+
+    def _undo_redo_now(self, redo: bool) -> None:
+        stack = self.win.undo_stack
+        top = stack.peek(redo=redo)
+        if top is None or not self._big(top[0], top[1]):
+            change = stack.redo() if redo else stack.undo()
+            self.win.say(f"{'Redid' if redo else 'Undid'} {_describe(change)}" if change
+                         else f"Nothing to {'redo' if redo else 'undo'}", transient=True)
+            return
+        entry = stack.take_redo(packed=True) if redo else stack.take_undo(packed=True)  # unpacked on the worker
+        what = _describe(entry)
+
+        def write(cat):
+            change = stack.unpack(entry)
+            return cat.apply_change(change if redo else change.inverse())
+
+        self._start_write(write, f"{'Redoing' if redo else 'Undoing'} {what}…", f"{'Redid' if redo else 'Undid'} {what}",
+                          settle=lambda ok: stack.settle(None, undone=not redo, ok=ok, packed=entry), pack=False)
+
+    # ------------------------------------------------------------------ writing, in order
+    # A change of BULK_MIN photos or more (Ctrl+A in a big library, then a key) is written on a worker, its own
+    # catalog connection, one transaction (the sidecar marks inside it); the window's records, the sidecar
+    # writer and the undo stack learn it when it is committed. Meanwhile the status bar says so, and every
+    # further rating, flag, label, undo or redo waits in a queue: written after it, in the order pressed.
+    def _big(self, field: str, n: int) -> bool:
+        return n >= BULK_MIN and field in ("rating", "flag", "color_label")
+
+    def _write(self, op, n: int, busy: str, words: str) -> Optional[Change]:
+        if not self._writes and self._write_job is None and n < BULK_MIN:
+            change = self.win.undo_stack.push(op(self.win.catalog))
+            self.win.say(words, transient=True)
+            return change
+        self._queue_write(lambda: self._write_now(op, n, busy, words))
+        return None
+
+    def _write_now(self, op, n: int, busy: str, words: str) -> None:
+        if n < BULK_MIN:
+            self.win.undo_stack.push(op(self.win.catalog))
+            self.win.say(words, transient=True)
+            return
+        self._start_write(op, busy, words, push=True)
+
+    def _queue_write(self, step) -> None:
+        self._writes.append(step)
+        self._next_write()
+
+    def _next_write(self) -> None:
+        while self._writes and self._write_job is None and not self.win.is_closed:
+            step = self._writes.popleft()
+            try:
+                step()
+            except Exception as exc:  # noqa: BLE001 - one failed write is said; the ones after it still run
+                self.win.say(f"Not saved: {exc}")
+
+    def _start_write(self, op, busy: str, words: str, push: bool = False, settle=None, pack: bool = True) -> None:
+        hooks = list(self.win.catalog.in_transaction)  # the sidecar marks, inside the worker's transaction
+
+        def write(cat):
+            from piaa_desktop.core.catalog import pack_change
+
+            cat.in_transaction[:] = hooks
+            change = op(cat)
+            return change, (pack_change(change) if pack else None)  # what the undo stack keeps, packed here
+
+        def done(result) -> None:
+            change, packed = result
+            self._write_job = None
+            self.win.catalog.announce(change)  # records, sidecars, the views: as if written here
+            if push:
+                self.win.undo_stack.push(change, packed=packed)
+            if settle is not None:
+                settle(True)
+            self.win.say(words, transient=True)
+            self._next_write()
+
+        def failed(exc: BaseException) -> None:
+            self._write_job = None
+            if settle is not None:
+                settle(False)
+            self.win.say(f"Not saved: {exc}")
+            self._next_write()
+
+        self.win.say(busy)
+        self._write_job = self.win.jobs.submit(write, with_catalog=True, on_done=done, on_error=failed,
+                                               name="culling-write")
+
+    def writing(self) -> bool:
+        """Whether a big change is being written or changes wait for their turn."""
+        return self._write_job is not None or bool(self._writes)
+
+    def finish_writes(self, timeout: float = 120.0) -> bool:
+        """Wait for the write in flight and write what waits after it, on this thread (the window's close, tests)."""
+        from PySide6.QtCore import QCoreApplication
+
+        deadline = time.monotonic() + timeout
+        while self.writing() and time.monotonic() < deadline:
+            job = self._write_job
+            if job is not None:
+                job.wait(max(0.0, deadline - time.monotonic()))
+            QCoreApplication.processEvents()  # its on_done: announce, undo stack, the next write
+            if self._write_job is None and self._writes:
+                self._next_write()
+        return not self.writing()
 
     def _update_undo_actions(self) -> None:
         self.act_undo.setEnabled(True)  # kept enabled so the shortcut always answers (with "Nothing to undo")
@@ -190,7 +304,7 @@ class CullingFeature(Feature):
 
 
 def _n(ids) -> str:
-    return f"{len(ids)} photo{'s' if len(ids) != 1 else ''}"
+    return f"{len(ids):,} photo{'s' if len(ids) != 1 else ''}"
 
 
 def _describe(change: Optional[Change]) -> str:
