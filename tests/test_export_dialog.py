@@ -132,3 +132,60 @@ def test_second_export_into_the_same_folder_says_already_there(qtbot, app_paths,
         assert len(list(dest.glob("*.jpg"))) == 3
     finally:
         win.close()
+
+
+def test_dialog_says_how_many_are_already_there_before_exporting(qtbot, catalog, lib_ids, tmp_path):
+    """The dialog checks the folder off the GUI thread and says it before Export: 2 of 5 photos exported
+    already (identical files), a different file under a third's name (written as name-1), 2 new."""
+    from piaa_desktop.core.export import ExportOptions, export_photos
+    from piaa_desktop.gui.export_dialog import ExportDialog
+
+    dest = tmp_path / "out"
+    first = export_photos(catalog, lib_ids[:2], dest, ExportOptions(template="{name}"))
+    assert first.exported == 2
+    third = catalog.photo(lib_ids[2])
+    size = Path(third.path).stat().st_size
+    (dest / Path(third.path).name).write_bytes(b"x" * size)  # same name and size, other bytes: not the same file
+    dlg = ExportDialog(catalog, photo_ids=lib_ids)
+    qtbot.addWidget(dlg)
+    dlg.template_edit.setText("{name}")
+    dlg.dest_edit.setText(str(dest))
+    assert "Checking what the folder already holds" in dlg.count_label.text()
+    qtbot.waitUntil(lambda: not dlg.checking(), timeout=20000)
+    text = dlg.count_label.text()
+    assert text.startswith("5 photos (the 5 selected photos, in grid order): 2 already there (identical files), 3 to export"), text
+    assert dlg.export_btn.isEnabled()
+    # another folder: nothing there, the plain words again
+    dlg.dest_edit.setText(str(tmp_path / "empty"))
+    qtbot.waitUntil(lambda: not dlg.checking(), timeout=20000)
+    assert dlg.count_label.text().startswith("5 photos will be exported: the 5 selected photos")
+    # back, then Export: the report agrees with what was said, and the folder is checked again afterwards
+    dlg.dest_edit.setText(str(dest))
+    qtbot.waitUntil(lambda: not dlg.checking(), timeout=20000)
+    with qtbot.waitSignal(dlg.exportFinished, timeout=60000) as sig:
+        dlg.export_btn.click()
+    report = sig.args[0]
+    assert (report.already_there, report.exported, report.renamed) == (2, 3, 1)
+    qtbot.waitUntil(lambda: dlg.handle is None and not dlg.checking(), timeout=20000)
+    assert dlg.count_label.text().startswith("5 photos (the 5 selected photos, in grid order): all already there"), dlg.count_label.text()
+
+
+def test_preview_export_decides_as_the_export(catalog, lib_ids, tmp_path):
+    """preview_export's counts are what export_photos then reports, for copies, embedded XMP and renders."""
+    from piaa_desktop.core.export import ExportOptions, export_photos, preview_export
+
+    dest = tmp_path / "out"
+    assert preview_export(catalog, lib_ids, dest).to_export == len(lib_ids)  # no folder yet
+    for opts in (ExportOptions(template="{name}"), ExportOptions(template="{name}", embed_xmp=True),
+                 ExportOptions(template="r_{name}", long_edge=64)):
+        export_photos(catalog, lib_ids[:3], dest, opts)
+        p = preview_export(catalog, lib_ids, dest, opts)
+        if opts.long_edge:  # rendered: its bytes exist only once rendered, so the taken names count apart
+            assert (p.already_there, p.name_taken, p.to_export) == (0, 3, 2)
+        else:
+            assert (p.already_there, p.to_export) == (3, 2)
+        r = export_photos(catalog, lib_ids, dest, opts)
+        assert r.already_there == (3 if opts.long_edge else p.already_there)
+    catalog.set_rating(lib_ids[:1], 5)  # the embedded XMP would now differ for this one
+    p = preview_export(catalog, lib_ids, dest, ExportOptions(template="{name}", embed_xmp=True))
+    assert (p.already_there, p.to_export) == (4, 1)

@@ -764,6 +764,127 @@ class _Fatal(Exception):
         self.row = row
 
 
+def _destination(catalog, photo, rank: int, dest: Path, opts: ExportOptions, develop, score) -> tuple[Path, Optional[dict], bool]:
+    """Where a photo goes and how: (final path under the template, its edit or None, whether it is rendered
+    rather than copied). ValueError (with the words for the report) when its name cannot be made."""
+    rel = render_name(opts.template, _context(photo, rank, score))
+    params = catalog.get_edit(photo.id) if develop is not None else None
+    if params is not None and hasattr(develop, "is_identity") and develop.is_identity(params):
+        params = None
+    long_edge = int(opts.long_edge or 0)
+    src_long = max(photo.width or 0, photo.height or 0)
+    needs_resize = bool(long_edge) and (src_long == 0 or src_long > long_edge)
+    render = params is not None or needs_resize or opts.reencodes
+    from piaa_desktop.core import output
+
+    final = dest / (rel + (output.FORMATS[opts.output_format] if render else Path(photo.path).suffix))
+    if not is_within(final, dest):
+        raise ValueError("the file name would fall outside the export folder; refused")
+    return final, params, render
+
+
+@dataclass
+class ExportPreview:
+    """What an export into a folder would do, told before it runs (:func:`preview_export`)."""
+
+    total: int = 0
+    already_there: int = 0  # an identical file is there (the export skips it)
+    to_export: int = 0  # no file of its name, or a different one (written as name-N)
+    name_taken: int = 0  # rendered photos whose name is taken: compared only when rendered, at export
+    skipped: int = 0  # original missing, or no name can be made for it
+
+    def describe(self, what: str = "") -> str:
+        """'8 photos: 6 already there (identical files), 2 to export' (what the export dialog says before
+        Export); ``what`` goes after the count ('8 photos (the best 8 …): …')."""
+        n = self.total
+        head = f"{n:,} photo{'s' if n != 1 else ''}" + (f" {what}" if what else "")
+        parts = []
+        if self.already_there:
+            parts.append(("all already there" if self.already_there == n else f"{self.already_there:,} already there")
+                         + " (identical files)")
+        if self.to_export and self.to_export != n:
+            parts.append(f"{self.to_export:,} to export")
+        if self.name_taken:
+            parts.append(f"{self.name_taken:,} whose name is taken by a file there (compared when exported)")
+        if self.skipped:
+            parts.append(f"{self.skipped:,} that cannot be exported (original missing or no name)")
+        return head + (": " + ", ".join(parts) if parts else " will be exported")
+
+
+def preview_export(catalog, ids: Sequence[int], dest: os.PathLike | str, opts: Optional[ExportOptions] = None,
+                   progress: Optional[ProgressCallback] = None, cancel: Optional[CancelToken] = None) -> ExportPreview:
+    """How many of ``ids`` (rank 1 first) an export into ``dest`` would find already there, decided as
+    :func:`export_photos` decides, cheaply: each photo's name from the template, then only where a file of
+    that name (or an earlier ``-N``) exists, its size against the original's, and the bytes only when the sizes
+    agree. A photo that would be rendered (edits, resize, another format) and whose name is taken counts
+    apart (its bytes exist only once rendered). Reads nothing but the catalog and the folder; writes nothing."""
+    opts = opts or ExportOptions()
+    progress, cancel = ensure(progress, cancel)
+    ids = [int(i) for i in ids]
+    out = ExportPreview(total=len(ids))
+    dest = Path(dest).expanduser()
+    if not dest.is_dir():  # a folder still to create holds nothing yet
+        out.to_export = len(ids)
+        return out
+    dest = dest.resolve()
+    develop = _load_develop() if opts.edits else None
+    photos = {}
+    for k in range(0, len(ids), 900):
+        photos.update((p.id, p) for p in catalog.photos(ids[k:k + 900], include_missing=True))
+    scores = catalog.scores(opts.score_kind if opts.score_kind in ("personal", "generic") else "generic")
+    generic = catalog.scores("generic") if opts.score_kind == "personal" else scores
+    for rank, pid in enumerate(ids, 1):
+        if rank % 64 == 0:
+            cancel.raise_if_cancelled()
+            progress(rank, len(ids), "Checking the folder")
+        photo = photos.get(pid)
+        if photo is None or photo.missing or not os.path.isfile(photo.path):
+            out.skipped += 1
+            continue
+        score = scores.get(pid)
+        if score is None:
+            score = generic.get(pid)
+        try:
+            final, _params, render = _destination(catalog, photo, rank, dest, opts, develop, score)
+        except ValueError:
+            out.skipped += 1
+            continue
+        if not (final.exists() or final.is_symlink()):
+            out.to_export += 1  # nothing under its name: written (the common first export: one stat)
+            continue
+        if render:
+            out.name_taken += 1
+            continue
+        if _copy_is_there(catalog, photo, final, opts):
+            out.already_there += 1
+        else:
+            out.to_export += 1
+    return out
+
+
+def _copy_is_there(catalog, photo, final: Path, opts: ExportOptions) -> bool:
+    """Whether the folder holds exactly what copying ``photo`` to ``final`` would write (sizes first)."""
+    src = Path(photo.path)
+    try:
+        src_fh = open_regular(src)
+    except OSError:
+        return False
+    with src_fh:
+        if opts.embed_xmp and src.suffix.lower() in JPEG_EXTS:
+            from piaa_desktop.core import xmp
+
+            args = dict(rating=photo.rating, flag=photo.flag, color_label=photo.color_label)
+            if hasattr(catalog, "photo_keywords"):
+                args["keywords"] = catalog.photo_keywords(photo.id) or xmp.UNCHANGED
+            raw = src_fh.read()
+            try:
+                data = jpeg_with_xmp(raw, xmp.packet_bytes(_existing_xmp(raw), **args))
+            except ValueError:
+                data = raw
+            return _identical_export(final, data, None) is not None
+        return _identical_export(final, None, src_fh) is not None
+
+
 def _export_one(catalog, pid, rank, dest, opts, develop, personal, generic) -> ExportRow:
     from piaa_desktop.core.imageio import ImageError
 
@@ -781,25 +902,12 @@ def _export_one(catalog, pid, rank, dest, opts, develop, personal, generic) -> E
         return row
     score = row.personal_score if opts.score_kind == "personal" and row.personal_score is not None else row.generic_score
     try:
-        rel = render_name(opts.template, _context(photo, rank, score))
+        final, params, render = _destination(catalog, photo, rank, dest, opts, develop, score)
     except ValueError as exc:
         row.error = str(exc)
         return row
-
-    params = catalog.get_edit(pid) if develop is not None else None
-    if params is not None and hasattr(develop, "is_identity") and develop.is_identity(params):
-        params = None
     long_edge = int(opts.long_edge or 0)
-    src_long = max(photo.width or 0, photo.height or 0)
-    needs_resize = bool(long_edge) and (src_long == 0 or src_long > long_edge)
-    render = params is not None or needs_resize or opts.reencodes
     from piaa_desktop.core import output
-
-    ext = output.FORMATS[opts.output_format] if render else src.suffix
-    final = dest / (rel + ext)
-    if not is_within(final, dest):
-        row.error = "the file name would fall outside the export folder; refused"
-        return row
 
     xmp_packet = None
     src_fh = None

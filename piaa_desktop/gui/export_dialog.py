@@ -19,7 +19,7 @@ import sqlite3
 from pathlib import Path
 from typing import Optional, Sequence
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QTimer, Qt, Signal
 from PySide6.QtWidgets import (
     QButtonGroup,
     QCheckBox,
@@ -59,6 +59,7 @@ from piaa_desktop.gui.jobs import default_jobs
 
 
 CHOOSE_FOLDER = "Choose a folder to export to (Choose…), then Export."
+CHECK_DELAY_MS = 250  # the folder is checked once the choices rest this long (typing a path, spinning a number)
 
 
 class ExportDialog(QDialog):
@@ -77,6 +78,14 @@ class ExportDialog(QDialog):
         self.settings = settings
         self.handle = None
         self.report: Optional[ExportReport] = None
+        # what the folder already holds (core.export.preview_export on a worker, after the choices rest)
+        self.preview = None  # (key, ExportPreview) of the last check that came back
+        self._check = None  # the check running
+        self._check_key = None
+        self._check_timer = QTimer(self)
+        self._check_timer.setSingleShot(True)
+        self._check_timer.setInterval(CHECK_DELAY_MS)
+        self._check_timer.timeout.connect(self._start_check)
         self._build()
         self._load_settings()
         self._update()
@@ -412,8 +421,9 @@ class ExportDialog(QDialog):
             self.template_status.setText(str(exc))
             ok = False
         try:
-            n = len(self.selected_ids())
-            self.count_label.setText(f"{n} photo{'s' if n != 1 else ''} will be exported: {self.describe()}")
+            ids = self.selected_ids()
+            n = len(ids)
+            self.count_label.setText(self._count_text(ids))
         except ValueError as exc:
             n = 0
             self.count_label.setText(str(exc))
@@ -428,6 +438,60 @@ class ExportDialog(QDialog):
             self.status.setText(CHOOSE_FOLDER)
         elif has_dest and self.status.text() == CHOOSE_FOLDER:
             self.status.setText("")
+
+    # ------------------------------------------------------------------------------------------ already there?
+    def _check_of(self, ids: list[int]) -> Optional[tuple]:
+        """What a check of the folder depends on (None: nothing to check)."""
+        dest = self.dest_edit.text().strip()
+        if not ids or not dest:
+            return None
+        o = self.options()
+        return (tuple(ids), dest, o.template, o.format, o.edits, o.long_edge, o.embed_xmp, o.quality,
+                o.color_space, o.sharpening)
+
+    def _count_text(self, ids: list[int]) -> str:
+        """'8 photos will be exported: …'; once the folder is checked, how many are already there
+        ('8 photos (…): 6 already there (identical files), 2 to export')."""
+        n = len(ids)
+        plain = f"{n} photo{'s' if n != 1 else ''} will be exported: {self.describe()}"
+        key = self._check_of(ids)
+        if key is None or self.handle is not None:
+            return plain
+        if self.preview is not None and self.preview[0] == key:
+            p = self.preview[1]
+            if p.to_export == p.total:
+                return plain
+            return p.describe(f"({self.describe()})")
+        if key != self._check_key:
+            self._check_key = key
+            self._check_timer.start()  # checked once the choices rest
+        return plain + "\nChecking what the folder already holds…"
+
+    def _start_check(self) -> None:
+        key = self._check_key
+        if key is None or self.handle is not None:
+            return
+        if self._check is not None:
+            self._check.cancel()
+        from piaa_desktop.core.export import preview_export
+
+        def done(preview, key=key) -> None:
+            self.preview = (key, preview)
+            if key == self._check_key:
+                self._update()
+
+        def failed(exc: BaseException, key=key) -> None:
+            if key == self._check_key and not isinstance(exc, Cancelled):
+                self.preview = None
+                self.count_label.setText(self.count_label.text().split("\n")[0] + f"\n(The folder could not be checked: {exc})")
+
+        self._check = self.jobs.submit(preview_export, list(key[0]), key[1], self.options(),
+                                       with_catalog=str(self.catalog.path), on_done=done, on_error=failed,
+                                       name="export-check")
+
+    def checking(self) -> bool:
+        """Whether the folder is being checked, or will be once the choices rest (tests)."""
+        return self._check_timer.isActive() or (self._check is not None and not self._check.done)
 
     def _browse(self) -> None:
         d = QFileDialog.getExistingDirectory(self, "Export to", self.dest_edit.text() or str(Path.home()))
@@ -481,6 +545,7 @@ class ExportDialog(QDialog):
 
     def _done(self, report: ExportReport) -> None:
         self.report = report
+        self.preview, self._check_key = None, None  # the folder changed: checked again
         said = report.describe()
         text = said[:1].upper() + said[1:] + "."
         if report.failed or report.skipped:
@@ -519,6 +584,9 @@ class ExportDialog(QDialog):
             self.reject()
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt naming
+        self._check_timer.stop()
+        if self._check is not None:
+            self._check.cancel()
         if self.handle is not None:
             self.handle.cancel()
         super().closeEvent(event)
