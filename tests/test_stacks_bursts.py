@@ -137,7 +137,8 @@ def test_find_stacks_order_ties_and_fallbacks_without_embeddings(catalog, monkey
     every photo near in time looks alike)."""
     import numpy as np
 
-    monkeypatch.setattr(S, "_vectors", lambda _cat, ids: {i: np.ones(4, np.float32) / 2.0 for i in ids})
+    monkeypatch.setattr(S, "_vector_matrix", lambda _cat, ids: (np.sort(np.asarray(ids, np.int64)),
+                                                                np.ones((len(ids), 4), np.float32) / 2.0))
     times = {7: "2024-06-01T12:00:01", 3: "2024-06-01T12:00:01", 9: "2024:06:01 12:00:02.5", 4: None,
              5: "2024-06-01T12:00:09", 6: "2024-06-01T12:00:10", 8: "2024-06-01T13:00:00", 2: "garbage"}
     assert S.find_stacks(catalog, capture_times=times) == [[3, 7, 9], [5, 6]]
@@ -189,7 +190,7 @@ def test_best_of_stacks_from_records_matches_the_catalog_ranking(catalog, monkey
     sig = {p: {"sharpness": rng.choice([None, 1.0, rng.random()])} for p in pids if rng.random() < 0.8}
     monkeypatch.setattr(S, "_faces_by_photo", lambda _c: {p: rng.choice([0.0, 1.0]) for p in pids[::7]})
     faces = S._faces_by_photo(None)
-    monkeypatch.setattr(S, "_faces_by_photo", lambda _c: faces)
+    monkeypatch.setattr(S, "_faces_by_photo", lambda _c, ids=None: faces)
 
     def tuple_key(p, kind):
         r = recs[p]

@@ -904,6 +904,22 @@ class Catalog:
             params = list(ids)
         return {r[0]: {c: r[i + 1] for i, c in enumerate(SIGNAL_COLUMNS)} for r in self.conn.execute(sql, params)}
 
+    def signal_values(self, column: str, ids: Sequence[int]) -> np.ndarray:
+        """One signal (a name of ``SIGNAL_COLUMNS``) of these photos as float64 in ``ids`` order, NaN where
+        there is none (the stacks rank their members by sharpness at every refresh while collapsed)."""
+        if column not in SIGNAL_COLUMNS:
+            raise ValueError(f"unknown signal {column!r}")
+        ids = [int(i) for i in ids]
+        got: dict[int, Optional[float]] = {}
+        for i in range(0, len(ids), 900):
+            chunk = ids[i : i + 900]
+            cur = self.conn.cursor()
+            cur.row_factory = None  # plain tuples
+            got.update(cur.execute(
+                f"SELECT photo_id, {column} FROM signals WHERE photo_id IN ({','.join('?' * len(chunk))})", chunk
+            ).fetchall())
+        return np.array([got.get(i) for i in ids], dtype=np.float64)  # None: NaN
+
     def signal_matrix(self, ids: Sequence[int]) -> np.ndarray:
         """(len(ids), len(SIGNAL_COLUMNS)) float32; NaN rows for photos without signals."""
         if len(ids) <= 4096:  # a few photos: read just theirs
@@ -964,6 +980,38 @@ class Catalog:
             for pid, blob in rows:
                 out[int(pid)] = np.frombuffer(blob, dtype=np.float16)
         return out
+
+    def embedding_matrix(self, model: str, ids: Sequence[int], width: Optional[int] = None
+                         ) -> tuple[np.ndarray, np.ndarray]:
+        """(photo ids int64, float16 matrix with one row each) of the stored vectors of ``model`` for these photo
+        ids, in the order :meth:`embeddings_of` gives them; ``width``: only the first values of each (read so);
+        rows of another length than the first (damaged) are left out. One matrix from the blobs instead of one
+        small array per photo: the stacks worker reads ~10,000 burst frames this way, holding the interpreter
+        lock little."""
+        pids: list[int] = []
+        sizes: list[int] = []
+        blobs: list[bytes] = []
+        ids = [int(i) for i in ids]
+        cur = self.conn.cursor()
+        cur.row_factory = None  # plain tuples
+        part = "vector" if width is None else f"substr(vector, 1, {2 * int(width)})"
+        for i in range(0, len(ids), 900):
+            chunk = ids[i : i + 900]
+            for pid, size, blob in cur.execute(
+                f"SELECT photo_id, length(vector), {part} FROM embeddings WHERE model=? "
+                f"AND photo_id IN ({','.join('?' * len(chunk))})",
+                [model, *chunk],
+            ).fetchall():
+                pids.append(pid)
+                sizes.append(size)
+                blobs.append(blob)
+        if not blobs or sizes[0] % 2:
+            return np.zeros(0, np.int64), np.zeros((0, 0), np.float16)
+        if sizes.count(sizes[0]) != len(sizes):
+            ok = [k for k, n in enumerate(sizes) if n == sizes[0]]
+            pids, blobs = [pids[k] for k in ok], [blobs[k] for k in ok]
+        mat = np.frombuffer(b"".join(blobs), dtype=np.float16).reshape(len(blobs), -1)
+        return np.array(pids, dtype=np.int64), mat
 
     def set_taste_columns(self, model: str, rows: Iterable[tuple[int, float]]) -> int:
         """Store (photo_id, value) of the generic taste model ``model`` (its signature), computed from the
@@ -1204,6 +1252,11 @@ class Catalog:
             sql += f" AND photo_id IN ({','.join('?' * len(ids))})"
             params += ids
         return {r[0]: json.loads(r[1]) for r in self.conn.execute(sql, params)}
+
+    def faces_version(self) -> Optional[int]:
+        """Changes whenever faces are stored (a stored row gets a new rowid, replaced or not): what the grid's
+        stacks check before they read their members' faces again."""
+        return self.conn.execute("SELECT max(rowid) FROM faces").fetchone()[0]
 
     def face_counts(self, model: str) -> dict[int, tuple[int, int, int]]:
         """photo id -> (faces, faces with closed eyes, soft faces), for photos analysed with ``model``."""
