@@ -161,3 +161,26 @@ def test_window_close_writes_what_waits(qtbot, app_paths, imported_library, monk
         assert all(cat.photo(i).rating == 4 and cat.photo(i).color_label == "red" for i in ids)
     finally:
         cat.close()
+
+
+def test_many_sidecar_errors_reach_the_window_as_few_signals(qtbot, app_paths, imported_library):
+    """A whole library re-rated in a read-only or unplugged folder: the writer's errors gather, the GUI
+    thread is woken once per batch it has not handled yet (not once per photo) and says one counted message."""
+    import threading
+
+    win = open_window(qtbot, app_paths)
+    cull = win.features.culling
+    woken = []
+    cull.sidecarFailed.connect(lambda *_: woken.append(1))
+
+    def writer():
+        for k in range(2000):
+            cull._sidecar_error_from_writer(f"/gone/IMG_{k:04d}.jpg", "No such file or directory")
+
+    t = threading.Thread(target=writer)
+    t.start()
+    t.join()
+    qtbot.waitUntil(lambda: len(cull.sidecar_errors) == 2000, timeout=10_000)
+    assert len(woken) < 20, len(woken)
+    assert win.status_text().startswith("XMP sidecars of 2000 photos not written; the last: IMG_1999.jpg"), win.status_text()
+    win.close()

@@ -748,8 +748,9 @@ class Catalog:
         with self.transaction() as tx:
             cur = tx.conn.cursor()
             cur.row_factory = None
+            ids_json = json.dumps(ids)  # (one group: the same ids, written with it)
             before = dict(cur.execute(
-                f"SELECT id, {field_name} FROM photos WHERE id IN (SELECT value FROM json_each(?))", (json.dumps(ids),)
+                f"SELECT id, {field_name} FROM photos WHERE id IN (SELECT value FROM json_each(?))", (ids_json,)
             ).fetchall())
             if len(before) < len(ids):
                 ids = [i for i in ids if i in before]
@@ -761,7 +762,7 @@ class Catalog:
             else:
                 for value, group in groups.items():
                     tx.execute(f"UPDATE photos SET {field_name}=?, updated_at=? WHERE id IN (SELECT value FROM json_each(?))",
-                               (value, now, json.dumps(group)))
+                               (value, now, ids_json if len(groups) == 1 else json.dumps(group)))
             after = dict(zip(ids, [values[i] for i in ids])) if groups is None or len(groups) > 1 else dict.fromkeys(ids, next(iter(groups)))
             change = Change(kind, field_name, ids, before, after)
             self._in_transaction(tx, change)
@@ -1561,7 +1562,7 @@ class Catalog:
             "SELECT value, ?, NULL, NULL, ? + key + 1, ? FROM json_each(?) WHERE true "
             "ON CONFLICT(photo_id) DO UPDATE SET what = what | excluded.what, seq = excluded.seq, "
             "marked_at = excluded.marked_at",
-            (int(what), seq, time.time(), json.dumps([int(i) for i in photo_ids])),
+            (int(what), seq, time.time(), json.dumps(list(map(int, photo_ids)))),
         )
 
     def sidecar_pending(self, photo_id: int) -> Optional[dict]:

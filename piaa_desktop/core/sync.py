@@ -302,7 +302,7 @@ class SidecarWriter:
         return self._thread is not None
 
     def submit(self, photo_ids) -> None:
-        ids = [int(i) for i in photo_ids]
+        ids = list(map(int, photo_ids))
         if not ids:
             return
         if self._thread is None:

@@ -86,6 +86,16 @@ _ITEM_FLAGS = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.Item
 _NO_FLAGS = Qt.ItemFlag.NoItemFlags
 
 
+def row_runs(rows) -> list[tuple[int, int]]:
+    """(first, last) of each run of consecutive rows among ``rows`` (any order, repeats allowed), in order:
+    numpy, so that a selection of the whole library (100,000 rows, one run) costs milliseconds."""
+    a = np.unique(np.fromiter(rows, dtype=np.int64))
+    if not len(a):
+        return []
+    cut = np.flatnonzero(np.diff(a) != 1)
+    return list(zip(a[np.r_[0, cut + 1]].tolist(), a[np.r_[cut, len(a) - 1]].tolist()))
+
+
 # A change of more photos than this (or a quarter of the grid) repaints the grid once instead of its rows
 REPAINT_ROWS_MAX = 2000
 
@@ -227,6 +237,13 @@ class PhotoListModel(QAbstractListModel):
                 return None
         return self._rows.get(photo_id)
 
+    def rows_of(self, photo_ids) -> list:
+        """The rows of these photos (None for those not shown): one map lookup each, in C (a selection of the
+        whole library kept across a refresh: 100,000 ids)."""
+        if len(photo_ids) <= 4:
+            return [self.row_of(i) for i in photo_ids]
+        return list(map(self._rows.get, photo_ids))
+
     def index_of(self, photo_id: int) -> QModelIndex:
         row = self.row_of(photo_id)
         return self.index(row, 0) if row is not None else QModelIndex()
@@ -253,11 +270,17 @@ class PhotoListModel(QAbstractListModel):
             return
         n = len(self._ids)
         if len(change.photo_ids) > max(REPAINT_ROWS_MAX, n // 4):  # a big selection: no row lookups, one repaint
-            recs, after, name = self._records, change.after, change.field
-            for pid in change.photo_ids:
-                rec = recs.get(pid)
-                if rec is not None and pid in after:
-                    setattr(rec, name, after[pid])
+            recs, after, name, ids = self._records, change.after, change.field, change.photo_ids
+            one = set(after.values()) if len(after) == len(ids) else ()
+            if len(one) == 1:  # one value for all (a rating of the selection): no lookup in ``after``
+                value = next(iter(one))
+                for rec in map(recs.get, ids):
+                    if rec is not None:
+                        setattr(rec, name, value)
+            else:
+                for pid, rec in zip(ids, map(recs.get, ids)):
+                    if rec is not None and pid in after:
+                        setattr(rec, name, after[pid])
             if n:
                 self.dataChanged.emit(self.index(0, 0), self.index(n - 1, 0))
             return

@@ -62,7 +62,7 @@ from piaa_desktop.core.library import (
 )
 from piaa_desktop.core.paths import AppPaths
 from piaa_desktop.core.settings import Settings, load_settings
-from piaa_desktop.gui.grid import PhotoGridView, PhotoListModel, ThumbnailCache, array_to_qimage
+from piaa_desktop.gui.grid import PhotoGridView, PhotoListModel, ThumbnailCache, array_to_qimage, row_runs
 from piaa_desktop.gui.jobs import JobsManager
 from piaa_desktop.gui.loupe import LoupeView
 from piaa_desktop.gui.side_panel import SidePanel
@@ -662,16 +662,8 @@ class MainWindow(QMainWindow):
     def select_rows(self, rows, current: Optional[int] = None) -> None:
         sm = self.grid.selectionModel()
         sel = QItemSelection()
-        rows = sorted(set(rows))
-        if rows:
-            start = prev = rows[0]
-            for r in rows[1:] + [None]:
-                if r is not None and r == prev + 1:
-                    prev = r
-                    continue
-                sel.select(self.model.index(start, 0), self.model.index(prev, 0))
-                if r is not None:
-                    start = prev = r
+        for start, end in row_runs(rows):
+            sel.select(self.model.index(start, 0), self.model.index(end, 0))
         self._restoring = True
         try:
             if current is not None and 0 <= current < self.model.rowCount():
@@ -1012,7 +1004,7 @@ class MainWindow(QMainWindow):
         self._set_order_stale(self.model.ids() != fresh)
         n = self.model.rowCount()
         if keep_selection and n:
-            rows = [r for r in (self.model.row_of(i) for i in sel) if r is not None]
+            rows = [r for r in self.model.rows_of(sel) if r is not None]
             new_cur = self.model.row_of(cur) if cur is not None else None
             if new_cur is None:
                 # the current photo left the view (filter) or there was none yet: the one at its row, or the first

@@ -11,6 +11,7 @@ sidecars a killed app left pending are written at the next start.
 """
 from __future__ import annotations
 
+import threading
 import time
 from collections import deque
 from typing import Optional
@@ -45,6 +46,9 @@ class CullingFeature(Feature):
         from piaa_desktop.core.sync import install_sidecar_hook
 
         self.sidecar_errors: list[tuple[str, str]] = []
+        self._errors_lock = threading.Lock()
+        self._errors_in: list[tuple[str, str]] = []  # from the writer thread, not yet said
+        self._errors_signalled = False
         self._last_sidecar_error = [0.0, 0]  # when the last burst of errors began, how many since
         self.sidecarFailed.connect(self._sidecar_failed)
         self.sidecars = install_sidecar_hook(self.win.catalog, self.win.settings, background=True,
@@ -54,22 +58,33 @@ class CullingFeature(Feature):
             self.win.say(f"Writing {left} XMP sidecar{'s' if left != 1 else ''} left from the last session")
 
     def _sidecar_error_from_writer(self, path: str, reason: str) -> None:  # writer thread
+        # errors gather here; one signal wakes the GUI thread for all that came before it handles them (a
+        # whole library re-rated in an unplugged or read-only folder: not 100,000 queued signals)
+        with self._errors_lock:
+            self._errors_in.append((path, reason))
+            if self._errors_signalled:
+                return
+            self._errors_signalled = True
         try:
             self.sidecarFailed.emit(path, reason)
         except RuntimeError:  # the window is gone
             pass
 
-    def _sidecar_failed(self, path: str, reason: str) -> None:
+    def _sidecar_failed(self, _path: str = "", _reason: str = "") -> None:
         import os
-        import time
 
-        self.sidecar_errors.append((path, reason))
+        with self._errors_lock:
+            got, self._errors_in, self._errors_signalled = self._errors_in, [], False
+        if not got:
+            return
+        self.sidecar_errors.extend(got)
+        path, reason = got[-1]
         if self.win.is_closed:
             return
         now = time.monotonic()
         if now - self._last_sidecar_error[0] > 3.0:
             self._last_sidecar_error = [now, 0]
-        self._last_sidecar_error[1] += 1
+        self._last_sidecar_error[1] += len(got)
         n = self._last_sidecar_error[1]
         name = os.path.basename(path) or path
         if n == 1:

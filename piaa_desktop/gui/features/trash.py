@@ -76,6 +76,9 @@ class TrashFeature(Feature):
         if self.handle is not None and not self.handle.done:
             self.win.say("Moving to the trash already")
             return None
+        cull = getattr(self.win.features, "culling", None)
+        if cull is not None:
+            cull.finish_writes()  # a reject (or unflag) of a big selection pressed just before counts
         ids = self.rejected_in_view()
         from piaa_desktop.core.sync import flush_pending
 
