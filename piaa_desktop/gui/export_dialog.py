@@ -475,23 +475,29 @@ class ExportDialog(QDialog):
             self._check.cancel()
         from piaa_desktop.core.export import preview_export
 
+        job: dict = {}
+
         def done(preview, key=key) -> None:
+            if self._check is job.get("handle"):
+                self._check = None
             self.preview = (key, preview)
             if key == self._check_key:
                 self._update()
 
         def failed(exc: BaseException, key=key) -> None:
+            if self._check is job.get("handle"):
+                self._check = None
             if key == self._check_key and not isinstance(exc, Cancelled):
                 self.preview = None
                 self.count_label.setText(self.count_label.text().split("\n")[0] + f"\n(The folder could not be checked: {exc})")
 
-        self._check = self.jobs.submit(preview_export, list(key[0]), key[1], self.options(),
-                                       with_catalog=str(self.catalog.path), on_done=done, on_error=failed,
-                                       name="export-check")
+        job["handle"] = self._check = self.jobs.submit(
+            preview_export, list(key[0]), key[1], self.options(), with_catalog=str(self.catalog.path),
+            on_done=done, on_error=failed, name="export-check")
 
     def checking(self) -> bool:
-        """Whether the folder is being checked, or will be once the choices rest (tests)."""
-        return self._check_timer.isActive() or (self._check is not None and not self._check.done)
+        """Whether the folder is being checked (until its answer is shown), or will be once the choices rest."""
+        return self._check_timer.isActive() or self._check is not None
 
     def _browse(self) -> None:
         d = QFileDialog.getExistingDirectory(self, "Export to", self.dest_edit.text() or str(Path.home()))
