@@ -112,6 +112,7 @@ class PhotoListModel(QAbstractListModel):
         self._row_lookups = 0
         self._records: dict[int, PhotoRecord] = {}
         self._record_keys: Optional[np.ndarray] = None  # which ids have a record (see _known)
+        self._ids_array: Optional[np.ndarray] = None  # the same ids as an int64 array, kept once made (ids_array)
         self._tech: dict[int, frozenset] = {}
         self.flag_source: Optional[Callable[[int], Iterable[str]]] = None  # photo id -> technical flags
         self.cache = cache
@@ -188,17 +189,23 @@ class PhotoListModel(QAbstractListModel):
         self._record_keys = None
         self._tech.clear()
 
-    def _known(self, ids: Sequence[int]) -> list[int]:
+    def _known(self, ids: Sequence[int], array: Optional[np.ndarray] = None) -> list[int]:
         """``ids`` without those that have no record, checked against a table of the record ids
         (:func:`~piaa_desktop.core.library.id_table`: a few ms at 100,000 photos, where the dict lookup of
-        every id of a new order took 50-100 ms)."""
+        every id of a new order took 50-100 ms). ``array``: the same ids as an int64 array, if the caller has
+        it. Keeps the array of the ids it returns when it made one (:meth:`ids_array`)."""
         ids = list(ids)
         if len(ids) >= 2000 and self._record_keys is None:
             self._record_keys = id_table(self._records.keys())
         if len(ids) < 2000 or self._record_keys is None:  # few ids, or ids unlike a catalog's: no table
             return [i for i in ids if i in self._records]
-        ok = in_id_table(self._record_keys, ids)
-        return ids if ok.all() else [i for i, k in zip(ids, ok.tolist()) if k]
+        want = array if array is not None and len(array) == len(ids) else np.fromiter(ids, np.int64, len(ids))
+        ok = in_id_table(self._record_keys, want)
+        if ok.all():
+            self._ids_array = want
+            return ids
+        self._ids_array = want[ok]
+        return [i for i, k in zip(ids, ok.tolist()) if k]
 
     def tech_flags(self, photo_id: int) -> frozenset:
         """Technical problems of a photo (blur, exposure, noise), looked up lazily for the painted rows
@@ -209,9 +216,12 @@ class PhotoListModel(QAbstractListModel):
             self._tech[photo_id] = got
         return got
 
-    def set_ids(self, ids: Sequence[int]) -> None:
+    def set_ids(self, ids: Sequence[int], array: Optional[np.ndarray] = None) -> None:
+        """Show ``ids`` (in this order; those without a record are left out). ``array``: the same ids as an int64
+        array, when the caller has one (the sort columns make it): no conversion of 100,000 ints."""
         self.beginResetModel()
-        self._ids = self._known(ids)
+        self._ids_array = None
+        self._ids = self._known(ids, array)
         self._rows_map = None  # built on demand: a refresh at 100k photos looks up a few rows only
         self._row_lookups = 0
         self.endResetModel()
@@ -222,8 +232,15 @@ class PhotoListModel(QAbstractListModel):
             self._rows_map = {pid: r for r, pid in enumerate(self._ids)}
         return self._rows_map
 
-    def ids(self) -> list[int]:
-        return list(self._ids)
+    def ids(self, start: int = 0, stop: Optional[int] = None) -> list[int]:
+        """The ids shown, in order (rows ``start`` to ``stop``, as a slice: only those are copied)."""
+        return self._ids[start:stop]
+
+    def ids_array(self) -> np.ndarray:
+        """The ids shown, in order, as an int64 array (made once per :meth:`set_ids`; do not change it)."""
+        if self._ids_array is None or len(self._ids_array) != len(self._ids):
+            self._ids_array = np.fromiter(self._ids, np.int64, len(self._ids))
+        return self._ids_array
 
     def id_at(self, row: int) -> Optional[int]:
         return self._ids[row] if 0 <= row < len(self._ids) else None
@@ -290,7 +307,7 @@ class PhotoListModel(QAbstractListModel):
             if rec is None or pid not in change.after:
                 continue
             setattr(rec, change.field, change.after[pid])
-            r = self._rows.get(pid)
+            r = self.row_of(pid)  # a few photos: a scan of the ids, not a map of 100,000 rows
             if r is not None:
                 rows.append(r)
         self._repaint_rows(rows)

@@ -57,8 +57,8 @@ from PySide6.QtWidgets import (
 from piaa_desktop import APP_NAME
 from piaa_desktop.core.catalog import Catalog, Change, UndoStack, open_catalog
 from piaa_desktop.core.library import (
-    FLAG_FILTERS, GRID_SORTS, RATING_FILTERS, SCORE_KINDS, SORTS, changed_files, hold_order, load_records, put_scores,
-    query_ids, read_library,
+    FLAG_FILTERS, GRID_SORTS, RATING_FILTERS, SCORE_KINDS, SORTS, SortColumns, changed_files, hold_order, load_records,
+    put_scores, query_ids, read_library, same_photos,
 )
 from piaa_desktop.core.paths import AppPaths
 from piaa_desktop.core.settings import Settings, load_settings
@@ -611,9 +611,9 @@ class MainWindow(QMainWindow):
         spans = self._selected_spans()
         if not spans:
             return []
-        order = self.model.ids()
         if len(spans) == 1:
-            return order[spans[0][0]: spans[0][1] + 1]
+            return self.model.ids(spans[0][0], spans[0][1] + 1)  # only the selected ids copied
+        order = self.model.ids()
         rows = sorted(set().union(*(range(top, bottom + 1) for top, bottom in spans)))
         return [order[r] for r in rows]
 
@@ -719,8 +719,14 @@ class MainWindow(QMainWindow):
     # ================================================================== catalog changes
     def _on_catalog_change(self, change: Change) -> None:
         """Every mutation of the GUI catalog (from any widget, undo/redo included) passes here."""
+        was = self._field_versions.get(change.field, 0)
         self._records_changed(*(SCORE_KINDS if change.kind == "scores" else (change.field,)))
         self.model.apply_change(change)
+        if change.kind != "scores" and change.field in ("rating", "flag"):
+            # the sort column of the field, if kept, re-reads only these photos (not 100,000 records)
+            cols = SortColumns.kept(self.model.records())
+            if cols is not None:
+                cols.patch(change.field, change.photo_ids, was, self._field_versions[change.field])
         if self._replay_after_reload is not None:  # records being re-read: they may miss this change
             self._replay_after_reload.append(functools.partial(self.model.apply_change, change))
         cur = self.current_id()
@@ -799,6 +805,11 @@ class MainWindow(QMainWindow):
         self.rating_combo.showPopup()
 
     def query_ids(self) -> list[int]:
+        return self._query()[0]
+
+    def _query(self) -> tuple[list[int], Optional["np.ndarray"]]:
+        """The ids to show (sort, filters, id filters, stacks) and, when nothing narrowed the sorted ids after the
+        sort columns made them, the same ids as an int64 array (else None)."""
         _label, flag, include_rejected = FLAG_FILTERS[self._flag_filter]
         technical = self._flag_filter[5:] if self._flag_filter.startswith("tech:") else None
         faces = self._flag_filter[6:] if self._flag_filter.startswith("faces:") else None
@@ -806,19 +817,24 @@ class MainWindow(QMainWindow):
         key = (id(records), len(records), self._records_version, self._sort, self._folder_id, self._min_rating,
                self._flag_filter)
         if self._sorted_cache is not None and self._sorted_cache[0] == key and faces is None:
-            ids = self._sorted_cache[1]  # the filters return new lists; nobody changes this one
+            ids, array = self._sorted_cache[1], self._sorted_cache[2]  # nobody changes these (filters make new lists)
         else:
             # sorted in memory from the records the refresh just loaded: no query on the GUI thread
             # (a faces filter reads the faces table, which the background faces pass fills: never cached)
-            ids = query_ids(self.catalog, self._sort, self._folder_id, self._min_rating, flag, include_rejected,
-                            technical=technical, records=records, faces=faces,
-                            version=dict(self._field_versions))
-            self._sorted_cache = (key, ids)
+            array = query_ids(self.catalog, self._sort, self._folder_id, self._min_rating, flag, include_rejected,
+                              technical=technical, records=records, faces=faces,
+                              version=dict(self._field_versions), as_array=True)
+            ids = array.tolist()
+            self._sorted_cache = (key, ids, array)
         for narrow in self._id_filters:
-            ids = narrow(ids)
+            narrowed = narrow(ids)
+            if narrowed is not ids:
+                ids, array = narrowed, None
         if self.collapse_stacks:
-            ids = self._collapse(ids)
-        return ids
+            collapsed = self._collapse(ids)
+            if collapsed is not ids:
+                ids, array = collapsed, None
+        return ids, array
 
     def _collapse(self, ids: list[int]) -> list[int]:
         """Bursts and near-duplicates shown as their best member (by personal, else generic score)."""
@@ -980,25 +996,41 @@ class MainWindow(QMainWindow):
         """Show ``records`` in the grid (see :meth:`refresh`); ``changed``: the photos whose files changed
         (:func:`~piaa_desktop.core.library.read_library`); ``replay``: catalog changes to apply to them first."""
         t0 = time.perf_counter() if t0 is None else t0
-        sel = self.selected_ids() if keep_selection else []
-        cur = self.current_id() if keep_selection else None
-        cur_idx = self.grid.currentIndex()
-        cur_row = cur_idx.row() if cur_idx.isValid() else None
         old = self.model.records()
         if records is not old:
             self._records_version += 1
         if changed:
             self.thumbs.invalidate(changed)
             self.loupe.clear_cache()
-        shown = self.model.ids()
-        self.model.set_records(records)
+        n_shown = self.model.rowCount()
+        self.model.set_records(records)  # the rows still show the same ids until set_ids below
         for fn in replay or ():
             fn()
-        fresh = self.query_ids()
-        ids = fresh if resort or not shown else hold_order(shown, fresh)
+        fresh, fresh_array = self._query()
+        if not resort and keep_selection and n_shown and self.grid.currentIndex().isValid():
+            import numpy as np
+
+            shown_array = self.model.ids_array()
+            if fresh_array is None:
+                fresh_array = np.fromiter(fresh, np.int64, len(fresh))
+            if same_photos(shown_array, fresh_array):
+                # the order held keeps every row where it is (new scores, a rating in Rating order): no reset of
+                # the model, the selection and the current photo stay as they are, the view does not move
+                self._rows_held(stale=not np.array_equal(shown_array, fresh_array))
+                self._refreshed(records, t0)
+                return
+        sel = self.selected_ids() if keep_selection else []
+        cur = self.current_id() if keep_selection else None
+        cur_idx = self.grid.currentIndex()
+        cur_row = cur_idx.row() if cur_idx.isValid() else None
+        shown = self.model.ids()
+        if resort or not shown:
+            ids, array = fresh, fresh_array
+        else:
+            ids, array = hold_order(shown, fresh), None
         self._restoring = True
         try:
-            self.model.set_ids(ids)
+            self.model.set_ids(ids, array)
         finally:
             self._restoring = False
         self._set_order_stale(self.model.ids() != fresh)
@@ -1016,6 +1048,16 @@ class MainWindow(QMainWindow):
                 self.grid.scrollTo(self.model.index(new_cur, 0))
         else:
             self._selection_settled()
+        self._refreshed(records, t0)
+
+    def _rows_held(self, stale: bool) -> None:
+        """A refresh whose held order is the order on screen: the rows are repainted (their scores, stars), the
+        hint follows the sort, the Info panel and the selection's listeners hear of it as after any refresh."""
+        self.grid.viewport().update()
+        self._set_order_stale(stale)
+        self._selection_settled()
+
+    def _refreshed(self, records: dict, t0: float) -> None:
         self._update_folders(records)
         self._update_count_label()
         if self.current_view() == "loupe" and self.current_id() is None:
@@ -1064,6 +1106,10 @@ class MainWindow(QMainWindow):
         if self._replay_after_reload is not None:  # records being re-read: they get these scores too
             self._replay_after_reload.append(put)
         self._records_changed(*got)
+        cols = SortColumns.kept(records)
+        if cols is not None:  # the score columns from the arrays read on the worker (ScoreMap), not the records
+            for kind, scores_of in got.items():
+                cols.put_scores(kind, scores_of, self._field_versions[kind])
         self.refresh(keep_selection=True, reload=False, resort=False)
 
     def _update_folders(self, records) -> None:

@@ -31,9 +31,11 @@ def _explain_job(catalog, photo_id: int):
 
 
 def _scores(catalog) -> dict:
-    """The personal scores (the only kind these jobs change), read on the worker: the GUI thread then only
-    puts them into its records."""
-    return {"personal": catalog.scores("personal")}
+    """The personal scores (the only kind these jobs change), read on the worker with their arrays
+    (core.library.ScoreMap): the GUI thread then only puts them into its records and sort column."""
+    from piaa_desktop.core.library import score_maps
+
+    return score_maps(catalog, ("personal",))
 
 
 def rescore_job(catalog, progress=None, cancel=None) -> tuple[int, dict]:
