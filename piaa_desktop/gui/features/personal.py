@@ -70,6 +70,8 @@ class PersonalFeature(Feature):
         self.train_handle = None
         self.last_training = None
         self._train_again = False
+        self._shut_down = False  # after shutdown() no training starts (a write the closing window finishes
+        # late, e.g. the culling feature's big rating, would start the timer again)
         A = win.add_action
         self.act_train = A("Learn my &taste now", self.train_now, "Ctrl+T",
                            "Re-train the personal score from your ratings and preferences")
@@ -98,6 +100,7 @@ class PersonalFeature(Feature):
 
     def shutdown(self) -> None:
         """Before the catalog closes: stop the timers and the training."""
+        self._shut_down = True
         self.train_timer.stop()
         self._explain_timer.stop()
         h = self.train_handle
@@ -111,12 +114,15 @@ class PersonalFeature(Feature):
             self.schedule_training()
 
     def schedule_training(self) -> None:
-        self.train_timer.start()
+        if not self._shut_down:
+            self.train_timer.start()
 
     def training_running(self) -> bool:
         return self.train_handle is not None and not self.train_handle.done
 
     def train_now(self):
+        if self._shut_down:
+            return None
         if self.training_running():
             self._train_again = True
             return None
