@@ -196,3 +196,12 @@ def test_stack_ranking_ranks_again_after_a_rating_as_the_tuples_do(tmp_path, mon
         assert S.StackRanking([]).best(cat, recs).tolist() == [] and S.StackRanking([]).collapse(grid, []) == grid
     finally:
         cat.close()
+
+
+def test_timestamps_parsed_in_chunks_are_the_same(monkeypatch):
+    values = ["2024-06-01T12:00:%02d" % (k % 60) for k in range(50)] + [None, "garbage", "2024:06:01 12:00:02",
+                                                                         "2024-06-01T12:00:03.5", "2024-02-30T00:00:00"]
+    whole = S._timestamp_array(values)
+    monkeypatch.setattr(S, "_PARSE_CHUNK", 7)
+    assert np.array_equal(S._timestamp_array(values), whole, equal_nan=True)
+    assert np.isnan(whole).sum() == 3

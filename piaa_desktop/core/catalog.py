@@ -916,9 +916,10 @@ class Catalog:
             chunk = ids[i : i + 900]
             cur = self.conn.cursor()
             cur.row_factory = None  # plain tuples
-            got.update(cur.execute(
+            for pid, value in cur.execute(  # row by row, no list of rows: no garbage collection triggered
                 f"SELECT photo_id, {column} FROM signals WHERE photo_id IN ({','.join('?' * len(chunk))})", chunk
-            ).fetchall())
+            ):
+                got[pid] = value
         return np.array([got.get(i) for i in ids], dtype=np.float64)  # None: NaN
 
     def signal_matrix(self, ids: Sequence[int]) -> np.ndarray:
@@ -998,11 +999,11 @@ class Catalog:
         part = "vector" if width is None else f"substr(vector, 1, {2 * int(width)})"
         for i in range(0, len(ids), 900):
             chunk = ids[i : i + 900]
-            for pid, size, blob in cur.execute(
+            for pid, size, blob in cur.execute(  # row by row, no list of rows: no garbage collection triggered
                 f"SELECT photo_id, length(vector), {part} FROM embeddings WHERE model=? "
                 f"AND photo_id IN ({','.join('?' * len(chunk))})",
                 [model, *chunk],
-            ).fetchall():
+            ):
                 pids.append(pid)
                 sizes.append(size)
                 blobs.append(blob)

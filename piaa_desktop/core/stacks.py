@@ -55,12 +55,17 @@ def _timestamp(capture_time: Optional[str]) -> Optional[float]:
     return (dt - datetime(1970, 1, 1)).total_seconds()
 
 
+_PARSE_CHUNK = 8192
+
+
 def _timestamp_array(values: Sequence[Optional[str]]) -> np.ndarray:
     """:func:`_timestamp` of each value as float64 seconds (NaN: none). The plain ISO ones
     (``YYYY-MM-DDTHH:MM:SS``, what the scanner stores) are read digit by digit as arrays (100,000 in ~50 ms
     instead of 280 ms: collapsing stacks in the grid, benchmarks/gui_actions.py); the others, and plain ones
     that are no real date (Feb 30, 24:00), one by one."""
     n = len(values)
+    if n > _PARSE_CHUNK:  # a chunk at a time: each holds the interpreter lock a short while (the stacks worker)
+        return np.concatenate([_timestamp_array(values[k:k + _PARSE_CHUNK]) for k in range(0, n, _PARSE_CHUNK)])
     out = np.full(n, np.nan)
     if not n:
         return out
@@ -395,7 +400,9 @@ class StackRanking:
     :func:`best_of_stacks` with signal dicts and :func:`collapse_ids` took ~55 ms."""
 
     def __init__(self, stacks: Sequence[Sequence[int]], sharpness: Optional[np.ndarray] = None):
-        self.stacks = [list(s) for s in stacks]
+        # few Python objects made here (the worker builds it): each can set off a garbage collection of the
+        # whole heap (100,000 records: ~90 ms holding the interpreter lock)
+        self.stacks = stacks
         sizes = np.fromiter((len(s) for s in self.stacks), dtype=np.int64, count=len(self.stacks))
         self.members = np.fromiter((int(p) for s in self.stacks for p in s), dtype=np.int64, count=int(sizes.sum()))
         self.member_list = self.members.tolist()
@@ -482,9 +489,11 @@ class PhotoSet:
 
 
 def stack_ranking(catalog, stacks: Sequence[Sequence[int]]) -> StackRanking:
-    """:class:`StackRanking` of ``stacks`` with their members' sharpness read from the catalog."""
+    """:class:`StackRanking` of ``stacks`` with their members' sharpness and faces penalty read from the catalog."""
     members = [int(p) for s in stacks for p in s]
-    return StackRanking(stacks, catalog.signal_values("sharpness", members))
+    ranking = StackRanking(stacks, catalog.signal_values("sharpness", members))
+    ranking.faces(catalog)  # read here (the worker), not at the grid's first ranking
+    return ranking
 
 
 def best_of_stacks(catalog, stacks: Sequence[Sequence[int]], kind: str = "personal",

@@ -836,8 +836,9 @@ class MainWindow(QMainWindow):
                 ids, array = collapsed, None
         return ids, array
 
-    def _collapse(self, ids: list[int]) -> list[int]:
-        """Bursts and near-duplicates shown as their best member (by personal, else generic score)."""
+    def _collapse(self, ids: list[int], rank: bool = True) -> list[int]:
+        """Bursts and near-duplicates shown as their best member (by personal, else generic score). ``rank``
+        False: only have the stacks found (on the worker in a big grid), ``ids`` returned as they are."""
         from piaa_desktop.core.stacks import PhotoSet, best_of_stacks, find_stacks, record_timestamps, stack_ranking
 
         import numpy as np
@@ -851,6 +852,8 @@ class MainWindow(QMainWindow):
         # again without finding them again (~0.8 s at 100,000 photos with bursts, benchmarks/gui_actions.py)
         if kept is not None and kept[0] is records and kept[1] == limits and kept[2].same(arr):
             stacks, ranking = kept[3], kept[4]
+            if not rank:
+                return ids
         elif len(ids) >= self.ASYNC_STACKS_MIN:
             # found on a worker (capture times, embeddings of the photos near in time, their signals); the grid
             # shows every photo meanwhile and collapses when they arrive (_stacks_found)
@@ -867,7 +870,7 @@ class MainWindow(QMainWindow):
                                  timestamps=record_timestamps(records))
             ranking = stack_ranking(self.catalog, stacks)  # sharpness measured at import: new records only
             self._stacks_kept = (records, limits, PhotoSet(arr), stacks, ranking)
-        if not stacks:
+        if not stacks or not rank:
             return ids
         # ranked again from the records' scores and stars (a rating, new scores): ~5 ms for 3,334 stacks
         try:
@@ -896,12 +899,21 @@ class MainWindow(QMainWindow):
             return
         before = self.model.rowCount()
         self.refresh(keep_selection=True, reload=False)
-        self._say_collapsed(before - self.model.rowCount())
+        if not self.stacks_pending():  # other photos shown since: their stacks are on the way, and say it then
+            self._say_collapsed(before - self.model.rowCount())
 
     def set_collapse_stacks(self, on: bool) -> None:
         before = self.model.rowCount()
         self.collapse_stacks = bool(on)
         self.act_collapse.setChecked(self.collapse_stacks)
+        if self.collapse_stacks and self.model.rowCount() >= self.ASYNC_STACKS_MIN:
+            # a big grid whose stacks are not known: found on the worker while the grid shows the same photos as
+            # before, without a refresh of them (~40 ms of the GUI thread at 100,000 photos while the worker
+            # starts); _stacks_found collapses the grid and says what it did
+            self._collapse(self.model.ids(), rank=False)
+            if self.stacks_pending():
+                self.say("Finding stacks…")
+                return
         self.refresh(keep_selection=True, reload=False)
         # Ctrl+G on a folder without bursts changed nothing on screen and said nothing: say what it did
         if not self.collapse_stacks:
