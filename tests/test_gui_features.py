@@ -250,3 +250,34 @@ def test_stacks_found_on_a_worker_in_a_big_grid(window, qtbot, monkeypatch):
     assert not window.stacks_pending() and len(window.model.ids()) == 10
     window.set_collapse_stacks(False)
     assert len(window.model.ids()) == 12
+
+
+def test_ctrl_g_in_a_big_grid_leaves_the_grid_alone_until_the_stacks_arrive(window, qtbot, monkeypatch):
+    """Ctrl+G above ASYNC_STACKS_MIN only starts the worker (no refresh of the same photos while it runs); the
+    stacks arrive, the grid collapses; a rating in Rating order while collapsed ranks the stack again."""
+    cat = window.catalog
+    ids = window.model.ids()
+    row = cat.conn.execute("SELECT vector FROM embeddings WHERE photo_id=?", (ids[0],)).fetchone()[0]
+    with cat.transaction() as tx:
+        for k, pid in enumerate(ids[:3]):
+            tx.execute("UPDATE photos SET capture_time=? WHERE id=?", (f"2024-05-01T10:00:0{k}", pid))
+            tx.execute("UPDATE embeddings SET vector=? WHERE photo_id=?", (row, pid))
+    window.reload()
+    grid = window.model.ids()  # the burst moved in capture order
+    monkeypatch.setattr(type(window), "ASYNC_STACKS_MIN", 5)
+    refreshes = []
+    real_refresh = window.refresh
+    monkeypatch.setattr(window, "refresh", lambda *a, **k: (refreshes.append(a), real_refresh(*a, **k)))
+    window.set_collapse_stacks(True)
+    assert window.stacks_pending() and refreshes == [] and window.model.ids() == grid
+    qtbot.waitUntil(lambda: not window.stacks_pending() and window.status_text().startswith("Stacks collapsed: 2"),
+                    timeout=30_000)
+    shown = window.model.ids()
+    best = next(i for i in shown if i in ids[:3])
+    assert len(shown) == 10 and shown.index(best) == min(grid.index(i) for i in ids[:3])  # at the stack's place
+    # another of the stack wins with the top score (the ranking reads the records again)
+    other = next(i for i in ids[:3] if i != best)
+    window.refresh_scores({"personal": {other: 99.0}})
+    assert other in window.model.ids() and best not in window.model.ids()
+    window.set_collapse_stacks(False)
+    assert window.model.ids() == grid

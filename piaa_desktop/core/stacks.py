@@ -441,28 +441,30 @@ class StackRanking:
         last = np.r_[np.flatnonzero(np.diff(self.group[order])), len(order) - 1]
         return self.members[order[last]]
 
-    def collapse(self, ids: Sequence[int], best: Sequence[int], expanded: Iterable[int] = (),
-                 ids_array: Optional[np.ndarray] = None) -> list[int]:
-        """:func:`collapse_ids` of these stacks (``ids_array``: ``ids`` as int64, when the caller has it)."""
+    def collapse(self, ids: Sequence[int], best: Sequence[int], expanded: Iterable[int] = ()) -> list[int]:
+        """:func:`collapse_ids` of these stacks."""
+        if not len(self.members):
+            return list(ids)
+        return self.collapse_array(np.fromiter(ids, dtype=np.int64, count=len(ids)), best, expanded).tolist()
+
+    def collapse_array(self, ids: np.ndarray, best: Sequence[int], expanded: Iterable[int] = ()) -> np.ndarray:
+        """:meth:`collapse` of ids as an int64 array (returned as one)."""
         best = np.asarray(best, dtype=np.int64)
         hide = self.members != best[self.group] if len(best) else np.zeros(0, dtype=bool)
         open_ = np.fromiter((int(k) for k in expanded), dtype=np.int64)
         if len(open_):
             hide &= ~np.isin(self.group, open_)
-        return _without(ids, self.members[hide], ids_array)
+        return _without(ids, self.members[hide])
 
 
-def _without(ids: Sequence[int], hidden: np.ndarray, arr: Optional[np.ndarray] = None) -> list[int]:
-    """``ids`` (a list; ``arr``: the same as int64) less ``hidden`` (an int64 array), in order: one lookup
-    in an id table."""
+def _without(ids: np.ndarray, hidden: np.ndarray) -> np.ndarray:
+    """``ids`` (int64) less ``hidden`` (int64), in order: one lookup in an id table."""
     if not len(hidden):
-        return list(ids)
+        return ids
     from piaa_desktop.core.library import id_table, in_id_table
 
-    arr = np.fromiter(ids, dtype=np.int64, count=len(ids)) if arr is None else arr
     table = id_table(hidden)
-    drop = in_id_table(table, arr) if table is not None else np.isin(arr, hidden)
-    return arr[~drop].tolist()
+    return ids[~(in_id_table(table, ids) if table is not None else np.isin(ids, hidden))]
 
 
 class PhotoSet:
@@ -538,7 +540,9 @@ def collapse_ids(
     """
     expanded = set(expanded)
     hidden = [p for k, (s, b) in enumerate(zip(stacks, best)) if k not in expanded for p in s if p != b]
-    return _without(ids, np.array(hidden, dtype=np.int64))
+    if not hidden:
+        return list(ids)
+    return _without(np.fromiter(ids, dtype=np.int64, count=len(ids)), np.array(hidden, dtype=np.int64)).tolist()
 
 
 def keep_best_of_each_stack(

@@ -831,21 +831,21 @@ class MainWindow(QMainWindow):
             if narrowed is not ids:
                 ids, array = narrowed, None
         if self.collapse_stacks:
-            collapsed = self._collapse(ids)
-            if collapsed is not ids:
-                ids, array = collapsed, None
+            ids, array = self._collapse(ids, array=array)
         return ids, array
 
-    def _collapse(self, ids: list[int], rank: bool = True) -> list[int]:
-        """Bursts and near-duplicates shown as their best member (by personal, else generic score). ``rank``
-        False: only have the stacks found (on the worker in a big grid), ``ids`` returned as they are."""
+    def _collapse(self, ids: list[int], rank: bool = True, array: Optional["np.ndarray"] = None
+                  ) -> tuple[list[int], Optional["np.ndarray"]]:
+        """Bursts and near-duplicates shown as their best member (by personal, else generic score): (ids, the
+        same as int64). ``array``: ``ids`` as int64 when the caller has them. ``rank`` False: only have the
+        stacks found (on the worker in a big grid), ``ids`` returned as they are."""
         from piaa_desktop.core.stacks import PhotoSet, best_of_stacks, find_stacks, record_timestamps, stack_ranking
 
         import numpy as np
 
         records = self.model.records()
         limits = (self.settings.get("stack_max_gap_s"), self.settings.get("stack_max_dist"))
-        arr = np.fromiter(ids, dtype=np.int64, count=len(ids))
+        arr = np.fromiter(ids, dtype=np.int64, count=len(ids)) if array is None else array
         kept = self._stacks_kept
         # the stacks of the same photos (capture times and looks change only with a reload's new records) are
         # kept: every refresh while stacks are collapsed (new scores, a rating in Rating order) ranks them
@@ -853,7 +853,7 @@ class MainWindow(QMainWindow):
         if kept is not None and kept[0] is records and kept[1] == limits and kept[2].same(arr):
             stacks, ranking = kept[3], kept[4]
             if not rank:
-                return ids
+                return ids, arr
         elif len(ids) >= self.ASYNC_STACKS_MIN:
             # found on a worker (capture times, embeddings of the photos near in time, their signals); the grid
             # shows every photo meanwhile and collapses when they arrive (_stacks_found)
@@ -863,7 +863,7 @@ class MainWindow(QMainWindow):
                 self.jobs.submit(_find_stacks_job, list(records.values()), limits, list(ids), with_catalog=True,
                                  name="stacks", on_done=lambda r, key=key: self._stacks_found(key, r),
                                  on_error=lambda exc, key=key: self._stacks_failed(key, exc))
-            return ids
+            return ids, arr
         else:
             # the records' capture times (parsed once per records dict): no read of every photo row
             stacks = find_stacks(self.catalog, max_gap_s=limits[0], max_dist=limits[1], ids=ids,
@@ -871,13 +871,14 @@ class MainWindow(QMainWindow):
             ranking = stack_ranking(self.catalog, stacks)  # sharpness measured at import: new records only
             self._stacks_kept = (records, limits, PhotoSet(arr), stacks, ranking)
         if not stacks or not rank:
-            return ids
+            return ids, arr
         # ranked again from the records' scores and stars (a rating, new scores): ~5 ms for 3,334 stacks
         try:
             best = ranking.best(self.catalog, records)
         except KeyError:  # a member without a record (none expected: the stacks are of the records' photos)
             best = best_of_stacks(self.catalog, stacks)
-        return ranking.collapse(ids, best, ids_array=arr)
+        shown = ranking.collapse_array(arr, best)
+        return (ids, arr) if len(shown) == len(arr) else (shown.tolist(), shown)
 
     def stacks_pending(self) -> bool:
         """True while the stacks of the grid's photos are being found on a worker (Ctrl+G in a big library)."""
@@ -910,7 +911,7 @@ class MainWindow(QMainWindow):
             # a big grid whose stacks are not known: found on the worker while the grid shows the same photos as
             # before, without a refresh of them (~40 ms of the GUI thread at 100,000 photos while the worker
             # starts); _stacks_found collapses the grid and says what it did
-            self._collapse(self.model.ids(), rank=False)
+            self._collapse(self.model.ids(), rank=False, array=self.model.ids_array())
             if self.stacks_pending():
                 self.say("Finding stacks…")
                 return
