@@ -6,6 +6,11 @@ stack. Photos are visited in capture order; each joins the closest open stack (o
 within the time gap) when close enough, otherwise it opens a new one, so a stranger walking through a
 burst does not split it. Photos without a capture time (or without an embedding) are never stacked,
 unless ``mtime_fallback`` uses the file time instead (unsafe after a copy that reset file times).
+:func:`find_stacks` does this in few array operations (the grid finds stacks on a worker while the GUI
+thread waits for the interpreter lock): photos chained by the time gap form runs no stack spans; the runs of
+up to 64 photos are stacked all at once (one batched distance matrix per padded size, the visit as one array
+step per position), longer ones block by block; tests/test_stacks_equivalence.py holds the photo-by-photo
+version as the reference.
 
 The grid collapses a stack to its best member (:func:`best_of_stacks`: personal score, generic when no
 personal model, then stars, then sharpness) and can expand it again (:func:`collapse_ids`,
@@ -129,12 +134,6 @@ def content_vectors(emb: np.ndarray) -> np.ndarray:
     from piaa_desktop.core.backbones import head_part
 
     return np.asarray(head_part(np.asarray(emb)), dtype=np.float32)
-
-
-def _vectors(catalog, ids: Sequence[int]) -> dict[int, np.ndarray]:
-    """Embeddings of ``ids`` only (a library's full matrix can be large), as unit float32 vectors."""
-    pids, unit = _vector_matrix(catalog, ids)
-    return {p: unit[k] for k, p in enumerate(pids.tolist())}
 
 
 def _vector_matrix(catalog, ids: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
@@ -374,15 +373,6 @@ def _rank_key(catalog, kind: str = "personal"):
     return key
 
 
-def stack_signals(catalog, stacks: Sequence[Sequence[int]]) -> dict[int, dict]:
-    """The pixel signals of the stacks' members (for :func:`best_of_stacks`), in chunks of 900 ids."""
-    members = [int(i) for s in stacks for i in s]
-    out: dict[int, dict] = {}
-    for k in range(0, len(members), 900):
-        out.update(catalog.signals(members[k:k + 900]))
-    return out
-
-
 def _scores(values: list) -> np.ndarray:
     """Values (None: none) as float64 ranking keys: none and NaN rank last (-inf)."""
     a = np.array(values, dtype=np.float64)  # None: NaN
@@ -396,8 +386,8 @@ class StackRanking:
     import: it changes only with new records, when the stacks are found again) and their faces penalty (read
     again only when faces were stored since). Built on the stacks worker (:func:`stack_ranking`); a refresh
     reads only the members' scores and stars from the grid's records (:meth:`best`) and drops the hidden
-    members with an id table (:meth:`collapse`): ~5 ms at 100,000 photos with 3,334 stacks, where
-    :func:`best_of_stacks` with signal dicts and :func:`collapse_ids` took ~55 ms."""
+    members with an id table (:meth:`collapse`): ~13 ms at 100,000 photos with 3,334 stacks, where
+    :func:`best_of_stacks` with signal dicts and :func:`collapse_ids` took ~35 ms (min of 15, load 4)."""
 
     def __init__(self, stacks: Sequence[Sequence[int]], sharpness: Optional[np.ndarray] = None):
         # few Python objects made here (the worker builds it): each can set off a garbage collection of the
@@ -508,7 +498,7 @@ def best_of_stacks(catalog, stacks: Sequence[Sequence[int]], kind: str = "person
     ``records`` ({photo id: record with ``personal``, ``generic``, ``rating``}, the grid's, kept current by
     catalog changes): scores and stars from them and only the members' signals from the catalog, instead of
     every score and signal of the library and one query per stack (the grid keeps a :class:`StackRanking`
-    instead and ranks with it). ``signals``: the members' (:func:`stack_signals`), kept by the caller."""
+    instead and ranks with it). ``signals``: {photo id: {"sharpness": ...}} of the members, kept by the caller."""
     if records is not None and all(i in records for s in stacks for i in s):
         if not stacks:
             return []
