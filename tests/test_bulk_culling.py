@@ -184,3 +184,12 @@ def test_many_sidecar_errors_reach_the_window_as_few_signals(qtbot, app_paths, i
     assert len(woken) < 20, len(woken)
     assert win.status_text().startswith("XMP sidecars of 2000 photos not written; the last: IMG_1999.jpg"), win.status_text()
     win.close()
+
+
+def test_no_sidecar_makes_the_folder_of_a_photo_that_is_gone(tmp_path):
+    """A photo whose folder is gone (an unplugged drive): its sidecar is not written into a folder made
+    again on the system disk; the reason says why."""
+    gone = tmp_path / "usb" / "shoot" / "IMG_1.jpg"
+    with pytest.raises(xmp.XmpError, match="not there"):
+        xmp.write_sidecar(gone, rating=3)
+    assert not (tmp_path / "usb").exists()

@@ -741,8 +741,12 @@ class Catalog:
             return Change(kind, field_name, [])
         groups: Optional[dict] = {}
         try:
-            for i in ids:
-                groups.setdefault(values[i], []).append(i)
+            distinct = set(map(values.__getitem__, ids))
+            if len(distinct) == 1:  # one value for all (a rating of the selection): no loop in Python
+                groups = {distinct.pop(): ids}
+            else:
+                for i in ids:
+                    groups.setdefault(values[i], []).append(i)
         except TypeError:  # a value that cannot be grouped (unhashable): one statement per photo
             groups = None
         with self.transaction() as tx:
@@ -1986,18 +1990,25 @@ class _PackedChange:
 
     @staticmethod
     def _codes(ids, values: dict):
+        # (map over C functions: a worker packs 100,000 values without holding the GIL in a Python loop)
         missing = object()
-        vals = [values.get(i, missing) for i in ids]
+        vals = list(map(values.get, ids, itertools.repeat(missing)))
         distinct = list(dict.fromkeys(vals))
+        if len(distinct) == 1:
+            return distinct, None, missing
+        if len(distinct) > 65535:
+            raise OverflowError("too many distinct values to pack")
         index = {v: k for k, v in enumerate(distinct)}
-        codes = np.fromiter((index[v] for v in vals), dtype=np.uint16, count=len(vals))
+        codes = np.fromiter(map(index.__getitem__, vals), dtype=np.uint16, count=len(vals))
         return distinct, codes, missing
 
     def _side(self, ids: list, k: int) -> dict:
         distinct, codes, missing = self.sides[k]
-        if len(distinct) == 1:
+        if codes is None:
             return {} if distinct[0] is missing else dict.fromkeys(ids, distinct[0])
-        vals = [distinct[c] for c in codes.tolist()]
+        vals = list(map(distinct.__getitem__, codes.tolist()))
+        if missing not in distinct:
+            return dict(zip(ids, vals))
         return {i: v for i, v in zip(ids, vals) if v is not missing}
 
     def unpack(self) -> Change:

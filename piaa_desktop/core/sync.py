@@ -25,7 +25,9 @@ start (:meth:`SidecarWriter.queue_left_pending`) writes what is left.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import logging
+import operator
 import os
 import threading
 import time
@@ -203,11 +205,12 @@ def sidecar_relevant(change) -> dict[int, tuple[int, list, list]]:
 
 def fields_changed(change) -> list[int]:
     """The photos whose rating, flag or colour label a change of that field really changed (in order)."""
-    before, after = change.before, change.after
-    if len(after) == len(change.photo_ids) and len(set(after.values())) == 1:  # one value for all (a rating)
+    before, after, ids = change.before, change.after, change.photo_ids
+    # (maps over C functions: 100,000 photos without a Python loop, on the worker that wrote them)
+    if len(after) == len(ids) and len(set(after.values())) == 1:  # one value for all (a rating)
         value = next(iter(after.values()))
-        return [pid for pid in change.photo_ids if before.get(pid) != value]
-    return [pid for pid in change.photo_ids if before.get(pid) != after.get(pid)]
+        return list(itertools.compress(ids, map(operator.ne, map(before.get, ids), itertools.repeat(value))))
+    return list(itertools.compress(ids, map(operator.ne, map(before.get, ids), map(after.get, ids))))
 
 
 def write_pending_sidecar(catalog, photo, pending: dict, settings=None) -> tuple[Optional[Path], Optional[str]]:

@@ -752,6 +752,9 @@ def write_sidecar(
     if existing is None:
         alt = path.with_name(path.name[:-4] + ".XMP")
         existing = alt if alt.is_file() else None
+    if existing is None and not path.parent.is_dir():
+        # an unplugged drive or a moved folder: its path is not made again (on the system disk) for a sidecar
+        raise XmpError(f"its folder {path.parent} is not there (a drive unplugged, a folder moved?): no sidecar written")
     if existing is not None:
         # A symlinked sidecar is updated where it points (the link stays a link); a read-only one is
         # the user's "do not touch" and is left as it is.

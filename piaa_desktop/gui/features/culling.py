@@ -262,13 +262,15 @@ class CullingFeature(Feature):
         def done(result) -> None:
             change, packed = result
             self._write_job = None
-            self.win.catalog.announce(change)  # records, sidecars, the views: as if written here
-            if push:
-                self.win.undo_stack.push(change, packed=packed)
-            if settle is not None:
-                settle(True)
-            self.win.say(words, transient=True)
-            self._next_write()
+            try:
+                if push:
+                    self.win.undo_stack.push(change, packed=packed)
+                if settle is not None:
+                    settle(True)
+                self.win.catalog.announce(change)  # records, sidecars, the views: as if written here
+                self.win.say(words, transient=True)
+            finally:
+                self._next_write()  # what waits behind it, even if a listener failed
 
         def failed(exc: BaseException) -> None:
             self._write_job = None
