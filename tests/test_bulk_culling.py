@@ -193,3 +193,36 @@ def test_no_sidecar_makes_the_folder_of_a_photo_that_is_gone(tmp_path):
     with pytest.raises(xmp.XmpError, match="not there"):
         xmp.write_sidecar(gone, rating=3)
     assert not (tmp_path / "usb").exists()
+
+
+def test_grid_records_follow_a_big_change(qapp):
+    """The grid's records after a change of thousands of photos (one repaint, no row lookups): one value for
+    all, a value each (an undo), values for some only, ids the grid does not hold; the same as photo by photo."""
+    from piaa_desktop.core.catalog import Change
+    from piaa_desktop.core.library import PhotoRecord
+    from piaa_desktop.gui.grid import PhotoListModel
+
+    def model():
+        m = PhotoListModel()
+        recs = {i: PhotoRecord(i, f"/p/{i}.jpg", f"{i}.jpg", "h", 1, i % 6, (i % 3) - 1, None, 1, 1, None)
+                for i in range(1, 5001)}
+        m.set_records(recs)
+        m.set_ids(list(recs))
+        return m
+
+    ids = list(range(1, 5001)) + [10 ** 6]  # one the grid does not hold
+    changes = [
+        Change("rating", "rating", ids, {i: i % 6 for i in ids}, dict.fromkeys(ids, 3)),
+        Change("flag", "flag", ids, {}, {i: (i % 2) - 1 for i in ids}),
+        Change("color_label", "color_label", ids, {}, {i: "red" for i in ids if i % 7}),  # some only
+    ]
+    repaints = []
+    m = model()
+    m.dataChanged.connect(lambda a, b, *_: repaints.append((a.row(), b.row())))
+    for ch in changes:
+        m.apply_change(ch)
+    assert repaints == [(0, 4999)] * 3
+    for i in range(1, 5001):
+        r = m.record(i)
+        assert (r.rating, r.flag, r.color_label) == (3, (i % 2) - 1, "red" if i % 7 else None)
+    assert m.record(10 ** 6) is None

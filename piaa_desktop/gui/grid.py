@@ -294,6 +294,10 @@ class PhotoListModel(QAbstractListModel):
                 for rec in map(recs.get, ids):
                     if rec is not None:
                         setattr(rec, name, value)
+            elif len(after) == len(ids):  # a value for every photo (an undo): read in step, no lookups twice
+                for rec, value in zip(map(recs.get, ids), map(after.__getitem__, ids)):
+                    if rec is not None:
+                        setattr(rec, name, value)
             else:
                 for pid, rec in zip(ids, map(recs.get, ids)):
                     if rec is not None and pid in after:
