@@ -750,12 +750,14 @@ class Catalog:
         except TypeError:  # a value that cannot be grouped (unhashable): one statement per photo
             groups = None
         with self.transaction() as tx:
-            cur = tx.conn.cursor()
-            cur.row_factory = None
             ids_json = json.dumps(ids)  # (one group: the same ids, written with it)
-            before = dict(cur.execute(
-                f"SELECT id, {field_name} FROM photos WHERE id IN (SELECT value FROM json_each(?))", (ids_json,)
-            ).fetchall())
+            # the old values as two JSON arrays, not a row tuple per photo: a worker reading 100,000 of them
+            # triggers no garbage collection (which would hold the interpreter lock from the GUI thread)
+            got_ids, got_values = tx.execute(
+                f"SELECT json_group_array(id), json_group_array({field_name}) FROM photos "
+                "WHERE id IN (SELECT value FROM json_each(?))", (ids_json,)
+            ).fetchone()
+            before = dict(zip(json.loads(got_ids), json.loads(got_values)))
             if len(before) < len(ids):
                 ids = [i for i in ids if i in before]
             now = time.time()
