@@ -34,58 +34,78 @@ sys.path.insert(0, str(REPO))
 
 TITLE = "Learning from 'which do you prefer?' answers: three rater families (issue 10, pairs)"
 FAMILIES = ("old", "realistic", "content", "content3", "content3_mild")
-METHODS = ["generic", "ridge", "residual", "residual_auto", "residual_auto:T1", "avg_finetune", "meta", "meta+tv:mix"]
+METHODS = ["generic", "ridge", "residual", "residual_auto", "residual_auto:nocontent", "residual_auto:T1", "avg_finetune",
+           "meta", "meta+tv:mix"]
 SHOTS = (0, 10, 50, 100)
 CONTENT3 = ("plant", "building", "stilllife")
 
 
 # The reading of the val numbers, written once from the runs it cites (train raters: the choice; val: the report).
-READING = """Reading. **What changed in the shipped default** (`residual_auto`, core/personal/adapt.py), for answers that
-contain pairs (star ratings alone are fitted exactly as before):
+READING = """Reading. **What changed in the shipped default** (`residual_auto`, core/personal/adapt.py):
 
 1. Its pair fit is a *damped* Newton (each step halved until the penalised objective does not rise). Plain Newton
    steps overshot on nearly separable answers under a weak penalty (a consistent taste over 50 pairs read at
    temperature 0.5: the objective rose with every step, and the Laplace evidence of the small penalties fell to
    -14,000 where the damped fit gives -31), which spoiled the per-user choice of shrinkage (with plain steps the
-   temperature failed the running check's consistent-taste test: 0.43 of answers guessed); test `test_pair_fit_descends_and_converges_on_nearly_separable_answers`.
+   temperature failed the running check's consistent-taste test: 0.43 of answers guessed); test
+   `test_pair_fit_descends_and_converges_on_nearly_separable_answers`.
 2. A pair is read with a Bradley-Terry temperature of 0.5 (`PAIR_TEMPERATURE`): P(chosen) =
    sigmoid((z_w - z_l) / 0.5) in units of the user's standardised stars, instead of sigmoid(z_w - z_l). Answers
    that agree with the generic score then cost little and those that contradict it move the head more; the
-   evidence still chooses the shrinkage per user.
+   evidence still chooses the shrinkage per user. Chosen on the **train raters** (seed 0, 40 per family, 2
+   training sets per rater) at 50 pairs, paired against temperature 1, by one rule: the largest mean gain over the
+   five families with no family losing. Gains (content / content3 / realistic / content3_mild / old): 0.7: +0.004
+   / +0.009 / +0.002 / +0.001 / +0.005; **0.5: +0.007 / +0.017 / +0.001 / +0.002 / +0.014**; 0.35: +0.005 /
+   +0.018 / -0.001 / +0.005 / +0.018; 0.25: +0.004 / +0.020 / -0.004 / +0.004 / +0.020. A global shrinkage of 100
+   instead of 300 for pairs did about as well (+0.007 / +0.016 / +0.001 / +0.004 / +0.017); the temperature is
+   the lever with a meaning. Weaker fixed penalties (30 on every column) gained more on the older simulator and
+   content3 but lost on realistic raters (-0.007).
+3. **Content directions** (`models/content_directions.npz`, made by `training/content_directions.py` for this
+   prior): the 8 directions of the non-head features (whitened PCA of the embedding, pixel signals) in which
+   PARA's 9 human content labels differ, from a ridge read-out fitted on the *train* sessions' labelled photos
+   (val sessions: the label read back from them by nearest class mean, 0.737). `residual_auto` may give them a
+   penalty of 30 (`CONTENT_LAMBDA`) instead of the rest block's, as one more candidate that the user's answers must
+   favour by their evidence (otherwise the candidate nearest the global shrinkage is kept, as before). Why: the
+   features do carry content (a read-out of the 9 labels from the prior's 67 features is right for 75 % of val
+   photos), but one penalty over 58 directions made a liking of a kind of content too dear to learn from 50
+   answers: a 5-parameter Bradley-Terry fit that *knows* the labels and the people's mean orders 0.76 of a
+   content3 rater's other pairs after 50 (train raters), the default before 0.66. Unsupervised directions (the
+   top 2-8 principal directions of the user's own compared photos, penalty 30 or 3) lost on every content family
+   (train raters); fixed penalties on the content directions (all else 300, temperature 0.5), 30 / 10 / 3 at 50
+   pairs against the default without them: content3 +0.024 / +0.027 / +0.025, content +0.010 / +0.014 / +0.014,
+   content3_mild +0.011 / +0.007 / -0.001, realistic -0.002 / -0.014 / -0.022, old +0.000 / -0.002 / -0.008:
+   30, offered to the evidence rather than imposed (train raters, against without, @50 / @100: content3 +0.009 /
+   +0.014, content +0.005 / +0.011, content3_mild +0.003 / +0.007, realistic -0.001 / +0.001, old -0.002 /
+   -0.001). Star ratings alone (benchmarks/adapt_bench.py --repeats 2, this prior, 40 val raters per simulator;
+   without -> with the directions): realistic SROCC @30 0.507 -> 0.507, @100 0.519 -> 0.518; older simulator
+   @30 0.369 -> 0.370, @100 0.497 -> 0.495: unchanged.
 
-The temperature was chosen on the **train raters** (seed 0, 40 per family, 2 random training sets per rater) at
-50 pairs, paired against the default before (temperature 1, damped), by one rule: the largest mean gain over the
-five families with no family losing. Gains at 50 pairs (content / content3 / realistic / content3_mild / old):
-0.7: +0.004 / +0.009 / +0.002 / +0.001 / +0.005; **0.5: +0.007 / +0.017 / +0.001 / +0.002 / +0.014**;
-0.35: +0.005 / +0.018 / -0.001 / +0.005 / +0.018; 0.25: +0.004 / +0.020 / -0.004 / +0.004 / +0.020. A global
-shrinkage of 100 instead of 300 for pairs did about as well (+0.007 / +0.016 / +0.001 / +0.004 / +0.017); one
-lever was enough, the temperature is the one with a meaning. Weaker fixed penalties (30 on every column) gained
-more on the older simulator and content3 but lost on realistic raters (-0.007 against the default), and a
-separate, weaker penalty for the top 8 or 16 PCA components (where PARA's content labels live) did not beat
-the evidence either (train raters, not in these tables).
+On the **val raters** (tables above; seed 1000, never used to choose), at 50 pairs the shipped default against
+the one before (`residual_auto:T1`): older simulator +0.012 ± 0.003, realistic +0.003 ± 0.001, content (9
+labels) +0.006 ± 0.002, **content3 +0.023 ± 0.005** (0.641 -> 0.663; 0.659 -> 0.680 at 100 pairs),
+content3_mild +0.005 ± 0.002; the content directions' own share (against `residual_auto:nocontent`) is +0.014 on
+content3, +0.004 on content, +0.002 on content3_mild and -0.0015 / -0.0005 on the older simulator and realistic
+raters. With ratings and pairs of the same rater the SROCC is 0.000-0.028 higher (last table).
 
-On the **val raters** (tables above; seed 1000, never used to choose), the shipped default against the one before
-at 50 pairs: older simulator +0.013 ± 0.003, realistic +0.004 ± 0.001, content (9 labels) +0.002 ± 0.002,
-content3 +0.009 ± 0.002, content3_mild +0.003 ± 0.001; at 10 and 100 pairs it is never lower; with ratings and
-pairs of the same rater its SROCC is 0.003-0.027 higher (last table).
+**Caveats and what did not change.** The content raters like or dislike the very labels the directions were
+fitted to (other photos: train vs val sessions): the most favourable case for them. A real study's categories
+(flowers, houses, paintings) match some of PARA's (plant, building), paintings none of the 9, so its gain will be
+smaller. Even so, most of a strong content preference is still not learned from 50 pairs (content3: 0.663
+against 0.76 for the fit that knows the labels), and over 9 labels little is (0.646 -> 0.654; true utility
+0.83). The other methods hardly move with pairs (meta, meta+tv:mix, avg_finetune +0.000-0.005 at 50); ridge
+from scratch stays below the generic score except on the older simulator. Simulated raters rank methods; they
+do not predict a real person's accuracy, and the content family's strengths are a guess (see the docstring of
+lab/content_raters.py).
 
-**What did not change**: the personal content preference is mostly *not* learned from 50 pairs. The content3
-raters' true utility orders 0.80 of their pairs, the people's mean plus their true liking of each label 0.74,
-the generic score 0.62 (val raters), and the default reaches 0.649 at 50 pairs, 0.668 at 100; over 9 labels
-0.646 -> 0.650 (true utility 0.83, mean + liking 0.78). The features do see the labels (a linear read-out of
-PARA's 9 content labels from the prior's 67 features is right for 75 % of the val photos, 68 % from the top 8 PCA
-components alone), so the limit is evidence per answer: about half of 50 pairs compare two categories, over 36
-label pairs. The other methods hardly move with pairs (meta, meta+tv:mix, avg_finetune +0.000-0.005 at 50),
-and ridge from scratch stays below the generic score except on the older simulator. Simulated raters rank
-methods; they do not predict a real person's accuracy, and the content family's strengths are a guess (see the
-docstring of lab/content_raters.py).
-
-Speed (benchmarks/ranking_check.py --answers 10,100,400 --repeats 3 --no-write --no-gui, main before this change
-and this branch alternating twice, load 3.4-4.3 on 2 shared cores; medians, ms, before / after): one fit from 100
-answers 21.6, 20.5 / 40.6, 28.7; the check after one new answer 24.6, 24.2 / 46.0, 32.5; the first check (30
-fits) 864, 627 / 1,235, 991; from 400 answers one fit 106, 49 / 68, 56 and the check after one answer 59, 79 /
-143, 59. The damped steps and sharper pairs cost up to ~1.5x per fit at 100 answers; adapting to 100 answers
-stays far under the 2 s target and the running check after an answer at tens of ms (it runs on a worker)."""
+Speed (benchmarks/ranking_check.py --answers 10,100,400 --repeats 3 --no-write --no-gui; main before this work
+(9413897) and this branch alternating twice, load 1.8-2.5 on 2 shared cores; medians in ms, before / after): one
+fit from 10 answers 27.9, 26.6 / 45.4, 32.6; from 100 answers 43.5, 42.0 / 79.8, 44.8; from 400 answers 64.5,
+53.1 / 102.0, 122.6; the check after one new answer (one fit) at 100 answers 40.6, 44.9 / 84.0, 60.0 and at 400
+56.8-82.5 / 91.5-184.7; the first check (30 fits, on a worker, once per session) at 100 answers 1,235, 1,120 /
+2,410, 1,491 and at 400 answers 1,544, 1,522 / 4,005, 2,964. The content candidates roughly double the pair
+fits of the evidence search and the damped steps add objective evaluations: up to ~2x per fit; adapting to 100
+answers stays far under the 2 s target and the check after an answer under 0.2 s; the first check of a long
+session (400 answers) now takes 3-4 s on a worker while the view says "checking your answers…"."""
 
 
 def _pairs_from(pop_choose, n_items: int, n_pairs: int, rng) -> tuple[np.ndarray, np.ndarray]:
@@ -224,9 +244,9 @@ def mixed(prior, data: Path, cache: Path, logits_path: Path, seed: int, n_raters
                 w, l_ = np.where(first, pr[:, 0], pr[:, 1]), np.where(first, pr[:, 1], pr[:, 0])
                 mu, sd = A.calibrate(y[sup], prior.pop_mu, prior.pop_sd, prior.n0)
                 res = [srocc(P[ev] @ th0[:-1], y[ev])]
-                for t in (1.0, A.PAIR_TEMPERATURE):
+                for t, c in ((1.0, None), (A.PAIR_TEMPERATURE, A.content_directions(prior))):
                     th, _ = A.fit_residual_auto(th0, P[sup], (y[sup] - mu) / sd, lam, blocks, P[w], P[l_],
-                                                prior.pair_weight, pair_temperature=t)
+                                                prior.pair_weight, pair_temperature=t, content=c)
                     res.append(srocc(P[ev] @ th[:-1], y[ev]))
                 out.append(res)
             o = np.asarray(out)
@@ -257,33 +277,33 @@ def evaluate(prior, users, methods, predict, shots=SHOTS, repeats: int = 2, seed
 
 
 def predict(m, prior, u, tr, ev):
-    """Margins of the evaluation pairs; ``residual_auto:T1`` is the app's default before the pair temperature
-    (pairs' likelihood sigmoid(z_w - z_l); core.personal.adapt.PAIR_TEMPERATURE is 0.5)."""
+    """Margins of the evaluation pairs. ``residual_auto:T1`` is the app's default before this work (pairs'
+    likelihood sigmoid(z_w - z_l), no content directions), ``residual_auto:nocontent`` the default without the
+    content directions (pair temperature core.personal.adapt.PAIR_TEMPERATURE)."""
     from piaa_desktop.lab import bench
 
-    if m == "residual_auto:T1":
-        from piaa_desktop.core.personal.adapt import fit_residual_auto, taste_blocks
+    if m in ("residual_auto:T1", "residual_auto:nocontent"):
+        from piaa_desktop.core.personal.adapt import PAIR_TEMPERATURE, fit_residual_auto, taste_blocks
 
         th0 = np.append(np.asarray(prior.avg_w, np.float64), float(prior.avg_b))
         if len(tr):
             th0 = fit_residual_auto(th0, np.zeros((0, prior.dim)), np.zeros(0), float(prior.info.get("residual_lambda", 30.0)),
                                     taste_blocks(prior), u.win[tr], u.lose[tr], prior.pair_weight,
-                                    pair_temperature=1.0)[0]
+                                    pair_temperature=1.0 if m.endswith("T1") else PAIR_TEMPERATURE)[0]
         return (u.win[ev] - u.lose[ev]) @ th0[:-1]
     return bench.predict_pairs(m, prior, u, tr, ev)
 
 
-def table(acc: dict, methods, default: str, shots=SHOTS, ref: str = "generic", ref2: str = "residual_auto:T1") -> list[str]:
+def table(acc: dict, methods, default: str, shots=SHOTS, ref: str = "generic",
+          refs=("residual_auto:nocontent", "residual_auto:T1")) -> list[str]:
+    refs = [r for r in refs if r in methods]
     out = ["| method | " + " | ".join(f"@{k} pairs" for k in shots) + f" | minus {ref} @50 (paired ± s.e.) |"
-           + (f" minus {ref2} @50 |" if ref2 in methods else ""),
-           "|---|" + "---|" * (len(shots) + 1 + (ref2 in methods))]
+           + "".join(f" minus {r} @50 |" for r in refs), "|---|" + "---|" * (len(shots) + 1 + len(refs))]
     for m in methods:
         cells = [f"{np.mean(acc[(m, k)]):.3f} ± {np.std(acc[(m, k)]):.3f}" for k in shots]
-        d = np.asarray(acc[(m, 50)]) - np.asarray(acc[(ref, 50)])
-        cells.append(f"{d.mean():+.3f} ± {d.std(ddof=1) / np.sqrt(len(d)):.3f}" if m != ref else "")
-        if ref2 in methods:
-            d = np.asarray(acc[(m, 50)]) - np.asarray(acc[(ref2, 50)])
-            cells.append(f"{d.mean():+.4f} ± {d.std(ddof=1) / np.sqrt(len(d)):.4f}" if m != ref2 else "")
+        for r, fmt in [(ref, "{:+.3f} ± {:.3f}")] + [(r, "{:+.4f} ± {:.4f}") for r in refs]:
+            d = np.asarray(acc[(m, 50)]) - np.asarray(acc[(r, 50)])
+            cells.append(fmt.format(d.mean(), d.std(ddof=1) / np.sqrt(len(d))) if m != r else "")
         out.append(f"| {m}{' (default)' if m == default else ''} | " + " | ".join(cells) + " |")
     return out
 
@@ -344,10 +364,11 @@ def main() -> int:
         lines += [f"**{names[name]}**", ""] + table(acc, methods, default) + [""]
     from piaa_desktop.core.personal.adapt import PAIR_TEMPERATURE
 
-    lines += [f"**ratings and pairs of the same rater** (SROCC on the rater's other photos; residual_auto with the pair "
-              f"temperature {PAIR_TEMPERATURE} against 1.0; {args.raters} {args.part} raters, pairs among unrated photos)", "",
-              "| raters | answers | generic | residual_auto, temperature 1.0 | residual_auto, temperature "
-              f"{PAIR_TEMPERATURE} | difference (paired ± s.e.) |", "|---|---|---|---|---|---|"]
+    lines += [f"**ratings and pairs of the same rater** (SROCC on the rater's other photos; residual_auto as shipped "
+              f"(pair temperature {PAIR_TEMPERATURE}, content directions) against before (temperature 1.0, none); "
+              f"{args.raters} {args.part} raters, pairs among unrated photos)", "",
+              "| raters | answers | generic | residual_auto before | residual_auto now | difference (paired ± s.e.) |",
+              "|---|---|---|---|---|---|"]
     for r in mrows:
         lines.append(f"| {r['raters']} | {r['ratings']} ratings + {r['pairs']} pairs | {r['generic']:.3f} | {r['t1']:.3f} | "
                      f"{r['t']:.3f} | {r['diff']:+.4f} ± {r['se']:.4f} |")

@@ -558,6 +558,15 @@ def run(args, progress=None, cancel=None, log=None) -> int:
     log(f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB) in {time.time() - t0:.0f}s")
     if not args.no_manifest and args.out is None:
         update_manifest_entry("personal_prior", manifest_entry(prior.info, out.name, args.iterations))
+    # the content directions belong to this prior's features (training/content_directions.py): remade with it
+    from piaa_desktop.training.content_directions import MODEL as CONTENT, save_for
+
+    centry = save_for(prior, phi_all, para, split, out.parent / f"{CONTENT}.npz")
+    log(f"content directions: {centry['metric']}")
+    if not args.no_manifest and args.out is None:
+        centry = {k: v for k, v in centry.items() if k not in ("train_photos", "val_accuracy")}
+        centry["trained"] = "piaa train-prior --data ../shared/data (with the prior: training/content_directions.py)"
+        update_manifest_entry(CONTENT, centry)
     return 0
 
 

@@ -188,6 +188,11 @@ SE_MULT = 1.0  # criterion "cv": standard errors of held-out loss within which a
 # (benchmarks/pairs_bench.py: at 50 pairs 0.5 gained on every family, 0.35 and 0.25 lost on the realistic ones)
 # and reported on val raters (benchmarks/RESULTS.md, "Learning from 'which do you prefer?' answers").
 PAIR_TEMPERATURE = 0.5
+# The weaker penalty that ``residual_auto`` may give the content directions (models/content_directions.npz: the few
+# directions of the non-head features in which PARA's 9 content labels differ), when the user's answers favour it:
+# a liking of a kind of content is then learned from tens of answers (benchmarks/RESULTS.md, "Learning from 'which
+# do you prefer?' answers"; 30 was chosen on train raters among fixed penalties 30 / 10 / 3).
+CONTENT_LAMBDA = 30.0
 
 
 def taste_blocks(prior: Prior) -> np.ndarray:
@@ -200,8 +205,12 @@ def taste_blocks(prior: Prior) -> np.ndarray:
     return blocks
 
 
-def _penalty(blocks: np.ndarray, lam_heads: float, lam_rest: float, lam_bias: float) -> np.ndarray:
-    return np.append(np.where(blocks == 0, lam_heads, lam_rest), lam_bias).astype(np.float64)
+def _penalty(blocks: np.ndarray, lam_heads: float, lam_rest: float, lam_bias: float,
+             lam_content: Optional[float] = None) -> np.ndarray:
+    """Diagonal penalty: ``lam_heads`` on block 0, ``lam_rest`` on block 1, ``lam_content`` (default
+    ``lam_rest``) on block 2 (content directions), ``lam_bias`` on the bias."""
+    lc = lam_rest if lam_content is None else lam_content
+    return np.append(np.select([blocks == 0, blocks == 2], [lam_heads, lc], lam_rest), lam_bias).astype(np.float64)
 
 
 def _loo_ratings(xa: np.ndarray, r: np.ndarray, reg: np.ndarray, gram: Optional[np.ndarray] = None) -> np.ndarray:
@@ -309,7 +318,68 @@ def _log_evidence_laplace(theta, theta0, xa, z, da, reg, pair_weight, stats=None
     return float(-obj + 0.5 * np.log(2.0 * reg).sum() - 0.5 * np.linalg.slogdet(h)[1])
 
 
-def fit_residual_auto(
+def _content_rotation(blocks: np.ndarray, content: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(R, new blocks): an orthonormal turn of the rest block's coordinates (``blocks == 1``) whose first k new
+    coordinates are the ``content`` directions (len(rest), k), marked block 2. A penalty equal on blocks 1 and 2 is
+    the same penalty as before the turn."""
+    rest = np.flatnonzero(blocks == 1)
+    u = np.asarray(content, np.float64).reshape(len(rest), -1)
+    q, _ = np.linalg.qr(np.concatenate([u, np.eye(len(rest))], axis=1))
+    r = np.eye(len(blocks))
+    r[np.ix_(rest, rest)] = q
+    nb = np.asarray(blocks).copy()
+    nb[rest[: u.shape[1]]] = 2
+    return r, nb
+
+
+def fit_residual_auto(theta0, x, z, lam_global, blocks=None, xw=None, xl=None, pair_weight: float = 1.0,
+                      grid: tuple = LAMBDA_GRID, criterion: str = "evidence", cancel=None,
+                      pair_temperature: float = 1.0, content: Optional[np.ndarray] = None) -> tuple[np.ndarray, dict]:
+    """:func:`_fit_residual_auto`; with ``content`` (the rest block's content directions, (n_rest, k): see
+    :func:`content_directions`) the rest block is turned so that those directions are coordinates of their own
+    (block 2), offered :data:`CONTENT_LAMBDA` as a further candidate beside the rest block's penalty; the head is
+    turned back before it is returned."""
+    if content is None:
+        return _fit_residual_auto(theta0, x, z, lam_global, blocks, xw, xl, pair_weight, grid, criterion, cancel,
+                                  pair_temperature)
+    theta0 = np.asarray(theta0, np.float64)
+    d = len(theta0) - 1
+    blocks = np.ones(d, np.int64) if blocks is None else np.asarray(blocks).reshape(-1)
+    r, nb = _content_rotation(blocks, content)
+    turn = (lambda a: None if a is None else np.asarray(a, np.float64).reshape(-1, d) @ r)  # noqa: E731
+    th0 = np.append(r.T @ theta0[:-1], theta0[-1])
+    th, info = _fit_residual_auto(th0, turn(x), z, lam_global, nb, turn(xw), turn(xl), pair_weight, grid, criterion,
+                                  cancel, pair_temperature)
+    return np.append(r @ th[:-1], th[-1]), info
+
+
+_CONTENT: dict = {}
+
+
+def content_directions(prior: Prior) -> Optional[np.ndarray]:
+    """The shipped content directions (models/content_directions.npz) when they were made for this prior (same
+    training time and columns), else None (the adaptation then runs without them)."""
+    key = (id(prior), str(prior.info.get("trained_at", "")))
+    if key not in _CONTENT:
+        u = None
+        try:
+            from piaa_desktop.core.models import ModelError, model_path
+
+            try:
+                with np.load(model_path("content_directions"), allow_pickle=False) as f:
+                    if (str(f["prior_trained_at"]) == key[1] and int(f["prior_dim"]) == prior.dim
+                            and np.array_equal(f["columns"], np.flatnonzero(taste_blocks(prior) == 1))):
+                        u = np.asarray(f["directions"], np.float64)
+            except (ModelError, OSError, KeyError, ValueError):
+                u = None
+        finally:
+            if len(_CONTENT) > 16:
+                _CONTENT.clear()
+            _CONTENT[key] = u
+    return _CONTENT[key]
+
+
+def _fit_residual_auto(
     theta0: np.ndarray,
     x: np.ndarray,
     z: np.ndarray,
@@ -347,17 +417,19 @@ def fit_residual_auto(
     if len(da) and pair_temperature != 1.0:
         da = da / float(pair_temperature)  # the bias column cancels in da: scaling it is exact
     lam_b = 0.1 * float(lam_global)
-    base = (float(lam_global), float(lam_global))
+    base = (float(lam_global), float(lam_global), float(lam_global))
     n_ans = len(xa) + len(da)
     info = {"lam_heads": base[0], "lam_rest": base[1], "chosen_by": "global"}
     stats = _rating_stats(xa, z) if len(xa) else None
     if n_ans < MIN_AUTO_ANSWERS:
-        return _fit_penalised(theta0, xa, z, da, _penalty(blocks, *base, lam_b), pair_weight, stats=stats), info
+        return _fit_penalised(theta0, xa, z, da, _penalty(blocks, *base[:2], lam_b), pair_weight, stats=stats), info
     two = bool((blocks == 0).any() and (blocks == 1).any())
-    cands = [base] + [(a, b) for a in grid for b in (grid if two else (a,))]
+    cands = [base] + [(a, b, b) for a in grid for b in (grid if two else (a,))]
     if len(da):  # Newton fits: every other grid value
         sub = tuple(grid[::2]) + tuple(grid[-1:])
         cands = [base] + [c for c in cands[1:] if c[0] in sub and c[1] in sub]
+    if (blocks == 2).any():  # content directions: their own, weaker penalty as a further candidate
+        cands += [(a, b, CONTENT_LAMBDA) for a, b, _ in cands if CONTENT_LAMBDA < b]
     fits: dict = {}
     if criterion == "evidence":
         score = {}
@@ -367,14 +439,14 @@ def fit_residual_auto(
             for c in cands:
                 if cancel is not None:
                     cancel.raise_if_cancelled()
-                score[c] = _log_evidence_ratings(gram, xr, float(r @ r), len(r), _penalty(blocks, c[0], c[1], lam_b))
+                score[c] = _log_evidence_ratings(gram, xr, float(r @ r), len(r), _penalty(blocks, c[0], c[1], lam_b, c[2]))
             how = "evidence"
         else:
             warm = theta0
             for c in cands:
                 if cancel is not None:
                     cancel.raise_if_cancelled()
-                reg = _penalty(blocks, c[0], c[1], lam_b)
+                reg = _penalty(blocks, c[0], c[1], lam_b, c[2])
                 th = warm = fits[c] = _fit_penalised(theta0, xa, z, da, reg, pair_weight, start=warm, stats=stats)
                 score[c] = _log_evidence_laplace(th, theta0, xa, z, da, reg, pair_weight, stats)
             how = "evidence (Laplace)"
@@ -389,7 +461,7 @@ def fit_residual_auto(
             for c in cands:
                 if cancel is not None:
                     cancel.raise_if_cancelled()
-                losses[c] = _loo_ratings(xa, r, _penalty(blocks, c[0], c[1], lam_b), gram)
+                losses[c] = _loo_ratings(xa, r, _penalty(blocks, c[0], c[1], lam_b, c[2]), gram)
             how = "leave-one-out"
         else:  # each fold's fit warm-started from the last candidate's
             rng = np.random.default_rng(0)
@@ -399,7 +471,7 @@ def fit_residual_auto(
             for c in cands:
                 if cancel is not None:
                     cancel.raise_if_cancelled()
-                reg = _penalty(blocks, c[0], c[1], lam_b)
+                reg = _penalty(blocks, c[0], c[1], lam_b, c[2])
                 loss = np.zeros(n_ans)
                 for i, f in enumerate(folds):
                     fr, fp = f[f < n_r], f[f >= n_r] - n_r
@@ -422,12 +494,15 @@ def fit_residual_auto(
     lg = np.log(float(lam_global))
     if not ok:  # the answers' evidence is not a number (corrupt features): keep the belief before them;
         ok = [base]  # the fit below is then not finite either, and the caller rejects the model
-    lam = min(ok, key=lambda c: (abs(np.log(c[0]) - lg) + abs(np.log(c[1]) - lg), -c[0] - c[1]))
+    lam = min(ok, key=lambda c: (sum(abs(np.log(v) - lg) for v in c), -c[0] - c[1] - c[2]))
     info = {"lam_heads": lam[0], "lam_rest": lam[1],
             "chosen_by": how if lam != base else f"global ({how} agrees)"}
+    if (blocks == 2).any():
+        info["lam_content"] = lam[2]
     theta = fits.get(lam)
     if theta is None:
-        theta = _fit_penalised(theta0, xa, z, da, _penalty(blocks, lam[0], lam[1], lam_b), pair_weight, stats=stats)
+        theta = _fit_penalised(theta0, xa, z, da, _penalty(blocks, lam[0], lam[1], lam_b, lam[2]), pair_weight,
+                               stats=stats)
     return theta, info
 
 
@@ -483,7 +558,7 @@ def personal_head(
         else:
             theta, chosen = fit_residual_auto(theta0, feats, (stars - mu) / sd, lam_global, taste_blocks(prior),
                                               wf, lf, prior.pair_weight, cancel=cancel,
-                                              pair_temperature=PAIR_TEMPERATURE)
+                                              pair_temperature=PAIR_TEMPERATURE, content=content_directions(prior))
         head = _head(prior, theta, mu, sd, len(stars), len(wf))
         if chosen:
             head.meta["shrinkage"] = chosen
