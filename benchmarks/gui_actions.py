@@ -807,7 +807,34 @@ def fresh_copy(root: Path) -> Path:
     if run.exists():
         shutil.rmtree(run)
     shutil.copytree(root / "pristine", run, ignore=shutil.ignore_patterns("build.json"))
+    _library_inside(run)
     return run
+
+
+SYNTHETIC_ROOT = "/synthetic/library"  # where piaa_desktop.lab.synthetic puts its photos (no files there)
+
+
+def _library_inside(run: Path) -> None:
+    """Move the synthetic photos' folders into ``run/library`` (created, empty: still no image files), so the
+    XMP sidecars the window writes for ratings, flags and labels (100,000 of them after a whole-library rating)
+    land in this run's copy and go with it, not in ``/synthetic`` on the machine (or, where that folder does not
+    exist, fail and measure the error path instead of the writes users have)."""
+    import sqlite3
+
+    from piaa_desktop.core.paths import app_paths
+
+    lib = (run / "library").resolve()
+    con = sqlite3.connect(app_paths(run).catalog)
+    try:
+        with con:
+            for table in ("folders", "photos"):
+                con.execute(f"UPDATE {table} SET path = ? || substr(path, ?) WHERE path LIKE ?",
+                            (str(lib), len(SYNTHETIC_ROOT) + 1, SYNTHETIC_ROOT + "/%"))
+        folders = [r[0] for r in con.execute("SELECT path FROM folders")]
+    finally:
+        con.close()
+    for f in folders:
+        Path(f).mkdir(parents=True, exist_ok=True)
 
 
 def table(res: dict, base: dict | None = None, base_label: str = "") -> str:
