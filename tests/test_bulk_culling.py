@@ -226,3 +226,33 @@ def test_grid_records_follow_a_big_change(qapp):
         r = m.record(i)
         assert (r.rating, r.flag, r.color_label) == (3, (i % 2) - 1, "red" if i % 7 else None)
     assert m.record(10 ** 6) is None
+
+
+def test_grid_trusts_records_a_worker_already_set_and_only_those(qapp):
+    """A big change written on a worker carries the records dict it already wrote its values into
+    (``Change.records_set``, core.library.set_field): the grid then only repaints those records; records it
+    was not written into (a reload replaced them meanwhile) are written on the GUI thread as before."""
+    from piaa_desktop.core.catalog import Change
+    from piaa_desktop.core.library import PhotoRecord, set_field
+    from piaa_desktop.gui.grid import PhotoListModel
+
+    def records():
+        return {i: PhotoRecord(i, f"/p/{i}.jpg", f"{i}.jpg", "h", 1, 0, 0, None, 1, 1, None) for i in range(1, 3001)}
+
+    ids = list(range(1, 3001))
+    m = PhotoListModel()
+    m.set_records(records())
+    m.set_ids(ids)
+    repaints = []
+    m.dataChanged.connect(lambda a, b, *_: repaints.append((a.row(), b.row())))
+    ch = Change("rating", "rating", ids, dict.fromkeys(ids, 0), {i: i % 6 for i in ids})
+    set_field(m.records(), ch.field, ch.photo_ids, ch.after)  # what the worker does after its commit
+    m.records()[7].rating = 0  # a value the grid would overwrite if it wrote them again
+    ch.records_set = m.records()
+    m.apply_change(ch)
+    assert repaints == [(0, 2999)]
+    assert m.record(7).rating == 0 and m.record(8).rating == 2  # not written a second time
+    # the records were replaced (a reload) after the worker wrote into the old ones: written here
+    m.set_records(records())
+    m.apply_change(ch)
+    assert all(m.record(i).rating == i % 6 for i in ids)

@@ -327,6 +327,9 @@ class Change:
     after: dict[int, Any] = field(default_factory=dict)
     # the photos whose sidecar it marked (core.sync, inside its transaction): the writer gets them after the commit
     sidecar_ids: Optional[list] = field(default=None, repr=False, compare=False)
+    # the window's records dict its new values were already written into (a big change, on the worker that wrote
+    # it: core.library.set_field); the grid then only repaints. Not copied by inverse().
+    records_set: Optional[dict] = field(default=None, repr=False, compare=False)
 
     def inverse(self) -> "Change":
         return Change(self.kind, self.field, list(self.photo_ids), dict(self.after), dict(self.before))

@@ -54,7 +54,7 @@ from piaa_desktop.core.flags import FLAG_BADGES
 from piaa_desktop.gui.cell_view import UniformCellView
 
 TAG_BADGES = {**FLAG_BADGES, **FACE_TAG_BADGES}  # technical problems + faces (gui/features/faces.py)
-from piaa_desktop.core.library import PhotoRecord, id_table, in_id_table
+from piaa_desktop.core.library import PhotoRecord, id_table, in_id_table, set_field
 
 # ---------------------------------------------------------------------------------------------- roles
 PhotoIdRole = Qt.ItemDataRole.UserRole + 1
@@ -287,21 +287,8 @@ class PhotoListModel(QAbstractListModel):
             return
         n = len(self._ids)
         if len(change.photo_ids) > max(REPAINT_ROWS_MAX, n // 4):  # a big selection: no row lookups, one repaint
-            recs, after, name, ids = self._records, change.after, change.field, change.photo_ids
-            one = set(after.values()) if len(after) == len(ids) else ()
-            if len(one) == 1:  # one value for all (a rating of the selection): no lookup in ``after``
-                value = next(iter(one))
-                for rec in map(recs.get, ids):
-                    if rec is not None:
-                        setattr(rec, name, value)
-            elif len(after) == len(ids):  # a value for every photo (an undo): read in step, no lookups twice
-                for rec, value in zip(map(recs.get, ids), map(after.__getitem__, ids)):
-                    if rec is not None:
-                        setattr(rec, name, value)
-            else:
-                for pid, rec in zip(ids, map(recs.get, ids)):
-                    if rec is not None and pid in after:
-                        setattr(rec, name, after[pid])
+            if change.records_set is not self._records:  # not already written into these records on the worker
+                set_field(self._records, change.field, change.photo_ids, change.after)
             if n:
                 self.dataChanged.emit(self.index(0, 0), self.index(n - 1, 0))
             return

@@ -251,12 +251,22 @@ class CullingFeature(Feature):
 
     def _start_write(self, op, busy: str, words: str, push: bool = False, settle=None, pack: bool = True) -> None:
         hooks = list(self.win.catalog.in_transaction)  # the sidecar marks, inside the worker's transaction
+        records = self.win.model.records()  # the grid's records now (a reload may replace them meanwhile)
 
         def write(cat):
             from piaa_desktop.core.catalog import pack_change
+            from piaa_desktop.core.library import set_field
 
             cat.in_transaction[:] = hooks
             change = op(cat)
+            if change.field in ("rating", "flag", "color_label"):
+                # committed: its values go into the records here, not in the GUI thread's announce (~50 ms at
+                # 100,000 photos); the grid repaints, or writes them itself if other records are shown by then
+                try:
+                    set_field(records, change.field, change.photo_ids, change.after)
+                    change.records_set = records
+                except Exception:  # noqa: BLE001 - the announce writes them on the GUI thread instead
+                    change.records_set = None
             return change, (pack_change(change) if pack else None)  # what the undo stack keeps, packed here
 
         def done(result) -> None:
@@ -268,6 +278,7 @@ class CullingFeature(Feature):
                 if settle is not None:
                     settle(True)
                 self.win.catalog.announce(change)  # records, sidecars, the views: as if written here
+                change.records_set = None  # the undo stack may keep the change: not the records with it
                 self.win.say(words, transient=True)
             finally:
                 self._next_write()  # what waits behind it, even if a listener failed
