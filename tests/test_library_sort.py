@@ -125,3 +125,27 @@ def test_hold_order_at_library_scale_matches_the_plain_rule(seed):
     assert hold_order(shown, fresh) == expected
     assert hold_order(shown, []) == [] and hold_order([], fresh[:5000]) == fresh[:5000]
     assert hold_order([-5] + shown, fresh) == expected  # ids unlike a catalog's: the plain rule
+
+
+@pytest.mark.parametrize("folder", ["/lib", "/lib/", "/lib/a", "/lib/a/", "/lib/ab", "/lib/a/deep", "/li", "/", "/none"])
+def test_in_folder_is_the_path_prefix_of_every_record(folder):
+    """The library tree's folder from kept directories (SortColumns.in_folder) picks exactly the records whose
+    path starts with the folder and a separator: subfolders in, a sibling sharing a name's start ("ab" beside
+    "a") and the folder's own name as a file out."""
+    import os
+
+    recs = {}
+    paths = ["/lib/a/x.jpg", "/lib/a/deep/y.jpg", "/lib/ab/z.jpg", "/lib/b/a", "/lib/a", "/lib/top.jpg",
+             "/other/lib/a/w.jpg", "/li.jpg", "/lib/a/deep/er/v.jpg"]
+    for k, p in enumerate(paths * 3):
+        pid = 7 * k + 3
+        p = p.replace("/", os.sep)
+        recs[pid] = PhotoRecord(pid, p, os.path.basename(p), "h", 1, 0, 0, None, 1, 1, None)
+    folder = folder.replace("/", os.sep)
+    pre = folder.rstrip(os.sep) + os.sep
+    want = sorted(i for i, r in recs.items() if r.path.startswith(pre))
+    assert sorted(SortColumns.of(recs).in_folder(folder).tolist()) == want
+    assert sorted(SortColumns(recs).in_folder(folder).tolist()) == want  # first call builds, second reuses
+    from piaa_desktop.core.library import dir_counts
+
+    assert SortColumns(recs).dir_counts() == dir_counts(recs)  # the tree's counts from the same directories

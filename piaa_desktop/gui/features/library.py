@@ -27,7 +27,7 @@ import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QInputDialog, QMenu, QMessageBox, QTreeWidgetItem
 
-from piaa_desktop.core.library import SortColumns, dir_counts
+from piaa_desktop.core.library import SortColumns, dir_counts, id_table, in_id_table
 from piaa_desktop.core.search import SearchError, parse
 from piaa_desktop.gui.features.base import Feature
 from piaa_desktop.gui.library_nav import (
@@ -128,8 +128,14 @@ class LibraryFeature(Feature):
             sets = []
         if self.folder_prefix:
             recs = self.win.model.records()
-            pre = self.folder_prefix.rstrip(os.sep) + os.sep
-            ids = [i for i in ids if (r := recs.get(i)) is not None and r.path.startswith(pre)]
+            if len(recs) >= 2:  # the folder's photos from the records' kept directories, then one membership test
+                inside = SortColumns.of(recs).in_folder(self.folder_prefix)
+                arr = np.fromiter(ids, dtype=np.int64, count=len(ids))
+                table = id_table(inside)
+                ids = arr[in_id_table(table, arr) if table is not None else np.isin(arr, inside)].tolist()
+            else:
+                pre = self.folder_prefix.rstrip(os.sep) + os.sep
+                ids = [i for i in ids if (r := recs.get(i)) is not None and r.path.startswith(pre)]
         for s in sets:
             ids = [i for i in ids if i in s]
         return ids
