@@ -227,9 +227,9 @@ def test_failed_style_learning_is_a_dialog_with_reason_and_what_to_do(window, qt
     box.close()
 
 
-def test_stacks_found_on_a_worker_in_a_big_grid(window, qtbot, monkeypatch):
-    """Above ASYNC_STACKS_MIN photos Ctrl+G finds the stacks on a worker: every photo stays shown meanwhile,
-    then the grid collapses and says so; a refresh while collapsed keeps them."""
+def _burst_of_three(window) -> list[int]:
+    """The grid's first three photos made a burst (a second apart, the same embedding), the window reloaded;
+    returns the grid's ids from before."""
     cat = window.catalog
     ids = window.model.ids()
     row = cat.conn.execute("SELECT vector FROM embeddings WHERE photo_id=?", (ids[0],)).fetchone()[0]
@@ -238,6 +238,13 @@ def test_stacks_found_on_a_worker_in_a_big_grid(window, qtbot, monkeypatch):
             tx.execute("UPDATE photos SET capture_time=? WHERE id=?", (f"2024-05-01T10:00:0{k}", pid))
             tx.execute("UPDATE embeddings SET vector=? WHERE photo_id=?", (row, pid))
     window.reload()
+    return ids
+
+
+def test_stacks_found_on_a_worker_in_a_big_grid(window, qtbot, monkeypatch):
+    """Above ASYNC_STACKS_MIN photos Ctrl+G finds the stacks on a worker: every photo stays shown meanwhile,
+    then the grid collapses and says so; a refresh while collapsed keeps them."""
+    ids = _burst_of_three(window)
     monkeypatch.setattr(type(window), "ASYNC_STACKS_MIN", 5)
     window.set_collapse_stacks(True)
     assert window.stacks_pending() and window.status_text() == "Finding stacks…"
@@ -255,14 +262,7 @@ def test_stacks_found_on_a_worker_in_a_big_grid(window, qtbot, monkeypatch):
 def test_ctrl_g_in_a_big_grid_leaves_the_grid_alone_until_the_stacks_arrive(window, qtbot, monkeypatch):
     """Ctrl+G above ASYNC_STACKS_MIN only starts the worker (no refresh of the same photos while it runs); the
     stacks arrive, the grid collapses; a rating in Rating order while collapsed ranks the stack again."""
-    cat = window.catalog
-    ids = window.model.ids()
-    row = cat.conn.execute("SELECT vector FROM embeddings WHERE photo_id=?", (ids[0],)).fetchone()[0]
-    with cat.transaction() as tx:
-        for k, pid in enumerate(ids[:3]):
-            tx.execute("UPDATE photos SET capture_time=? WHERE id=?", (f"2024-05-01T10:00:0{k}", pid))
-            tx.execute("UPDATE embeddings SET vector=? WHERE photo_id=?", (row, pid))
-    window.reload()
+    ids = _burst_of_three(window)
     grid = window.model.ids()  # the burst moved in capture order
     monkeypatch.setattr(type(window), "ASYNC_STACKS_MIN", 5)
     refreshes = []
