@@ -286,7 +286,10 @@ class PhotoListModel(QAbstractListModel):
         if change.field not in ("rating", "flag", "color_label"):
             return
         n = len(self._ids)
-        if len(change.photo_ids) > max(REPAINT_ROWS_MAX, n // 4):  # a big selection: no row lookups, one repaint
+        # a big change: no row lookups, one repaint of what is on screen (a view repaints only its visible cells;
+        # per-row repaints of 3,379 stacked photos scattered over 100,000 rows, "Keep best of each stack", were
+        # ~3,000 dataChanged signals: ~250 ms on the GUI thread)
+        if len(change.photo_ids) > REPAINT_ROWS_MAX:
             if change.records_set is not self._records:  # not already written into these records on the worker
                 set_field(self._records, change.field, change.photo_ids, change.after)
             if n:
