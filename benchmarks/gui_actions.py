@@ -87,6 +87,7 @@ ACTIONS: tuple[tuple[str, str], ...] = (
     ("collapse_stacks", "Ctrl+G: collapse stacks"),
     ("expand_stacks", "Ctrl+G: expand stacks"),
     ("rate_collapsed", "rate 1 photo in Rating order while stacks are collapsed"),
+    ("keep_best", "Photo › Keep best of each stack (picks the best, rejects the rest)"),
     ("search_type", "search: type kw:Paris (60 ms a key)"),
     ("search_clear", "search: clear it (Ctrl+A, Backspace)"),
     ("folder_click", "library tree: click a folder"),
@@ -544,6 +545,16 @@ def child(data_dir: str, only: list[str], profile: str, pace: float) -> dict:
         w.set_collapse_stacks(False)
     if w.sort_key() != base:
         w.sort_actions[base].trigger()
+
+    # Photo > Keep best of each stack (the menu action), then Ctrl+Z: the library as it was for the rest
+    cull = w.features.culling
+    record("keep_best", measure("keep_best", lambda: cull.act_stacks.trigger(),
+                                lambda: not cull.writing() and w.status_text().startswith(("Kept the best", "No stacks")),
+                                prep=say_nothing, timeout=120))
+    if (not only or "keep_best" in only) and w.status_text().startswith("Kept the best"):
+        key(K.Key_Z, CTRL)
+        wait_until(lambda: not cull.writing() and w.status_text().startswith("Undid"), 120)
+        grid_ready(0)
 
     # ------------------------------------------------------------------ search bar (Ctrl+F)
     finished: list = []

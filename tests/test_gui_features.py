@@ -112,6 +112,31 @@ def test_keep_best_of_stacks_is_undoable(window):
     assert [cat.photo(i).flag for i in ids[:3]] == [0, 0, 0]
 
 
+def test_keep_best_of_stacks_in_a_big_library_runs_on_a_worker(window, qtbot, monkeypatch):
+    """From BULK_MIN photos "Keep best of each stack" finds the stacks and writes the flags on a worker (it read
+    every photo on the GUI thread: seconds at 100,000), says so, then what it did; one Ctrl+Z undoes it. With no
+    stacks it says so and writes nothing."""
+    from piaa_desktop.gui.features import culling
+
+    monkeypatch.setattr(culling, "BULK_MIN", 5)
+    cull, cat = window.features.culling, window.catalog
+    assert cull.keep_best_of_stacks() is None
+    qtbot.waitUntil(lambda: not cull.writing(), timeout=30_000)
+    assert window.status_text().startswith("No stacks")
+    assert all(cat.photo(i).flag == 0 for i in window.model.ids())
+    ids = _burst_of_three(window)
+    assert cull.keep_best_of_stacks() is None
+    assert cull.writing() and window.status_text() == "Finding stacks and keeping the best of each…"
+    qtbot.waitUntil(lambda: not cull.writing(), timeout=30_000)
+    assert sorted(cat.photo(i).flag for i in ids[:3]) == [-1, -1, 1]
+    assert sorted(window.model.record(i).flag for i in ids[:3]) == [-1, -1, 1]  # the grid's records too
+    assert all(cat.photo(i).flag == 0 for i in ids[3:])
+    assert window.status_text().startswith("Kept the best of each stack: 2 photos rejected")
+    cull.undo()
+    qtbot.waitUntil(lambda: not cull.writing(), timeout=30_000)
+    assert [cat.photo(i).flag for i in ids[:3]] == [0, 0, 0]
+
+
 def test_technical_filter_and_stack_collapse(window, qtbot):
     cat = window.catalog
     ids = window.model.ids()

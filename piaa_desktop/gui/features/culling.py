@@ -249,7 +249,9 @@ class CullingFeature(Feature):
             except Exception as exc:  # noqa: BLE001 - one failed write is said; the ones after it still run
                 self.win.say(f"Not saved: {exc}")
 
-    def _start_write(self, op, busy: str, words: str, push: bool = False, settle=None, pack: bool = True) -> None:
+    def _start_write(self, op, busy: str, words, push: bool = False, settle=None, pack: bool = True) -> None:
+        """Write ``op(catalog)`` (a Change, or None: nothing written) on a worker; ``words``: what the status bar
+        says when it is done (a string, or a function of the change)."""
         hooks = list(self.win.catalog.in_transaction)  # the sidecar marks, inside the worker's transaction
         records = self.win.model.records()  # the grid's records now (a reload may replace them meanwhile)
 
@@ -259,6 +261,8 @@ class CullingFeature(Feature):
 
             cat.in_transaction[:] = hooks
             change = op(cat)
+            if change is None:  # nothing to write (keep best: no stacks)
+                return None, None
             if change.field in ("rating", "flag", "color_label"):
                 # committed: its values go into the records here, not in the GUI thread's announce (~50 ms at
                 # 100,000 photos); the grid repaints, or writes them itself if other records are shown by then
@@ -273,13 +277,18 @@ class CullingFeature(Feature):
             change, packed = result
             self._write_job = None
             try:
+                if change is None:
+                    if settle is not None:
+                        settle(True)
+                    self.win.say(words(None) if callable(words) else words, transient=True)
+                    return
                 if push:
                     self.win.undo_stack.push(change, packed=packed)
                 if settle is not None:
                     settle(True)
                 self.win.catalog.announce(change)  # records, sidecars, the views: as if written here
                 change.records_set = None  # the undo stack may keep the change: not the records with it
-                self.win.say(words, transient=True)
+                self.win.say(words(change) if callable(words) else words, transient=True)
             finally:
                 self._next_write()  # what waits behind it, even if a listener failed
 
@@ -318,10 +327,33 @@ class CullingFeature(Feature):
 
     # ------------------------------------------------------------------ stacks
     def keep_best_of_stacks(self):
+        """Pick the best photo of every stack and reject the rest, one undoable change. In a library of
+        ``BULK_MIN`` photos or more (finding the stacks reads every photo: seconds at 100,000) the stacks are
+        found and the flags written on a worker, in order with the other writes, and None is returned; the
+        status bar says what it did when it is done."""
         from piaa_desktop.core.stacks import find_stacks, keep_best_of_each_stack
 
         s = self.win.settings
-        stacks = find_stacks(self.win.catalog, max_gap_s=s.get("stack_max_gap_s"), max_dist=s.get("stack_max_dist"))
+        limits = {"max_gap_s": s.get("stack_max_gap_s"), "max_dist": s.get("stack_max_dist")}
+        records = self.win.model.records()  # every photo of the library, kept current by catalog changes
+        if self._writes or self._write_job is not None or len(records) >= BULK_MIN:
+            shown = list(records.values())  # taken here: the worker never iterates the window's dict
+
+            def op(cat):  # the photos of the window's records (the library), on the worker
+                from piaa_desktop.core.stacks import timestamps_of
+
+                changes = keep_best_of_each_stack(cat, records=records, timestamps=timestamps_of(shown), **limits)
+                return changes[0] if changes else None
+
+            def words(change) -> str:
+                if change is None:
+                    return "No stacks: no photos taken within seconds of each other that look alike"
+                return f"Kept the best of each stack: {_n([i for i, f in change.after.items() if f == -1])} rejected (Ctrl+Z undoes)"
+
+            self._queue_write(lambda: self._start_write(op, "Finding stacks and keeping the best of each…", words,
+                                                        push=True))
+            return None
+        stacks = find_stacks(self.win.catalog, **limits)
         if not stacks:
             self.win.say("No stacks: no photos taken within seconds of each other that look alike", transient=True)
             return []
