@@ -972,7 +972,11 @@ def report(args, res: dict, load0: float) -> int:
         "",
         table(res, base, args.baseline_label),
         "",
-        "Over 100 ms: " + (", ".join(f"`{k}`" for k in res["over_limit"]) or "none") + ".",
+        "Over 100 ms: " + (", ".join(f"`{k}`" for k in res["over_limit"]) or "no action") + "".join(
+            f"; {what} {res[key]['stall_ms']:.0f} ms" for key, what in (
+                ("between", f"the background gap after `{(res.get('between') or {}).get('after')}`"),
+                ("startup", "the start-up jobs"))
+            if (res.get(key) or {}).get("stall_ms", 0) > LIMIT_MS) + ".",
     ] + (["", args.note] if args.note else []))
     if not args.json:
         print(body)
