@@ -186,3 +186,37 @@ def test_a_rating_in_rating_order_holds_the_rows_and_f5_sorts_by_it(window, qtbo
     qtbot.waitUntil(lambda: start[-1] not in w.model.ids(), timeout=5000)
     assert w.model.ids() == [i for i in shown if i != start[-1]]
     assert w.current_id() is not None
+
+
+
+def test_scores_the_training_worker_put_are_used_as_they_are(window, qtbot):
+    """The re-training job gives the window's records the new scores on its worker (personalize_job ``records``,
+    ScoreMap.records_set): refresh_scores does not put them again into those records, shows them and sorts by
+    them on F5; records it was not given (a reload replaced them) get the scores from refresh_scores."""
+    from piaa_desktop.core.library import put_scores
+    from piaa_desktop.gui.features.personal import personalize_job
+
+    w = window
+    w.set_sort("personal")
+    start = w.model.ids()
+    recs = w.model.records()
+    new = ScoreMap({pid: float(k) for k, pid in enumerate(start)})
+    put_scores(recs, "personal", new)  # what personalize_job does on its worker
+    new.records_set = recs
+    recs[start[0]].personal = 99.0  # a value refresh_scores would overwrite if it put them again
+    w.refresh_scores({"personal": new})
+    assert recs[start[0]].personal == 99.0 and recs[start[1]].personal == 1.0
+    assert new.records_set is None  # kept once only: a later replay writes
+    w.refresh_scores({"personal": new})  # records not given these scores: put here
+    assert recs[start[0]].personal == 0.0
+    # the real job: the scores it read, put into the records it was given, marked so
+    for pid, stars in zip(start, [5, 5, 4, 4, 3, 2, 1, 1, 2, 3]):
+        w.catalog.set_rating([pid], stars)
+    got = []
+    w.jobs.submit(personalize_job, w.paths, recs, with_catalog=str(w.paths.catalog), name="test-train",
+                  on_done=got.append, on_error=got.append)
+    qtbot.waitUntil(lambda: bool(got), timeout=60_000)
+    assert isinstance(got[0], tuple), got[0]
+    _result, scores = got[0]
+    assert scores["personal"].records_set is recs
+    assert all(recs[p].personal == scores["personal"].get(p) for p in start)

@@ -77,6 +77,7 @@ class ScoreMap(dict):
         super().__init__(pairs)
         n = len(self)
         self.arrays = (np.fromiter(self.keys(), np.int64, n), np.fromiter(self.values(), np.float64, n))
+        self.records_set = None  # the window's records dict already given these scores (on the job's worker)
 
 
 def score_maps(catalog, kinds: Sequence[str] = SCORE_KINDS) -> dict[str, ScoreMap]:

@@ -1112,8 +1112,12 @@ class MainWindow(QMainWindow):
         got = {kind: self.catalog.scores(kind) if scores is None else scores[kind] for kind in kinds}
 
         def put() -> None:  # into the records shown (and again into those a reload is reading)
+            recs = self.model.records()
             for kind, scores_of in got.items():
-                put_scores(self.model.records(), kind, scores_of)
+                if getattr(scores_of, "records_set", None) is not recs:  # not already given them on the worker
+                    put_scores(recs, kind, scores_of)
+                if getattr(scores_of, "records_set", None) is not None:
+                    scores_of.records_set = None  # once: a replay after a reload writes into the new records
 
         put()
         if self._replay_after_reload is not None:  # records being re-read: they get these scores too

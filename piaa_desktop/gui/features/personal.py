@@ -47,12 +47,23 @@ def rescore_job(catalog, progress=None, cancel=None) -> tuple[int, dict]:
     return n, (_scores(catalog) if n else {})
 
 
-def personalize_job(catalog, paths, progress=None, cancel=None):
-    """:func:`core.personal.operations.personalize`, then the scores to show (read on the worker)."""
+def personalize_job(catalog, paths, records=None, progress=None, cancel=None):
+    """:func:`core.personal.operations.personalize`, then the scores to show (read on the worker). ``records``:
+    the window's records, given the new scores here too (``ScoreMap.records_set``), so the GUI thread does not
+    spend ~40 ms on 100,000 records when it shows them (benchmarks/gui_actions.py, the re-training after a
+    whole-library rating); :meth:`MainWindow.refresh_scores` puts them itself into any other records."""
+    from piaa_desktop.core.library import put_scores
     from piaa_desktop.core.personal.operations import personalize
 
     result = personalize(catalog, paths, progress=progress, cancel=cancel)
-    return result, _scores(catalog)
+    scores = _scores(catalog)
+    if records is not None:
+        try:
+            put_scores(records, "personal", scores["personal"])
+            scores["personal"].records_set = records
+        except RuntimeError:  # the dict changed size while read here: the GUI thread puts them
+            pass
+    return result, scores
 
 
 def reset_job(catalog, progress=None, cancel=None):
@@ -131,6 +142,7 @@ class PersonalFeature(Feature):
         self.train_handle = self.win.jobs.submit(
             personalize_job,
             self.win.paths,
+            self.win.model.records(),
             with_catalog=str(self.win.paths.catalog),
             on_done=self._on_trained,
             on_error=self._on_train_error,
