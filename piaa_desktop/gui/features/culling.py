@@ -28,6 +28,7 @@ COLOR_KEYS = {"6": "red", "7": "yellow", "8": "green", "9": "blue"}  # as in Lig
 SIDECAR_DELAY_S = 0.4
 SIDECAR_CLOSE_WAIT_S = 20.0  # the window's close waits this long for the writer, at most
 BULK_MIN = 5000  # a rating/flag/label (or its undo) of this many photos is written on a worker
+NO_STACKS = "No stacks: no photos taken within seconds of each other that look alike"  # keep best found none
 
 
 class CullingFeature(Feature):
@@ -185,24 +186,24 @@ class CullingFeature(Feature):
         return self._undo_redo(redo=True)
 
     def _undo_redo(self, redo: bool) -> Optional[Change]:
-        stack = self.win.undo_stack
-        verb = "Redid" if redo else "Undid"
-        top = stack.peek(redo=redo)
+        top = self.win.undo_stack.peek(redo=redo)
         if self._writes or self._write_job is not None or (top is not None and self._big(top[0], top[1])):
             self._queue_write(lambda: self._undo_redo_now(redo))  # after the writes before it, in order
             return None
-        change = stack.redo() if redo else stack.undo()
-        self.win.say(f"{verb} {_describe(change)}" if change else f"Nothing to {'redo' if redo else 'undo'}",
-                     transient=True)
+        return self._undo_redo_here(redo)
+
+    def _undo_redo_here(self, redo: bool) -> Optional[Change]:
+        """Undo or redo on this thread (a small change), and say it."""
+        change = self.win.undo_stack.redo() if redo else self.win.undo_stack.undo()
+        self.win.say(f"{'Redid' if redo else 'Undid'} {_describe(change)}" if change
+                     else f"Nothing to {'redo' if redo else 'undo'}", transient=True)
         return change
 
     def _undo_redo_now(self, redo: bool) -> None:
         stack = self.win.undo_stack
         top = stack.peek(redo=redo)
         if top is None or not self._big(top[0], top[1]):
-            change = stack.redo() if redo else stack.undo()
-            self.win.say(f"{'Redid' if redo else 'Undid'} {_describe(change)}" if change
-                         else f"Nothing to {'redo' if redo else 'undo'}", transient=True)
+            self._undo_redo_here(redo)
             return
         entry = stack.take_redo(packed=True) if redo else stack.take_undo(packed=True)  # unpacked on the worker
         what = _describe(entry)
@@ -224,18 +225,16 @@ class CullingFeature(Feature):
 
     def _write(self, op, n: int, busy: str, words: str) -> Optional[Change]:
         if not self._writes and self._write_job is None and n < BULK_MIN:
-            change = self.win.undo_stack.push(op(self.win.catalog))
-            self.win.say(words, transient=True)
-            return change
-        self._queue_write(lambda: self._write_now(op, n, busy, words))
+            return self._write_here(op, words)
+        self._queue_write(lambda: self._write_here(op, words) if n < BULK_MIN
+                          else self._start_write(op, busy, words, push=True))
         return None
 
-    def _write_now(self, op, n: int, busy: str, words: str) -> None:
-        if n < BULK_MIN:
-            self.win.undo_stack.push(op(self.win.catalog))
-            self.win.say(words, transient=True)
-            return
-        self._start_write(op, busy, words, push=True)
+    def _write_here(self, op, words: str) -> Change:
+        """Write ``op(catalog)`` on this thread (a small change), push it on the undo stack and say it."""
+        change = self.win.undo_stack.push(op(self.win.catalog))
+        self.win.say(words, transient=True)
+        return change
 
     def _queue_write(self, step) -> None:
         self._writes.append(step)
@@ -347,7 +346,7 @@ class CullingFeature(Feature):
 
             def words(change) -> str:
                 if change is None:
-                    return "No stacks: no photos taken within seconds of each other that look alike"
+                    return NO_STACKS
                 return f"Kept the best of each stack: {_n([i for i, f in change.after.items() if f == -1])} rejected (Ctrl+Z undoes)"
 
             self._queue_write(lambda: self._start_write(op, "Finding stacks and keeping the best of each…", words,
@@ -355,7 +354,7 @@ class CullingFeature(Feature):
             return None
         stacks = find_stacks(self.win.catalog, **limits)
         if not stacks:
-            self.win.say("No stacks: no photos taken within seconds of each other that look alike", transient=True)
+            self.win.say(NO_STACKS, transient=True)
             return []
         changes = keep_best_of_each_stack(self.win.catalog, stacks=stacks, undo_stack=self.win.undo_stack)
         self.win.say(f"Kept the best of {len(stacks)} stacks (Ctrl+Z undoes)", transient=True)
