@@ -313,6 +313,11 @@ class Photo:
 _PHOTO_FIELDS = [f for f in Photo.__dataclass_fields__]
 
 
+# the culling fields: one value per photo, set for many photos at once (a rating, a flag, a colour label); their
+# sidecars, bulk writes, packed undo records and the grid's record updates all treat them alike
+CULLING_FIELDS = ("rating", "flag", "color_label")
+
+
 @dataclass
 class Change:
     """What one mutation changed: enough to refresh views and to undo it.
@@ -2023,7 +2028,7 @@ class _PackedChange:
     @classmethod
     def of(cls, change: Change):
         """``change`` packed when it is a big change of one of these fields whose values can be packed."""
-        if len(change.photo_ids) < cls.PACK_MIN or change.field not in ("rating", "flag", "color_label"):
+        if len(change.photo_ids) < cls.PACK_MIN or change.field not in CULLING_FIELDS:
             return change
         try:
             return cls(change)

@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Optional
 
 from piaa_desktop.core import xmp
+from piaa_desktop.core.catalog import CULLING_FIELDS
 
 log = logging.getLogger(__name__)
 
@@ -484,7 +485,7 @@ class SidecarHook:
         """Inside the change's transaction: the sidecars it concerns are marked pending."""
         if not self._active():
             return
-        if change.field in ("rating", "flag", "color_label"):  # no keywords: one statement for any number
+        if change.field in CULLING_FIELDS:  # no keywords: one statement for any number
             try:
                 ids = fields_changed(change)
             except Exception:  # noqa: BLE001 - a sidecar problem never fails the rating itself
@@ -513,7 +514,7 @@ class SidecarHook:
     def __call__(self, change) -> None:
         if not self._active():
             return
-        if change.field in ("rating", "flag", "color_label"):
+        if change.field in CULLING_FIELDS:
             ids = change.sidecar_ids if getattr(change, "sidecar_ids", None) is not None else fields_changed(change)
         else:
             ids = list(sidecar_relevant(change))

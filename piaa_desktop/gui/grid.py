@@ -48,7 +48,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QAbstractItemView, QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
-from piaa_desktop.core.catalog import Change
+from piaa_desktop.core.catalog import CULLING_FIELDS, Change
 from piaa_desktop.core.faces import FACE_TAG_BADGES
 from piaa_desktop.core.flags import FLAG_BADGES
 from piaa_desktop.gui.cell_view import UniformCellView
@@ -283,7 +283,7 @@ class PhotoListModel(QAbstractListModel):
                 if self.cache is not None:
                     self.cache.refresh(pid, rec.path, rec.content_hash, rec.edit)
             return
-        if change.field not in ("rating", "flag", "color_label"):
+        if change.field not in CULLING_FIELDS:
             return
         n = len(self._ids)
         # a big change: no row lookups, one repaint of what is on screen (a view repaints only its visible cells;

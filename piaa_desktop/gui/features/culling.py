@@ -18,7 +18,7 @@ from typing import Optional
 
 from PySide6.QtCore import Signal
 
-from piaa_desktop.core.catalog import Change
+from piaa_desktop.core.catalog import CULLING_FIELDS, Change
 from piaa_desktop.gui.features.base import Feature
 from piaa_desktop.gui.grid import COLOR_LABELS
 
@@ -221,7 +221,7 @@ class CullingFeature(Feature):
     # writer and the undo stack learn it when it is committed. Meanwhile the status bar says so, and every
     # further rating, flag, label, undo or redo waits in a queue: written after it, in the order pressed.
     def _big(self, field: str, n: int) -> bool:
-        return n >= BULK_MIN and field in ("rating", "flag", "color_label")
+        return n >= BULK_MIN and field in CULLING_FIELDS
 
     def _write(self, op, n: int, busy: str, words: str) -> Optional[Change]:
         if not self._writes and self._write_job is None and n < BULK_MIN:
@@ -262,7 +262,7 @@ class CullingFeature(Feature):
             change = op(cat)
             if change is None:  # nothing to write (keep best: no stacks)
                 return None, None
-            if change.field in ("rating", "flag", "color_label"):
+            if change.field in CULLING_FIELDS:
                 # committed: its values go into the records here, not in the GUI thread's announce (~50 ms at
                 # 100,000 photos); the grid repaints, or writes them itself if other records are shown by then
                 try:
